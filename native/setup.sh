@@ -1,0 +1,31 @@
+#!/bin/sh
+# Brings a checkout to a runnable state, doing only what is missing:
+#   1. the system packages FUSE needs at run time (Debian: fuse for fusermount,
+#      libfuse2 for fuse-native), installed with apt-get when running as root;
+#   2. node_modules, with `npm ci`, when absent or older than package-lock.json;
+#   3. the build (dist/), when absent or older than any source or .proto file.
+# Quiet when there is nothing to do.
+set -e
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+if ! command -v fusermount >/dev/null 2>&1 || ! ldconfig -p 2>/dev/null | grep -q 'libfuse.so.2'; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "raidfs setup: installing fuse and libfuse2 (apt-get)"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fuse libfuse2 >/dev/null
+  else
+    echo "raidfs setup: FUSE is missing; install it first, e.g.: sudo apt-get install fuse libfuse2" >&2
+    exit 1
+  fi
+fi
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "raidfs setup: installing npm packages (npm ci; builds better-sqlite3, about a minute)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+if [ ! -f dist/.build-stamp ] || [ -n "$(find src proto scripts test bench package.json tsconfig.json -newer dist/.build-stamp -print -quit)" ]; then
+  echo "raidfs setup: building"
+  npm run --silent build
+fi

@@ -1,0 +1,50 @@
+/**
+ * Storage nodes run as child processes of this one (the embedded default of
+ * `raidfs up`, and the tests' clusters): each is `raidfs node` on its own data
+ * directory. Children are tracked by PID and stopped with SIGTERM, then SIGKILL after
+ * a grace period; only processes started here are ever signalled.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+
+export const CLI_ENTRY = path.join(__dirname, 'main.js');
+
+export interface LocalNodeSpec {
+  id: string;
+  dataDir: string;
+  controller: string;
+  capacity?: number;
+}
+
+export class LocalNode {
+  readonly process: ChildProcess;
+  readonly exited: Promise<number | NodeJS.Signals>;
+
+  constructor(readonly spec: LocalNodeSpec, stdio: 'inherit' | 'ignore' = 'inherit') {
+    const args = [CLI_ENTRY, 'node', '--id', spec.id, '--data', spec.dataDir, '--controller', spec.controller];
+    if (spec.capacity !== undefined) args.push('--capacity', String(spec.capacity));
+    this.process = spawn(process.execPath, args, { stdio: ['ignore', stdio, stdio] });
+    this.exited = new Promise((resolve) => this.process.once('exit', (code, signal) => resolve(signal ?? code ?? 0)));
+  }
+
+  get pid(): number | undefined {
+    return this.process.pid;
+  }
+
+  get running(): boolean {
+    return this.process.exitCode === null && this.process.signalCode === null;
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    if (this.running) this.process.kill(signal);
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
+  async stop(graceMs = 5_000): Promise<void> {
+    if (!this.running) return;
+    this.process.kill('SIGTERM');
+    const timer = setTimeout(() => this.kill('SIGKILL'), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}

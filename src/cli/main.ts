@@ -1,0 +1,58 @@
+/**
+ * The `raidfs` command: dispatches to one subcommand. Usage mistakes print one line
+ * and exit 2; failures print one line (no stack trace unless RAIDFS_DEBUG is set) and
+ * exit 1.
+ */
+import { controllerCommand, runController } from './controller-command';
+import { nodeCommand, runNode } from './node-command';
+import { CommandSpec, helpText, UsageError } from './options';
+import { runUp, upCommand } from './up-command';
+
+const COMMANDS: Array<{ spec: CommandSpec; run: (argv: string[]) => Promise<void> }> = [
+  { spec: upCommand, run: runUp },
+  { spec: controllerCommand, run: runController },
+  { spec: nodeCommand, run: runNode },
+];
+
+function overview(): string {
+  return [
+    'raidfs: a replicated (RAID-1) file store you mount as a directory.',
+    '',
+    'Usage: raidfs COMMAND [options]',
+    '',
+    'Commands:',
+    ...COMMANDS.map(({ spec }) => `  ${spec.name.padEnd(12)} ${spec.summary}`),
+    '',
+    'Run `raidfs COMMAND --help` for the options of a command.',
+    '',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(overview());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS.find((c) => c.spec.name === name);
+  if (!command) throw new UsageError(`raidfs: unknown command ${JSON.stringify(name)}`);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(helpText(command.spec));
+    return 0;
+  }
+  await command.run(rest);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.message}\nRun \`raidfs --help\` for usage.\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`raidfs: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (process.env.RAIDFS_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    process.exit(1);
+  },
+);

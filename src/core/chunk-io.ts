@@ -1,0 +1,50 @@
+/**
+ * Storing and fetching single chunk copies on named nodes: the two requests the
+ * data path makes, with their deadlines, free-space bookkeeping and verification.
+ * Placement, fallback and repair decisions live in part-writer.ts / part-reader.ts.
+ */
+import { NodeRegistry } from './node-registry';
+import { NodeRequestError, NodeTransport } from './node-transport';
+import { sameDigest, sha256 } from '../wire/checksum';
+import { bodyOf, ErrorCode } from '../wire/messages';
+
+export class ChunkIO {
+  constructor(
+    private readonly transport: NodeTransport,
+    private readonly registry: NodeRegistry,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** Stores one copy on `nodeId`; resolves once the node has it durably. */
+  async store(nodeId: string, chunkId: string, data: Buffer, digest: Buffer): Promise<void> {
+    this.registry.reserve(nodeId, data.length);
+    try {
+      const reply = await this.transport.request(nodeId, { storeChunk: { chunkId, size: data.length, sha256: digest } }, this.timeoutMs, data);
+      if (reply.kind !== 'storeChunkAck') throw new NodeRequestError(nodeId, ErrorCode.BAD_REQUEST, `answered ${reply.kind} to a store`);
+      this.registry.noteReport(nodeId, bodyOf(reply.envelope, 'storeChunkAck').report);
+    } finally {
+      this.registry.release(nodeId, data.length);
+    }
+  }
+
+  /** Fetches one copy from `nodeId` and checks it against the part's size and SHA-256. */
+  async fetch(nodeId: string, chunkId: string, size: number, digest: Buffer): Promise<Buffer> {
+    const reply = await this.transport.request(nodeId, { getChunk: { chunkId } }, this.timeoutMs);
+    if (reply.kind !== 'chunkData' || !reply.payload) throw new NodeRequestError(nodeId, ErrorCode.BAD_REQUEST, `answered ${reply.kind} to a get`);
+    this.registry.noteReport(nodeId, undefined);
+    const data = reply.payload;
+    if (data.length !== size || !sameDigest(await sha256(data), digest)) {
+      throw new NodeRequestError(nodeId, ErrorCode.CHECKSUM_MISMATCH, `chunk ${chunkId} arrived corrupted`);
+    }
+    return data;
+  }
+
+  /** Deletes copies from one node; resolves with how many it deleted. */
+  async delete(nodeId: string, chunkIds: string[]): Promise<number> {
+    const reply = await this.transport.request(nodeId, { deleteChunks: { chunkIds } }, this.timeoutMs);
+    if (reply.kind !== 'deleteChunksAck') throw new NodeRequestError(nodeId, ErrorCode.BAD_REQUEST, `answered ${reply.kind} to a delete`);
+    const ack = bodyOf(reply.envelope, 'deleteChunksAck');
+    this.registry.noteReport(nodeId, ack.report);
+    return ack.deleted;
+  }
+}

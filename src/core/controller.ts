@@ -1,0 +1,386 @@
+/**
+ * The controller core: the only place that knows RAID-1. Both front ends (FUSE and
+ * REST) call this API; neither talks to nodes or SQL directly.
+ *
+ * Metadata calls (stat, list, mkdir, rename, remove, ...) are short synchronous
+ * SQLite transactions. Data calls are async: writeFile streams a source into parts
+ * on the nodes and commits the file only after every copy was acknowledged; reads go
+ * through a FileSnapshot, the parts of one committed version of a file, so a reader
+ * sees the old or the new content of a file being replaced, never a mix.
+ *
+ * Invariants:
+ * - The tree only ever shows committed files; a failed write changes nothing visible
+ *   and its stored copies are doomed (deleted from their nodes later).
+ * - Names are unique per directory; a directory is never moved under itself.
+ * - Errors are RaidfsError with an errno-like code (errors.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import { createLogger } from '../common/log';
+import { ChunkCache } from './chunk-cache';
+import { ChunkIO } from './chunk-io';
+import { DoomedCollector } from './doomed-collector';
+import { RaidfsError } from './errors';
+import { Entry, MetadataStore, PartRecord, ROOT_ID } from './metadata/metadata-store';
+import { NodeRegistry, NodeStatus } from './node-registry';
+import { NodeTransport } from './node-transport';
+import { PartReader } from './part-reader';
+import { PartWriter } from './part-writer';
+import { checkName, splitPath } from './paths';
+
+export type { Entry, PartRecord } from './metadata/metadata-store';
+export type { NodeStatus } from './node-registry';
+
+export interface ControllerOptions {
+  /** SQLite metadata file (created if missing). */
+  dbPath: string;
+  /** ZeroMQ endpoint for storage nodes (default tcp://127.0.0.1:5557; port 0 picks one). */
+  endpoint?: string;
+  /** Part size for files over two stripes (default 4 MiB). */
+  stripeSize?: number;
+  /** Copies of every part, each on a distinct node (default 2). */
+  replicas?: number;
+  /** Parts being stored at once per upload (default 4). */
+  partsInFlight?: number;
+  /** Deadline of every request to a node (default 5 s). */
+  requestTimeoutMs?: number;
+  /** A node silent this long counts as down (default 5 s). */
+  nodeTimeoutMs?: number;
+  /** Verified chunk bytes kept for re-reads (default 64 MiB). */
+  cacheBytes?: number;
+  /** How long replaced or deleted copies stay on nodes before deletion (default 10 s). */
+  deleteDelayMs?: number;
+}
+
+export const DEFAULTS = {
+  endpoint: 'tcp://127.0.0.1:5557',
+  stripeSize: 4 << 20,
+  replicas: 2,
+  partsInFlight: 4,
+  requestTimeoutMs: 5_000,
+  nodeTimeoutMs: 5_000,
+  cacheBytes: 64 << 20,
+  deleteDelayMs: 10_000,
+} as const;
+
+export interface WriteOptions {
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  contentType?: string | null;
+  modifiedMs?: number;
+  /** Fail with EEXIST instead of replacing an existing file. */
+  exclusive?: boolean;
+  /** Create missing parent directories. */
+  parents?: boolean;
+}
+
+export interface DirOptions {
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  /** Create missing parents and accept an existing directory (mkdir -p). */
+  parents?: boolean;
+}
+
+/** One committed version of a file: what a reader reads, whatever happens to the path after. */
+export interface FileSnapshot {
+  entry: Entry;
+  parts: PartRecord[];
+}
+
+const log = createLogger('controller');
+
+export class Controller {
+  readonly stripeSize: number;
+  readonly replicas: number;
+  private readonly writer: PartWriter;
+  private readonly reader: PartReader;
+  private readonly collector: DoomedCollector;
+
+  private constructor(
+    private readonly metadata: MetadataStore,
+    private readonly transport: NodeTransport,
+    readonly registry: NodeRegistry,
+    options: ControllerOptions,
+  ) {
+    const settings = { ...DEFAULTS, ...definedOnly(options) };
+    this.stripeSize = settings.stripeSize;
+    this.replicas = settings.replicas;
+    const io = new ChunkIO(transport, registry, settings.requestTimeoutMs);
+    this.writer = new PartWriter(io, registry, settings, (copies) => metadata.doom(copies));
+    this.reader = new PartReader(io, registry, new ChunkCache(settings.cacheBytes));
+    this.collector = new DoomedCollector(metadata, registry, io, settings.deleteDelayMs);
+    this.collector.start(Math.max(250, Math.min(settings.deleteDelayMs, 5_000)));
+  }
+
+  static async start(options: ControllerOptions): Promise<Controller> {
+    const settings = { ...DEFAULTS, ...definedOnly(options) };
+    if (!(settings.replicas >= 1) || !(settings.stripeSize >= 1)) throw new Error('replicas and stripe size must be positive');
+    const metadata = new MetadataStore(options.dbPath);
+    let transport: NodeTransport;
+    try {
+      transport = await NodeTransport.bind({ endpoint: settings.endpoint, maxChunkBytes: settings.stripeSize });
+    } catch (err) {
+      metadata.close();
+      throw new Error(`cannot listen for storage nodes on ${settings.endpoint}: ${(err as Error).message}`);
+    }
+    const controllerId = `controller-${randomBytes(4).toString('hex')}`;
+    const registry = new NodeRegistry(metadata, transport, controllerId, settings.nodeTimeoutMs);
+    const controller = new Controller(metadata, transport, registry, options);
+    log.info('listening for storage nodes', { endpoint: transport.endpoint, db: options.dbPath });
+    return controller;
+  }
+
+  /** The endpoint storage nodes connect to (with the real port). */
+  get endpoint(): string {
+    return this.transport.endpoint;
+  }
+
+  async close(): Promise<void> {
+    this.collector.stop();
+    this.transport.close();
+    this.metadata.close();
+  }
+
+  // ---- nodes -------------------------------------------------------------------
+
+  nodes(): NodeStatus[] {
+    return this.registry.statuses();
+  }
+
+  waitForNodes(count: number, timeoutMs: number): Promise<void> {
+    return this.registry.waitForNodes(count, timeoutMs);
+  }
+
+  /** Deletes doomed copies that are due now; resolves with how many were deleted. */
+  collectGarbage(): Promise<number> {
+    return this.collector.collect();
+  }
+
+  // ---- tree --------------------------------------------------------------------
+
+  stat(path: string): Entry {
+    return this.existing(splitPath(path), path);
+  }
+
+  /** Entries of a directory, sorted by name. */
+  list(path: string): Entry[] {
+    const dir = this.existing(splitPath(path), path);
+    if (dir.kind !== 'dir') throw new RaidfsError('ENOTDIR', `${path} is not a directory`);
+    return this.metadata.children(dir.id);
+  }
+
+  mkdir(path: string, options: DirOptions = {}): Entry {
+    const names = splitPath(path);
+    if (names.length === 0) {
+      if (options.parents) return this.stat('/');
+      throw new RaidfsError('EEXIST', '/ exists');
+    }
+    return this.metadata.transaction(() => {
+      const parent = this.parentDir(names, path, options.parents ?? false);
+      const existing = this.metadata.child(parent.id, names.at(-1)!);
+      if (existing) {
+        if (options.parents && existing.kind === 'dir') return existing;
+        throw new RaidfsError('EEXIST', `${path} exists`);
+      }
+      return this.metadata.insertEntry(parent.id, names.at(-1)!, { kind: 'dir', mode: options.mode ?? 0o755, uid: options.uid, gid: options.gid });
+    });
+  }
+
+  symlink(path: string, target: string, owner: { uid?: number; gid?: number } = {}): Entry {
+    const names = splitPath(path);
+    if (names.length === 0 || target === '' || target.includes('\0')) throw new RaidfsError('EINVAL', 'invalid symlink');
+    return this.metadata.transaction(() => {
+      const parent = this.parentDir(names, path, false);
+      if (this.metadata.child(parent.id, names.at(-1)!)) throw new RaidfsError('EEXIST', `${path} exists`);
+      return this.metadata.insertEntry(parent.id, names.at(-1)!, { kind: 'symlink', mode: 0o777, target, size: Buffer.byteLength(target), ...owner });
+    });
+  }
+
+  readlink(path: string): string {
+    const entry = this.stat(path);
+    if (entry.kind !== 'symlink') throw new RaidfsError('EINVAL', `${path} is not a symlink`);
+    return entry.target!;
+  }
+
+  setAttributes(path: string, attrs: { mode?: number; uid?: number; gid?: number; modifiedMs?: number; accessedMs?: number }): Entry {
+    return this.metadata.transaction(() => {
+      const entry = this.stat(path);
+      this.metadata.setAttributes(entry.id, attrs);
+      return this.metadata.entry(entry.id)!;
+    });
+  }
+
+  /** Removes a file, symlink or empty directory (any directory with `recursive`). */
+  remove(path: string, options: { recursive?: boolean } = {}): void {
+    const names = splitPath(path);
+    if (names.length === 0) throw new RaidfsError('EINVAL', 'cannot remove /');
+    this.metadata.transaction(() => {
+      const entry = this.existing(names, path);
+      if (entry.kind === 'dir' && this.metadata.hasChildren(entry.id)) {
+        if (!options.recursive) throw new RaidfsError('ENOTEMPTY', `${path} is not empty`);
+        this.removeTree(entry);
+      } else {
+        this.metadata.removeEntry(entry);
+      }
+    });
+  }
+
+  /**
+   * Renames like rename(2): an existing target is replaced if it is a file (or an
+   * empty directory when moving a directory); a directory cannot move under itself.
+   */
+  rename(from: string, to: string): void {
+    const fromNames = splitPath(from);
+    const toNames = splitPath(to);
+    if (fromNames.length === 0 || toNames.length === 0) throw new RaidfsError('EINVAL', 'cannot rename /');
+    this.metadata.transaction(() => {
+      const source = this.existing(fromNames, from);
+      const parent = this.parentDir(toNames, to, false);
+      const name = toNames.at(-1)!;
+      const target = this.metadata.child(parent.id, name);
+      if (target?.id === source.id) return;
+      if (source.kind === 'dir' && this.isWithin(parent.id, source.id)) {
+        throw new RaidfsError('EINVAL', `cannot move ${from} under itself`);
+      }
+      if (target) {
+        if (source.kind === 'dir' && target.kind !== 'dir') throw new RaidfsError('ENOTDIR', `${to} is not a directory`);
+        if (source.kind !== 'dir' && target.kind === 'dir') throw new RaidfsError('EISDIR', `${to} is a directory`);
+        if (target.kind === 'dir' && this.metadata.hasChildren(target.id)) throw new RaidfsError('ENOTEMPTY', `${to} is not empty`);
+        this.metadata.removeEntry(target);
+      }
+      this.metadata.moveEntry(source, parent.id, name);
+    });
+  }
+
+  // ---- data --------------------------------------------------------------------
+
+  /**
+   * Stores `source` as the content of the file at `path` (created or replaced) and
+   * commits it once every copy of every part is acknowledged.
+   */
+  async writeFile(path: string, source: AsyncIterable<Uint8Array> | Uint8Array, options: WriteOptions = {}): Promise<Entry> {
+    const names = splitPath(path);
+    if (names.length === 0) throw new RaidfsError('EISDIR', '/ is a directory');
+    this.checkWritable(names, path, options);
+    const stream = source instanceof Uint8Array ? [source] : source;
+    const { size, parts } = await this.writer.upload(stream);
+    try {
+      return this.metadata.transaction(() => {
+        this.checkWritable(names, path, options);
+        const parent = this.parentDir(names, path, options.parents ?? false);
+        const name = names.at(-1)!;
+        const file = this.metadata.child(parent.id, name)
+          ?? this.metadata.insertEntry(parent.id, name, { kind: 'file', mode: options.mode ?? 0o644, uid: options.uid, gid: options.gid });
+        this.metadata.replaceContent(file.id, size, parts, options.contentType, options.modifiedMs);
+        return this.metadata.entry(file.id)!;
+      });
+    } catch (err) {
+      this.metadata.doom(parts.flatMap((p) => p.nodes.map((nodeId) => ({ chunkId: p.chunkId, nodeId }))));
+      throw err;
+    }
+  }
+
+  /** The committed version of a file, for reading. */
+  snapshot(path: string): FileSnapshot {
+    return this.metadata.transaction(() => {
+      const entry = this.stat(path);
+      if (entry.kind === 'dir') throw new RaidfsError('EISDIR', `${path} is a directory`);
+      if (entry.kind !== 'file') throw new RaidfsError('EINVAL', `${path} is not a regular file`);
+      return { entry, parts: this.metadata.parts(entry.id) };
+    });
+  }
+
+  /** Bytes [offset, offset + length) of a snapshot, clipped to its size; fetches only the parts the range touches. */
+  async readRange(snapshot: FileSnapshot, offset: number, length: number): Promise<Buffer> {
+    const pieces: Buffer[] = [];
+    for await (const piece of this.streamRange(snapshot, offset, length)) pieces.push(piece);
+    return pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
+  }
+
+  /** Reads (part of) a file into memory. For large files use readStream. */
+  readFile(path: string, offset = 0, length = Number.MAX_SAFE_INTEGER): Promise<Buffer> {
+    return this.readRange(this.snapshot(path), offset, length);
+  }
+
+  /**
+   * Streams bytes [start, end] (inclusive, like HTTP ranges) of a file, one part at a
+   * time, fetching the next part while the caller consumes the current one.
+   */
+  readStream(path: string, range: { start?: number; end?: number } = {}): AsyncGenerator<Buffer> {
+    const snapshot = this.snapshot(path);
+    const start = range.start ?? 0;
+    const end = Math.min(range.end ?? snapshot.entry.size - 1, snapshot.entry.size - 1);
+    return this.streamRange(snapshot, start, end - start + 1);
+  }
+
+  private async *streamRange(snapshot: FileSnapshot, offset: number, length: number): AsyncGenerator<Buffer> {
+    if (!Number.isSafeInteger(offset) || offset < 0 || !(length >= 0)) throw new RaidfsError('EINVAL', 'invalid range');
+    const end = Math.min(snapshot.entry.size, offset + length);
+    const touched = snapshot.parts.filter((p) => p.offset < end && p.offset + p.size > offset);
+    let next = touched.length ? this.reader.read(touched[0]) : undefined;
+    for (let i = 0; i < touched.length; i++) {
+      const part = touched[i];
+      const data = await next!;
+      next = i + 1 < touched.length ? this.reader.read(touched[i + 1]) : undefined;
+      next?.catch(() => undefined);
+      yield data.subarray(Math.max(0, offset - part.offset), Math.min(part.size, end - part.offset));
+    }
+  }
+
+  // ---- helpers -----------------------------------------------------------------
+
+  private existing(names: readonly string[], path: string): Entry {
+    const entry = this.metadata.resolve(names);
+    if (!entry) throw new RaidfsError('ENOENT', `${path} does not exist`);
+    return entry;
+  }
+
+  /** The directory that holds the last component of `names`, created with `create`. */
+  private parentDir(names: readonly string[], path: string, create: boolean): Entry {
+    let dir = this.metadata.entry(ROOT_ID)!;
+    for (const name of names.slice(0, -1)) {
+      let next = this.metadata.child(dir.id, name);
+      if (!next && create) next = this.metadata.insertEntry(dir.id, name, { kind: 'dir', mode: 0o755 });
+      if (!next) throw new RaidfsError('ENOENT', `parent directory of ${path} does not exist`);
+      if (next.kind !== 'dir') throw new RaidfsError('ENOTDIR', `${name} in ${path} is not a directory`);
+      dir = next;
+    }
+    return dir;
+  }
+
+  /** Checks a write can land at `names`, so a doomed upload fails before it starts. */
+  private checkWritable(names: readonly string[], path: string, options: WriteOptions): void {
+    checkName(names.at(-1)!);
+    let entry: Entry | undefined;
+    try {
+      entry = this.metadata.resolve(names);
+    } catch (err) {
+      if (!options.parents) throw err;
+    }
+    if (entry?.kind === 'dir') throw new RaidfsError('EISDIR', `${path} is a directory`);
+    if (entry && entry.kind !== 'file') throw new RaidfsError('EEXIST', `${path} exists and is not a regular file`);
+    if (entry && options.exclusive) throw new RaidfsError('EEXIST', `${path} exists`);
+    if (!entry && !options.parents) this.parentDir(names, path, false);
+  }
+
+  /** True if directory `id` is `ancestor` or lies below it. */
+  private isWithin(id: number, ancestor: number): boolean {
+    for (let cur = this.metadata.entry(id); cur; cur = cur.parentId === null ? undefined : this.metadata.entry(cur.parentId)) {
+      if (cur.id === ancestor) return true;
+    }
+    return false;
+  }
+
+  private removeTree(dir: Entry): void {
+    for (const child of this.metadata.children(dir.id)) {
+      if (child.kind === 'dir') this.removeTree(child);
+      else this.metadata.removeEntry(child);
+    }
+    this.metadata.removeEntry(dir);
+  }
+}
+
+function definedOnly<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

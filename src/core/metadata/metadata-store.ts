@@ -1,0 +1,245 @@
+/**
+ * All SQL of the controller: the directory tree, parts, replicas, nodes and doomed
+ * chunk copies, in one better-sqlite3 connection (WAL, synchronous=FULL so a
+ * committed file survives power loss).
+ *
+ * Invariants:
+ * - A file's parts and replicas change only inside one transaction (replaceContent,
+ *   removeEntry), so readers see a whole old or a whole new file.
+ * - A chunk copy leaves `replicas` only by moving to `doomed`; nothing forgets a copy
+ *   that still occupies a node.
+ * - Calls are synchronous and short (indexed lookups); no call scans the tree.
+ */
+import Database from 'better-sqlite3';
+import { RaidfsError } from '../errors';
+import { migrate } from './schema';
+
+export type EntryKind = 'file' | 'dir' | 'symlink';
+
+export interface Entry {
+  id: number;
+  parentId: number | null;
+  name: string;
+  kind: EntryKind;
+  size: number;
+  /** Permission bits only (mode & 0o7777); the type comes from `kind`. */
+  mode: number;
+  uid: number;
+  gid: number;
+  contentType: string | null;
+  /** Symlink target. */
+  target: string | null;
+  /** Grows on every change of the file's content. */
+  version: number;
+  createdMs: number;
+  modifiedMs: number;
+  changedMs: number;
+  accessedMs: number;
+}
+
+export interface PartRecord {
+  idx: number;
+  offset: number;
+  size: number;
+  chunkId: string;
+  sha256: Buffer;
+  /** Nodes holding a copy. */
+  nodes: string[];
+}
+
+export interface NodeRow {
+  id: string;
+  capacityBytes: number;
+  freeBytes: number;
+  chunkCount: number;
+  firstSeenMs: number;
+  lastSeenMs: number;
+}
+
+export interface NewEntry {
+  kind: EntryKind;
+  mode: number;
+  uid?: number;
+  gid?: number;
+  contentType?: string | null;
+  target?: string | null;
+  size?: number;
+  modifiedMs?: number;
+}
+
+export interface DoomedCopy {
+  chunkId: string;
+  nodeId: string;
+}
+
+const ENTRY_COLUMNS = `id, parent_id AS parentId, name, kind, size, mode, uid, gid, content_type AS contentType,
+  target, version, created_ms AS createdMs, modified_ms AS modifiedMs, changed_ms AS changedMs, accessed_ms AS accessedMs`;
+
+export const ROOT_ID = 1;
+
+export class MetadataStore {
+  private readonly db: Database.Database;
+  private readonly stmt;
+
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 2000');
+    migrate(this.db);
+    const db = this.db;
+    this.stmt = {
+      byId: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE id = ?`),
+      child: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE parent_id = ? AND name = ?`),
+      children: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE parent_id = ? ORDER BY name`),
+      hasChildren: db.prepare(`SELECT 1 FROM entries WHERE parent_id = ? LIMIT 1`),
+      insert: db.prepare(`INSERT INTO entries (parent_id, name, kind, size, mode, uid, gid, content_type, target,
+                            created_ms, modified_ms, changed_ms, accessed_ms)
+                          VALUES (@parentId, @name, @kind, @size, @mode, @uid, @gid, @contentType, @target,
+                            @now, @modifiedMs, @now, @now)`),
+      deleteEntry: db.prepare(`DELETE FROM entries WHERE id = ?`),
+      touchDir: db.prepare(`UPDATE entries SET modified_ms = ?, changed_ms = ? WHERE id = ?`),
+      setContent: db.prepare(`UPDATE entries SET size = @size, version = version + 1, modified_ms = @modifiedMs,
+                                changed_ms = @now, content_type = COALESCE(@contentType, content_type) WHERE id = @id`),
+      move: db.prepare(`UPDATE entries SET parent_id = ?, name = ?, changed_ms = ? WHERE id = ?`),
+      parts: db.prepare(`SELECT idx, offset, size, chunk_id AS chunkId, sha256 FROM parts WHERE file_id = ? ORDER BY idx`),
+      replicasOf: db.prepare(`SELECT r.chunk_id AS chunkId, r.node_id AS nodeId FROM replicas r
+                                JOIN parts p ON p.chunk_id = r.chunk_id WHERE p.file_id = ?`),
+      insertPart: db.prepare(`INSERT INTO parts (file_id, idx, offset, size, chunk_id, sha256) VALUES (?, ?, ?, ?, ?, ?)`),
+      insertReplica: db.prepare(`INSERT INTO replicas (chunk_id, node_id) VALUES (?, ?)`),
+      doomReplicas: db.prepare(`INSERT OR IGNORE INTO doomed (chunk_id, node_id, since_ms)
+                                  SELECT r.chunk_id, r.node_id, ? FROM replicas r
+                                  JOIN parts p ON p.chunk_id = r.chunk_id WHERE p.file_id = ?`),
+      deleteParts: db.prepare(`DELETE FROM parts WHERE file_id = ?`),
+      doom: db.prepare(`INSERT OR IGNORE INTO doomed (chunk_id, node_id, since_ms) VALUES (?, ?, ?)`),
+      dueDoomed: db.prepare(`SELECT chunk_id AS chunkId, node_id AS nodeId FROM doomed WHERE since_ms <= ? ORDER BY node_id LIMIT ?`),
+      forgetDoomed: db.prepare(`DELETE FROM doomed WHERE chunk_id = ? AND node_id = ?`),
+      upsertNode: db.prepare(`INSERT INTO nodes (id, capacity_bytes, free_bytes, chunk_count, first_seen_ms, last_seen_ms)
+                                VALUES (@id, @capacityBytes, @freeBytes, @chunkCount, @now, @now)
+                              ON CONFLICT(id) DO UPDATE SET capacity_bytes = excluded.capacity_bytes,
+                                free_bytes = excluded.free_bytes, chunk_count = excluded.chunk_count,
+                                last_seen_ms = excluded.last_seen_ms`),
+      nodes: db.prepare(`SELECT id, capacity_bytes AS capacityBytes, free_bytes AS freeBytes, chunk_count AS chunkCount,
+                           first_seen_ms AS firstSeenMs, last_seen_ms AS lastSeenMs FROM nodes ORDER BY id`),
+      setAttrs: db.prepare(`UPDATE entries SET mode = COALESCE(@mode, mode), uid = COALESCE(@uid, uid),
+                              gid = COALESCE(@gid, gid), modified_ms = COALESCE(@modifiedMs, modified_ms),
+                              accessed_ms = COALESCE(@accessedMs, accessed_ms), changed_ms = @now WHERE id = @id`),
+    };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Runs `fn` in one transaction (nested calls join the outer one). */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  entry(id: number): Entry | undefined {
+    return this.stmt.byId.get(id) as Entry | undefined;
+  }
+
+  child(parentId: number, name: string): Entry | undefined {
+    return this.stmt.child.get(parentId, name) as Entry | undefined;
+  }
+
+  children(dirId: number): Entry[] {
+    return this.stmt.children.all(dirId) as Entry[];
+  }
+
+  hasChildren(dirId: number): boolean {
+    return this.stmt.hasChildren.get(dirId) !== undefined;
+  }
+
+  /** Walks `names` from the root; undefined if any component is missing. */
+  resolve(names: readonly string[]): Entry | undefined {
+    let entry = this.entry(ROOT_ID);
+    for (const name of names) {
+      if (!entry) return undefined;
+      if (entry.kind !== 'dir') throw new RaidfsError('ENOTDIR', `${entry.name} is not a directory`);
+      entry = this.child(entry.id, name);
+    }
+    return entry;
+  }
+
+  insertEntry(parentId: number, name: string, spec: NewEntry): Entry {
+    const now = Date.now();
+    const info = this.stmt.insert.run({
+      parentId, name, kind: spec.kind, size: spec.size ?? 0, mode: spec.mode & 0o7777, uid: spec.uid ?? 0,
+      gid: spec.gid ?? 0, contentType: spec.contentType ?? null, target: spec.target ?? null, now,
+      modifiedMs: spec.modifiedMs ?? now,
+    });
+    this.stmt.touchDir.run(now, now, parentId);
+    return this.entry(Number(info.lastInsertRowid))!;
+  }
+
+  /** Replaces a file's parts (the old copies become doomed) and sets its size. */
+  replaceContent(fileId: number, size: number, parts: readonly PartRecord[], contentType?: string | null, modifiedMs?: number): void {
+    const now = Date.now();
+    this.stmt.doomReplicas.run(now, fileId);
+    this.stmt.deleteParts.run(fileId);
+    for (const part of parts) {
+      this.stmt.insertPart.run(fileId, part.idx, part.offset, part.size, part.chunkId, part.sha256);
+      for (const node of part.nodes) this.stmt.insertReplica.run(part.chunkId, node);
+    }
+    this.stmt.setContent.run({ id: fileId, size, now, modifiedMs: modifiedMs ?? now, contentType: contentType ?? null });
+  }
+
+  /** Deletes an entry (a file's copies become doomed). The caller checks directories are empty. */
+  removeEntry(entry: Entry): void {
+    const now = Date.now();
+    this.stmt.doomReplicas.run(now, entry.id);
+    this.stmt.deleteEntry.run(entry.id);
+    if (entry.parentId !== null) this.stmt.touchDir.run(now, now, entry.parentId);
+  }
+
+  moveEntry(entry: Entry, newParentId: number, newName: string): void {
+    const now = Date.now();
+    this.stmt.move.run(newParentId, newName, now, entry.id);
+    if (entry.parentId !== null) this.stmt.touchDir.run(now, now, entry.parentId);
+    this.stmt.touchDir.run(now, now, newParentId);
+  }
+
+  setAttributes(id: number, attrs: { mode?: number; uid?: number; gid?: number; modifiedMs?: number; accessedMs?: number }): void {
+    this.stmt.setAttrs.run({
+      id, now: Date.now(), mode: attrs.mode === undefined ? null : attrs.mode & 0o7777, uid: attrs.uid ?? null,
+      gid: attrs.gid ?? null, modifiedMs: attrs.modifiedMs ?? null, accessedMs: attrs.accessedMs ?? null,
+    });
+  }
+
+  parts(fileId: number): PartRecord[] {
+    const parts = this.stmt.parts.all(fileId) as Array<Omit<PartRecord, 'nodes'>>;
+    const byChunk = new Map<string, PartRecord>();
+    const records = parts.map((p) => {
+      const record: PartRecord = { ...p, nodes: [] };
+      byChunk.set(p.chunkId, record);
+      return record;
+    });
+    for (const row of this.stmt.replicasOf.all(fileId) as DoomedCopy[]) byChunk.get(row.chunkId)?.nodes.push(row.nodeId);
+    return records;
+  }
+
+  /** Marks chunk copies that were stored but will never be committed. */
+  doom(copies: readonly DoomedCopy[]): void {
+    const now = Date.now();
+    this.transaction(() => copies.forEach((c) => this.stmt.doom.run(c.chunkId, c.nodeId, now)));
+  }
+
+  dueDoomed(olderThanMs: number, limit: number): DoomedCopy[] {
+    return this.stmt.dueDoomed.all(olderThanMs, limit) as DoomedCopy[];
+  }
+
+  forgetDoomed(copies: readonly DoomedCopy[]): void {
+    this.transaction(() => copies.forEach((c) => this.stmt.forgetDoomed.run(c.chunkId, c.nodeId)));
+  }
+
+  upsertNode(id: string, report: { capacityBytes: number; freeBytes: number; chunkCount: number }): void {
+    this.stmt.upsertNode.run({ id, ...report, now: Date.now() });
+  }
+
+  nodes(): NodeRow[] {
+    return this.stmt.nodes.all() as NodeRow[];
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * The controller's end of the wire: one ROUTER socket that every storage node's
+ * DEALER connects to. It sends requests to a named node and matches each reply to
+ * its request by request id and sender.
+ *
+ * Invariants:
+ * - Every request settles: with the node's reply, with a NodeRequestError (the node's
+ *   ErrorReply, an unknown/unreachable node, or the deadline passing). Nothing waits
+ *   forever.
+ * - A reply is accepted only from the node the request went to; late replies (after
+ *   the deadline) and replies to unknown ids are dropped.
+ * - Sends go through one SendQueue (zeromq allows one pending send per socket), each
+ *   bounded by sendTimeout; ROUTER_MANDATORY makes a send to an unconnected node fail
+ *   at once instead of vanishing.
+ * - Messages that are not replies (register, heartbeat) go to the `onMessage` callback.
+ * - Garbage from a peer is logged and dropped; the receive loop keeps serving.
+ */
+import { Router } from 'zeromq';
+import { createLogger, errorMessage } from '../common/log';
+import {
+  bodyOf, BodyKind, decodeMessage, encodeMessage, Envelope, ErrorCode, MAX_ENVELOPE_BYTES, Message,
+} from '../wire/messages';
+import { SendQueue } from '../wire/send-queue';
+
+/** A request to a node that did not succeed. `code` is the node's ErrorCode, if it answered. */
+export class NodeRequestError extends Error {
+  constructor(readonly nodeId: string, readonly code: ErrorCode | 'TIMEOUT' | 'UNREACHABLE', message: string) {
+    super(`node ${nodeId}: ${message}`);
+  }
+}
+
+interface Pending {
+  nodeId: string;
+  resolve(message: Message): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+export interface TransportOptions {
+  /** ZeroMQ endpoint to bind, e.g. tcp://127.0.0.1:5557 (port 0 or * picks a free port). */
+  endpoint: string;
+  maxChunkBytes: number;
+}
+
+const REPLY_KINDS: ReadonlySet<BodyKind> = new Set<BodyKind>(['storeChunkAck', 'chunkData', 'deleteChunksAck', 'chunkList', 'error']);
+
+export class NodeTransport {
+  private readonly log = createLogger('transport');
+  private readonly socket: Router;
+  private readonly sends: SendQueue;
+  private readonly pending = new Map<number, Pending>();
+  private nextRequestId = 1;
+  private closed = false;
+  onMessage: (nodeId: string, message: Message) => void = () => undefined;
+
+  private constructor(options: TransportOptions) {
+    this.socket = new Router({
+      mandatory: true,
+      handover: true,
+      linger: 0,
+      sendTimeout: 2_000,
+      sendHighWaterMark: 64,
+      receiveHighWaterMark: 256,
+      maxMessageSize: options.maxChunkBytes + MAX_ENVELOPE_BYTES,
+      heartbeatInterval: 1_000,
+      heartbeatTimeout: 5_000,
+    });
+    this.sends = new SendQueue(this.socket);
+  }
+
+  static async bind(options: TransportOptions): Promise<NodeTransport> {
+    const transport = new NodeTransport(options);
+    await transport.socket.bind(options.endpoint.replace(/:0$/, ':*'));
+    void transport.receiveLoop();
+    return transport;
+  }
+
+  /** The endpoint nodes connect to, with the real port. */
+  get endpoint(): string {
+    return this.socket.lastEndpoint ?? '';
+  }
+
+  /** Sends a request and resolves with the node's reply, or rejects with NodeRequestError. */
+  request(nodeId: string, body: Envelope, timeoutMs: number, payload?: Buffer): Promise<Message> {
+    if (this.closed) return Promise.reject(new NodeRequestError(nodeId, 'UNREACHABLE', 'controller is shutting down'));
+    const requestId = this.nextRequestId++;
+    return new Promise<Message>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(requestId);
+        reject(new NodeRequestError(nodeId, 'TIMEOUT', `no reply within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(requestId, { nodeId, resolve, reject, timer });
+      this.send(nodeId, { ...body, requestId }, payload).catch((err) => {
+        this.settle(requestId, new NodeRequestError(nodeId, 'UNREACHABLE', errorMessage(err)));
+      });
+    });
+  }
+
+  /** Sends a message that expects no reply (acks to register, errors to heartbeats). */
+  send(nodeId: string, envelope: Envelope, payload?: Buffer): Promise<void> {
+    return this.sends.send([nodeId, ...encodeMessage(envelope, payload)]);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const [id, p] of this.pending) this.settle(id, new NodeRequestError(p.nodeId, 'UNREACHABLE', 'controller is shutting down'));
+    this.socket.close();
+  }
+
+  private async receiveLoop(): Promise<void> {
+    while (!this.closed) {
+      let frames: Buffer[];
+      try {
+        frames = await this.socket.receive();
+      } catch (err) {
+        if (this.closed) return;
+        this.log.warn('receive failed', { error: errorMessage(err) });
+        continue;
+      }
+      const nodeId = frames[0].toString('utf8');
+      let message: Message;
+      try {
+        message = decodeMessage(frames.slice(1));
+      } catch (err) {
+        this.log.warn('dropped malformed message', { from: nodeId, error: errorMessage(err) });
+        continue;
+      }
+      const requestId = Number(message.envelope.requestId);
+      if (REPLY_KINDS.has(message.kind) && this.pending.has(requestId)) {
+        this.settleReply(nodeId, requestId, message);
+      } else if (REPLY_KINDS.has(message.kind) && message.kind !== 'error') {
+        this.log.debug('dropped late or unknown reply', { from: nodeId, kind: message.kind, requestId });
+      } else {
+        try {
+          this.onMessage(nodeId, message);
+        } catch (err) {
+          this.log.warn('message handler failed', { from: nodeId, kind: message.kind, error: errorMessage(err) });
+        }
+      }
+    }
+  }
+
+  private settleReply(nodeId: string, requestId: number, message: Message): void {
+    const pending = this.pending.get(requestId)!;
+    if (pending.nodeId !== nodeId) {
+      this.log.warn('dropped reply from the wrong node', { from: nodeId, expected: pending.nodeId, requestId });
+      return;
+    }
+    if (message.kind === 'error') {
+      const err = bodyOf(message.envelope, 'error');
+      this.settle(requestId, new NodeRequestError(nodeId, err.code, err.reason || ErrorCode[err.code]));
+    } else {
+      this.settle(requestId, message);
+    }
+  }
+
+  private settle(requestId: number, outcome: Message | Error): void {
+    const pending = this.pending.get(requestId);
+    if (!pending) return;
+    this.pending.delete(requestId);
+    clearTimeout(pending.timer);
+    if (outcome instanceof Error) pending.reject(outcome);
+    else pending.resolve(outcome);
+  }
+}

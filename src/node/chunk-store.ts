@@ -1,0 +1,211 @@
+/**
+ * A storage node's chunks on disk. The node knows nothing about files: it stores,
+ * returns, lists and deletes chunks by id.
+ *
+ * Layout under the data directory:
+ *   chunks/<first two hex digits>/<chunk id>   one file per chunk: header + bytes
+ *   tmp/                                       chunks being written
+ * A chunk file starts with a 48-byte header: magic "RAIDFSC1", the byte count
+ * (uint64 LE) and the SHA-256 of the bytes, so the node checks every chunk it
+ * serves by itself, whatever the controller asks.
+ *
+ * Invariants:
+ * - A chunk appears under its real name only complete and durable: bytes are written
+ *   to tmp/, fsynced, renamed into place, and the directory is fsynced before put()
+ *   returns. A crash leaves at most a temp file, removed on the next open().
+ * - A chunk whose bytes do not match its checksum is never returned: get() throws
+ *   CHECKSUM_MISMATCH (the controller then reads the other replica and repairs).
+ * - Ids are validated before they touch a path (see wire/chunk-id.ts).
+ */
+import { constants as fsConstants, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { isChunkId } from '../wire/chunk-id';
+import { sha256, sameDigest } from '../wire/checksum';
+import { ErrorCode, NodeReport } from '../wire/messages';
+
+const MAGIC = Buffer.from('RAIDFSC1', 'ascii');
+const HEADER_BYTES = 48;
+
+/** A failure to serve a chunk request, with the code the node answers with. */
+export class ChunkStoreError extends Error {
+  constructor(readonly code: ErrorCode, message: string) {
+    super(message);
+  }
+}
+
+export interface StoredChunk {
+  data: Buffer;
+  sha256: Buffer;
+}
+
+export class ChunkStore {
+  private chunkCount = 0;
+  private usedBytes = 0;
+
+  private constructor(
+    private readonly root: string,
+    /** Upper bound on bytes this node stores (its configured capacity), if any. */
+    private readonly capacityLimit: number | undefined,
+  ) {}
+
+  /** Opens (creating if needed) a data directory, clears interrupted writes, counts chunks. */
+  static async open(root: string, capacityLimit?: number): Promise<ChunkStore> {
+    const store = new ChunkStore(root, capacityLimit);
+    await fs.mkdir(path.join(root, 'chunks'), { recursive: true });
+    await fs.rm(path.join(root, 'tmp'), { recursive: true, force: true });
+    await fs.mkdir(path.join(root, 'tmp'), { recursive: true });
+    for (const shard of await store.shards()) {
+      for (const name of await fs.readdir(path.join(root, 'chunks', shard))) {
+        if (!isChunkId(name)) continue;
+        const st = await fs.stat(path.join(root, 'chunks', shard, name));
+        store.chunkCount += 1;
+        store.usedBytes += st.size;
+      }
+    }
+    return store;
+  }
+
+  get count(): number {
+    return this.chunkCount;
+  }
+
+  /** Stores a chunk durably after checking its bytes against `digest`. Idempotent. */
+  async put(id: string, data: Buffer, digest: Buffer): Promise<void> {
+    requireId(id);
+    if (!sameDigest(await sha256(data), digest)) {
+      throw new ChunkStoreError(ErrorCode.CHECKSUM_MISMATCH, `chunk ${id} arrived corrupted`);
+    }
+    const report = await this.report();
+    if (data.length + HEADER_BYTES > Number(report.freeBytes)) {
+      throw new ChunkStoreError(ErrorCode.NO_SPACE, `no space for chunk ${id} (${data.length} bytes)`);
+    }
+    const final = this.chunkPath(id);
+    const existing = await fs.stat(final).catch(() => undefined);
+    const tmp = path.join(this.root, 'tmp', `${id}.${process.pid}.${Math.random().toString(36).slice(2)}`);
+    try {
+      const handle = await fs.open(tmp, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY, 0o644);
+      try {
+        await handle.writev([encodeHeader(data.length, digest), data]);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await fs.mkdir(path.dirname(final), { recursive: true });
+      await fs.rename(tmp, final);
+      await fsyncDirectory(path.dirname(final));
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      throw asStoreError(err, `storing chunk ${id}`);
+    }
+    if (!existing) {
+      this.chunkCount += 1;
+      this.usedBytes += data.length + HEADER_BYTES;
+    }
+  }
+
+  /** Returns a chunk's bytes, verified against the checksum stored with them. */
+  async get(id: string): Promise<StoredChunk> {
+    requireId(id);
+    let file: Buffer;
+    try {
+      file = await fs.readFile(this.chunkPath(id));
+    } catch (err) {
+      throw asStoreError(err, `reading chunk ${id}`);
+    }
+    const header = decodeHeader(file);
+    const data = file.subarray(HEADER_BYTES);
+    if (!header || header.size !== data.length || !sameDigest(await sha256(data), header.sha256)) {
+      throw new ChunkStoreError(ErrorCode.CHECKSUM_MISMATCH, `chunk ${id} is corrupt on disk`);
+    }
+    return { data, sha256: header.sha256 };
+  }
+
+  /** Deletes chunks; ids that are not stored are skipped. Returns how many were deleted. */
+  async delete(ids: string[]): Promise<number> {
+    ids.forEach(requireId);
+    let deleted = 0;
+    for (const id of ids) {
+      const file = this.chunkPath(id);
+      const st = await fs.stat(file).catch(() => undefined);
+      if (!st) continue;
+      await fs.rm(file, { force: true });
+      deleted += 1;
+      this.chunkCount -= 1;
+      this.usedBytes -= st.size;
+    }
+    return deleted;
+  }
+
+  /** Chunk ids in ascending order after `after` (exclusive), at most `limit`. */
+  async list(after: string, limit: number): Promise<{ ids: string[]; more: boolean }> {
+    if (after !== '') requireId(after);
+    const ids: string[] = [];
+    for (const shard of await this.shards()) {
+      if (shard < after.slice(0, 2)) continue;
+      const names = (await fs.readdir(path.join(this.root, 'chunks', shard)))
+        .filter((name) => isChunkId(name) && name > after)
+        .sort();
+      for (const name of names) {
+        if (ids.length === limit) return { ids, more: true };
+        ids.push(name);
+      }
+    }
+    return { ids, more: false };
+  }
+
+  /** Capacity and free bytes: the file system's, bounded by the configured capacity. */
+  async report(): Promise<NodeReport> {
+    const st = await fs.statfs(this.root);
+    let capacity = st.blocks * st.bsize;
+    let free = st.bavail * st.bsize;
+    if (this.capacityLimit !== undefined) {
+      capacity = Math.min(capacity, this.capacityLimit);
+      free = Math.min(free, Math.max(0, this.capacityLimit - this.usedBytes));
+    }
+    return { capacityBytes: capacity, freeBytes: free, chunkCount: this.chunkCount };
+  }
+
+  private chunkPath(id: string): string {
+    return path.join(this.root, 'chunks', id.slice(0, 2), id);
+  }
+
+  private async shards(): Promise<string[]> {
+    const names = await fs.readdir(path.join(this.root, 'chunks'));
+    return names.filter((name) => /^[0-9a-f]{2}$/.test(name)).sort();
+  }
+}
+
+function requireId(id: string): void {
+  if (!isChunkId(id)) {
+    throw new ChunkStoreError(ErrorCode.BAD_REQUEST, `invalid chunk id ${JSON.stringify(String(id).slice(0, 80))}`);
+  }
+}
+
+function encodeHeader(size: number, digest: Buffer): Buffer {
+  const header = Buffer.alloc(HEADER_BYTES);
+  MAGIC.copy(header, 0);
+  header.writeBigUInt64LE(BigInt(size), 8);
+  digest.copy(header, 16);
+  return header;
+}
+
+function decodeHeader(file: Buffer): { size: number; sha256: Buffer } | undefined {
+  if (file.length < HEADER_BYTES || !file.subarray(0, 8).equals(MAGIC)) return undefined;
+  return { size: Number(file.readBigUInt64LE(8)), sha256: Buffer.from(file.subarray(16, HEADER_BYTES)) };
+}
+
+async function fsyncDirectory(dir: string): Promise<void> {
+  const handle = await fs.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function asStoreError(err: unknown, doing: string): ChunkStoreError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new ChunkStoreError(ErrorCode.NOT_FOUND, `${doing}: no such chunk`);
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new ChunkStoreError(ErrorCode.NO_SPACE, `${doing}: disk full`);
+  return new ChunkStoreError(ErrorCode.IO_ERROR, `${doing}: ${(err as Error).message}`);
+}

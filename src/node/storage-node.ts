@@ -1,0 +1,204 @@
+/**
+ * A storage node process: one data directory, one DEALER socket to the controller.
+ *
+ * It registers (routing id = node id), heartbeats with its capacity, free space and
+ * chunk count, and answers the controller's chunk requests. Requests are served
+ * concurrently up to a limit; beyond it the node stops reading its socket, so
+ * ZeroMQ's queues (not the node's memory) hold the backlog.
+ *
+ * Invariants: every request gets exactly one reply with its request id (data or an
+ * ErrorReply); a malformed message is logged and answered or dropped, never fatal;
+ * a chunk is acknowledged only once durable (see chunk-store.ts).
+ */
+import { Dealer } from 'zeromq';
+import { createLogger, errorMessage } from '../common/log';
+import { ChunkStore, ChunkStoreError } from './chunk-store';
+import { resolveNodeId } from './node-identity';
+import { isChunkId } from '../wire/chunk-id';
+import {
+  bodyOf, decodeMessage, encodeMessage, Envelope, ErrorCode, MAX_ENVELOPE_BYTES, Message, ProtocolError,
+} from '../wire/messages';
+import { SendQueue } from '../wire/send-queue';
+
+export interface StorageNodeOptions {
+  dataDir: string;
+  /** Controller endpoint, e.g. tcp://127.0.0.1:5557. */
+  controller: string;
+  id?: string;
+  /** Bytes this node may use at most (default: the whole file system). */
+  capacity?: number;
+  heartbeatMs?: number;
+  /** Largest chunk accepted; larger messages are dropped by ZeroMQ. */
+  maxChunkBytes?: number;
+  /** Requests served at the same time. */
+  concurrency?: number;
+  /** ZeroMQ CURVE is added by a later issue; plain TCP until then. */
+}
+
+export const SOFTWARE_VERSION = '0.1.0';
+const DEFAULT_MAX_CHUNK = 64 << 20;
+const LIST_LIMIT_MAX = 10_000;
+
+export class StorageNode {
+  private readonly log;
+  private readonly sends: SendQueue;
+  private heartbeat?: NodeJS.Timeout;
+  private inflight = 0;
+  private slotFreed?: () => void;
+  private stopped = false;
+
+  private constructor(
+    readonly id: string,
+    private readonly options: StorageNodeOptions,
+    private readonly store: ChunkStore,
+    private readonly socket: Dealer,
+  ) {
+    this.log = createLogger(`node[${id}]`);
+    this.sends = new SendQueue(socket);
+  }
+
+  static async start(options: StorageNodeOptions): Promise<StorageNode> {
+    const id = await resolveNodeId(options.dataDir, options.id);
+    const store = await ChunkStore.open(options.dataDir, options.capacity);
+    const socket = new Dealer({
+      routingId: id,
+      linger: 0,
+      sendTimeout: 5_000,
+      sendHighWaterMark: 64,
+      receiveHighWaterMark: 64,
+      maxMessageSize: (options.maxChunkBytes ?? DEFAULT_MAX_CHUNK) + MAX_ENVELOPE_BYTES,
+      reconnectInterval: 100,
+      reconnectMaxInterval: 2_000,
+      heartbeatInterval: 1_000,
+      heartbeatTimeout: 5_000,
+    });
+    socket.connect(options.controller);
+    const node = new StorageNode(id, options, store, socket);
+    node.log.info('started', { data: options.dataDir, controller: options.controller, chunks: store.count });
+    await node.register();
+    node.heartbeat = setInterval(() => void node.sendHeartbeat(), options.heartbeatMs ?? 1_000);
+    void node.serve();
+    return node;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.heartbeat);
+    this.socket.close();
+  }
+
+  private async register(): Promise<void> {
+    await this.send({ register: { nodeId: this.id, report: await this.store.report(), softwareVersion: SOFTWARE_VERSION } });
+  }
+
+  private async sendHeartbeat(): Promise<void> {
+    try {
+      await this.send({ heartbeat: { nodeId: this.id, report: await this.store.report() } });
+    } catch (err) {
+      this.log.warn('heartbeat not sent', { error: errorMessage(err) });
+    }
+  }
+
+  private async serve(): Promise<void> {
+    while (!this.stopped) {
+      let frames: Buffer[];
+      try {
+        frames = await this.socket.receive();
+      } catch (err) {
+        if (this.stopped || this.socket.closed) return;
+        this.log.warn('receive failed', { error: errorMessage(err) });
+        continue;
+      }
+      let message: Message;
+      try {
+        message = decodeMessage(frames);
+      } catch (err) {
+        this.log.warn('dropped malformed message', { error: errorMessage(err) });
+        continue;
+      }
+      await this.acquireSlot();
+      void this.handle(message).finally(() => this.releaseSlot());
+    }
+  }
+
+  private async handle({ envelope, kind, payload }: Message): Promise<void> {
+    const requestId = Number(envelope.requestId);
+    try {
+      switch (kind) {
+        case 'storeChunk': {
+          const req = bodyOf(envelope, 'storeChunk');
+          if (payload!.length !== req.size) {
+            throw new ChunkStoreError(ErrorCode.BAD_REQUEST, `chunk ${req.chunkId}: ${payload!.length} bytes, header says ${req.size}`);
+          }
+          await this.store.put(req.chunkId, payload!, Buffer.from(req.sha256));
+          await this.reply(requestId, { storeChunkAck: { chunkId: req.chunkId, report: await this.store.report() } });
+          return;
+        }
+        case 'getChunk': {
+          const req = bodyOf(envelope, 'getChunk');
+          const chunk = await this.store.get(req.chunkId);
+          await this.reply(requestId, { chunkData: { chunkId: req.chunkId, size: chunk.data.length, sha256: chunk.sha256 } }, chunk.data);
+          return;
+        }
+        case 'deleteChunks': {
+          const req = bodyOf(envelope, 'deleteChunks');
+          const deleted = await this.store.delete(req.chunkIds);
+          await this.reply(requestId, { deleteChunksAck: { deleted, report: await this.store.report() } });
+          return;
+        }
+        case 'listChunks': {
+          const req = bodyOf(envelope, 'listChunks');
+          if (req.after !== '' && !isChunkId(req.after)) throw new ChunkStoreError(ErrorCode.BAD_REQUEST, 'invalid list cursor');
+          const limit = Math.min(Math.max(req.limit || 1000, 1), LIST_LIMIT_MAX);
+          const page = await this.store.list(req.after, limit);
+          await this.reply(requestId, { chunkList: { chunkIds: page.ids, more: page.more } });
+          return;
+        }
+        case 'registerAck':
+          this.log.info('registered', { controller: bodyOf(envelope, 'registerAck').controllerId });
+          return;
+        case 'error': {
+          const err = bodyOf(envelope, 'error');
+          if (err.code === ErrorCode.NOT_REGISTERED) {
+            this.log.info('controller asks to register again');
+            await this.register();
+          } else {
+            this.log.warn('controller reported an error', { code: ErrorCode[err.code], reason: err.reason });
+          }
+          return;
+        }
+        default:
+          throw new ChunkStoreError(ErrorCode.BAD_REQUEST, `a node does not serve ${kind}`);
+      }
+    } catch (err) {
+      const failure = err instanceof ChunkStoreError ? err
+        : err instanceof ProtocolError ? new ChunkStoreError(ErrorCode.BAD_REQUEST, err.message)
+        : new ChunkStoreError(ErrorCode.IO_ERROR, errorMessage(err));
+      this.log.warn('request failed', { kind, code: ErrorCode[failure.code], reason: failure.message });
+      await this.reply(requestId, { error: { code: failure.code, reason: failure.message } }).catch((sendErr) =>
+        this.log.warn('error reply not sent', { error: errorMessage(sendErr) }));
+    }
+  }
+
+  private reply(requestId: number, body: Envelope, payload?: Buffer): Promise<void> {
+    return this.send({ ...body, requestId }, payload);
+  }
+
+  private send(envelope: Envelope, payload?: Buffer): Promise<void> {
+    return this.sends.send(encodeMessage(envelope, payload));
+  }
+
+  private async acquireSlot(): Promise<void> {
+    while (this.inflight >= (this.options.concurrency ?? 8)) {
+      await new Promise<void>((resolve) => { this.slotFreed = resolve; });
+    }
+    this.inflight += 1;
+  }
+
+  private releaseSlot(): void {
+    this.inflight -= 1;
+    const wake = this.slotFreed;
+    this.slotFreed = undefined;
+    wake?.();
+  }
+}
