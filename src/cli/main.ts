@@ -35,12 +35,17 @@ async function main(argv: string[]): Promise<number> {
     return name === undefined ? 2 : 0;
   }
   const command = COMMANDS.find((c) => c.spec.name === name);
-  if (!command) throw new UsageError(`raidfs: unknown command ${JSON.stringify(name)}`);
+  if (!command) throw new UsageError(`${name}: unknown command\nRun \`raidfs --help\` for the list of commands.`);
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(helpText(command.spec));
     return 0;
   }
-  await command.run(rest);
+  try {
+    await command.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) err.message = `${name}: ${err.message}\nRun \`raidfs ${name} --help\` for usage.`;
+    throw err;
+  }
   return 0;
 }
 
@@ -48,7 +53,7 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     if (err instanceof UsageError) {
-      process.stderr.write(`${err.message}\nRun \`raidfs --help\` for usage.\n`);
+      process.stderr.write(`raidfs ${err.message}\n`);
       process.exit(2);
     }
     process.stderr.write(`raidfs: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -19,7 +19,7 @@ export const nodeCommand: CommandSpec = {
 
 export async function runNode(argv: string[]): Promise<void> {
   const { values } = parseCommand(nodeCommand, argv);
-  if (typeof values.data !== 'string') throw new UsageError('raidfs node: --data DIR is required');
+  if (typeof values.data !== 'string') throw new UsageError('--data DIR is required');
   const node = await StorageNode.start({
     dataDir: values.data,
     controller: values.controller as string,

@@ -35,7 +35,7 @@ export function parseCommand(spec: CommandSpec, argv: string[]): { values: Recor
     });
     return { values: values as Record<string, string | boolean | undefined>, positionals };
   } catch (err) {
-    throw new UsageError(`raidfs ${spec.name}: ${(err as Error).message}`);
+    throw new UsageError((err as Error).message);
   }
 }
 

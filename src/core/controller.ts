@@ -26,6 +26,7 @@ import { NodeTransport } from './node-transport';
 import { PartReader } from './part-reader';
 import { PartWriter } from './part-writer';
 import { checkName, splitPath } from './paths';
+import { MAX_CHUNK_BYTES } from '../wire/messages';
 
 export type { Entry, PartRecord } from './metadata/metadata-store';
 export type { NodeStatus } from './node-registry';
@@ -115,7 +116,10 @@ export class Controller {
 
   static async start(options: ControllerOptions): Promise<Controller> {
     const settings = { ...DEFAULTS, ...definedOnly(options) };
-    if (!(settings.replicas >= 1) || !(settings.stripeSize >= 1)) throw new Error('replicas and stripe size must be positive');
+    if (!(settings.replicas >= 1)) throw new Error('replicas must be at least 1');
+    if (!(settings.stripeSize >= 1 && settings.stripeSize <= MAX_CHUNK_BYTES)) {
+      throw new Error(`stripe size must be between 1 byte and ${MAX_CHUNK_BYTES >> 20} MiB`);
+    }
     const metadata = new MetadataStore(options.dbPath);
     let transport: NodeTransport;
     try {

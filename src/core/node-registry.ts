@@ -116,7 +116,7 @@ export class NodeRegistry {
       });
       this.metadata.upsertNode(nodeId, report);
       this.log.info('node registered', { node: nodeId, free: report.freeBytes, chunks: report.chunkCount });
-      void this.transport.send(nodeId, { registerAck: { controllerId: this.controllerId } }).catch(() => undefined);
+      this.acknowledge(nodeId);
       this.waiters.forEach((wake) => wake());
     } else if (message.kind === 'heartbeat') {
       if (!this.nodes.has(nodeId)) {
@@ -126,9 +126,14 @@ export class NodeRegistry {
       const wasAlive = this.isAlive(nodeId);
       this.noteReport(nodeId, bodyOf(message.envelope, 'heartbeat').report);
       if (!wasAlive) this.log.info('node is back', { node: nodeId });
+      this.acknowledge(nodeId);
     } else {
       this.log.warn('unexpected message from node', { node: nodeId, kind: message.kind });
     }
+  }
+
+  private acknowledge(nodeId: string): void {
+    void this.transport.send(nodeId, { registerAck: { controllerId: this.controllerId } }).catch(() => undefined);
   }
 }
 

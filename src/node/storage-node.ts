@@ -6,6 +6,11 @@
  * concurrently up to a limit; beyond it the node stops reading its socket, so
  * ZeroMQ's queues (not the node's memory) hold the backlog.
  *
+ * The controller acknowledges every heartbeat. A node that hears nothing from it for
+ * `silenceLimitMs` closes its socket and connects a new one: libzmq does not
+ * reconnect a session it dropped for a protocol error (an oversized message, say),
+ * so without this a node could stay cut off forever while looking healthy.
+ *
  * Invariants: every request gets exactly one reply with its request id (data or an
  * ErrorReply); a malformed message is logged and answered or dropped, never fatal;
  * a chunk is acknowledged only once durable (see chunk-store.ts).
@@ -16,7 +21,7 @@ import { ChunkStore, ChunkStoreError } from './chunk-store';
 import { resolveNodeId } from './node-identity';
 import { isChunkId } from '../wire/chunk-id';
 import {
-  bodyOf, decodeMessage, encodeMessage, Envelope, ErrorCode, MAX_ENVELOPE_BYTES, Message, ProtocolError,
+  bodyOf, decodeMessage, encodeMessage, Envelope, ErrorCode, MAX_CHUNK_BYTES, MAX_ENVELOPE_BYTES, Message, ProtocolError,
 } from '../wire/messages';
 import { SendQueue } from '../wire/send-queue';
 
@@ -28,21 +33,20 @@ export interface StorageNodeOptions {
   /** Bytes this node may use at most (default: the whole file system). */
   capacity?: number;
   heartbeatMs?: number;
-  /** Largest chunk accepted; larger messages are dropped by ZeroMQ. */
-  maxChunkBytes?: number;
   /** Requests served at the same time. */
   concurrency?: number;
-  /** ZeroMQ CURVE is added by a later issue; plain TCP until then. */
 }
 
 export const SOFTWARE_VERSION = '0.1.0';
-const DEFAULT_MAX_CHUNK = 64 << 20;
 const LIST_LIMIT_MAX = 10_000;
 
 export class StorageNode {
   private readonly log;
-  private readonly sends: SendQueue;
+  private socket!: Dealer;
+  private sends!: SendQueue;
   private heartbeat?: NodeJS.Timeout;
+  private lastHeardMs = Date.now();
+  private controllerId = '';
   private inflight = 0;
   private slotFreed?: () => void;
   private stopped = false;
@@ -51,33 +55,18 @@ export class StorageNode {
     readonly id: string,
     private readonly options: StorageNodeOptions,
     private readonly store: ChunkStore,
-    private readonly socket: Dealer,
   ) {
     this.log = createLogger(`node[${id}]`);
-    this.sends = new SendQueue(socket);
   }
 
   static async start(options: StorageNodeOptions): Promise<StorageNode> {
     const id = await resolveNodeId(options.dataDir, options.id);
     const store = await ChunkStore.open(options.dataDir, options.capacity);
-    const socket = new Dealer({
-      routingId: id,
-      linger: 0,
-      sendTimeout: 5_000,
-      sendHighWaterMark: 64,
-      receiveHighWaterMark: 64,
-      maxMessageSize: (options.maxChunkBytes ?? DEFAULT_MAX_CHUNK) + MAX_ENVELOPE_BYTES,
-      reconnectInterval: 100,
-      reconnectMaxInterval: 2_000,
-      heartbeatInterval: 1_000,
-      heartbeatTimeout: 5_000,
-    });
-    socket.connect(options.controller);
-    const node = new StorageNode(id, options, store, socket);
+    const node = new StorageNode(id, options, store);
     node.log.info('started', { data: options.dataDir, controller: options.controller, chunks: store.count });
-    await node.register();
-    node.heartbeat = setInterval(() => void node.sendHeartbeat(), options.heartbeatMs ?? 1_000);
-    void node.serve();
+    await node.connect();
+    const heartbeatMs = options.heartbeatMs ?? 1_000;
+    node.heartbeat = setInterval(() => void node.onHeartbeatTick(heartbeatMs * 5), heartbeatMs);
     return node;
   }
 
@@ -87,7 +76,39 @@ export class StorageNode {
     this.socket.close();
   }
 
+  /** Opens a fresh DEALER to the controller, starts serving it and registers. */
+  private async connect(): Promise<void> {
+    this.socket = new Dealer({
+      routingId: this.id,
+      linger: 0,
+      sendTimeout: 5_000,
+      sendHighWaterMark: 64,
+      receiveHighWaterMark: 64,
+      maxMessageSize: MAX_CHUNK_BYTES + MAX_ENVELOPE_BYTES,
+      reconnectInterval: 100,
+      reconnectMaxInterval: 2_000,
+      heartbeatInterval: 1_000,
+      heartbeatTimeout: 5_000,
+    });
+    this.sends = new SendQueue(this.socket);
+    this.socket.connect(this.options.controller);
+    this.lastHeardMs = Date.now();
+    void this.serve(this.socket);
+    await this.register();
+  }
+
+  private async onHeartbeatTick(silenceLimitMs: number): Promise<void> {
+    if (Date.now() - this.lastHeardMs > silenceLimitMs) {
+      this.log.warn('controller silent; reconnecting', { silentMs: Date.now() - this.lastHeardMs });
+      this.socket.close();
+      await this.connect().catch((err) => this.log.warn('reconnect failed', { error: errorMessage(err) }));
+      return;
+    }
+    await this.sendHeartbeat();
+  }
+
   private async register(): Promise<void> {
+    this.controllerId = '';
     await this.send({ register: { nodeId: this.id, report: await this.store.report(), softwareVersion: SOFTWARE_VERSION } });
   }
 
@@ -99,16 +120,17 @@ export class StorageNode {
     }
   }
 
-  private async serve(): Promise<void> {
-    while (!this.stopped) {
+  private async serve(socket: Dealer): Promise<void> {
+    while (!this.stopped && !socket.closed) {
       let frames: Buffer[];
       try {
-        frames = await this.socket.receive();
+        frames = await socket.receive();
       } catch (err) {
-        if (this.stopped || this.socket.closed) return;
+        if (this.stopped || socket.closed) return;
         this.log.warn('receive failed', { error: errorMessage(err) });
         continue;
       }
+      this.lastHeardMs = Date.now();
       let message: Message;
       try {
         message = decodeMessage(frames);
@@ -154,9 +176,12 @@ export class StorageNode {
           await this.reply(requestId, { chunkList: { chunkIds: page.ids, more: page.more } });
           return;
         }
-        case 'registerAck':
-          this.log.info('registered', { controller: bodyOf(envelope, 'registerAck').controllerId });
+        case 'registerAck': {
+          const controllerId = bodyOf(envelope, 'registerAck').controllerId;
+          if (controllerId !== this.controllerId) this.log.info('registered', { controller: controllerId });
+          this.controllerId = controllerId;
           return;
+        }
         case 'error': {
           const err = bodyOf(envelope, 'error');
           if (err.code === ErrorCode.NOT_REGISTERED) {

@@ -18,6 +18,9 @@ export type ErrorCode = raidfs.wire.ErrorCode;
 /** Largest envelope (frame 1) any peer accepts; envelopes carry ids, never data. */
 export const MAX_ENVELOPE_BYTES = 1 << 20;
 
+/** Largest chunk (frame 2) a node accepts, and so the largest stripe size. */
+export const MAX_CHUNK_BYTES = 64 << 20;
+
 /** A frame sequence that does not follow the protocol. */
 export class ProtocolError extends Error {}
 

@@ -1,0 +1,73 @@
+/**
+ * The raidfs command line as a user runs it: help and usage errors with their exit
+ * codes, and `raidfs up` starting the controller plus 4 storage nodes (5 processes)
+ * and stopping all of them on Ctrl-C (SIGINT).
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { CLI_ENTRY } from '../src/cli/local-nodes';
+
+const raidfs = (...args: string[]) => spawnSync(process.execPath, [CLI_ENTRY, ...args], { encoding: 'utf8', timeout: 20_000 });
+
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((p) => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+    } catch {
+      return false;
+    }
+  });
+}
+
+const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+
+describe('raidfs command line', () => {
+  it('prints help with exit 0 and rejects misuse with exit 2', () => {
+    const help = raidfs('--help');
+    assert.equal(help.status, 0);
+    assert.match(help.stdout, /Commands:[\s\S]*up[\s\S]*controller[\s\S]*node/);
+    const upHelp = raidfs('up', '--help');
+    assert.equal(upHelp.status, 0);
+    assert.match(upHelp.stdout, /--nodes VALUE.*\(default: 4\)/);
+    for (const args of [['frobnicate'], ['node'], ['up', '--no-such-flag'], ['up', '--stripe-size', 'lots'], ['up', '--nodes', '0']]) {
+      const r = raidfs(...args);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /^raidfs/);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    }
+  });
+
+  it('`raidfs up` runs 5 processes and stops them all on Ctrl-C', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-up-'));
+    const up = spawn(process.execPath, [CLI_ENTRY, 'up', '--data', path.join(dir, 'data'), '--listen', 'tcp://127.0.0.1:0'], {
+      stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RAIDFS_LOG: 'warn' },
+    });
+    const exited = new Promise<number | null>((resolve) => up.once('exit', (code) => resolve(code)));
+    let out = '';
+    up.stdout.on('data', (d) => { out += d; });
+    let nodes: number[] = [];
+    try {
+      const deadline = Date.now() + 20_000;
+      while (!out.includes('raidfs ready')) {
+        assert.ok(Date.now() < deadline, `no ready line: ${out}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      nodes = childrenOf(up.pid!);
+      assert.equal(nodes.length, 4, 'controller + 4 node processes');
+      assert.match(out, /4 storage nodes/);
+      up.kill('SIGINT');
+      assert.equal(await exited, 0);
+      assert.match(out, /stopped/);
+      assert.deepEqual(nodes.filter(alive), [], 'every node process stopped');
+    } finally {
+      if (up.exitCode === null) up.kill('SIGKILL');
+      nodes.filter(alive).forEach((pid) => process.kill(pid, 'SIGKILL'));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

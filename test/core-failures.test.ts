@@ -1,0 +1,103 @@
+/**
+ * Real faults against a real cluster: kill -9 of a node, too few live nodes for a
+ * write, a chunk file corrupted on disk, a node restarted on its data, a full disk.
+ * After each, data is checked byte-exact.
+ */
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, it } from 'node:test';
+import { TestCluster } from './helpers/cluster';
+import { collect, testBytes } from './helpers/data';
+
+const STRIPE = 64 * 1024;
+
+function chunkFile(cluster: TestCluster, nodeId: string, chunkId: string): string {
+  return path.join(cluster.nodeDir(cluster.indexOf(nodeId)), 'chunks', chunkId.slice(0, 2), chunkId);
+}
+
+describe('core under failures', () => {
+  let cluster: TestCluster | undefined;
+  afterEach(async () => { await cluster?.stop(); cluster = undefined; });
+
+  it('keeps reading every file byte-exact after kill -9 of a node', async () => {
+    cluster = await TestCluster.start({ nodes: 4, controller: { stripeSize: STRIPE, cacheBytes: 1 } });
+    const files = [1, 5_000, 3 * STRIPE + 7, 10 * STRIPE].map((size, i) => ({ path: `/f${i}`, data: testBytes(size, `k${i}`) }));
+    for (const f of files) await cluster.controller.writeFile(f.path, f.data);
+    await cluster.killNode(1);
+    const started = Date.now();
+    for (const f of files) assert.ok((await collect(cluster.controller.readStream(f.path))).equals(f.data), f.path);
+    assert.ok(Date.now() - started < 5_000, 'reads did not wait out timeouts on the dead node');
+    await cluster.waitUntilDown(1);
+    for (const f of files) assert.ok((await cluster.controller.readFile(f.path)).equals(f.data), `${f.path} after down`);
+  });
+
+  it('writes fail cleanly and leave nothing when too few nodes are alive', async () => {
+    cluster = await TestCluster.start({ nodes: 2, controller: { stripeSize: STRIPE } });
+    await cluster.controller.writeFile('/keep', Buffer.from('old content'));
+    await cluster.killNode(0);
+    // Not yet detected as down: the copy to the dead node fails and there is no other node.
+    await assert.rejects(cluster.controller.writeFile('/new-early', testBytes(3 * STRIPE)), (err: { code: string }) => ['EUNAVAIL', 'EIO'].includes(err.code));
+    await cluster.waitUntilDown(0);
+    await assert.rejects(cluster.controller.writeFile('/new', testBytes(3 * STRIPE)), { code: 'EUNAVAIL', message: /1 storage node is alive; 2 are needed/ });
+    await assert.rejects(cluster.controller.writeFile('/keep', Buffer.from('replacement')), { code: 'EUNAVAIL' });
+    assert.throws(() => cluster!.controller.stat('/new'), { code: 'ENOENT' });
+    assert.throws(() => cluster!.controller.stat('/new-early'), { code: 'ENOENT' });
+    assert.deepEqual(cluster.controller.list('/').map((e) => e.name), ['keep']);
+    assert.equal((await cluster.controller.readFile('/keep')).toString(), 'old content');
+  });
+
+  it('detects a corrupted chunk file, reads the other copy and repairs the bad one', async () => {
+    cluster = await TestCluster.start({ nodes: 3, controller: { stripeSize: STRIPE, cacheBytes: 1 } });
+    const data = testBytes(3 * STRIPE, 'rot');
+    await cluster.controller.writeFile('/rot', data);
+    const { parts } = cluster.controller.snapshot('/rot');
+    for (const part of parts) {
+      const file = chunkFile(cluster, part.nodes[0], part.chunkId);
+      const bytes = await fs.readFile(file);
+      bytes[48 + 100] ^= 0xff; // one bit-flipped byte after the 48-byte header
+      await fs.writeFile(file, bytes);
+    }
+    // Part 1 loses its other copy too (truncated to nothing): no good copy is left.
+    await fs.truncate(chunkFile(cluster, parts[1].nodes[1], parts[1].chunkId), 0);
+    await assert.rejects(cluster.controller.readFile('/rot'), { code: 'EIO' });
+    // Part 0 and 2 are readable from their second copy, and their first copy gets repaired.
+    const first = await cluster.controller.readRange(cluster.controller.snapshot('/rot'), 0, STRIPE);
+    assert.ok(first.equals(data.subarray(0, STRIPE)));
+    await waitFor(async () => (await fs.readFile(chunkFile(cluster!, parts[0].nodes[0], parts[0].chunkId))).subarray(48).equals(data.subarray(0, STRIPE)));
+  });
+
+  it('serves its chunks again after a node restarts on the same data directory', async () => {
+    cluster = await TestCluster.start({ nodes: 2, controller: { stripeSize: STRIPE, cacheBytes: 1 } });
+    const data = testBytes(4 * STRIPE + 3, 'restart');
+    await cluster.controller.writeFile('/r', data);
+    await cluster.killNode(0);
+    await cluster.killNode(1);
+    await assert.rejects(cluster.controller.readFile('/r'), (err: { code: string }) => ['EUNAVAIL', 'EIO'].includes(err.code));
+    cluster.startNode(0);
+    cluster.startNode(1);
+    await cluster.controller.waitForNodes(2, 10_000);
+    assert.ok((await cluster.controller.readFile('/r')).equals(data));
+    assert.equal(cluster.controller.nodes().find((n) => n.id === 'node1')?.chunkCount, 5, 'node re-counted its 5 chunks');
+  });
+
+  it('places copies on nodes with room when one node is full, and fails with ENOSPC when none has room', async () => {
+    cluster = await TestCluster.start({ nodes: 3, controller: { stripeSize: STRIPE }, capacities: [10 * STRIPE, 10 * STRIPE, 100 * 1024] });
+    const small = testBytes(2 * STRIPE, 'fits');
+    await cluster.controller.writeFile('/fits', small);
+    assert.ok((await cluster.controller.readFile('/fits')).equals(small));
+    await assert.rejects(cluster.controller.writeFile('/huge', testBytes(30 * STRIPE, 'huge')), { code: 'ENOSPC' });
+    assert.throws(() => cluster!.controller.stat('/huge'), { code: 'ENOENT' });
+    await cluster.controller.collectGarbage();
+    const counts = cluster.controller.nodes().map((n) => n.chunkCount);
+    assert.equal(counts.reduce((a, b) => a + b, 0), 4, `only the 2 parts x 2 copies of /fits remain (${counts})`);
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

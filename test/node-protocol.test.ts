@@ -1,0 +1,136 @@
+/**
+ * A storage node facing a hostile or broken controller: the test binds its own ROUTER
+ * socket, starts a real node process against it and speaks the wire protocol by hand.
+ * Bad chunk ids, wrong sizes, bad checksums, garbage frames and oversized messages
+ * get an error reply or are dropped, and the node keeps serving correct data.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, promises as fs, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Router } from 'zeromq';
+import { LocalNode } from '../src/cli/local-nodes';
+import { newChunkId } from '../src/wire/chunk-id';
+import { sha256Sync } from '../src/wire/checksum';
+import { bodyOf, decodeMessage, encodeMessage, Envelope, ErrorCode, Message } from '../src/wire/messages';
+import { testBytes } from './helpers/data';
+
+class FakeController {
+  private nextId = 1;
+  constructor(readonly socket: Router) {}
+
+  async receive(): Promise<{ from: string; message: Message }> {
+    const [from, ...frames] = await this.socket.receive();
+    return { from: from.toString(), message: decodeMessage(frames) };
+  }
+
+  /** Sends a request and returns the reply with the same request id (skipping heartbeats). */
+  async request(body: Envelope, payload?: Buffer): Promise<Message> {
+    const requestId = this.nextId++;
+    await this.socket.send(['n1', ...encodeMessage({ ...body, requestId }, payload)]);
+    return this.replyTo(requestId);
+  }
+
+  /** Waits for the reply to `requestId`, acknowledging heartbeats as the real controller does. */
+  async replyTo(requestId: number): Promise<Message> {
+    for (;;) {
+      const { from, message } = await this.receive();
+      if (message.kind === 'heartbeat' || message.kind === 'register') {
+        await this.socket.send([from, ...encodeMessage({ registerAck: { controllerId: 'fake' } })]);
+      } else if (Number(message.envelope.requestId) === requestId) {
+        return message;
+      }
+    }
+  }
+}
+
+describe('storage node protocol handling', () => {
+  let dir: string;
+  let socket: Router;
+  let node: LocalNode;
+  let ctl: FakeController;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-node-'));
+    socket = new Router({ receiveTimeout: 2_000, sendTimeout: 2_000, mandatory: true, linger: 0 });
+    await socket.bind('tcp://127.0.0.1:*');
+    node = new LocalNode({ id: 'n1', dataDir: path.join(dir, 'data'), controller: socket.lastEndpoint! }, 'ignore');
+    ctl = new FakeController(socket);
+    const { from, message } = await ctl.receive();
+    assert.equal(from, 'n1');
+    assert.equal(message.kind, 'register');
+    assert.equal(bodyOf(message.envelope, 'register').nodeId, 'n1');
+  });
+  after(async () => {
+    await node?.stop();
+    socket?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const store = (chunkId: string, data: Buffer, digest = sha256Sync(data), size = data.length) =>
+    ctl.request({ storeChunk: { chunkId, size, sha256: digest } }, data);
+  const errorCode = (m: Message) => (m.kind === 'error' ? bodyOf(m.envelope, 'error').code : undefined);
+
+  it('stores, lists, returns and deletes a chunk', async () => {
+    const id = newChunkId();
+    const data = testBytes(100_000, 'node');
+    assert.equal((await store(id, data)).kind, 'storeChunkAck');
+    const got = await ctl.request({ getChunk: { chunkId: id } });
+    assert.equal(got.kind, 'chunkData');
+    assert.ok(got.payload!.equals(data));
+    const list = await ctl.request({ listChunks: { after: '', limit: 10 } });
+    assert.deepEqual(bodyOf(list.envelope, 'chunkList').chunkIds, [id]);
+    const del = await ctl.request({ deleteChunks: { chunkIds: [id] } });
+    assert.equal(bodyOf(del.envelope, 'deleteChunksAck').deleted, 1);
+    assert.equal(errorCode(await ctl.request({ getChunk: { chunkId: id } })), ErrorCode.NOT_FOUND);
+  });
+
+  it('rejects chunk ids that are not plain ids, and writes nothing outside its directory', async () => {
+    const bad = ['../../escape', '/etc/passwd', '', '..', 'a/b', 'A'.repeat(32), '0'.repeat(31), '0'.repeat(5000), `${'0'.repeat(31)}\0`];
+    for (const chunkId of bad) {
+      assert.equal(errorCode(await store(chunkId, Buffer.from('evil'))), ErrorCode.BAD_REQUEST, JSON.stringify(chunkId.slice(0, 40)));
+      assert.equal(errorCode(await ctl.request({ getChunk: { chunkId } })), ErrorCode.BAD_REQUEST);
+    }
+    assert.equal(errorCode(await ctl.request({ deleteChunks: { chunkIds: [newChunkId(), '../x'] } })), ErrorCode.BAD_REQUEST);
+    await assert.rejects(fs.access(path.join(dir, 'escape')));
+    assert.deepEqual((await fs.readdir(path.join(dir, 'data'))).sort(), ['chunks', 'node-id', 'tmp']);
+  });
+
+  it('refuses bytes that do not match their checksum or declared size', async () => {
+    const data = Buffer.from('some bytes');
+    assert.equal(errorCode(await store(newChunkId(), data, sha256Sync(Buffer.from('other')))), ErrorCode.CHECKSUM_MISMATCH);
+    assert.equal(errorCode(await store(newChunkId(), data, sha256Sync(data), 3)), ErrorCode.BAD_REQUEST);
+  });
+
+  it('survives garbage frames, wrong message types and an oversized message, then still serves', async () => {
+    const junk: Buffer[][] = [
+      [Buffer.from('not protobuf at all \xff\xfe')],
+      [Buffer.alloc(0)],
+      [Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f])],
+      [...encodeMessage({ requestId: 999, getChunk: { chunkId: newChunkId() } }), Buffer.from('unexpected data frame')],
+      encodeMessage({ requestId: 998, storeChunk: { chunkId: newChunkId(), size: 1, sha256: Buffer.alloc(32) } }),
+      [Buffer.from('a'), Buffer.from('b'), Buffer.from('c')],
+    ];
+    for (const frames of junk) await socket.send(['n1', ...frames]);
+    const wrongKind = await ctl.request({ chunkList: { chunkIds: [] } });
+    assert.equal(errorCode(wrongKind), ErrorCode.BAD_REQUEST);
+    const id = newChunkId();
+    const data = testBytes(5000, 'after-junk');
+    assert.equal((await store(id, data)).kind, 'storeChunkAck');
+    // A message over the node's size limit makes libzmq drop the session for good; the node
+    // notices the controller's silence and connects a new socket.
+    await socket.send(['n1', ...encodeMessage({ requestId: 997, storeChunk: { chunkId: newChunkId(), size: 0, sha256: Buffer.alloc(32) } }), Buffer.alloc(70 << 20)]);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        assert.equal((await store(id, data)).kind, 'storeChunkAck');
+        break;
+      } catch (err) {
+        if (attempt > 20) throw err;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+    assert.ok((await ctl.request({ getChunk: { chunkId: id } })).payload!.equals(data));
+    assert.ok(node.running, 'node process still running');
+  });
+});
