@@ -5,16 +5,21 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Controller } from '../core/controller';
+import { RaidfsMount } from '../fuse/mount';
+import { mountOptionSpecs, mountOptionsFrom } from './mount-options';
 import { controllerOptionSpecs, controllerOptionsFrom } from './controller-options';
 import { CommandSpec, parseCommand } from './options';
 import { waitForShutdownSignal } from './signals';
 
 export const controllerCommand: CommandSpec = {
   name: 'controller',
-  usage: 'raidfs controller [--db FILE] [--listen tcp://HOST:PORT] [options]',
-  summary: 'Run the controller: metadata in SQLite, storage nodes connect over ZeroMQ.',
+  usage: 'raidfs controller [--db FILE] [--listen tcp://HOST:PORT] [--mount DIR] [options]',
+  summary: 'Run the controller: metadata in SQLite, storage nodes connect over ZeroMQ; optionally mount it.',
   options: {
     db: { type: 'string', help: 'SQLite metadata file', default: '.raidfs/meta.sqlite' },
+    mount: { type: 'string', help: 'mount the store at this directory' },
+    spool: { type: 'string', help: 'directory for files being written through the mount', default: '.raidfs/spool' },
+    ...mountOptionSpecs,
     ...controllerOptionSpecs,
   },
 };
@@ -24,7 +29,14 @@ export async function runController(argv: string[]): Promise<void> {
   const dbPath = values.db as string;
   mkdirSync(path.dirname(path.resolve(dbPath)), { recursive: true });
   const controller = await Controller.start(controllerOptionsFrom(values, dbPath));
-  process.stdout.write(`raidfs controller ready: nodes connect to ${controller.endpoint}\n`);
+  const mount = typeof values.mount === 'string'
+    ? await RaidfsMount.mount(controller, mountOptionsFrom(values, values.mount, values.spool as string)).catch(async (err) => {
+      await controller.close();
+      throw err;
+    })
+    : undefined;
+  process.stdout.write(`raidfs controller ready: ${mount ? `mounted at ${mount.mountpoint}, ` : ''}nodes connect to ${controller.endpoint}\n`);
   await waitForShutdownSignal();
+  await mount?.unmount();
   await controller.close();
 }

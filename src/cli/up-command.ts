@@ -1,25 +1,30 @@
 /**
  * `raidfs up`: the embedded default. This process is the controller; it starts N
  * local storage nodes as child processes (data under DATA/nodeK), waits until they
- * have registered, prints one "ready" line, and on SIGINT/SIGTERM stops the nodes it
- * started and closes the controller.
+ * have registered, mounts the store at MOUNTPOINT (default ./mnt), prints one
+ * "ready" line, and on SIGINT/SIGTERM unmounts, stops the nodes it started and
+ * closes the controller.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createLogger } from '../common/log';
 import { Controller } from '../core/controller';
+import { RaidfsMount } from '../fuse/mount';
 import { controllerOptionSpecs, controllerOptionsFrom } from './controller-options';
+import { mountOptionSpecs, mountOptionsFrom } from './mount-options';
 import { LocalNode } from './local-nodes';
-import { CommandSpec, parseCommand, parseCount } from './options';
+import { CommandSpec, parseCommand, parseCount, UsageError } from './options';
 import { waitForShutdownSignal } from './signals';
 
 export const upCommand: CommandSpec = {
   name: 'up',
   usage: 'raidfs up [MOUNTPOINT] [--nodes N] [--data DIR] [options]',
-  summary: 'Run everything on this machine: the controller and N local storage nodes.',
+  summary: 'Run everything on this machine: controller, N local storage nodes and the mount (default ./mnt).',
   options: {
     nodes: { type: 'string', help: 'local storage nodes to start', default: '4' },
-    data: { type: 'string', help: 'directory for the metadata and the nodes\' data', default: '.raidfs' },
+    data: { type: 'string', help: 'directory for the metadata, spool and the nodes\' data', default: '.raidfs' },
+    'no-mount': { type: 'boolean', help: 'do not mount (REST and nodes only)' },
+    ...mountOptionSpecs,
     ...controllerOptionSpecs,
   },
 };
@@ -27,7 +32,8 @@ export const upCommand: CommandSpec = {
 const log = createLogger('up');
 
 export async function runUp(argv: string[]): Promise<void> {
-  const { values } = parseCommand(upCommand, argv);
+  const { values, positionals } = parseCommand(upCommand, argv);
+  if (positionals.length > 1) throw new UsageError(`one mount point at most, got ${positionals.length}`);
   const nodeCount = parseCount(values.nodes as string, '--nodes');
   const dataDir = path.resolve(values.data as string);
   mkdirSync(dataDir, { recursive: true });
@@ -36,21 +42,27 @@ export async function runUp(argv: string[]): Promise<void> {
     id: `node${i + 1}`, dataDir: path.join(dataDir, `node${i + 1}`), controller: controller.endpoint,
   }));
   let stopping = false;
+  let mount: RaidfsMount | undefined;
   for (const node of nodes) {
     void node.exited.then((how) => { if (!stopping) log.warn('storage node exited', { node: node.spec.id, pid: node.pid, how }); });
   }
   const stop = async () => {
     stopping = true;
+    await mount?.unmount();
     await Promise.all(nodes.map((n) => n.stop()));
     await controller.close();
   };
   try {
     await controller.waitForNodes(nodeCount, 15_000);
+    if (!values['no-mount']) {
+      mount = await RaidfsMount.mount(controller, mountOptionsFrom(values, positionals[0] ?? 'mnt', path.join(dataDir, 'spool')));
+    }
   } catch (err) {
     await stop();
     throw err;
   }
-  process.stdout.write(`raidfs ready: controller ${controller.endpoint}, ${nodeCount} storage nodes (pids ${nodes.map((n) => n.pid).join(' ')}), data in ${dataDir}. Ctrl-C stops.\n`);
+  const mounted = mount ? `mounted at ${mount.mountpoint}, ` : '';
+  process.stdout.write(`raidfs ready: ${mounted}controller ${controller.endpoint}, ${nodeCount} storage nodes (pids ${nodes.map((n) => n.pid).join(' ')}), data in ${dataDir}. Ctrl-C stops.\n`);
   await waitForShutdownSignal();
   process.stdout.write('raidfs: stopping\n');
   await stop();

@@ -25,7 +25,7 @@ import { NodeRegistry, NodeStatus } from './node-registry';
 import { NodeTransport } from './node-transport';
 import { PartReader } from './part-reader';
 import { PartWriter } from './part-writer';
-import { checkName, splitPath } from './paths';
+import { checkName, joinPath, splitPath } from './paths';
 import { MAX_CHUNK_BYTES } from '../wire/messages';
 
 export type { Entry, PartRecord } from './metadata/metadata-store';
@@ -40,7 +40,7 @@ export interface ControllerOptions {
   stripeSize?: number;
   /** Copies of every part, each on a distinct node (default 2). */
   replicas?: number;
-  /** Parts being stored at once per upload (default 4). */
+  /** Parts being stored (or, for reads, fetched) at once per stream (default 4). */
   partsInFlight?: number;
   /** Deadline of every request to a node (default 5 s). */
   requestTimeoutMs?: number;
@@ -94,6 +94,8 @@ const log = createLogger('controller');
 export class Controller {
   readonly stripeSize: number;
   readonly replicas: number;
+  /** Parts fetched ahead of the one a stream is yielding. */
+  private readonly readAhead: number;
   private readonly writer: PartWriter;
   private readonly reader: PartReader;
   private readonly collector: DoomedCollector;
@@ -107,6 +109,7 @@ export class Controller {
     const settings = { ...DEFAULTS, ...definedOnly(options) };
     this.stripeSize = settings.stripeSize;
     this.replicas = settings.replicas;
+    this.readAhead = Math.max(1, settings.partsInFlight - 1);
     const io = new ChunkIO(transport, registry, settings.requestTimeoutMs);
     this.writer = new PartWriter(io, registry, settings, (copies) => metadata.doom(copies));
     this.reader = new PartReader(io, registry, new ChunkCache(settings.cacheBytes));
@@ -165,6 +168,25 @@ export class Controller {
 
   stat(path: string): Entry {
     return this.existing(splitPath(path), path);
+  }
+
+  /** The entry whose id (stable inode number) is `id`. */
+  statById(id: number): Entry {
+    const entry = Number.isSafeInteger(id) ? this.metadata.entry(id) : undefined;
+    if (!entry) throw new RaidfsError('ENOENT', `no entry with id ${id}`);
+    return entry;
+  }
+
+  /** The absolute path of the entry with id `id`. */
+  pathOf(id: number): string {
+    const names: string[] = [];
+    for (let cur = this.statById(id); cur.parentId !== null; cur = this.metadata.entry(cur.parentId)!) names.unshift(cur.name);
+    return joinPath(names);
+  }
+
+  /** Every regular file in the tree with its path, by id (a scan of the whole tree). */
+  listFiles(): Array<{ entry: Entry; path: string }> {
+    return this.metadata.allFiles();
   }
 
   /** Entries of a directory, sorted by name. */
@@ -312,22 +334,38 @@ export class Controller {
    * time, fetching the next part while the caller consumes the current one.
    */
   readStream(path: string, range: { start?: number; end?: number } = {}): AsyncGenerator<Buffer> {
-    const snapshot = this.snapshot(path);
+    return this.readSnapshot(this.snapshot(path), range);
+  }
+
+  /** readStream of one committed version, e.g. one whose size a caller already used (HTTP ranges). */
+  readSnapshot(snapshot: FileSnapshot, range: { start?: number; end?: number } = {}): AsyncGenerator<Buffer> {
     const start = range.start ?? 0;
     const end = Math.min(range.end ?? snapshot.entry.size - 1, snapshot.entry.size - 1);
     return this.streamRange(snapshot, start, end - start + 1);
   }
 
+  /** Starts fetching the parts of a range into the chunk cache without waiting (read-ahead). */
+  prefetch(snapshot: FileSnapshot, offset: number, length: number): void {
+    for (const part of partsTouching(snapshot, offset, length)) this.reader.read(part).catch(() => undefined);
+  }
+
   private async *streamRange(snapshot: FileSnapshot, offset: number, length: number): AsyncGenerator<Buffer> {
     if (!Number.isSafeInteger(offset) || offset < 0 || !(length >= 0)) throw new RaidfsError('EINVAL', 'invalid range');
     const end = Math.min(snapshot.entry.size, offset + length);
-    const touched = snapshot.parts.filter((p) => p.offset < end && p.offset + p.size > offset);
-    let next = touched.length ? this.reader.read(touched[0]) : undefined;
+    const touched = partsTouching(snapshot, offset, length);
+    const ahead: Array<Promise<Buffer>> = [];
+    const fetchUpTo = (i: number) => {
+      while (ahead.length < Math.min(i, touched.length)) {
+        const fetch = this.reader.read(touched[ahead.length]);
+        fetch.catch(() => undefined); // awaited below, in order; this only silences early rejections
+        ahead.push(fetch);
+      }
+    };
     for (let i = 0; i < touched.length; i++) {
+      fetchUpTo(i + this.readAhead + 1);
       const part = touched[i];
-      const data = await next!;
-      next = i + 1 < touched.length ? this.reader.read(touched[i + 1]) : undefined;
-      next?.catch(() => undefined);
+      const data = await ahead[i];
+      delete ahead[i];
       yield data.subarray(Math.max(0, offset - part.offset), Math.min(part.size, end - part.offset));
     }
   }
@@ -383,6 +421,12 @@ export class Controller {
     }
     this.metadata.removeEntry(dir);
   }
+}
+
+/** The parts of a snapshot that hold bytes of [offset, offset + length). */
+function partsTouching(snapshot: FileSnapshot, offset: number, length: number): PartRecord[] {
+  const end = Math.min(snapshot.entry.size, offset + length);
+  return snapshot.parts.filter((p) => p.offset < end && p.offset + p.size > offset);
 }
 
 function definedOnly<T extends object>(options: T): Partial<T> {

@@ -8,7 +8,8 @@
  *   removeEntry), so readers see a whole old or a whole new file.
  * - A chunk copy leaves `replicas` only by moving to `doomed`; nothing forgets a copy
  *   that still occupies a node.
- * - Calls are synchronous and short (indexed lookups); no call scans the tree.
+ * - Calls are synchronous and short (indexed lookups); only allFiles scans the
+ *   tree (the REST listing of every file).
  */
 import Database from 'better-sqlite3';
 import { RaidfsError } from '../errors';
@@ -93,6 +94,12 @@ export class MetadataStore {
       byId: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE id = ?`),
       child: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE parent_id = ? AND name = ?`),
       children: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE parent_id = ? ORDER BY name`),
+      allFiles: db.prepare(`WITH RECURSIVE tree(entry_id, path) AS (
+                              SELECT id, '' FROM entries WHERE id = ${ROOT_ID}
+                              UNION ALL
+                              SELECT e.id, tree.path || '/' || e.name FROM entries e JOIN tree ON e.parent_id = tree.entry_id)
+                            SELECT ${ENTRY_COLUMNS}, tree.path AS path FROM entries JOIN tree ON tree.entry_id = entries.id
+                            WHERE kind = 'file' ORDER BY id`),
       hasChildren: db.prepare(`SELECT 1 FROM entries WHERE parent_id = ? LIMIT 1`),
       insert: db.prepare(`INSERT INTO entries (parent_id, name, kind, size, mode, uid, gid, content_type, target,
                             created_ms, modified_ms, changed_ms, accessed_ms)
@@ -147,6 +154,11 @@ export class MetadataStore {
 
   children(dirId: number): Entry[] {
     return this.stmt.children.all(dirId) as Entry[];
+  }
+
+  /** Every regular file with its absolute path, by id. */
+  allFiles(): Array<{ entry: Entry; path: string }> {
+    return (this.stmt.allFiles.all() as Array<Entry & { path: string }>).map(({ path, ...entry }) => ({ entry, path }));
   }
 
   hasChildren(dirId: number): boolean {

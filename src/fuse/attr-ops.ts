@@ -1,0 +1,81 @@
+/**
+ * FUSE attribute operations: getattr/fgetattr, chmod, chown, utimens, statfs.
+ *
+ * Kernel contract: getattr answers stat(2) for a path (the kernel caches it for
+ * attr_timeout seconds); a file with unsaved writes reports its spool's size. chmod,
+ * chown and utimens change metadata only (uid/gid of -1 and UTIME_OMIT leave a field
+ * as it is); statfs reports the cluster's capacity and free space divided by the
+ * number of copies, since every byte is stored `replicas` times.
+ */
+import type Fuse from 'fuse-native';
+import { Entry } from '../core/controller';
+import { answer, FuseContext } from './context';
+
+const S_IFDIR = 0o040000;
+const S_IFREG = 0o100000;
+const S_IFLNK = 0o120000;
+const BLOCK = 4096;
+/** uid/gid -1 as an unsigned 32-bit number: "leave unchanged". */
+const UNCHANGED_ID = 0xffffffff;
+/** UTIME_OMIT arrives as 2^64-1 (see native/fuse-binding.mjs). */
+const OMIT_TIME_FROM = 2 ** 63;
+
+export function statOf(entry: Entry, sizeOverride?: number, mtimeOverride?: number): Fuse.Stat {
+  const type = entry.kind === 'dir' ? S_IFDIR : entry.kind === 'symlink' ? S_IFLNK : S_IFREG;
+  const size = sizeOverride ?? entry.size;
+  return {
+    mode: type | entry.mode,
+    uid: entry.uid,
+    gid: entry.gid,
+    size,
+    nlink: entry.kind === 'dir' ? 2 : 1,
+    ino: entry.id,
+    blksize: BLOCK,
+    blocks: Math.ceil(size / 512),
+    atime: entry.accessedMs,
+    mtime: mtimeOverride ?? entry.modifiedMs,
+    ctime: entry.changedMs,
+  };
+}
+
+export function attrOps(ctx: FuseContext): Fuse.Operations {
+  const { controller, files } = ctx;
+
+  const getattr = (path: string): Fuse.Stat => {
+    const entry = controller.stat(path);
+    const dirty = entry.kind === 'file' ? files.dirtyOf(entry.id) : undefined;
+    return dirty ? statOf(entry, dirty.spool!.size, dirty.explicitMtimeMs ?? Date.now()) : statOf(entry);
+  };
+
+  return {
+    getattr: (path, cb) => answer(ctx, 'getattr', path, cb, () => getattr(path)),
+    fgetattr: (path, fd, cb) => answer(ctx, 'fgetattr', path, cb, () => getattr(files.get(fd)?.path ?? path)),
+
+    chmod: (path, mode, cb) => answer(ctx, 'chmod', path, cb, () => { controller.setAttributes(path, { mode }); }),
+
+    chown: (path, uid, gid, cb) => answer(ctx, 'chown', path, cb, () => {
+      controller.setAttributes(path, {
+        uid: uid === UNCHANGED_ID || uid < 0 ? undefined : uid,
+        gid: gid === UNCHANGED_ID || gid < 0 ? undefined : gid,
+      });
+    }),
+
+    utimens: (path, atime, mtime, cb) => answer(ctx, 'utimens', path, cb, () => {
+      const modifiedMs = mtime >= OMIT_TIME_FROM ? undefined : mtime;
+      const entry = controller.setAttributes(path, { accessedMs: atime >= OMIT_TIME_FROM ? undefined : atime, modifiedMs });
+      if (modifiedMs !== undefined) for (const file of files.ofFile(entry.id)) file.explicitMtimeMs = modifiedMs;
+    }),
+
+    statfs: (path, cb) => answer(ctx, 'statfs', path, cb, () => {
+      const alive = controller.nodes().filter((n) => n.alive);
+      const copies = Math.max(1, controller.replicas);
+      const blocks = (bytes: number) => Math.min(0xffffffff, Math.floor(bytes / copies / BLOCK));
+      const capacity = alive.reduce((sum, n) => sum + n.capacityBytes, 0);
+      const free = alive.reduce((sum, n) => sum + n.freeBytes, 0);
+      return {
+        bsize: BLOCK, frsize: BLOCK, blocks: blocks(capacity), bfree: blocks(free), bavail: blocks(free),
+        files: 0xffffffff, ffree: 0xfffffff0, favail: 0xfffffff0, namemax: 255,
+      };
+    }),
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * What every FUSE operation family shares: the controller core, fuse-native's class
+ * (for errno constants), the open-file table, the spool directory, and `answer`,
+ * the one place that turns a handler's result or failure into a FUSE reply.
+ */
+import { Controller } from '../core/controller';
+import type { FuseClass } from './binding';
+import { errnoOf } from './errno';
+import { OpenFiles } from './open-files';
+
+export interface FuseContext {
+  controller: Controller;
+  Fuse: FuseClass;
+  files: OpenFiles;
+  spoolDir: string;
+}
+
+/**
+ * Runs `work` and replies: cb(0, value) on success, cb(-errno) on failure. Never
+ * throws, so no operation can take the mount down.
+ */
+export function answer<T>(ctx: FuseContext, op: string, path: string, cb: (err: number, value?: T) => void, work: () => T | Promise<T>): void {
+  let result: T | Promise<T>;
+  try {
+    result = work();
+  } catch (err) {
+    cb(errnoOf(ctx.Fuse, err, op, path));
+    return;
+  }
+  if (result instanceof Promise) {
+    result.then((value) => cb(0, value), (err) => cb(errnoOf(ctx.Fuse, err, op, path)));
+  } else {
+    cb(0, result);
+  }
+}
+
+/** For read/write, whose callback takes a byte count or a negative errno. */
+export function answerBytes(ctx: FuseContext, op: string, path: string, cb: (bytesOrErr: number) => void, work: () => Promise<number>): void {
+  answer<number>(ctx, op, path, (err, n) => cb(err < 0 ? err : n ?? 0), work);
+}

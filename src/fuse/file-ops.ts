@@ -1,0 +1,148 @@
+/**
+ * FUSE file operations: create, open, read, write, truncate, ftruncate, flush, fsync,
+ * release.
+ *
+ * Kernel contract and how raidfs meets it:
+ * - open/create return a handle. Reads of a file not written through this handle
+ *   come from the version committed when it was opened (a FileSnapshot), with
+ *   read-ahead when reading is sequential.
+ * - write lands in the handle's disk spool (never the whole file in memory); the
+ *   buffer FUSE lends is fully written before the callback, as fuse-native requires.
+ * - flush runs on every close(2) and its result is what close returns, so the commit
+ *   (spool -> parts on the nodes -> one metadata transaction) happens there: cp sees
+ *   EIO/ENOSPC when replication fails. release is asynchronous and its result is
+ *   dropped by the kernel: it only commits what a flush did not and frees the spool.
+ * - create commits an empty file at once, so the name exists while being written; if
+ *   the first commit of that file fails it is removed again, leaving no file.
+ * - A failed commit is final for that handle: the file keeps its last committed
+ *   content (nothing retries it behind the program's back).
+ * - O_TRUNC arrives in open (mount option atomic_o_trunc), so truncate-and-rewrite is
+ *   one commit and readers never see the empty file in between.
+ */
+import type Fuse from 'fuse-native';
+import { Controller } from '../core/controller';
+import { RaidfsError } from '../core/errors';
+import { createLogger, errorMessage } from '../common/log';
+import { answer, answerBytes, FuseContext } from './context';
+import { OpenFile } from './open-files';
+
+const O_ACCMODE = 0o3;
+const O_RDONLY = 0o0;
+const O_TRUNC = 0o1000;
+const O_APPEND = 0o2000;
+const ZEROS = Buffer.alloc(1 << 20);
+const log = createLogger('fuse');
+
+export function fileOps(ctx: FuseContext): Fuse.Operations {
+  const { controller, files, spoolDir } = ctx;
+  const appending = new Set<OpenFile>();
+
+  const handle = (fd: number): OpenFile => {
+    const file = files.get(fd);
+    if (!file) throw new RaidfsError('EINVAL', `unknown file handle ${fd}`);
+    return file;
+  };
+
+  const commit = (file: OpenFile) => file.commitIfDirty(async () => {
+    try {
+      await controller.writeFile(file.path, file.spool!.stream(), { modifiedMs: file.explicitMtimeMs });
+      file.createdHere = false;
+    } catch (err) {
+      if (file.createdHere) removeIfStillEmpty(controller, file);
+      throw err;
+    }
+  });
+
+  return {
+    create: (path, mode, cb) => answer(ctx, 'create', path, cb, async () => {
+      await controller.writeFile(path, new Uint8Array(0), { mode: mode & 0o7777, exclusive: true });
+      const file = new OpenFile(path, controller.stat(path).id, controller.snapshot(path), true);
+      await file.spoolFor(controller, spoolDir, true);
+      return files.add(file);
+    }),
+
+    open: (path, flags, cb) => answer(ctx, 'open', path, cb, async () => {
+      const snapshot = controller.snapshot(path);
+      const file = new OpenFile(path, snapshot.entry.id, snapshot, false);
+      const writable = (flags & O_ACCMODE) !== O_RDONLY;
+      if (writable && flags & O_TRUNC) {
+        await file.spoolFor(controller, spoolDir, true);
+        file.dirty = true;
+      }
+      if (writable && flags & O_APPEND) appending.add(file);
+      return files.add(file);
+    }),
+
+    read: (path, fd, buf, len, pos, cb) => answerBytes(ctx, 'read', path, cb, async () => {
+      const file = handle(fd);
+      if (file.spool) return file.spool.read(buf, len, pos);
+      const snapshot = file.snapshot!;
+      const data = await controller.readRange(snapshot, pos, len);
+      data.copy(buf);
+      if (pos === file.lastReadEnd) controller.prefetch(snapshot, pos + len, 2 * controller.stripeSize);
+      file.lastReadEnd = pos + data.length;
+      return data.length;
+    }),
+
+    write: (path, fd, buf, len, pos, cb) => answerBytes(ctx, 'write', path, cb, async () => {
+      const file = handle(fd);
+      const spool = await file.spoolFor(controller, spoolDir, false);
+      const written = await spool.write(buf.subarray(0, len), appending.has(file) ? spool.size : pos);
+      file.dirty = true;
+      return written;
+    }),
+
+    truncate: (path, size, cb) => answer(ctx, 'truncate', path, cb, async () => {
+      const entry = controller.stat(path);
+      const spooled = files.ofFile(entry.id).find((f) => f.spool);
+      if (spooled) {
+        await spooled.spool!.truncate(size);
+        spooled.dirty = true;
+      } else if (size !== entry.size) {
+        await controller.writeFile(path, resized(controller, path, entry.size, size));
+      }
+    }),
+
+    ftruncate: (path, fd, size, cb) => answer(ctx, 'ftruncate', path, cb, async () => {
+      const file = handle(fd);
+      const spool = await file.spoolFor(controller, spoolDir, size === 0);
+      await spool.truncate(size);
+      file.dirty = true;
+    }),
+
+    flush: (path, fd, cb) => answer(ctx, 'flush', path, cb, () => commit(handle(fd))),
+
+    fsync: (path, _datasync, fd, cb) => answer(ctx, 'fsync', path, cb, () => commit(handle(fd))),
+
+    release: (path, fd, cb) => answer(ctx, 'release', path, cb, async () => {
+      const file = files.get(fd);
+      if (!file) return;
+      try {
+        await commit(file);
+      } catch (err) {
+        log.warn('commit on release failed', { path: file.path, error: errorMessage(err) });
+      } finally {
+        files.remove(fd);
+        appending.delete(file);
+        await file.spool?.close();
+      }
+    }),
+  };
+}
+
+/** The first `newSize` bytes of a file, zero-extended past its current end. */
+async function* resized(controller: Controller, path: string, oldSize: number, newSize: number): AsyncGenerator<Buffer> {
+  const kept = Math.min(oldSize, newSize);
+  if (kept > 0) yield* controller.readStream(path, { start: 0, end: kept - 1 });
+  for (let at = kept; at < newSize; at += ZEROS.length) yield ZEROS.subarray(0, Math.min(ZEROS.length, newSize - at));
+}
+
+/** Undoes a create whose content never got stored: removes the empty file it made. */
+function removeIfStillEmpty(controller: Controller, file: OpenFile): void {
+  try {
+    const entry = controller.stat(file.path);
+    if (entry.id === file.fileId && entry.size === 0) controller.remove(file.path);
+  } catch (err) {
+    log.warn('could not remove the file of a failed create', { path: file.path, error: errorMessage(err) });
+  }
+}

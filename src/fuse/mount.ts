@@ -1,0 +1,101 @@
+/**
+ * The raidfs mount: the controller core served as a directory through fuse-native.
+ *
+ * Mount options: big_writes with max_write/max_read of 128 KiB (fuse-native alone
+ * mounts with 4 KiB writes), atomic_o_trunc (O_TRUNC reaches open, see file-ops.ts),
+ * auto_cache (the kernel keeps a file's pages while its mtime and size are
+ * unchanged), and attribute/entry caching for `cacheSeconds`.
+ *
+ * Lifecycle: a stale mount left by a crashed daemon ("Transport endpoint is not
+ * connected") is lazily unmounted before mounting; unmount() detaches the mount
+ * even while programs still use it (fusermount -uz).
+ *
+ * Invariant: this process never makes file-system calls on its own mount point
+ * other than mounting and unmounting it (that would deadlock the single JS thread).
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type Fuse from 'fuse-native';
+import { createLogger } from '../common/log';
+import { Controller } from '../core/controller';
+import { attrOps } from './attr-ops';
+import { FuseInstance, fuseWithOptions, loadFuse, MAX_IO_BYTES } from './binding';
+import { FuseContext } from './context';
+import { dirOps } from './dir-ops';
+import { fileOps } from './file-ops';
+import { OpenFiles } from './open-files';
+
+export interface MountOptions {
+  mountpoint: string;
+  /** Where spools of files being written live (never inside the mount). */
+  spoolDir: string;
+  /** Seconds the kernel caches attributes and names (default 1; 0 disables). */
+  cacheSeconds?: number;
+  /** Mount with fuse-native's defaults only (4 KiB writes): for benchmarks. */
+  smallWrites?: boolean;
+}
+
+const log = createLogger('fuse');
+const run = promisify(execFile);
+
+/** Operations that wait on storage nodes; the core bounds every node request. */
+const UNTIMED_OPS = ['read', 'write', 'open', 'create', 'flush', 'fsync', 'release', 'truncate', 'ftruncate'];
+
+export class RaidfsMount {
+  private constructor(readonly mountpoint: string, private readonly fuse: FuseInstance) {}
+
+  static async mount(controller: Controller, options: MountOptions): Promise<RaidfsMount> {
+    const mountpoint = path.resolve(options.mountpoint);
+    const spoolDir = path.resolve(options.spoolDir);
+    if (spoolDir === mountpoint || spoolDir.startsWith(`${mountpoint}/`)) throw new Error('the spool directory must not be inside the mount');
+    const BaseFuse = loadFuse();
+    await recoverStaleMount(mountpoint);
+    mkdirSync(mountpoint, { recursive: true });
+    rmSync(spoolDir, { recursive: true, force: true });
+    mkdirSync(spoolDir, { recursive: true });
+
+    const ctx: FuseContext = { controller, Fuse: BaseFuse, files: new OpenFiles(), spoolDir };
+    const ops: Fuse.Operations = { ...attrOps(ctx), ...dirOps(ctx), ...fileOps(ctx) };
+    const extra = ['atomic_o_trunc', 'default_permissions', 'fsname=raidfs', 'subtype=raidfs'];
+    if (!options.smallWrites) extra.push('big_writes', `max_write=${MAX_IO_BYTES}`);
+    const FuseClass = fuseWithOptions(BaseFuse, extra);
+    const cache = String(options.cacheSeconds ?? 1);
+    const fuse = new FuseClass(mountpoint, ops, {
+      autoCache: true,
+      maxRead: MAX_IO_BYTES,
+      attrTimeout: cache,
+      entryTimeout: cache,
+      timeout: { default: 30_000, ...Object.fromEntries(UNTIMED_OPS.map((op) => [op, false])) },
+    });
+    await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(new Error(`cannot mount ${mountpoint}: ${err.message}`)) : resolve())));
+    log.info('mounted', { mountpoint, spool: spoolDir });
+    return new RaidfsMount(mountpoint, fuse);
+  }
+
+  async unmount(): Promise<void> {
+    await new Promise<void>((resolve) => this.fuse.unmount((err) => {
+      if (err) log.warn('unmount failed', { mountpoint: this.mountpoint, error: err.message });
+      resolve();
+    }));
+    log.info('unmounted', { mountpoint: this.mountpoint });
+  }
+}
+
+/** Lazily unmounts a FUSE mount left at `mountpoint` (by a crashed raidfs, say). */
+async function recoverStaleMount(mountpoint: string): Promise<void> {
+  const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((line) => line.split(' '));
+  const stale = mounts.find(([, target, type]) => unescapeMountPath(target ?? '') === mountpoint && /^fuse/.test(type ?? ''));
+  if (!stale) return;
+  log.warn('a FUSE mount is already there (left by a crash?); unmounting it', { mountpoint });
+  try {
+    await run('fusermount', ['-uz', mountpoint]);
+  } catch {
+    await run('umount', ['-l', mountpoint]);
+  }
+}
+
+function unescapeMountPath(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+}
