@@ -1,0 +1,165 @@
+/**
+ * The mount as users use it: a real `raidfs up` (4 node processes, FUSE) driven by
+ * the ordinary tools (cp, cat, ls, mv, rm, dd, rsync, tar) run from this separate
+ * process; every check compares bytes read back or exit codes.
+ */
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { testBytes } from './helpers/data';
+import { MountedRaidfs, sh } from './helpers/mounted-raidfs';
+
+const STRIPE = 256 * 1024;
+
+describe('the mount (raidfs up, 4 nodes, stripe 256 KiB)', () => {
+  let fsys: MountedRaidfs;
+  let local: string;
+  before(async () => {
+    fsys = await MountedRaidfs.start({ args: ['--stripe-size', `${STRIPE}`] });
+    local = await fs.mkdtemp(path.join(os.tmpdir(), 'raidfs-local-'));
+  });
+  after(async () => {
+    await fsys?.stop();
+    await fs.rm(local, { recursive: true, force: true });
+  });
+
+  const ok = async (script: string) => {
+    const r = await sh(script, { cwd: local });
+    assert.equal(r.code, 0, `${script}\n${r.stderr}`);
+    return r.stdout;
+  };
+
+  it('cp of files from 0 bytes to several stripes reads back identical (cmp)', async () => {
+    for (const size of [0, 1, 4097, 2 * STRIPE, 2 * STRIPE + 1, 12 * STRIPE + 12_345]) {
+      const src = path.join(local, `f${size}`);
+      await fs.writeFile(src, testBytes(size, `cp${size}`));
+      await ok(`cp ${src} ${fsys.mnt}/ && cmp ${src} ${fsys.mnt}/f${size}`);
+      assert.equal((await fs.stat(fsys.at(`f${size}`))).size, size);
+    }
+  });
+
+  it('cp -r of a nested tree, diff -r, ls -l sizes and times, and rm -r', async () => {
+    await ok(`mkdir -p tree/a/b/c tree/empty && for i in 1 2 3; do head -c $((i * 70000)) /dev/urandom > tree/a/f$i; done
+              echo top > tree/top.txt && head -c 600000 /dev/urandom > tree/a/b/c/deep.bin`);
+    const before = Date.now();
+    await ok(`cp -r tree ${fsys.mnt}/tree && diff -r tree ${fsys.mnt}/tree`);
+    const listing = await ok(`ls -l --time-style=+%s ${fsys.mnt}/tree/a`);
+    assert.match(listing, /\s140000 \d+ f2\n/);
+    const mtime = Number(/\s70000 (\d+) f1/.exec(listing)?.[1]);
+    assert.ok(Math.abs(mtime * 1000 - before) < 60_000, `mtime ${mtime} is about now`);
+    await ok(`rm -r ${fsys.mnt}/tree`);
+    await assert.rejects(fs.stat(fsys.at('tree')), { code: 'ENOENT' });
+  });
+
+  it('mv renames files and directories across directories, replacing targets', async () => {
+    await ok(`mkdir -p ${fsys.mnt}/m1/sub ${fsys.mnt}/m2 && echo one > ${fsys.mnt}/m1/sub/x && echo two > ${fsys.mnt}/m2/y`);
+    await ok(`mv ${fsys.mnt}/m1/sub/x ${fsys.mnt}/m2/y && mv ${fsys.mnt}/m1/sub ${fsys.mnt}/m2/sub`);
+    assert.equal(await fs.readFile(fsys.at('m2/y'), 'utf8'), 'one\n');
+    assert.deepEqual((await fs.readdir(fsys.at('m2'))).sort(), ['sub', 'y']);
+    assert.deepEqual(await fs.readdir(fsys.at('m1')), []);
+  });
+
+  it('appends, overwrites in place with dd conv=notrunc, and truncates', async () => {
+    const data = testBytes(3 * STRIPE + 100, 'dd');
+    const src = path.join(local, 'dd.bin');
+    await fs.writeFile(src, data);
+    await ok(`cp ${src} ${fsys.mnt}/dd.bin`);
+    await ok(`printf 'PATCH' | dd of=${fsys.mnt}/dd.bin bs=1 seek=${STRIPE - 2} conv=notrunc status=none`);
+    await ok(`printf 'TAIL' >> ${fsys.mnt}/dd.bin`);
+    const expected = Buffer.concat([data, Buffer.from('TAIL')]);
+    expected.write('PATCH', STRIPE - 2);
+    assert.ok((await fs.readFile(fsys.at('dd.bin'))).equals(expected));
+    await ok(`truncate -s 1000 ${fsys.mnt}/dd.bin`);
+    assert.ok((await fs.readFile(fsys.at('dd.bin'))).equals(expected.subarray(0, 1000)));
+    await ok(`truncate -s 5000 ${fsys.mnt}/dd.bin`);
+    assert.ok((await fs.readFile(fsys.at('dd.bin'))).equals(Buffer.concat([expected.subarray(0, 1000), Buffer.alloc(4000)])));
+  });
+
+  it('cp -a and rsync -a keep mode, owner and mtime', async () => {
+    await ok(`echo keep > keep.txt && chmod 640 keep.txt && chown 1234:5678 keep.txt && touch -d '2020-01-02 03:04:05' keep.txt
+              cp -a keep.txt ${fsys.mnt}/keep.txt && mkdir -p rs/in && echo r > rs/in/r && touch -d '2019-05-06 07:08:09' rs/in/r
+              rsync -a rs/ ${fsys.mnt}/rs/`);
+    const st = await fs.stat(fsys.at('keep.txt'));
+    assert.equal(st.mode & 0o7777, 0o640);
+    assert.deepEqual([st.uid, st.gid], [1234, 5678]);
+    assert.equal(st.mtimeMs, Date.UTC(2020, 0, 2, 3, 4, 5));
+    assert.equal((await fs.stat(fsys.at('rs/in/r'))).mtimeMs, Date.UTC(2019, 4, 6, 7, 8, 9));
+    await ok(`diff -r rs ${fsys.mnt}/rs && tar -C ${local} -cf t.tar rs && mkdir ${fsys.mnt}/untar && tar -C ${fsys.mnt}/untar -xf t.tar && diff -r rs ${fsys.mnt}/untar/rs`);
+  });
+
+  it('symlinks, and clear errno for misuse (ENOTEMPTY, EEXIST, EISDIR, hard links EPERM)', async () => {
+    await ok(`mkdir -p ${fsys.mnt}/s/d && echo target > ${fsys.mnt}/s/d/t && ln -s d/t ${fsys.mnt}/s/link`);
+    assert.equal(await fs.readlink(fsys.at('s/link')), 'd/t');
+    assert.equal(await fs.readFile(fsys.at('s/link'), 'utf8'), 'target\n');
+    await assert.rejects(fs.rmdir(fsys.at('s/d')), { code: 'ENOTEMPTY' });
+    await assert.rejects(fs.mkdir(fsys.at('s/d')), { code: 'EEXIST' });
+    await assert.rejects(fs.unlink(fsys.at('s/d')), { code: 'EISDIR' });
+    await assert.rejects(fs.link(fsys.at('s/d/t'), fsys.at('s/hard')), { code: 'EPERM' });
+    await assert.rejects(fs.readFile(fsys.at('s/missing')), { code: 'ENOENT' });
+  });
+
+  it('an editor-style save (temp file, fsync, rename over the original) replaces the content', async () => {
+    await fs.writeFile(fsys.at('doc.txt'), 'version 1\n');
+    const tmp = fsys.at('.doc.txt.swp');
+    const handle = await fs.open(tmp, 'w');
+    await handle.write('version 2\n');
+    await handle.sync();
+    await handle.close();
+    await fs.rename(tmp, fsys.at('doc.txt'));
+    assert.equal(await fs.readFile(fsys.at('doc.txt'), 'utf8'), 'version 2\n');
+    assert.deepEqual((await fs.readdir(fsys.mnt)).filter((n) => n.includes('swp')), []);
+  });
+
+  it('a file unlinked while open stays readable by the program holding it', async () => {
+    const data = testBytes(3 * STRIPE, 'unlinked');
+    await fs.writeFile(fsys.at('gone.bin'), data);
+    const handle = await fs.open(fsys.at('gone.bin'), 'r');
+    await fs.unlink(fsys.at('gone.bin'));
+    await assert.rejects(fs.stat(fsys.at('gone.bin')), { code: 'ENOENT' });
+    const back = Buffer.alloc(data.length);
+    await handle.read(back, 0, data.length, 0);
+    await handle.close();
+    assert.ok(back.equals(data));
+  });
+
+  it('four files written concurrently all read back identical', async () => {
+    await ok(`for i in 1 2 3 4; do head -c $((900000 + i * 111111)) /dev/urandom > c$i; done`);
+    await ok(`for i in 1 2 3 4; do cp c$i ${fsys.mnt}/c$i & done; wait; for i in 1 2 3 4; do cmp c$i ${fsys.mnt}/c$i || exit 1; done`);
+  });
+
+  it('cat keeps going when a node is killed mid-read', async () => {
+    const data = testBytes(40 * STRIPE, 'midread');
+    await fs.writeFile(path.join(local, 'big.bin'), data);
+    await ok(`cp big.bin ${fsys.mnt}/big.bin`);
+    const reading = sh(`cat ${fsys.mnt}/big.bin | (sleep 0.3; cat) > back.bin`, { cwd: local });
+    await new Promise((r) => setTimeout(r, 100));
+    fsys.killNode(2);
+    assert.equal((await reading).code, 0);
+    assert.ok((await fs.readFile(path.join(local, 'back.bin'))).equals(data));
+  });
+});
+
+describe('the mount with too few nodes', () => {
+  let fsys: MountedRaidfs;
+  before(async () => { fsys = await MountedRaidfs.start({ nodes: 2 }); });
+  after(async () => { await fsys?.stop(); });
+
+  it('cp exits non-zero and leaves no file when only one node is alive', async () => {
+    await fs.writeFile(fsys.at('before.txt'), 'stored while both nodes were up\n');
+    fsys.killNode(1);
+    await new Promise((r) => setTimeout(r, 2_500)); // the controller counts the node down after 1.5 s
+    const src = path.join(os.tmpdir(), `raidfs-few-${process.pid}`);
+    await fs.writeFile(src, testBytes(300_000, 'few'));
+    try {
+      const r = await sh(`cp ${src} ${fsys.mnt}/after.bin`);
+      assert.notEqual(r.code, 0, 'cp must fail');
+      assert.match(r.stderr, /Input\/output error/);
+    } finally {
+      await fs.rm(src, { force: true });
+    }
+    assert.deepEqual((await fs.readdir(fsys.mnt)).sort(), ['before.txt']);
+    assert.equal(await fs.readFile(fsys.at('before.txt'), 'utf8'), 'stored while both nodes were up\n');
+  });
+});

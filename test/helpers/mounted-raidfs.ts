@@ -1,0 +1,89 @@
+/**
+ * A real `raidfs up` for mount tests: the CLI runs as a child process (controller,
+ * nodes and the FUSE mount), so the test process is never the one serving the mount
+ * and may use the mount freely, with fs calls or by running cp, cat, rsync...
+ *
+ * stop() sends SIGINT (which unmounts and stops the nodes), kills what is left by
+ * PID, lazily unmounts if the mount is still there, and removes the temp directory.
+ */
+import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { CLI_ENTRY } from '../../src/cli/local-nodes';
+
+const execFileAsync = promisify(execFile);
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command (bash -c) to completion; never throws on a non-zero exit. */
+export async function sh(script: string, options: { cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  try {
+    const { stdout, stderr } = await execFileAsync('bash', ['-c', script], { cwd: options.cwd, timeout: options.timeoutMs ?? 120_000, maxBuffer: 64 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+export class MountedRaidfs {
+  readonly nodePids: number[];
+
+  private constructor(readonly dir: string, readonly mnt: string, private readonly up: ChildProcess, ready: string, readonly log: () => string) {
+    this.nodePids = (/pids ([\d ]+)\)/.exec(ready)?.[1] ?? '').trim().split(' ').map(Number);
+  }
+
+  static async start(options: { nodes?: number; args?: string[] } = {}): Promise<MountedRaidfs> {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-mnt-'));
+    const mnt = path.join(dir, 'mnt');
+    const up = spawn(process.execPath, [CLI_ENTRY, 'up', mnt, '--data', path.join(dir, 'data'), '--listen', 'tcp://127.0.0.1:0',
+      '--nodes', String(options.nodes ?? 4), '--node-timeout', '1500', ...(options.args ?? [])], {
+      stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RAIDFS_LOG: process.env.RAIDFS_LOG ?? 'warn' },
+    });
+    let out = '';
+    let err = '';
+    up.stdout!.on('data', (d) => { out += d; });
+    up.stderr!.on('data', (d) => { err += d; });
+    const deadline = Date.now() + 60_000;
+    while (!out.includes('raidfs ready')) {
+      if (up.exitCode !== null || Date.now() > deadline) {
+        up.kill('SIGKILL');
+        await sh(`fusermount -uz ${JSON.stringify(mnt)} 2>/dev/null`);
+        rmSync(dir, { recursive: true, force: true });
+        throw new Error(`raidfs up did not get ready:\n${out}\n${err}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return new MountedRaidfs(dir, mnt, up, out, () => err);
+  }
+
+  /** A path inside the mount. */
+  at(relative: string): string {
+    return path.join(this.mnt, relative);
+  }
+
+  killNode(index: number): void {
+    process.kill(this.nodePids[index], 'SIGKILL');
+  }
+
+  async stop(): Promise<void> {
+    if (this.up.exitCode === null) {
+      const exited = new Promise((resolve) => this.up.once('exit', resolve));
+      this.up.kill('SIGINT');
+      const timer = setTimeout(() => this.up.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    for (const pid of this.nodePids) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+    }
+    if (readFileSync('/proc/mounts', 'utf8').includes(` ${this.mnt} `)) await sh(`fusermount -uz ${JSON.stringify(this.mnt)}`);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
