@@ -4,18 +4,25 @@
 #      libfuse2 for fuse-native), installed with apt-get when running as root;
 #   2. node_modules, with `npm ci`, when absent or older than package-lock.json;
 #   3. the build (dist/), when absent or older than any source or .proto file.
+# With --tests it also installs what the test suite drives the mount with (rsync).
 # Quiet when there is nothing to do.
 set -e
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-if ! command -v fusermount >/dev/null 2>&1 || ! ldconfig -p 2>/dev/null | grep -q 'libfuse.so.2'; then
+missing=""
+command -v fusermount >/dev/null 2>&1 || missing="$missing fuse"
+ldconfig -p 2>/dev/null | grep -q 'libfuse.so.2' || missing="$missing libfuse2"
+if [ "$1" = "--tests" ]; then
+  command -v rsync >/dev/null 2>&1 || missing="$missing rsync"
+fi
+if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "raidfs setup: installing fuse and libfuse2 (apt-get)"
+    echo "raidfs setup: installing$missing (apt-get)"
     apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fuse libfuse2 >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
   else
-    echo "raidfs setup: FUSE is missing; install it first, e.g.: sudo apt-get install fuse libfuse2" >&2
+    echo "raidfs setup: missing system packages; install them first: sudo apt-get install$missing" >&2
     exit 1
   fi
 fi

@@ -6,7 +6,7 @@
 import { NodeRegistry } from './node-registry';
 import { NodeRequestError, NodeTransport } from './node-transport';
 import { sameDigest, sha256 } from '../wire/checksum';
-import { bodyOf, ErrorCode } from '../wire/messages';
+import { bodyOf, Envelope, ErrorCode, Message } from '../wire/messages';
 
 export class ChunkIO {
   constructor(
@@ -15,11 +15,21 @@ export class ChunkIO {
     private readonly timeoutMs: number,
   ) {}
 
+  /** A request to one node; a node found unreachable is counted down at once. */
+  private async request(nodeId: string, body: Envelope, payload?: Buffer): Promise<Message> {
+    try {
+      return await this.transport.request(nodeId, body, this.timeoutMs, payload);
+    } catch (err) {
+      if (err instanceof NodeRequestError && err.code === 'UNREACHABLE') this.registry.noteUnreachable(nodeId);
+      throw err;
+    }
+  }
+
   /** Stores one copy on `nodeId`; resolves once the node has it durably. */
   async store(nodeId: string, chunkId: string, data: Buffer, digest: Buffer): Promise<void> {
     this.registry.reserve(nodeId, data.length);
     try {
-      const reply = await this.transport.request(nodeId, { storeChunk: { chunkId, size: data.length, sha256: digest } }, this.timeoutMs, data);
+      const reply = await this.request(nodeId, { storeChunk: { chunkId, size: data.length, sha256: digest } }, data);
       if (reply.kind !== 'storeChunkAck') throw new NodeRequestError(nodeId, ErrorCode.BAD_REQUEST, `answered ${reply.kind} to a store`);
       this.registry.noteReport(nodeId, bodyOf(reply.envelope, 'storeChunkAck').report);
     } finally {
@@ -29,7 +39,7 @@ export class ChunkIO {
 
   /** Fetches one copy from `nodeId` and checks it against the part's size and SHA-256. */
   async fetch(nodeId: string, chunkId: string, size: number, digest: Buffer): Promise<Buffer> {
-    const reply = await this.transport.request(nodeId, { getChunk: { chunkId } }, this.timeoutMs);
+    const reply = await this.request(nodeId, { getChunk: { chunkId } });
     if (reply.kind !== 'chunkData' || !reply.payload) throw new NodeRequestError(nodeId, ErrorCode.BAD_REQUEST, `answered ${reply.kind} to a get`);
     this.registry.noteReport(nodeId, undefined);
     const data = reply.payload;
@@ -41,7 +51,7 @@ export class ChunkIO {
 
   /** Deletes copies from one node; resolves with how many it deleted. */
   async delete(nodeId: string, chunkIds: string[]): Promise<number> {
-    const reply = await this.transport.request(nodeId, { deleteChunks: { chunkIds } }, this.timeoutMs);
+    const reply = await this.request(nodeId, { deleteChunks: { chunkIds } });
     if (reply.kind !== 'deleteChunksAck') throw new NodeRequestError(nodeId, ErrorCode.BAD_REQUEST, `answered ${reply.kind} to a delete`);
     const ack = bodyOf(reply.envelope, 'deleteChunksAck');
     this.registry.noteReport(nodeId, ack.report);

@@ -87,6 +87,18 @@ export class NodeRegistry {
     if (report) Object.assign(node, plainReport(report));
   }
 
+  /**
+   * Counts a node as down at once: its connection is gone (the ROUTER cannot route to
+   * it). Its next heartbeat or registration makes it alive again.
+   */
+  noteUnreachable(id: string): void {
+    const node = this.nodes.get(id);
+    if (node && this.isAlive(id)) {
+      node.lastSeenMs = 0;
+      this.log.warn('node unreachable; counted down', { node: id });
+    }
+  }
+
   /** Resolves once at least `count` nodes are alive, or rejects after `timeoutMs`. */
   async waitForNodes(count: number, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
