@@ -1,0 +1,261 @@
+/**
+ * FUSE benchmark (a section of `npm run bench`, run as its own process): the same
+ * workload, driven by child processes (cp, cat, ls, rm; this process serves no mount),
+ * on three targets on the same machine:
+ *   - raidfs: a real `raidfs up` (controller + 4 storage nodes + the mount) in a child
+ *     process, default options;
+ *   - "discard FUSE": bench/discard-mount.ts in a child process, a fuse-native mount
+ *     with raidfs's mount options whose handlers store nothing: the ceiling of the
+ *     FUSE binding, which every raidfs figure is compared with;
+ *   - a local directory on the same disk (in each row's text).
+ * Workload: (a) cp of one FILE_MIB random file into the target, timed until cp exits
+ * (close returned), then cat back to /dev/null after dropping the kernel page cache
+ * (when allowed, i.e. as root); the raidfs copy is checked with cmp, outside the
+ * timing; (b) cp -r of 2000 files of 4 KiB; (c) ls -l of them, cold (after the 1 s
+ * attribute/entry cache expired and dentries were dropped) then warm; (d) rm -r.
+ * Also (a)'s write on a discard mount with fuse-native's default options (4 KiB
+ * writes), to show what big_writes buys, and the peak RSS of the controller and of
+ * the storage nodes.
+ * Every timing is taken by bash itself ($EPOCHREALTIME around the command), so
+ * process start-up of the bench is not counted. Prints its rows as JSON on stdout.
+ *
+ * RAIDFS_BENCH_FUSE_MIB sets the big file's size (default 1024).
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { MountedRaidfs, sh } from '../test/helpers/mounted-raidfs';
+import { BenchRow, mbPerSecond, peakRssMiB } from './report';
+
+const FILE_MIB = Number(process.env.RAIDFS_BENCH_FUSE_MIB ?? 1024);
+const SMALL_COUNT = 2000;
+const SMALL_BYTES = 4096;
+/** Longer than the mounts' attribute/entry cache (1 s), so the first ls -l is cold. */
+const CACHE_EXPIRY_S = 1.2;
+const BIG_TIMEOUT_MS = 10 * 60_000;
+
+const log = (msg: string): void => { process.stderr.write(`fuse bench: ${msg}\n`); };
+/** Double-quoted shell word; the bench's paths are mkdtemp paths (no $, `, " or \). */
+const q = (p: string): string => JSON.stringify(p);
+
+/** Cleanups still to run, newest last; run on success, failure and SIGINT/SIGTERM. */
+const cleanups: Array<() => Promise<void>> = [];
+async function cleanupAll(): Promise<void> {
+  while (cleanups.length) {
+    try {
+      await cleanups.pop()!();
+    } catch (err) {
+      log(`cleanup failed: ${(err as Error).message}`);
+    }
+  }
+}
+
+/** Runs `script` (bash) and returns its wall time in ms as bash measured it; throws if it fails. */
+async function timed(script: string, timeoutMs = 120_000): Promise<number> {
+  const r = await sh(`s=$EPOCHREALTIME; { ${script}; } || exit $?; e=$EPOCHREALTIME; echo "$s $e"`, { timeoutMs });
+  if (r.code !== 0) throw new Error(`\`${script}\` failed (exit ${r.code}): ${r.stderr.trim()}`);
+  const [s, e] = r.stdout.trim().split('\n').at(-1)!.replace(/,/g, '.').split(' ').map(Number);
+  if (!(e >= s)) throw new Error(`cannot parse the timing of \`${script}\`: ${JSON.stringify(r.stdout)}`);
+  return (e - s) * 1000;
+}
+
+async function run(script: string, timeoutMs = 120_000): Promise<void> {
+  const r = await sh(script, { timeoutMs });
+  if (r.code !== 0) throw new Error(`\`${script}\` failed (exit ${r.code}): ${r.stderr.trim()}`);
+}
+
+/** Writes back dirty pages and drops the page cache, dentries and inodes; false when not allowed. */
+async function dropCaches(): Promise<boolean> {
+  return (await sh('sync && echo 3 > /proc/sys/vm/drop_caches', { timeoutMs: 120_000 })).code === 0;
+}
+
+function isMounted(mnt: string): boolean {
+  return readFileSync('/proc/mounts', 'utf8').split('\n').some((line) => line.split(' ')[1] === mnt);
+}
+
+/** The parent PID of `pid`, from /proc/PID/stat. */
+function parentPid(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+interface Figures {
+  writeMBps: number;
+  readMBps: number;
+  filesPerSec: number;
+  lsColdMs: number;
+  lsWarmMs: number;
+  rmMs: number;
+}
+
+interface Sources {
+  big: string;
+  bigBytes: number;
+  small: string;
+}
+
+/**
+ * The whole workload on `root` (a mount or a local directory). `afterRead` runs
+ * right after the timed read (to sample memory); `verify` cmp's the big copy.
+ */
+async function workload(name: string, root: string, src: Sources, options: { verify?: boolean; afterRead?: () => void } = {}): Promise<Figures> {
+  const big = path.join(root, 'big.bin');
+  const small = path.join(root, 'small');
+  await run(`cat ${q(src.big)} > /dev/null`); // the source comes from memory, for every target
+  log(`${name}: cp ${FILE_MIB} MiB`);
+  const writeMs = await timed(`cp ${q(src.big)} ${q(big)}`, BIG_TIMEOUT_MS);
+  await dropCaches();
+  log(`${name}: cat ${FILE_MIB} MiB`);
+  const readMs = await timed(`cat ${q(big)} > /dev/null`, BIG_TIMEOUT_MS);
+  options.afterRead?.();
+  if (options.verify) {
+    log(`${name}: cmp`);
+    const r = await sh(`cmp ${q(src.big)} ${q(big)}`, { timeoutMs: BIG_TIMEOUT_MS });
+    if (r.code !== 0) throw new Error(`${name}: the ${FILE_MIB} MiB copy differs from its source: ${(r.stdout + r.stderr).trim()}`);
+  }
+  await run(`rm ${q(big)}`);
+
+  log(`${name}: cp -r ${SMALL_COUNT} files`);
+  const copyMs = await timed(`cp -r ${q(src.small)} ${q(small)}`);
+  await dropCaches();
+  await run(`sleep ${CACHE_EXPIRY_S}`);
+  const lsColdMs = await timed(`ls -l ${q(small)} > /dev/null`);
+  const lsWarmMs = await timed(`ls -l ${q(small)} > /dev/null`);
+  const listed = await sh(`ls ${q(small)} | wc -l`);
+  if (Number(listed.stdout.trim()) !== SMALL_COUNT) throw new Error(`${name}: ls lists ${listed.stdout.trim()} files, not ${SMALL_COUNT}`);
+  log(`${name}: rm -r`);
+  const rmMs = await timed(`rm -r ${q(small)}`);
+  return {
+    writeMBps: mbPerSecond(src.bigBytes, writeMs),
+    readMBps: mbPerSecond(src.bigBytes, readMs),
+    filesPerSec: SMALL_COUNT / (copyMs / 1000),
+    lsColdMs,
+    lsWarmMs,
+    rmMs,
+  };
+}
+
+/** Starts bench/discard-mount.js on `mnt` and registers its cleanup. */
+async function startDiscardMount(mnt: string, smallWrites: boolean): Promise<() => Promise<void>> {
+  mkdirSync(mnt, { recursive: true });
+  const child: ChildProcess = spawn(process.execPath, [path.join(__dirname, 'discard-mount.js'), mnt, ...(smallWrites ? ['--small-writes'] : [])], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => { out += d; });
+  child.stderr!.on('data', (d) => { out += d; });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    if (isMounted(mnt)) await sh(`fusermount -uz ${q(mnt)}`);
+  };
+  cleanups.push(stop);
+  const deadline = Date.now() + 15_000;
+  while (!out.includes('discard mount ready')) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the discard mount did not come up:\n${out}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return stop;
+}
+
+function fmt(n: number): string {
+  return n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-bench-fuse-'));
+  cleanups.push(async () => { rmSync(dir, { recursive: true, force: true }); });
+
+  const src: Sources = { big: path.join(dir, 'src-big.bin'), bigBytes: FILE_MIB * 1024 * 1024, small: path.join(dir, 'src-small') };
+  log(`making a ${FILE_MIB} MiB random file and ${SMALL_COUNT} files of ${SMALL_BYTES} bytes in ${dir}`);
+  await run(`head -c ${src.bigBytes} /dev/urandom > ${q(src.big)}`, BIG_TIMEOUT_MS);
+  mkdirSync(src.small);
+  for (let i = 0; i < SMALL_COUNT; i++) writeFileSync(path.join(src.small, `f${String(i).padStart(4, '0')}.dat`), randomBytes(SMALL_BYTES));
+  const cachesDropped = await dropCaches();
+  if (!cachesDropped) log('cannot drop the page cache (not root?): reads may come from memory');
+
+  // 1. A local directory on the same disk.
+  const localDir = path.join(dir, 'local');
+  mkdirSync(localDir);
+  const local = await workload('local dir', localDir, src);
+
+  // 2. The discard mount, with raidfs's options, then with fuse-native's defaults.
+  const discardMnt = path.join(dir, 'discard');
+  let stopDiscard = await startDiscardMount(discardMnt, false);
+  const discard = await workload('discard FUSE', discardMnt, src);
+  await stopDiscard();
+
+  stopDiscard = await startDiscardMount(discardMnt, true);
+  await run(`cat ${q(src.big)} > /dev/null`);
+  log(`discard FUSE, 4 KiB writes: cp ${FILE_MIB} MiB`);
+  const smallWritesMs = await timed(`cp ${q(src.big)} ${q(path.join(discardMnt, 'big.bin'))}`, BIG_TIMEOUT_MS);
+  await run(`rm ${q(path.join(discardMnt, 'big.bin'))}`);
+  await stopDiscard();
+  const smallWritesMBps = mbPerSecond(src.bigBytes, smallWritesMs);
+
+  // 3. raidfs: `raidfs up` with 4 nodes; the controller is the nodes' parent.
+  log('raidfs: starting raidfs up (4 nodes)');
+  const raidfs = await MountedRaidfs.start({ nodes: 4 });
+  let stopRaidfs: (() => Promise<void>) | undefined = () => raidfs.stop();
+  cleanups.push(async () => { await stopRaidfs?.(); });
+  const controllerPid = parentPid(raidfs.nodePids[0]);
+  if (!readFileSync(`/proc/${controllerPid}/cmdline`, 'utf8').split('\0').includes('up')) throw new Error(`PID ${controllerPid} is not raidfs up`);
+  let nodeRss = NaN;
+  const rfs = await workload('raidfs', raidfs.mnt, src, {
+    verify: true,
+    afterRead: () => { nodeRss = Math.max(...raidfs.nodePids.map((pid) => peakRssMiB(pid))); },
+  });
+  const controllerRss = peakRssMiB(controllerPid);
+  await raidfs.stop();
+  stopRaidfs = undefined;
+
+  const vsLocal = (v: number, l: number, unit: string): string => `local dir ${fmt(l)} ${unit}, ${(v / l).toFixed(2)}x`;
+  const mib = `${FILE_MIB} MiB`;
+  const rows: BenchRow[] = [
+    { section: 'fuse', what: `write ${mib}: cp into the mount, until close returns (${vsLocal(rfs.writeMBps, local.writeMBps, 'MB/s')}, no fsync)`,
+      value: rfs.writeMBps, unit: 'MB/s', ceiling: { name: 'discard FUSE', value: discard.writeMBps },
+      target: '>= 0.5x ceiling', met: rfs.writeMBps >= 0.5 * discard.writeMBps },
+    { section: 'fuse', what: `read ${mib}: cat to /dev/null, page cache ${cachesDropped ? 'dropped' : 'NOT dropped'} before (${vsLocal(rfs.readMBps, local.readMBps, 'MB/s')})`,
+      value: rfs.readMBps, unit: 'MB/s', ceiling: { name: 'discard FUSE', value: discard.readMBps },
+      target: '>= 0.5x ceiling', met: rfs.readMBps >= 0.5 * discard.readMBps },
+    { section: 'fuse', what: `cp -r of ${SMALL_COUNT} files of 4 KiB (${vsLocal(rfs.filesPerSec, local.filesPerSec, 'files/s')})`,
+      value: rfs.filesPerSec, unit: 'files/s', ceiling: { name: 'discard FUSE', value: discard.filesPerSec },
+      target: '>= 300 files/s', met: rfs.filesPerSec >= 300 },
+    { section: 'fuse', what: `ls -l of ${SMALL_COUNT} files, cold: attr cache expired${cachesDropped ? ', dentries dropped' : ''} (${vsLocal(rfs.lsColdMs, local.lsColdMs, 'ms')})`,
+      value: rfs.lsColdMs, unit: 'ms', ceiling: { name: 'discard FUSE', value: discard.lsColdMs },
+      target: '< 300 ms', met: rfs.lsColdMs < 300 },
+    { section: 'fuse', what: `ls -l of ${SMALL_COUNT} files again at once, warm (${vsLocal(rfs.lsWarmMs, local.lsWarmMs, 'ms')})`,
+      value: rfs.lsWarmMs, unit: 'ms', ceiling: { name: 'discard FUSE', value: discard.lsWarmMs } },
+    { section: 'fuse', what: `rm -r of the ${SMALL_COUNT} files (${vsLocal(rfs.rmMs, local.rmMs, 'ms')})`,
+      value: rfs.rmMs, unit: 'ms', ceiling: { name: 'discard FUSE', value: discard.rmMs } },
+    { section: 'fuse', what: `storage node peak RSS, max of 4, after the ${mib} write + read`, value: nodeRss, unit: 'MiB' },
+    { section: 'fuse', what: `controller (raidfs up) peak RSS, whole run incl. the ${mib} copy`, value: controllerRss, unit: 'MiB',
+      target: '< 256 MiB', met: controllerRss < 256 },
+    { section: 'fuse (discard FUSE)', what: `write ${mib} with fuse-native's default options (4 KiB writes) vs raidfs's (big_writes, max_write=128K)`,
+      value: smallWritesMBps, unit: 'MB/s', ceiling: { name: 'discard FUSE, big_writes', value: discard.writeMBps } },
+  ];
+  log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  process.stdout.write(JSON.stringify(rows) + '\n');
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: cleaning up`);
+    void cleanupAll().finally(() => process.exit(130));
+  });
+}
+
+main()
+  .finally(cleanupAll)
+  .then(() => process.exit(0), (err) => { process.stderr.write(`fuse bench failed: ${err.stack ?? err}\n`); process.exit(1); });
