@@ -18,6 +18,9 @@
  *   content (nothing retries it behind the program's back).
  * - O_TRUNC arrives in open (mount option atomic_o_trunc), so truncate-and-rewrite is
  *   one commit and readers never see the empty file in between.
+ * - A file created or opened with O_TRUNC starts a StreamingUpload: while it is
+ *   written sequentially, stripes are stored during the writes and close() commits
+ *   the stream; otherwise close() uploads the spool.
  */
 import type Fuse from 'fuse-native';
 import { Controller } from '../core/controller';
@@ -25,6 +28,7 @@ import { RaidfsError } from '../core/errors';
 import { createLogger, errorMessage } from '../common/log';
 import { answer, answerBytes, FuseContext } from './context';
 import { OpenFile } from './open-files';
+import { StreamingUpload } from './streaming-upload';
 
 const O_ACCMODE = 0o3;
 const O_RDONLY = 0o0;
@@ -43,9 +47,22 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
     return file;
   };
 
+  /** Starts uploading during the writes of a file whose spool starts empty. */
+  const stream = (file: OpenFile) => {
+    file.streaming = new StreamingUpload(controller, file.path, 2 * controller.stripeSize);
+  };
+
   const commit = (file: OpenFile) => file.commitIfDirty(async () => {
+    const streaming = file.streaming;
+    file.streaming = undefined;
     try {
-      await controller.writeFile(file.path, file.spool!.stream(), { modifiedMs: file.explicitMtimeMs });
+      if (streaming?.usable && streaming.path === file.path) {
+        await streaming.finish();
+        if (file.explicitMtimeMs !== undefined) controller.setAttributes(file.path, { modifiedMs: file.explicitMtimeMs });
+      } else {
+        streaming?.abandon('not written sequentially');
+        await controller.writeFile(file.path, file.spool!.stream(), { modifiedMs: file.explicitMtimeMs });
+      }
       file.createdHere = false;
     } catch (err) {
       if (file.createdHere) removeIfStillEmpty(controller, file);
@@ -58,6 +75,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       await controller.writeFile(path, new Uint8Array(0), { mode: mode & 0o7777, exclusive: true });
       const file = new OpenFile(path, controller.stat(path).id, controller.snapshot(path), true);
       await file.spoolFor(controller, spoolDir, true);
+      stream(file);
       return files.add(file);
     }),
 
@@ -68,6 +86,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       if (writable && flags & O_TRUNC) {
         await file.spoolFor(controller, spoolDir, true);
         file.dirty = true;
+        stream(file);
       }
       if (writable && flags & O_APPEND) appending.add(file);
       return files.add(file);
@@ -87,8 +106,12 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
     write: (path, fd, buf, len, pos, cb) => answerBytes(ctx, 'write', path, cb, async () => {
       const file = handle(fd);
       const spool = await file.spoolFor(controller, spoolDir, false);
-      const written = await spool.write(buf.subarray(0, len), appending.has(file) ? spool.size : pos);
+      const data = buf.subarray(0, len);
+      const offset = appending.has(file) ? spool.size : pos;
+      const streamed = file.streaming?.push(data, offset);
+      const written = await spool.write(data, offset);
       file.dirty = true;
+      await streamed;
       return written;
     }),
 
@@ -96,6 +119,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       const entry = controller.stat(path);
       const spooled = files.ofFile(entry.id).find((f) => f.spool);
       if (spooled) {
+        spooled.streaming?.abandon('truncated while open');
         await spooled.spool!.truncate(size);
         spooled.dirty = true;
       } else if (size !== entry.size) {
@@ -105,6 +129,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
 
     ftruncate: (path, fd, size, cb) => answer(ctx, 'ftruncate', path, cb, async () => {
       const file = handle(fd);
+      file.streaming?.abandon('truncated while open');
       const spool = await file.spoolFor(controller, spoolDir, size === 0);
       await spool.truncate(size);
       file.dirty = true;
@@ -122,6 +147,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       } catch (err) {
         log.warn('commit on release failed', { path: file.path, error: errorMessage(err) });
       } finally {
+        file.streaming?.abandon('closed without writes');
         files.remove(fd);
         appending.delete(file);
         await file.spool?.close();

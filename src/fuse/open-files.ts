@@ -12,9 +12,12 @@
  */
 import { Controller, FileSnapshot } from '../core/controller';
 import { Spool } from './spool';
+import { StreamingUpload } from './streaming-upload';
 
 export class OpenFile {
   spool?: Spool;
+  /** The upload running while the file is written sequentially from offset 0, if any. */
+  streaming?: StreamingUpload;
   dirty = false;
   explicitMtimeMs?: number;
   /** Bytes after the last read, to recognise sequential reading (for read-ahead). */
@@ -87,11 +90,12 @@ export class OpenFiles {
     return [...this.files.values()].find((f) => f.fileId === fileId && f.spool && f.dirty);
   }
 
-  /** Follows a rename: open files at `from` or below it now live under `to`. */
+  /** Follows a rename: open files at `from` or below it now live under `to` (their running uploads cannot follow). */
   renamed(from: string, to: string): void {
     for (const file of this.files.values()) {
-      if (file.path === from) file.path = to;
-      else if (file.path.startsWith(`${from}/`)) file.path = to + file.path.slice(from.length);
+      if (file.path !== from && !file.path.startsWith(`${from}/`)) continue;
+      file.path = to + file.path.slice(from.length);
+      file.streaming?.abandon('the open file was renamed');
     }
   }
 }
