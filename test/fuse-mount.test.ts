@@ -77,6 +77,14 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB)', () => {
     assert.ok((await fs.readFile(fsys.at('dd.bin'))).equals(Buffer.concat([expected.subarray(0, 1000), Buffer.alloc(4000)])));
   });
 
+  it('a new file written out of order (not streamable) is uploaded whole at close', async () => {
+    await ok(`printf 'END' | dd of=${fsys.mnt}/holes.bin bs=1 seek=${3 * STRIPE} status=none && printf 'START' | dd of=${fsys.mnt}/holes.bin bs=1 conv=notrunc status=none`);
+    const expected = Buffer.alloc(3 * STRIPE + 3);
+    expected.write('START', 0);
+    expected.write('END', 3 * STRIPE);
+    assert.ok((await fs.readFile(fsys.at('holes.bin'))).equals(expected));
+  });
+
   it('cp -a and rsync -a keep mode, owner and mtime', async () => {
     await ok(`echo keep > keep.txt && chmod 640 keep.txt && chown 1234:5678 keep.txt && touch -d '2020-01-02 03:04:05' keep.txt
               cp -a keep.txt ${fsys.mnt}/keep.txt && mkdir -p rs/in && echo r > rs/in/r && touch -d '2019-05-06 07:08:09' rs/in/r
