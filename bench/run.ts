@@ -10,6 +10,7 @@ import { BenchRow, printTable } from './report';
 const SECTIONS: Record<string, string> = {
   core: 'core-bench.js',
   fuse: 'fuse-bench.js',
+  rest: 'rest-bench.js',
 };
 
 function runSection(name: string, script: string): BenchRow[] {

@@ -42,9 +42,9 @@ describe('raidfs command line', () => {
     }
   });
 
-  it('`raidfs up` runs 5 processes and stops them all on Ctrl-C', async () => {
+  it('`raidfs up` runs 5 processes with mount and REST, and stops them all on Ctrl-C', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-up-'));
-    const up = spawn(process.execPath, [CLI_ENTRY, 'up', '--data', path.join(dir, 'data'), '--listen', 'tcp://127.0.0.1:0'], {
+    const up = spawn(process.execPath, [CLI_ENTRY, 'up', path.join(dir, 'mnt'), '--data', path.join(dir, 'data'), '--listen', 'tcp://127.0.0.1:0', '--rest', '127.0.0.1:0'], {
       stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RAIDFS_LOG: 'warn' },
     });
     const exited = new Promise<number | null>((resolve) => up.once('exit', (code) => resolve(code)));
@@ -60,13 +60,18 @@ describe('raidfs command line', () => {
       nodes = childrenOf(up.pid!);
       assert.equal(nodes.length, 4, 'controller + 4 node processes');
       assert.match(out, /4 storage nodes/);
+      assert.match(out, /mounted at /);
+      const rest = /REST API on (\S+?),/.exec(out)?.[1];
+      assert.deepEqual(await (await fetch(`${rest}/`)).json(), { message: 'Hello World!' });
       up.kill('SIGINT');
       assert.equal(await exited, 0);
       assert.match(out, /stopped/);
       assert.deepEqual(nodes.filter(alive), [], 'every node process stopped');
+      assert.ok(!readFileSync('/proc/mounts', 'utf8').includes(path.join(dir, 'mnt')), 'unmounted');
     } finally {
       if (up.exitCode === null) up.kill('SIGKILL');
       nodes.filter(alive).forEach((pid) => process.kill(pid, 'SIGKILL'));
+      if (readFileSync('/proc/mounts', 'utf8').includes(path.join(dir, 'mnt'))) spawnSync('fusermount', ['-uz', path.join(dir, 'mnt')]);
       rmSync(dir, { recursive: true, force: true });
     }
   });

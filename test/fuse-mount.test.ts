@@ -137,6 +137,30 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB)', () => {
     await ok(`for i in 1 2 3 4; do cp c$i ${fsys.mnt}/c$i & done; wait; for i in 1 2 3 4; do cmp c$i ${fsys.mnt}/c$i || exit 1; done`);
   });
 
+  it('a file PUT over REST shows in the mount, and a file copied into the mount is listed and served by REST', async () => {
+    const viaRest = testBytes(3 * STRIPE + 11, 'rest-to-mount');
+    const put = await fetch(`${fsys.restUrl}/fs/from-rest/in.bin`, { method: 'PUT', body: viaRest });
+    assert.equal(put.status, 201);
+    assert.ok((await fs.readFile(fsys.at('from-rest/in.bin'))).equals(viaRest));
+
+    const viaMount = testBytes(2 * STRIPE + 5, 'mount-to-rest');
+    await fs.writeFile(path.join(local, 'm2r.bin'), viaMount);
+    await ok(`cp m2r.bin ${fsys.mnt}/from-rest/m2r.bin`);
+    const { files } = await (await fetch(`${fsys.restUrl}/files`)).json() as { files: Array<{ id: number; path: string; size: number }> };
+    const listed = files.find((f) => f.path === '/from-rest/m2r.bin');
+    assert.equal(listed?.size, viaMount.length);
+    assert.equal(listed?.id, (await fs.stat(fsys.at('from-rest/m2r.bin'))).ino, 'REST ids are the mount\'s inode numbers');
+    assert.ok(Buffer.from(await (await fetch(`${fsys.restUrl}/files/${listed!.id}`)).arrayBuffer()).equals(viaMount));
+    assert.ok(Buffer.from(await (await fetch(`${fsys.restUrl}/fs/from-rest/m2r.bin`)).arrayBuffer()).equals(viaMount));
+    assert.equal((await fetch(`${fsys.restUrl}/files/${listed!.id}`, { method: 'DELETE' })).status, 200);
+    // The kernel may answer from its entry cache for up to --cache-seconds (1 s).
+    const deadline = Date.now() + 3_000;
+    while (await fs.stat(fsys.at('from-rest/m2r.bin')).then(() => true, () => false)) {
+      assert.ok(Date.now() < deadline, 'deleted over REST, still in the mount after 3 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+
   it('cat keeps going when a node is killed mid-read', async () => {
     const data = testBytes(40 * STRIPE, 'midread');
     await fs.writeFile(path.join(local, 'big.bin'), data);

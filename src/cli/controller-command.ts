@@ -1,6 +1,7 @@
 /**
  * `raidfs controller`: runs the controller core alone (nodes run elsewhere and
- * connect to --listen) until SIGINT/SIGTERM.
+ * connect to --listen), with the REST API (unless --no-rest) and optionally the
+ * mount, until SIGINT/SIGTERM.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -8,18 +9,21 @@ import { Controller } from '../core/controller';
 import { RaidfsMount } from '../fuse/mount';
 import { mountOptionSpecs, mountOptionsFrom } from './mount-options';
 import { controllerOptionSpecs, controllerOptionsFrom } from './controller-options';
+import { restOptionSpecs, restOptionsFrom } from './rest-options';
+import { startRestServer } from '../rest/server';
 import { CommandSpec, parseCommand } from './options';
 import { waitForShutdownSignal } from './signals';
 
 export const controllerCommand: CommandSpec = {
   name: 'controller',
   usage: 'raidfs controller [--db FILE] [--listen tcp://HOST:PORT] [--mount DIR] [options]',
-  summary: 'Run the controller: metadata in SQLite, storage nodes connect over ZeroMQ; optionally mount it.',
+  summary: 'Run the controller: metadata in SQLite, storage nodes connect over ZeroMQ; serves REST, optionally mounts.',
   options: {
     db: { type: 'string', help: 'SQLite metadata file', default: '.raidfs/meta.sqlite' },
     mount: { type: 'string', help: 'mount the store at this directory' },
     spool: { type: 'string', help: 'directory for files being written through the mount', default: '.raidfs/spool' },
     ...mountOptionSpecs,
+    ...restOptionSpecs,
     ...controllerOptionSpecs,
   },
 };
@@ -27,6 +31,7 @@ export const controllerCommand: CommandSpec = {
 export async function runController(argv: string[]): Promise<void> {
   const { values } = parseCommand(controllerCommand, argv);
   const dbPath = values.db as string;
+  const restOptions = restOptionsFrom(values);
   mkdirSync(path.dirname(path.resolve(dbPath)), { recursive: true });
   const controller = await Controller.start(controllerOptionsFrom(values, dbPath));
   const mount = typeof values.mount === 'string'
@@ -35,8 +40,16 @@ export async function runController(argv: string[]): Promise<void> {
       throw err;
     })
     : undefined;
-  process.stdout.write(`raidfs controller ready: ${mount ? `mounted at ${mount.mountpoint}, ` : ''}nodes connect to ${controller.endpoint}\n`);
+  const rest = restOptions
+    ? await startRestServer(controller, restOptions).catch(async (err) => {
+      await mount?.unmount();
+      await controller.close();
+      throw err;
+    })
+    : undefined;
+  process.stdout.write(`raidfs controller ready: ${mount ? `mounted at ${mount.mountpoint}, ` : ''}${rest ? `REST API on ${rest.url}, ` : ''}nodes connect to ${controller.endpoint}\n`);
   await waitForShutdownSignal();
+  await rest?.close();
   await mount?.unmount();
   await controller.close();
 }

@@ -1,9 +1,9 @@
 /**
  * `raidfs up`: the embedded default. This process is the controller; it starts N
  * local storage nodes as child processes (data under DATA/nodeK), waits until they
- * have registered, mounts the store at MOUNTPOINT (default ./mnt), prints one
- * "ready" line, and on SIGINT/SIGTERM unmounts, stops the nodes it started and
- * closes the controller.
+ * have registered, mounts the store at MOUNTPOINT (default ./mnt), serves the REST
+ * API (default 127.0.0.1:9000), prints one "ready" line, and on SIGINT/SIGTERM stops
+ * serving, unmounts, stops the nodes it started and closes the controller.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -12,6 +12,8 @@ import { Controller } from '../core/controller';
 import { RaidfsMount } from '../fuse/mount';
 import { controllerOptionSpecs, controllerOptionsFrom } from './controller-options';
 import { mountOptionSpecs, mountOptionsFrom } from './mount-options';
+import { restOptionSpecs, restOptionsFrom } from './rest-options';
+import { RestServer, startRestServer } from '../rest/server';
 import { LocalNode } from './local-nodes';
 import { CommandSpec, parseCommand, parseCount, UsageError } from './options';
 import { waitForShutdownSignal } from './signals';
@@ -25,6 +27,7 @@ export const upCommand: CommandSpec = {
     data: { type: 'string', help: 'directory for the metadata, spool and the nodes\' data', default: '.raidfs' },
     'no-mount': { type: 'boolean', help: 'do not mount (REST and nodes only)' },
     ...mountOptionSpecs,
+    ...restOptionSpecs,
     ...controllerOptionSpecs,
   },
 };
@@ -35,6 +38,7 @@ export async function runUp(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommand(upCommand, argv);
   if (positionals.length > 1) throw new UsageError(`one mount point at most, got ${positionals.length}`);
   const nodeCount = parseCount(values.nodes as string, '--nodes');
+  const restOptions = restOptionsFrom(values);
   const dataDir = path.resolve(values.data as string);
   mkdirSync(dataDir, { recursive: true });
   const controller = await Controller.start(controllerOptionsFrom(values, path.join(dataDir, 'meta.sqlite')));
@@ -43,11 +47,13 @@ export async function runUp(argv: string[]): Promise<void> {
   }));
   let stopping = false;
   let mount: RaidfsMount | undefined;
+  let rest: RestServer | undefined;
   for (const node of nodes) {
     void node.exited.then((how) => { if (!stopping) log.warn('storage node exited', { node: node.spec.id, pid: node.pid, how }); });
   }
   const stop = async () => {
     stopping = true;
+    await rest?.close();
     await mount?.unmount();
     await Promise.all(nodes.map((n) => n.stop()));
     await controller.close();
@@ -57,12 +63,14 @@ export async function runUp(argv: string[]): Promise<void> {
     if (!values['no-mount']) {
       mount = await RaidfsMount.mount(controller, mountOptionsFrom(values, positionals[0] ?? 'mnt', path.join(dataDir, 'spool')));
     }
+    if (restOptions) rest = await startRestServer(controller, restOptions);
   } catch (err) {
     await stop();
     throw err;
   }
   const mounted = mount ? `mounted at ${mount.mountpoint}, ` : '';
-  process.stdout.write(`raidfs ready: ${mounted}controller ${controller.endpoint}, ${nodeCount} storage nodes (pids ${nodes.map((n) => n.pid).join(' ')}), data in ${dataDir}. Ctrl-C stops.\n`);
+  const served = rest ? `REST API on ${rest.url}, ` : '';
+  process.stdout.write(`raidfs ready: ${mounted}${served}controller ${controller.endpoint}, ${nodeCount} storage nodes (pids ${nodes.map((n) => n.pid).join(' ')}), data in ${dataDir}. Ctrl-C stops.\n`);
   await waitForShutdownSignal();
   process.stdout.write('raidfs: stopping\n');
   await stop();

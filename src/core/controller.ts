@@ -46,7 +46,7 @@ export interface ControllerOptions {
   requestTimeoutMs?: number;
   /** A node silent this long counts as down (default 5 s). */
   nodeTimeoutMs?: number;
-  /** Verified chunk bytes kept for re-reads (default 64 MiB). */
+  /** Verified chunk bytes kept for re-reads (default 32 MiB). */
   cacheBytes?: number;
   /** How long replaced or deleted copies stay on nodes before deletion (default 10 s). */
   deleteDelayMs?: number;
@@ -59,7 +59,7 @@ export const DEFAULTS = {
   partsInFlight: 4,
   requestTimeoutMs: 5_000,
   nodeTimeoutMs: 5_000,
-  cacheBytes: 64 << 20,
+  cacheBytes: 32 << 20,
   deleteDelayMs: 10_000,
 } as const;
 
@@ -168,6 +168,11 @@ export class Controller {
 
   stat(path: string): Entry {
     return this.existing(splitPath(path), path);
+  }
+
+  /** stat(), but undefined for a path that does not exist. */
+  lookup(path: string): Entry | undefined {
+    return this.metadata.resolve(splitPath(path));
   }
 
   /** The entry whose id (stable inode number) is `id`. */

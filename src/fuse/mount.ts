@@ -4,7 +4,8 @@
  * Mount options: big_writes with max_write/max_read of 128 KiB (fuse-native alone
  * mounts with 4 KiB writes), atomic_o_trunc (O_TRUNC reaches open, see file-ops.ts),
  * auto_cache (the kernel keeps a file's pages while its mtime and size are
- * unchanged), and attribute/entry caching for `cacheSeconds`.
+ * unchanged), use_ino (st_ino is the entry id, the same id REST uses), and
+ * attribute/entry caching for `cacheSeconds`.
  *
  * Lifecycle: a stale mount left by a crashed daemon ("Transport endpoint is not
  * connected") is lazily unmounted before mounting; unmount() detaches the mount
@@ -58,7 +59,7 @@ export class RaidfsMount {
 
     const ctx: FuseContext = { controller, Fuse: BaseFuse, files: new OpenFiles(), spoolDir };
     const ops: Fuse.Operations = { ...attrOps(ctx), ...dirOps(ctx), ...fileOps(ctx) };
-    const extra = ['atomic_o_trunc', 'default_permissions', 'fsname=raidfs', 'subtype=raidfs'];
+    const extra = ['atomic_o_trunc', 'use_ino', 'default_permissions', 'fsname=raidfs', 'subtype=raidfs'];
     if (!options.smallWrites) extra.push('big_writes', `max_write=${MAX_IO_BYTES}`);
     const FuseClass = fuseWithOptions(BaseFuse, extra);
     const cache = String(options.cacheSeconds ?? 1);

@@ -34,16 +34,19 @@ export async function sh(script: string, options: { cwd?: string; timeoutMs?: nu
 
 export class MountedRaidfs {
   readonly nodePids: number[];
+  /** The REST API's base URL (served on a free loopback port). */
+  readonly restUrl: string;
 
   private constructor(readonly dir: string, readonly mnt: string, private readonly up: ChildProcess, ready: string, readonly log: () => string) {
     this.nodePids = (/pids ([\d ]+)\)/.exec(ready)?.[1] ?? '').trim().split(' ').map(Number);
+    this.restUrl = /REST API on (\S+?),/.exec(ready)?.[1] ?? '';
   }
 
   static async start(options: { nodes?: number; args?: string[] } = {}): Promise<MountedRaidfs> {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-mnt-'));
     const mnt = path.join(dir, 'mnt');
     const up = spawn(process.execPath, [CLI_ENTRY, 'up', mnt, '--data', path.join(dir, 'data'), '--listen', 'tcp://127.0.0.1:0',
-      '--nodes', String(options.nodes ?? 4), '--node-timeout', '1500', ...(options.args ?? [])], {
+      '--nodes', String(options.nodes ?? 4), '--node-timeout', '1500', '--rest', '127.0.0.1:0', ...(options.args ?? [])], {
       stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RAIDFS_LOG: process.env.RAIDFS_LOG ?? 'warn' },
     });
     let out = '';

@@ -1,0 +1,71 @@
+/**
+ * Sends one committed version of a file (a FileSnapshot) as an HTTP response: the
+ * whole file (200) or one byte range (206); HEAD is answered from metadata alone.
+ *
+ * Invariants:
+ * - Status, length and validators (ETag = id and content version) describe the
+ *   snapshot whose bytes are streamed, so a file replaced mid-download never yields a
+ *   mixed body.
+ * - The first part is fetched before the status line goes out: if no node can serve
+ *   it, the client gets a JSON error (503/500), not a 200 with an empty body.
+ * - Memory per download is bounded whatever the file size: the next part is read only
+ *   when the socket has drained (stream.pipeline; the Readable buffers at most one
+ *   part), plus the core's read-ahead.
+ * - A failure after the first byte cuts the connection (errors.ts): the body comes up
+ *   short of Content-Length, so the client can tell.
+ *
+ * Ranges: one `bytes=` range (overlapping ones are combined). Unsatisfiable -> 416
+ * with `Content-Range: bytes *\/SIZE`. Several disjoint ranges, a malformed header, or
+ * an If-Range that no longer matches get the whole file (200), as RFC 9110 allows.
+ */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Request, Response } from 'express';
+import type { Controller, FileSnapshot } from '../core/controller';
+import { HttpError } from './errors';
+import { DEFAULT_MEDIA_TYPE } from './media-type';
+
+interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export async function sendSnapshot(req: Request, res: Response, controller: Controller, snapshot: FileSnapshot,
+  extraHeaders: Record<string, string> = {}): Promise<void> {
+  const { entry } = snapshot;
+  const validators = { ETag: `"${entry.id}-${entry.version}"`, 'Last-Modified': new Date(entry.modifiedMs).toUTCString() };
+  const range = requestedRange(req, entry.size, validators);
+  const headers: Record<string, string> = {
+    'Content-Type': entry.contentType ?? DEFAULT_MEDIA_TYPE,
+    'Content-Length': String(range ? range.end - range.start + 1 : entry.size),
+    'Accept-Ranges': 'bytes',
+    ...validators,
+    ...(range ? { 'Content-Range': `bytes ${range.start}-${range.end}/${entry.size}` } : {}),
+    ...extraHeaders,
+  };
+  const status = range ? 206 : 200;
+  if (req.method === 'HEAD') {
+    res.writeHead(status, headers).end();
+    return;
+  }
+  const pieces = controller.readSnapshot(snapshot, range);
+  const first = await pieces.next();
+  res.writeHead(status, headers);
+  await pipeline(Readable.from(startingWith(first, pieces), { objectMode: false, highWaterMark: 1 }), res);
+}
+
+function requestedRange(req: Request, size: number, validators: { ETag: string; 'Last-Modified': string }): ByteRange | undefined {
+  if (req.headers.range === undefined) return undefined;
+  const ifRange = req.headers['if-range'];
+  if (ifRange !== undefined && ifRange !== validators.ETag && ifRange !== validators['Last-Modified']) return undefined;
+  const ranges = req.range(size, { combine: true });
+  if (ranges === -1) throw new HttpError(416, `range not satisfiable: the file has ${size} bytes`, { 'Content-Range': `bytes */${size}` });
+  if (ranges === undefined || ranges === -2 || ranges.type !== 'bytes' || ranges.length !== 1) return undefined;
+  return { start: ranges[0].start, end: ranges[0].end };
+}
+
+async function* startingWith(first: IteratorResult<Buffer>, rest: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+  if (first.done) return;
+  yield first.value;
+  yield* rest;
+}

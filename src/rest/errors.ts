@@ -1,0 +1,90 @@
+/**
+ * How the REST facade reports failures: every error answer is JSON {"error": "..."}
+ * with one status per cause, decided here and nowhere else.
+ *
+ * Invariants:
+ * - Each core error code maps to exactly one HTTP status (STATUS_OF_CODE). ENOSPC is
+ *   507 Insufficient Storage: the request was fine, the nodes are full.
+ * - A client mistake is a 4xx: core EINVAL/ENAMETOOLONG, HttpError 4xx, and the 4xx
+ *   errors of express' own parsers (malformed JSON, body over the limit, undecodable
+ *   URL parameter). Only an unexpected failure is a 500, and its details go to the
+ *   log, not to the client. Core EIO (no good copy left) is a 500 too.
+ * - An error after the response started (mid-download) cannot change the status: the
+ *   connection is cut, so the client sees a short body, never a wrong one.
+ * - A request body left unread by a failed upload is drained (and discarded), so the
+ *   client receives its error answer and the connection stays usable.
+ */
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { createLogger, errorMessage } from '../common/log';
+import { ErrorCode, RaidfsError } from '../core/errors';
+
+/** A failure the REST layer itself detects (bad id, missing field, upload too large, ...). */
+export class HttpError extends Error {
+  /** `headers` go out with the error answer (e.g. Content-Range on a 416). */
+  constructor(readonly status: number, message: string, readonly headers: Readonly<Record<string, string>> = {}) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
+  EINVAL: 400,
+  ENAMETOOLONG: 400,
+  ENOENT: 404,
+  EEXIST: 409,
+  ENOTEMPTY: 409,
+  EISDIR: 409,
+  ENOTDIR: 409,
+  ENOSPC: 507,
+  EUNAVAIL: 503,
+  EIO: 500,
+};
+
+/** The status and client-facing message of any error thrown while handling a request. */
+export function describeError(err: unknown): { status: number; message: string } {
+  if (err instanceof HttpError) return { status: err.status, message: err.message };
+  if (err instanceof RaidfsError) return { status: STATUS_OF_CODE[err.code], message: err.message };
+  // express' own 4xx errors: body parsers (malformed JSON, over the limit), undecodable URL parameters.
+  const parserError = err as { status?: unknown; type?: unknown; limit?: unknown };
+  if (typeof parserError.status === 'number' && parserError.status >= 400 && parserError.status < 500) {
+    if (parserError.type === 'entity.too.large') return { status: 413, message: `request body is larger than the limit of ${parserError.limit} bytes` };
+    if (parserError.type === 'entity.parse.failed') return { status: 400, message: `malformed JSON: ${errorMessage(err)}` };
+    return { status: parserError.status, message: errorMessage(err) };
+  }
+  return { status: 500, message: 'internal error' };
+}
+
+const log = createLogger('rest');
+
+/** The last middleware: turns any error into its JSON answer. */
+export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
+  const { status, message } = describeError(err);
+  if (res.headersSent) {
+    // Mid-body: the status is gone; cutting the connection makes the client see a short body.
+    const clientLeft = (err as { code?: unknown }).code === 'ERR_STREAM_PREMATURE_CLOSE';
+    (clientLeft ? log.debug : log.warn)('response cut short', { method: req.method, url: req.originalUrl, error: errorMessage(err) });
+    res.destroy();
+    return;
+  }
+  if (status === 500) log.error('request failed', { method: req.method, url: req.originalUrl, status, error: errorMessage(err), stack: (err as Error).stack });
+  else if (status > 500) log.warn('request failed', { method: req.method, url: req.originalUrl, status, error: message });
+  else log.debug('request refused', { method: req.method, url: req.originalUrl, status, error: message });
+  if (!req.complete) {
+    req.unpipe();
+    req.resume();
+  }
+  if (err instanceof HttpError) res.set(err.headers);
+  res.status(status).json({ error: message });
+};
+
+/** Answers a request whose path exists but whose method does not (405, with Allow). */
+export function methodNotAllowed(allowed: readonly string[]): RequestHandler {
+  return (req) => {
+    throw new HttpError(405, `${req.method} is not supported here; use ${allowed.join(', ')}`, { Allow: allowed.join(', ') });
+  };
+}
+
+/** Answers any request no route matched. */
+export const notFoundHandler: RequestHandler = (req, res) => {
+  res.status(404).json({ error: `no such route: ${req.method} ${req.path}` });
+};

@@ -1,0 +1,94 @@
+/**
+ * The course's API, compatible with its existing clients (mounted at /files):
+ *
+ *   GET    /files            every regular file in the tree
+ *   POST   /files            upload into the root directory: multipart/form-data
+ *                            (field "file") or JSON {filename, content_type,
+ *                            contents_b64} -> 201 {"id": N, ...}
+ *   GET    /files/ID         the bytes, with the stored content type (Range works)
+ *   GET    /files/ID/info    metadata, parts, and the nodes holding each copy
+ *   DELETE /files/ID         removes the file; its copies are deleted from the nodes
+ *
+ * IDs are the entries' stable inode numbers, the same a FUSE `stat` shows; an ID
+ * that names a directory is not a file here (404). Name clashes: unique-name.ts.
+ */
+import express, { Router } from 'express';
+import type { Controller, Entry, FileSnapshot } from '../core/controller';
+import { sendSnapshot } from './download';
+import { HttpError, methodNotAllowed } from './errors';
+import { jsonBodyLimit, parseJsonUpload } from './json-upload';
+import { mediaType } from './media-type';
+import { receiveFile } from './multipart';
+import { fileInfoJson, fileJson } from './representations';
+import { RootNameClaims } from './unique-name';
+
+export interface UploadLimits {
+  /** Largest file any upload may store. */
+  maxUploadBytes: number;
+  /** Largest file a JSON (base64) upload may store; that body is held in memory whole. */
+  maxJsonUploadBytes: number;
+}
+
+export function filesRoutes(controller: Controller, limits: UploadLimits): Router {
+  const router = Router();
+  const names = new RootNameClaims(controller);
+  const jsonMaxBytes = Math.min(limits.maxUploadBytes, limits.maxJsonUploadBytes);
+
+  /** The file with id `param` and its path, resolved together (one synchronous step). */
+  const fileById = (param: string): { snapshot: FileSnapshot; path: string } => {
+    if (!/^[1-9][0-9]{0,15}$/.test(param)) throw new HttpError(400, `file id must be a positive integer, not ${JSON.stringify(param)}`);
+    const id = Number(param);
+    if (controller.statById(id).kind !== 'file') throw new HttpError(404, `no file with id ${id}`);
+    const path = controller.pathOf(id);
+    return { snapshot: controller.snapshot(path), path };
+  };
+
+  router.get('/', (_req, res) => {
+    res.json({ files: controller.listFiles().map(({ entry, path }) => fileJson(entry, path)) });
+  });
+
+  router.post('/', express.json({ limit: jsonBodyLimit(jsonMaxBytes) }), async (req, res) => {
+    let stored: { entry: Entry; path: string };
+    if (req.is('multipart/form-data')) {
+      stored = await receiveFile(req, 'file', limits.maxUploadBytes, (file) => names.withFreeName(file.filename, async (path) => ({
+        entry: await controller.writeFile(path, file.bytes, { contentType: mediaType(file.mimeType, 'the file part\'s Content-Type'), exclusive: true }),
+        path,
+      })));
+    } else if (req.is('application/json')) {
+      const upload = parseJsonUpload(req.body, jsonMaxBytes);
+      stored = await names.withFreeName(upload.filename, async (path) => ({
+        entry: await controller.writeFile(path, upload.contents, { contentType: upload.contentType, exclusive: true }),
+        path,
+      }));
+    } else {
+      throw new HttpError(415, 'POST /files takes multipart/form-data (a file part named "file") or application/json {"filename", "content_type", "contents_b64"}');
+    }
+    res.status(201).location(`/files/${stored.entry.id}`).json(fileJson(stored.entry, stored.path));
+  });
+  router.all('/', methodNotAllowed(['GET', 'HEAD', 'POST']));
+
+  router.get('/:id', async (req, res) => {
+    const { snapshot } = fileById(req.params.id);
+    await sendSnapshot(req, res, controller, snapshot, { 'Content-Disposition': `inline; filename*=UTF-8''${rfc5987(snapshot.entry.name)}` });
+  });
+
+  router.delete('/:id', (req, res) => {
+    const { snapshot, path } = fileById(req.params.id);
+    controller.remove(path);
+    res.json({ id: snapshot.entry.id, deleted: true });
+  });
+  router.all('/:id', methodNotAllowed(['GET', 'HEAD', 'DELETE']));
+
+  router.get('/:id/info', (req, res) => {
+    const { snapshot, path } = fileById(req.params.id);
+    res.json(fileInfoJson(snapshot, path, controller.nodes()));
+  });
+  router.all('/:id/info', methodNotAllowed(['GET', 'HEAD']));
+
+  return router;
+}
+
+/** A file name as an RFC 5987 ext-value (for Content-Disposition's filename*). */
+function rfc5987(name: string): string {
+  return encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}

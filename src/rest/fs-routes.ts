@@ -1,0 +1,69 @@
+/**
+ * The streaming endpoints (mounted at /fs): the tree by path, for real file sizes.
+ *
+ *   GET    /fs/PATH          the file's bytes (Range: 206 / 416), or, for a
+ *                            directory (or any PATH ending in '/'), its listing as JSON
+ *   HEAD   /fs/PATH          the same headers, no body
+ *   PUT    /fs/PATH          the raw request body becomes the file (created or
+ *                            replaced, parents created); Content-Type is stored.
+ *                            201 created / 200 replaced. PUT /fs/DIR/ makes a directory.
+ *   DELETE /fs/PATH          removes a file or an empty directory;
+ *                            ?recursive=true removes a directory with its contents
+ *
+ * Invariant: bodies stream both ways, never held whole (upload-source.ts,
+ * download.ts), and a PUT that does not complete changes nothing (the core commits
+ * only whole files). Every route resolves its path with fsTarget (fs-path.ts).
+ */
+import { Router, type Request } from 'express';
+import type { Controller } from '../core/controller';
+import { sendSnapshot } from './download';
+import { HttpError, methodNotAllowed } from './errors';
+import { fsTarget } from './fs-path';
+import { mediaType } from './media-type';
+import { fileJson, listingJson } from './representations';
+import { requestBody } from './upload-source';
+
+/** Every path below the mount point; a RegExp so express leaves the raw path to fsTarget. */
+const ANY_PATH = /.*/;
+
+export function fsRoutes(controller: Controller, maxUploadBytes: number): Router {
+  const router = Router();
+
+  router.get(ANY_PATH, async (req, res) => {
+    const { path, directory } = fsTarget(req);
+    if (directory || controller.stat(path).kind === 'dir') {
+      res.json(listingJson(path, controller.list(path)));
+      return;
+    }
+    await sendSnapshot(req, res, controller, controller.snapshot(path));
+  });
+
+  router.put(ANY_PATH, async (req, res) => {
+    const { path, directory } = fsTarget(req);
+    const existed = controller.lookup(path) !== undefined;
+    if (directory) {
+      const dir = controller.mkdir(path, { parents: true });
+      res.status(existed ? 200 : 201).json({ id: dir.id, path, type: 'dir' });
+      return;
+    }
+    const contentType = mediaType(req.headers['content-type'], 'Content-Type');
+    const entry = await controller.writeFile(path, requestBody(req, maxUploadBytes), { contentType, parents: true });
+    res.status(existed ? 200 : 201).json(fileJson(entry, path));
+  });
+
+  router.delete(ANY_PATH, (req, res) => {
+    const { path } = fsTarget(req);
+    controller.remove(path, { recursive: booleanQuery(req, 'recursive') });
+    res.status(204).end();
+  });
+
+  router.all(ANY_PATH, methodNotAllowed(['GET', 'HEAD', 'PUT', 'DELETE']));
+  return router;
+}
+
+function booleanQuery(req: Request, name: string): boolean {
+  const value = req.query[name];
+  if (value === undefined || value === 'false' || value === '0') return false;
+  if (value === '' || value === 'true' || value === '1') return true;
+  throw new HttpError(400, `query parameter ${name} must be true or false`);
+}

@@ -1,0 +1,66 @@
+/**
+ * The JSON shapes of the REST facade, each built in one place: a file (the course
+ * API's fields: id, filename, size, content_type, created, ... plus its path), a
+ * file's part and replica layout, and a directory listing. Field names are
+ * snake_case like the course API; times are ISO 8601 strings in UTC.
+ */
+import type { Entry, FileSnapshot, NodeStatus } from '../core/controller';
+import { DEFAULT_MEDIA_TYPE } from './media-type';
+
+export interface FileJson {
+  id: number;
+  filename: string;
+  path: string;
+  size: number;
+  content_type: string;
+  created: string;
+  modified: string;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function fileJson(entry: Entry, path: string): FileJson {
+  return {
+    id: entry.id,
+    filename: entry.name,
+    path,
+    size: entry.size,
+    content_type: entry.contentType ?? DEFAULT_MEDIA_TYPE,
+    created: iso(entry.createdMs),
+    modified: iso(entry.modifiedMs),
+  };
+}
+
+/** A file with where each part's copies are, and whether those nodes are alive now. */
+export function fileInfoJson(snapshot: FileSnapshot, path: string, nodes: readonly NodeStatus[]) {
+  const alive = new Map(nodes.map((n) => [n.id, n.alive]));
+  return {
+    ...fileJson(snapshot.entry, path),
+    version: snapshot.entry.version,
+    parts: snapshot.parts.map((part) => ({
+      index: part.idx,
+      offset: part.offset,
+      size: part.size,
+      chunk_id: part.chunkId,
+      sha256: part.sha256.toString('hex'),
+      replicas: part.nodes.map((node) => ({ node, alive: alive.get(node) ?? false })),
+    })),
+  };
+}
+
+export function listingJson(path: string, entries: readonly Entry[]) {
+  const prefix = path === '/' ? '/' : `${path}/`;
+  return {
+    path,
+    entries: entries.map((entry) => ({
+      id: entry.id,
+      name: entry.name,
+      path: prefix + entry.name,
+      type: entry.kind,
+      size: entry.size,
+      ...(entry.kind === 'file' ? { content_type: entry.contentType ?? DEFAULT_MEDIA_TYPE } : {}),
+      ...(entry.kind === 'symlink' ? { target: entry.target } : {}),
+      modified: iso(entry.modifiedMs),
+    })),
+  };
+}

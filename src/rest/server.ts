@@ -1,0 +1,106 @@
+/**
+ * The REST facade: an express app over the controller core, served over HTTP. It is
+ * a thin front end: routes translate HTTP to core calls (files-routes.ts: the course
+ * API; fs-routes.ts: streaming by path) and never talk to nodes or SQL.
+ *
+ * Invariants:
+ * - Listens on loopback unless told otherwise; with a token set, every route
+ *   requires it (auth.ts) before anything else runs.
+ * - Every answer that is not file bytes is JSON; every error is {"error": "..."}
+ *   (errors.ts).
+ * - No whole-request or whole-response timeout (a multi-GiB transfer may take long),
+ *   but a connection idle for `idleTimeoutMs` is closed, so a stalled client never
+ *   holds an upload open forever (its upload then fails and commits nothing).
+ * - close() stops accepting connections, lets requests in flight finish for up to
+ *   `graceMs`, then cuts what is left.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { createLogger } from '../common/log';
+import type { Controller } from '../core/controller';
+import { bearerAuth } from './auth';
+import { errorHandler, notFoundHandler } from './errors';
+import { filesRoutes } from './files-routes';
+import { fsRoutes } from './fs-routes';
+
+export interface RestOptions {
+  /** Address to listen on (default 127.0.0.1). */
+  host?: string;
+  /** Port (default 9000; 0 picks a free one). */
+  port?: number;
+  /** Bearer token required on every request (default: none, no authentication). */
+  token?: string;
+  /** Largest file an upload may store, else 413 (default: no limit). */
+  maxUploadBytes?: number;
+  /** Largest file a JSON base64 upload may store; its body is held in memory (default 64 MiB). */
+  maxJsonUploadBytes?: number;
+  /** A connection silent this long is closed (default 120 s). */
+  idleTimeoutMs?: number;
+  /** How long close() lets requests in flight finish (default 2 s). */
+  graceMs?: number;
+}
+
+export const REST_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 9000,
+  maxUploadBytes: Number.POSITIVE_INFINITY,
+  maxJsonUploadBytes: 64 << 20,
+  idleTimeoutMs: 120_000,
+  graceMs: 2_000,
+} as const;
+
+export interface RestServer {
+  /** Base URL, with the real port, e.g. http://127.0.0.1:9000 */
+  url: string;
+  host: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+const log = createLogger('rest');
+
+export function createRestApp(controller: Controller, options: RestOptions = {}): express.Express {
+  const maxUploadBytes = options.maxUploadBytes ?? REST_DEFAULTS.maxUploadBytes;
+  const maxJsonUploadBytes = options.maxJsonUploadBytes ?? REST_DEFAULTS.maxJsonUploadBytes;
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.use((req, res, next) => {
+    const started = performance.now();
+    res.once('finish', () => log.debug('request', { method: req.method, url: req.originalUrl, status: res.statusCode, ms: Math.round(performance.now() - started) }));
+    next();
+  });
+  if (options.token !== undefined) app.use(bearerAuth(options.token));
+  app.get('/', (_req, res) => { res.json({ message: 'Hello World!' }); });
+  app.use('/files', filesRoutes(controller, { maxUploadBytes, maxJsonUploadBytes }));
+  app.use('/fs', fsRoutes(controller, maxUploadBytes));
+  app.use(notFoundHandler);
+  app.use(errorHandler);
+  return app;
+}
+
+export async function startRestServer(controller: Controller, options: RestOptions = {}): Promise<RestServer> {
+  const host = options.host ?? REST_DEFAULTS.host;
+  const graceMs = options.graceMs ?? REST_DEFAULTS.graceMs;
+  const server = createServer(createRestApp(controller, options));
+  server.requestTimeout = 0;
+  server.timeout = options.idleTimeoutMs ?? REST_DEFAULTS.idleTimeoutMs;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`cannot serve the REST API on ${host}:${options.port ?? REST_DEFAULTS.port}: ${err.code ?? err.message}`)));
+    server.listen(options.port ?? REST_DEFAULTS.port, host, resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  log.info('REST API listening', { url, auth: options.token !== undefined ? 'bearer token' : 'none' });
+  return {
+    url,
+    host,
+    port,
+    close: () => new Promise<void>((resolve) => {
+      const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+      server.close(() => { clearTimeout(cut); resolve(); });
+      server.closeIdleConnections();
+    }),
+  };
+}

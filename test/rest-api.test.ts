@@ -1,0 +1,478 @@
+/**
+ * The REST facade over real HTTP against a real cluster (4 storage-node processes):
+ * every route of the course API and of the streaming /fs endpoints, byte-exact round
+ * trips (empty, small, two halves, multi-stripe; bodies with and without a length),
+ * Range reads, each error case with its status and JSON body, clients that disconnect
+ * mid-upload, and 16 concurrent uploads and downloads. After every refused or broken
+ * upload the tree is checked: nothing partial is ever visible.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { RestServer, startRestServer } from '../src/rest/server';
+import { TestCluster } from './helpers/cluster';
+import { pieces, testBytes } from './helpers/data';
+
+const STRIPE = 64 * 1024;
+const SIZES = [0, 1, 1000, 2 * STRIPE, 2 * STRIPE + 1, 5 * STRIPE + 123];
+/** Upload limits of the second, `limited` server on the same controller. */
+const LIMIT = 256 * 1024;
+const JSON_LIMIT = 64 * 1024;
+
+interface Reply {
+  status: number;
+  headers: Headers;
+  body: Buffer;
+  json: () => any;
+}
+
+let cluster: TestCluster;
+let rest: RestServer;
+let limited: RestServer;
+
+async function call(method: string, urlPath: string, init: { body?: RequestInit['body']; headers?: Record<string, string> } = {}, server = rest): Promise<Reply> {
+  const res = await fetch(server.url + urlPath, { method, body: init.body, headers: init.headers, duplex: 'half' } as RequestInit);
+  const body = Buffer.from(await res.arrayBuffer());
+  return { status: res.status, headers: res.headers, body, json: () => JSON.parse(body.toString()) };
+}
+
+/** A request with its path sent exactly as given (fetch would normalize '..' away). */
+function rawCall(method: string, rawPath: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(rest.url);
+    const req = httpRequest({ host: url.hostname, port: url.port, method, path: rawPath }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        resolve({ status: res.statusCode!, headers: new Headers(res.headers as Record<string, string>), body, json: () => JSON.parse(body.toString()) });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function assertError(reply: Reply, status: number, message?: RegExp): void {
+  assert.equal(reply.status, status, `expected ${status}, got ${reply.status}: ${reply.body.toString().slice(0, 200)}`);
+  assert.match(reply.headers.get('content-type') ?? '', /^application\/json/);
+  const { error } = reply.json();
+  assert.equal(typeof error, 'string');
+  if (message) assert.match(error, message);
+}
+
+const jsonUpload = (fields: Record<string, unknown>, server = rest) =>
+  call('POST', '/files', { body: JSON.stringify(fields), headers: { 'Content-Type': 'application/json' } }, server);
+
+function multipartUpload(filename: string, data: Buffer, type = 'application/octet-stream', field = 'file', server = rest): Promise<Reply> {
+  const form = new FormData();
+  form.append('note', 'a plain field before the file');
+  form.append(field, new Blob([data], { type }), filename);
+  return call('POST', '/files', { body: form }, server);
+}
+
+async function assertAbsent(corePath: string): Promise<void> {
+  assertError(await call('GET', `/fs${encodeURI(corePath)}`), 404);
+  const { files } = (await call('GET', '/files')).json();
+  assert.ok(!files.some((f: { path: string }) => f.path === corePath), `${corePath} is listed`);
+}
+
+async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('REST facade', () => {
+  before(async () => {
+    cluster = await TestCluster.start({ nodes: 4, controller: { stripeSize: STRIPE } });
+    rest = await startRestServer(cluster.controller, { port: 0 });
+    limited = await startRestServer(cluster.controller, { port: 0, maxUploadBytes: LIMIT, maxJsonUploadBytes: JSON_LIMIT });
+  });
+  after(async () => {
+    await rest?.close();
+    await limited?.close();
+    await cluster?.stop();
+  });
+
+  describe('the course API', () => {
+    it('answers GET / with Hello World', async () => {
+      const reply = await call('GET', '/');
+      assert.equal(reply.status, 200);
+      assert.deepEqual(reply.json(), { message: 'Hello World!' });
+    });
+
+    it('round-trips files byte-exact through POST /files (JSON base64 and multipart) and GET /files/ID', async () => {
+      for (const size of SIZES) {
+        const data = testBytes(size, `course-${size}`);
+        const viaJson = await jsonUpload({ filename: `j${size}.bin`, content_type: 'application/x-test', contents_b64: data.toString('base64') });
+        assert.equal(viaJson.status, 201, viaJson.body.toString());
+        const viaForm = await multipartUpload(`m${size}.bin`, data, 'image/png');
+        assert.equal(viaForm.status, 201, viaForm.body.toString());
+        for (const [reply, type] of [[viaJson, 'application/x-test'], [viaForm, 'image/png']] as const) {
+          const { id, filename, path: stored, size: storedSize } = reply.json();
+          assert.ok(Number.isInteger(id) && id > 0);
+          assert.equal(reply.headers.get('location'), `/files/${id}`);
+          assert.equal(stored, `/${filename}`, 'stored in the root under its filename');
+          assert.equal(storedSize, size);
+          const download = await call('GET', `/files/${id}`);
+          assert.equal(download.status, 200);
+          assert.equal(download.headers.get('content-type'), type);
+          assert.equal(download.headers.get('content-length'), String(size));
+          assert.ok(download.body.equals(data), `${filename}: bytes differ`);
+        }
+      }
+    });
+
+    it('lists every regular file in the tree with the course fields', async () => {
+      const put = await call('PUT', '/fs/list/deep/er/x.txt', { body: 'xyz', headers: { 'Content-Type': 'text/plain' } });
+      assert.equal(put.status, 201);
+      const reply = await call('GET', '/files');
+      assert.equal(reply.status, 200);
+      const { files } = reply.json();
+      const deep = files.find((f: { id: number }) => f.id === put.json().id);
+      assert.deepEqual(Object.keys(deep).sort(), ['content_type', 'created', 'filename', 'id', 'modified', 'path', 'size']);
+      assert.equal(deep.filename, 'x.txt');
+      assert.equal(deep.path, '/list/deep/er/x.txt');
+      assert.equal(deep.size, 3);
+      assert.equal(deep.content_type, 'text/plain');
+      assert.ok(!Number.isNaN(Date.parse(deep.created)) && !Number.isNaN(Date.parse(deep.modified)));
+      assert.ok(!files.some((f: { path: string }) => f.path === '/list' || f.path === '/list/deep'), 'directories are not files');
+    });
+
+    it('shows where every part and copy is in GET /files/ID/info', async () => {
+      const data = testBytes(3 * STRIPE + 5, 'info');
+      const { id } = (await multipartUpload('info.bin', data)).json();
+      const reply = await call('GET', `/files/${id}/info`);
+      assert.equal(reply.status, 200);
+      const info = reply.json();
+      assert.equal(info.id, id);
+      assert.equal(info.size, data.length);
+      assert.equal(info.parts.length, 4);
+      let offset = 0;
+      for (const [i, part] of info.parts.entries()) {
+        assert.equal(part.index, i);
+        assert.equal(part.offset, offset);
+        offset += part.size;
+        assert.match(part.chunk_id, /^[0-9a-f]{32,}$/);
+        assert.match(part.sha256, /^[0-9a-f]{64}$/);
+        assert.equal(part.replicas.length, 2);
+        assert.notEqual(part.replicas[0].node, part.replicas[1].node, 'copies on distinct nodes');
+        assert.ok(part.replicas.every((r: { alive: boolean }) => r.alive));
+      }
+      assert.equal(offset, data.length);
+    });
+
+    it('deletes a file with DELETE /files/ID, and its chunks from the nodes', async () => {
+      const { id } = (await multipartUpload('doomed.bin', testBytes(3 * STRIPE, 'doomed'))).json();
+      const { parts } = (await call('GET', `/files/${id}/info`)).json();
+      const chunkFiles = parts.flatMap((p: { chunk_id: string; replicas: Array<{ node: string }> }) => p.replicas.map((r) =>
+        path.join(cluster.nodeDir(cluster.indexOf(r.node)), 'chunks', p.chunk_id.slice(0, 2), p.chunk_id)));
+      assert.ok(chunkFiles.every(existsSync));
+      const reply = await call('DELETE', `/files/${id}`);
+      assert.equal(reply.status, 200);
+      assert.deepEqual(reply.json(), { id, deleted: true });
+      assertError(await call('GET', `/files/${id}`), 404);
+      assertError(await call('DELETE', `/files/${id}`), 404);
+      await assertAbsent('/doomed.bin');
+      await waitFor(() => !chunkFiles.some(existsSync), 'the chunks to be deleted from the nodes');
+    });
+
+    it('never replaces on a name clash: the next upload gets "NAME (N).EXT", also when concurrent', async () => {
+      const first = (await jsonUpload({ filename: 'clash.txt', contents_b64: Buffer.from('one').toString('base64') })).json();
+      const second = (await multipartUpload('clash.txt', Buffer.from('two'))).json();
+      assert.equal(first.filename, 'clash.txt');
+      assert.equal(second.filename, 'clash (1).txt');
+      const concurrent = await Promise.all([3, 4, 5].map((n) => multipartUpload('clash.txt', testBytes(2 * STRIPE + n, `clash${n}`))));
+      const names = concurrent.map((r) => r.json().filename).sort();
+      assert.deepEqual(names, ['clash (2).txt', 'clash (3).txt', 'clash (4).txt']);
+      assert.equal((await call('GET', `/files/${first.id}`)).body.toString(), 'one');
+      assert.equal((await call('GET', `/files/${second.id}`)).body.toString(), 'two');
+      for (const [i, reply] of concurrent.entries()) {
+        assert.ok((await call('GET', `/files/${reply.json().id}`)).body.equals(testBytes(2 * STRIPE + 3 + i, `clash${3 + i}`)));
+      }
+    });
+
+    it('serves Range requests on GET /files/ID too', async () => {
+      const data = testBytes(3 * STRIPE, 'id-range');
+      const { id } = (await multipartUpload('id-range.bin', data)).json();
+      const reply = await call('GET', `/files/${id}`, { headers: { Range: `bytes=${STRIPE - 3}-${STRIPE + 3}` } });
+      assert.equal(reply.status, 206);
+      assert.ok(reply.body.equals(data.subarray(STRIPE - 3, STRIPE + 4)));
+    });
+
+    it('answers 404 for unknown or non-file ids and 400 for ids that are not numbers', async () => {
+      assertError(await call('GET', '/files/99999999'), 404);
+      assertError(await call('GET', '/files/99999999/info'), 404);
+      assertError(await call('DELETE', '/files/99999999'), 404);
+      const dir = (await call('PUT', '/fs/a-dir/')).json();
+      assertError(await call('GET', `/files/${dir.id}`), 404, /no file with id/);
+      assertError(await call('DELETE', `/files/${dir.id}`), 404);
+      assertError(await call('GET', '/files/1'), 404, /no file with id 1/); // the root directory
+      for (const bad of ['abc', '0', '-1', '1.5', '1e3', '%zz']) assertError(await call('GET', `/files/${bad}`), 400);
+    });
+  });
+
+  describe('the streaming /fs endpoints', () => {
+    it('round-trips files byte-exact with PUT and GET, with and without Content-Length', async () => {
+      for (const size of SIZES) {
+        const data = testBytes(size, `fs-${size}`);
+        const sized = await call('PUT', `/fs/rt/sized-${size}.bin`, { body: data });
+        assert.equal(sized.status, 201, sized.body.toString());
+        assert.equal(sized.json().size, size);
+        const chunked = await call('PUT', `/fs/rt/chunked-${size}.bin`, { body: pieces(data, 10_000) });
+        assert.equal(chunked.status, 201, chunked.body.toString());
+        for (const name of [`sized-${size}.bin`, `chunked-${size}.bin`]) {
+          const reply = await call('GET', `/fs/rt/${name}`);
+          assert.equal(reply.status, 200);
+          assert.equal(reply.headers.get('content-length'), String(size));
+          assert.equal(reply.headers.get('accept-ranges'), 'bytes');
+          assert.ok(reply.body.equals(data), `${name}: bytes differ`);
+        }
+      }
+    });
+
+    it('replaces an existing file (200), keeps its id, and stores the Content-Type', async () => {
+      const created = await call('PUT', '/fs/replace/me.json', { body: '{"v":1}', headers: { 'Content-Type': 'application/json' } });
+      assert.equal(created.status, 201);
+      const replaced = await call('PUT', '/fs/replace/me.json', { body: testBytes(3 * STRIPE, 'v2'), headers: { 'Content-Type': 'application/x-v2' } });
+      assert.equal(replaced.status, 200);
+      assert.equal(replaced.json().id, created.json().id);
+      const reply = await call('GET', '/fs/replace/me.json');
+      assert.equal(reply.headers.get('content-type'), 'application/x-v2');
+      assert.ok(reply.body.equals(testBytes(3 * STRIPE, 'v2')));
+    });
+
+    it('decodes percent-encoded names', async () => {
+      const put = await call('PUT', `/fs/${encodeURIComponent('spaced dir')}/${encodeURIComponent('naïve & (odd) #1.txt')}`, { body: 'odd' });
+      assert.equal(put.status, 201);
+      assert.equal(put.json().path, '/spaced dir/naïve & (odd) #1.txt');
+      assert.equal((await call('GET', `/fs/spaced%20dir/${encodeURIComponent('naïve & (odd) #1.txt')}`)).body.toString(), 'odd');
+    });
+
+    it('serves byte ranges: 206 with Content-Range, 416 when unsatisfiable, 200 when ignored', async () => {
+      const data = testBytes(5 * STRIPE + 123, 'ranges');
+      await call('PUT', '/fs/ranges.bin', { body: data });
+      const size = data.length;
+      const cases: Array<[string, number, number]> = [
+        ['bytes=0-0', 0, 0],
+        ['bytes=10-19', 10, 19],
+        [`bytes=${STRIPE - 5}-${3 * STRIPE + 5}`, STRIPE - 5, 3 * STRIPE + 5], // crosses parts
+        [`bytes=${4 * STRIPE}-`, 4 * STRIPE, size - 1],
+        ['bytes=-100', size - 100, size - 1],
+        [`bytes=${size - 10}-${size + 1000}`, size - 10, size - 1], // clipped to the end
+        ['bytes=0-9,5-20', 0, 20], // overlapping ranges are combined
+      ];
+      for (const [range, start, end] of cases) {
+        const reply = await call('GET', '/fs/ranges.bin', { headers: { Range: range } });
+        assert.equal(reply.status, 206, range);
+        assert.equal(reply.headers.get('content-range'), `bytes ${start}-${end}/${size}`, range);
+        assert.equal(reply.headers.get('content-length'), String(end - start + 1), range);
+        assert.ok(reply.body.equals(data.subarray(start, end + 1)), `${range}: bytes differ`);
+      }
+      for (const range of [`bytes=${size}-`, `bytes=${size + 5}-${size + 10}`]) {
+        const reply = await call('GET', '/fs/ranges.bin', { headers: { Range: range } });
+        assertError(reply, 416);
+        assert.equal(reply.headers.get('content-range'), `bytes */${size}`);
+      }
+      await call('PUT', '/fs/empty.bin', { body: '' });
+      assertError(await call('GET', '/fs/empty.bin', { headers: { Range: 'bytes=0-' } }), 416);
+      const etag = (await call('HEAD', '/fs/ranges.bin')).headers.get('etag')!;
+      const ignored: Array<Record<string, string>> = [
+        { Range: 'bytes=0-1,100-101' }, // disjoint ranges: the whole file
+        { Range: 'lines=1-2' },
+        { Range: 'bytes=0-9', 'If-Range': '"stale-etag"' },
+      ];
+      for (const headers of ignored) {
+        const reply = await call('GET', '/fs/ranges.bin', { headers });
+        assert.equal(reply.status, 200, JSON.stringify(headers));
+        assert.ok(reply.body.equals(data));
+      }
+      const matching = await call('GET', '/fs/ranges.bin', { headers: { Range: 'bytes=0-9', 'If-Range': etag } });
+      assert.equal(matching.status, 206);
+    });
+
+    it('answers HEAD with the headers of GET and no body', async () => {
+      const data = testBytes(3 * STRIPE, 'head');
+      await call('PUT', '/fs/head.bin', { body: data, headers: { 'Content-Type': 'application/x-head' } });
+      const head = await call('HEAD', '/fs/head.bin');
+      assert.equal(head.status, 200);
+      assert.equal(head.body.length, 0);
+      assert.equal(head.headers.get('content-length'), String(data.length));
+      assert.equal(head.headers.get('content-type'), 'application/x-head');
+      assert.match(head.headers.get('etag')!, /^"\d+-\d+"$/);
+      assert.ok(head.headers.get('last-modified'));
+      const ranged = await call('HEAD', '/fs/head.bin', { headers: { Range: 'bytes=5-9' } });
+      assert.equal(ranged.status, 206);
+      assert.equal(ranged.headers.get('content-length'), '5');
+      assertError(await call('GET', '/fs/no-such-file'), 404);
+      assert.equal((await call('HEAD', '/fs/no-such-file')).status, 404);
+    });
+
+    it('lists directories as JSON, makes them with PUT DIR/, and deletes files and directories', async () => {
+      assert.equal((await call('PUT', '/fs/tree/sub/')).status, 201);
+      assert.equal((await call('PUT', '/fs/tree/sub/')).status, 200, 'mkdir -p of an existing directory');
+      await call('PUT', '/fs/tree/b.txt', { body: 'bee', headers: { 'Content-Type': 'text/plain' } });
+      await call('PUT', '/fs/tree/sub/c.bin', { body: testBytes(10, 'c') });
+      const listing = await call('GET', '/fs/tree/');
+      assert.equal(listing.status, 200);
+      const { path: dir, entries } = listing.json();
+      assert.equal(dir, '/tree');
+      assert.deepEqual(entries.map((e: { name: string; type: string; path: string }) => [e.name, e.type, e.path]),
+        [['b.txt', 'file', '/tree/b.txt'], ['sub', 'dir', '/tree/sub']]);
+      assert.equal(entries[0].size, 3);
+      assert.equal(entries[0].content_type, 'text/plain');
+      assert.deepEqual((await call('GET', '/fs/tree')).json(), listing.json(), 'a directory without the trailing slash lists too');
+      const root = (await call('GET', '/fs/')).json();
+      assert.equal(root.path, '/');
+      assert.ok(root.entries.some((e: { name: string }) => e.name === 'tree'));
+      assertError(await call('GET', '/fs/tree/b.txt/'), 409, /not a directory/);
+
+      assertError(await call('DELETE', '/fs/tree'), 409, /not empty/);
+      assert.equal((await call('DELETE', '/fs/tree/b.txt')).status, 204);
+      assertError(await call('GET', '/fs/tree/b.txt'), 404);
+      assert.equal((await call('DELETE', '/fs/tree?recursive=true')).status, 204);
+      assertError(await call('GET', '/fs/tree/'), 404);
+      await call('PUT', '/fs/empty-dir/');
+      assert.equal((await call('DELETE', '/fs/empty-dir')).status, 204);
+      assertError(await call('DELETE', '/fs/tree'), 404);
+      assertError(await call('DELETE', '/fs/'), 400);
+      assertError(await call('DELETE', '/fs/x?recursive=maybe'), 400);
+    });
+  });
+
+  describe('errors', () => {
+    it('refuses malformed or incomplete JSON uploads with 400 and stores nothing', async () => {
+      const bad: Array<[string, RegExp]> = [
+        ['{"filename": "a.txt", "contents_b64": ', /malformed JSON/],
+        ['[1, 2]', /must be an object/],
+        ['"text"', /malformed JSON|must be an object/],
+        ['{"contents_b64": "aGk="}', /"filename"/],
+        ['{"filename": "", "contents_b64": "aGk="}', /"filename"/],
+        ['{"filename": 7, "contents_b64": "aGk="}', /"filename"/],
+        ['{"filename": "bad-b64.txt"}', /"contents_b64"/],
+        ['{"filename": "bad-b64.txt", "contents_b64": 12}', /"contents_b64"/],
+        ['{"filename": "bad-b64.txt", "contents_b64": "not base64!"}', /base64/],
+        ['{"filename": "bad-b64.txt", "contents_b64": "aGk"}', /base64/],
+        ['{"filename": "bad-b64.txt", "contents_b64": "a=Gk"}', /base64/],
+        ['{"filename": "bad-type.txt", "contents_b64": "aGk=", "content_type": "text/plain\\r\\nX-Evil: 1"}', /media type/],
+        ['{"filename": "../escape.txt", "contents_b64": "aGk="}', /invalid file name/],
+        ['{"filename": "..", "contents_b64": "aGk="}', /invalid file name/],
+        [`{"filename": "${'n'.repeat(300)}", "contents_b64": "aGk="}`, /too long/],
+      ];
+      for (const [body, message] of bad) {
+        assertError(await call('POST', '/files', { body, headers: { 'Content-Type': 'application/json' } }), 400, message);
+      }
+      await assertAbsent('/bad-b64.txt');
+      await assertAbsent('/bad-type.txt');
+      assertError(await call('POST', '/files', { body: 'filename=x', headers: { 'Content-Type': 'text/plain' } }), 415);
+    });
+
+    it('refuses multipart forms without a "file" part with 400', async () => {
+      const noFile = new FormData();
+      noFile.append('file', 'a plain field, not a file');
+      assertError(await call('POST', '/files', { body: noFile }), 400, /no file part named "file"/);
+      assertError(await multipartUpload('wrong-field.txt', Buffer.from('x'), 'text/plain', 'upload'), 400);
+      await assertAbsent('/wrong-field.txt');
+      assertError(await call('POST', '/files', { body: 'garbage', headers: { 'Content-Type': 'multipart/form-data' } }), 400, /multipart/);
+      const cut = '--XyZ\r\nContent-Disposition: form-data; name="file"; filename="cut.txt"\r\n\r\nhalf a fi';
+      assertError(await call('POST', '/files', { body: cut, headers: { 'Content-Type': 'multipart/form-data; boundary=XyZ' } }), 400);
+      await assertAbsent('/cut.txt');
+    });
+
+    it('refuses bad paths with 400: "..", ".", empty names, encoded slashes, bad encoding', async () => {
+      for (const raw of ['/fs/../etc/passwd', '/fs/a/../../b', '/fs/./a', '/fs/a//b', '/fs/a%2Fb', '/fs/%2e%2e/x', '/fs/%zz', '/fs/a%00b']) {
+        assertError(await rawCall('GET', raw), 400);
+        assertError(await rawCall('PUT', raw), 400);
+        assertError(await rawCall('DELETE', raw), 400);
+      }
+      assertError(await call('PUT', `/fs/${'n'.repeat(300)}`, { body: 'x' }), 400, /too long/);
+    });
+
+    it('answers 404 for unknown paths and routes, 405 for unsupported methods', async () => {
+      assertError(await call('GET', '/fs/nowhere/file.txt'), 404);
+      assertError(await call('GET', '/fs/nowhere/'), 404);
+      assertError(await call('DELETE', '/fs/nowhere'), 404);
+      assertError(await call('GET', '/nope'), 404, /no such route/);
+      assertError(await call('GET', '/filesystem'), 404);
+      const post = await call('POST', '/fs/x', { body: 'x' });
+      assertError(post, 405);
+      assert.equal(post.headers.get('allow'), 'GET, HEAD, PUT, DELETE');
+      assertError(await call('PUT', '/files', { body: 'x' }), 405);
+      assertError(await call('PATCH', '/files/1'), 405);
+    });
+
+    it('answers 409 for conflicts with the tree and leaves the tree as it was', async () => {
+      await call('PUT', '/fs/conflict/file.txt', { body: 'keep me' });
+      assertError(await call('PUT', '/fs/conflict', { body: 'x' }), 409, /is a directory/);
+      assertError(await call('PUT', '/fs/conflict/file.txt/child', { body: 'x' }), 409, /not a directory/);
+      assertError(await call('PUT', '/fs/conflict/file.txt/'), 409);
+      assertError(await call('DELETE', '/fs/conflict'), 409, /not empty/);
+      assert.equal((await call('GET', '/fs/conflict/file.txt')).body.toString(), 'keep me');
+    });
+
+    it('answers 413 for uploads over the limit, whatever the route, and stores nothing', async () => {
+      const over = testBytes(LIMIT + 1, 'over');
+      assertError(await call('PUT', '/fs/big-sized.bin', { body: over }, limited), 413, /limit of 262144 bytes/);
+      assertError(await call('PUT', '/fs/big-chunked.bin', { body: pieces(over, 16 * 1024) }, limited), 413);
+      assertError(await multipartUpload('big-form.bin', over, 'application/octet-stream', 'file', limited), 413);
+      const overJson = testBytes(JSON_LIMIT + 1, 'json-over').toString('base64');
+      assertError(await jsonUpload({ filename: 'big-json.bin', contents_b64: overJson }, limited), 413);
+      const wayOverJson = testBytes(4 * JSON_LIMIT, 'json-way-over').toString('base64');
+      assertError(await jsonUpload({ filename: 'bigger-json.bin', contents_b64: wayOverJson }, limited), 413); // refused by the JSON parser
+      for (const name of ['big-sized.bin', 'big-chunked.bin', 'big-form.bin', 'big-json.bin', 'bigger-json.bin']) await assertAbsent(`/${name}`);
+      const exact = testBytes(LIMIT, 'exact');
+      assert.equal((await call('PUT', '/fs/exactly-at-limit.bin', { body: pieces(exact, 16 * 1024) }, limited)).status, 201);
+      assert.ok((await call('GET', '/fs/exactly-at-limit.bin', {}, limited)).body.equals(exact));
+      assert.equal((await call('GET', '/', {}, limited)).status, 200, 'the connection pool still works after refusals');
+    });
+
+    it('stores nothing when the client disconnects mid-upload, and keeps serving', async () => {
+      const url = new URL(rest.url);
+      const cutOff = (head: string, body: Buffer) => new Promise<void>((resolve, reject) => {
+        const socket = connect(Number(url.port), url.hostname, () => {
+          socket.write(head);
+          socket.write(body, () => setTimeout(() => { socket.destroy(); resolve(); }, 100));
+        });
+        socket.on('error', reject);
+      });
+      const partial = testBytes(3 * STRIPE, 'partial');
+      await cutOff(`PUT /fs/aborted/put.bin HTTP/1.1\r\nHost: x\r\nContent-Length: ${10 * STRIPE}\r\n\r\n`, partial);
+      await cutOff(`PUT /fs/aborted/chunked.bin HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${partial.length.toString(16)}\r\n`, partial);
+      const form = `--B\r\nContent-Disposition: form-data; name="file"; filename="aborted-form.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`;
+      await cutOff(`POST /files HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=B\r\nContent-Length: ${10 * STRIPE}\r\n\r\n${form}`, partial);
+      const started = Date.now();
+      while (Date.now() - started < 1_000) {
+        await assertAbsent('/aborted/put.bin');
+        await assertAbsent('/aborted/chunked.bin');
+        await assertAbsent('/aborted-form.bin');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const whole = testBytes(3 * STRIPE, 'whole');
+      assert.equal((await call('PUT', '/fs/aborted/put.bin', { body: whole })).status, 201, 'the path is free and the server serves');
+      assert.ok((await call('GET', '/fs/aborted/put.bin')).body.equals(whole));
+    });
+  });
+
+  it('serves 16 concurrent uploads and then 16 concurrent downloads byte-exact', async () => {
+    const files = Array.from({ length: 16 }, (_, i) => ({ i, data: testBytes(i * 20_000 + (i % 3) * STRIPE + 7, `conc${i}`) }));
+    const uploaded = await Promise.all(files.map(async ({ i, data }) => {
+      const reply = i % 4 === 0 ? await jsonUpload({ filename: `conc${i}.bin`, contents_b64: data.toString('base64') })
+        : i % 4 === 1 ? await multipartUpload(`conc${i}.bin`, data)
+          : await call('PUT', `/fs/conc/${i}.bin`, { body: i % 4 === 2 ? data : pieces(data, 8_192) });
+      assert.ok(reply.status === 201, `upload ${i}: ${reply.status} ${reply.body.toString()}`);
+      return { i, data, id: reply.json().id as number, path: reply.json().path as string };
+    }));
+    await Promise.all(uploaded.map(async ({ i, data, id, path: stored }) => {
+      const byId = await call('GET', `/files/${id}`);
+      assert.ok(byId.body.equals(data), `download ${i} by id`);
+      const byPath = await call('GET', `/fs${encodeURI(stored)}`);
+      assert.ok(byPath.body.equals(data), `download ${i} by path`);
+    }));
+  });
+});

@@ -1,0 +1,110 @@
+/**
+ * The REST facade under real faults: a storage node killed (kill -9) while downloads
+ * are streaming, too few live nodes to store or read (503), and nodes without room
+ * (507). Every download is checked byte-exact; every failed upload is checked to
+ * have left nothing behind.
+ *
+ * The clusters use a 1 s node request deadline: a copy requested from a node in the
+ * instant it dies (and reads of a part whose nodes are all down) wait out that
+ * deadline before the fallback or the 503, and 1 s keeps the tests short.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import { RestServer, startRestServer } from '../src/rest/server';
+import { TestCluster } from './helpers/cluster';
+import { testBytes } from './helpers/data';
+
+const STRIPE = 64 * 1024;
+
+async function bytesOf(res: Response): Promise<Buffer> {
+  return Buffer.from(await res.arrayBuffer());
+}
+
+async function assertJsonError(res: Response, status: number, message?: RegExp): Promise<void> {
+  const body = await res.text();
+  assert.equal(res.status, status, body);
+  assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+  if (message) assert.match(JSON.parse(body).error, message);
+}
+
+describe('REST facade under failures', () => {
+  let cluster: TestCluster | undefined;
+  let rest: RestServer | undefined;
+  afterEach(async () => {
+    await rest?.close();
+    await cluster?.stop();
+    rest = undefined;
+    cluster = undefined;
+  });
+
+  it('keeps downloads byte-exact when a node is killed while they stream', async () => {
+    cluster = await TestCluster.start({ nodes: 4, controller: { stripeSize: STRIPE, cacheBytes: 1, requestTimeoutMs: 1_000 } });
+    rest = await startRestServer(cluster.controller, { port: 0 });
+    const files = [0, 1, 2].map((i) => ({ path: `/dl/f${i}.bin`, data: testBytes(48 * STRIPE + i, `dl${i}`) }));
+    for (const f of files) assert.equal((await fetch(`${rest.url}/fs${f.path}`, { method: 'PUT', body: f.data })).status, 201);
+
+    // Each download has delivered its first bytes (and then stops reading) when the node dies.
+    const streams = await Promise.all(files.map(async (f) => {
+      const res = await fetch(`${rest!.url}/fs${f.path}`);
+      assert.equal(res.status, 200);
+      const reader = res.body!.getReader();
+      const first = await reader.read();
+      assert.ok(!first.done && first.value.length < f.data.length, 'the download is under way');
+      return { f, reader, received: [Buffer.from(first.value!)] };
+    }));
+    const started = Date.now();
+    await cluster.killNode(1);
+    await Promise.all(streams.map(async ({ f, reader, received }) => {
+      for (let r = await reader.read(); !r.done; r = await reader.read()) received.push(Buffer.from(r.value));
+      assert.ok(Buffer.concat(received).equals(f.data), `${f.path}: bytes differ`);
+    }));
+    assert.ok(Date.now() - started < 5_000, 'no timeout on the dead node was waited out');
+
+    const { files: listed } = await (await fetch(`${rest.url}/files`)).json() as { files: Array<{ id: number; path: string }> };
+    for (const f of files) {
+      const { id } = listed.find((l) => l.path === f.path)!;
+      assert.ok((await bytesOf(await fetch(`${rest.url}/files/${id}`))).equals(f.data), `${f.path} by id after the kill`);
+      const ranged = await fetch(`${rest.url}/fs${f.path}`, { headers: { Range: `bytes=${10 * STRIPE - 7}-${30 * STRIPE}` } });
+      assert.equal(ranged.status, 206);
+      assert.ok((await bytesOf(ranged)).equals(f.data.subarray(10 * STRIPE - 7, 30 * STRIPE + 1)));
+    }
+    const info = await (await fetch(`${rest.url}/files/${listed.find((l) => l.path === files[0].path)!.id}/info`)).json() as
+      { parts: Array<{ replicas: Array<{ node: string; alive: boolean }> }> };
+    const replicas = info.parts.flatMap((p) => p.replicas);
+    assert.ok(replicas.some((r) => r.node === 'node2' && !r.alive), 'info shows the dead node as not alive');
+  });
+
+  it('answers 507 when the nodes are full, 503 when too few nodes are alive, and stores nothing', async () => {
+    cluster = await TestCluster.start({ nodes: 2, controller: { stripeSize: STRIPE, cacheBytes: 1, requestTimeoutMs: 1_000 }, capacities: [12 * STRIPE, 12 * STRIPE] });
+    rest = await startRestServer(cluster.controller, { port: 0 });
+    const url = rest.url;
+    const keep = testBytes(2 * STRIPE, 'keep');
+    const kept = await (await fetch(`${url}/files`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ filename: 'keep.bin', contents_b64: keep.toString('base64') }),
+    })).json() as { id: number };
+
+    await assertJsonError(await fetch(`${url}/fs/huge.bin`, { method: 'PUT', body: testBytes(30 * STRIPE, 'huge') }), 507);
+    await assertJsonError(await fetch(`${url}/fs/huge.bin`), 404);
+
+    await cluster.killNode(0);
+    await cluster.waitUntilDown(0);
+    await assertJsonError(await fetch(`${url}/fs/late.bin`, { method: 'PUT', body: testBytes(3 * STRIPE, 'late') }), 503, /alive; 2 are needed/);
+    const form = new FormData();
+    form.append('file', new Blob([testBytes(1000, 'late-form')]), 'late-form.bin');
+    await assertJsonError(await fetch(`${url}/files`, { method: 'POST', body: form }), 503);
+    await assertJsonError(await fetch(`${url}/files`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ filename: 'late.json', contents_b64: 'aGk=' }),
+    }), 503);
+    const { files } = await (await fetch(`${url}/files`)).json() as { files: Array<{ filename: string }> };
+    assert.deepEqual(files.map((f) => f.filename), ['keep.bin'], 'no failed upload left a file');
+    assert.ok((await bytesOf(await fetch(`${url}/files/${kept.id}`))).equals(keep), 'the surviving copy is read');
+
+    await cluster.killNode(1);
+    await cluster.waitUntilDown(1);
+    await assertJsonError(await fetch(`${url}/files/${kept.id}`), 503, /no readable copy/);
+    await assertJsonError(await fetch(`${url}/fs/keep.bin`, { headers: { Range: 'bytes=5-10' } }), 503);
+    assert.equal((await fetch(`${url}/fs/keep.bin`, { method: 'HEAD' })).status, 200, 'metadata needs no node');
+    assert.equal((await fetch(`${url}/files`)).status, 200);
+  });
+});
