@@ -89,6 +89,9 @@ export interface FileSnapshot {
   parts: PartRecord[];
 }
 
+/** ControllerOptions with every default filled in. */
+type Settings = Required<ControllerOptions>;
+
 const log = createLogger('controller');
 
 export class Controller {
@@ -104,9 +107,8 @@ export class Controller {
     private readonly metadata: MetadataStore,
     private readonly transport: NodeTransport,
     readonly registry: NodeRegistry,
-    options: ControllerOptions,
+    settings: Settings,
   ) {
-    const settings = { ...DEFAULTS, ...definedOnly(options) };
     this.stripeSize = settings.stripeSize;
     this.replicas = settings.replicas;
     this.readAhead = Math.max(1, settings.partsInFlight - 1);
@@ -118,7 +120,7 @@ export class Controller {
   }
 
   static async start(options: ControllerOptions): Promise<Controller> {
-    const settings = { ...DEFAULTS, ...definedOnly(options) };
+    const settings: Settings = { ...DEFAULTS, ...definedOnly(options), dbPath: options.dbPath };
     if (!(settings.replicas >= 1)) throw new Error('replicas must be at least 1');
     if (!(settings.stripeSize >= 1 && settings.stripeSize <= MAX_CHUNK_BYTES)) {
       throw new Error(`stripe size must be between 1 byte and ${MAX_CHUNK_BYTES >> 20} MiB`);
@@ -133,7 +135,7 @@ export class Controller {
     }
     const controllerId = `controller-${randomBytes(4).toString('hex')}`;
     const registry = new NodeRegistry(metadata, transport, controllerId, settings.nodeTimeoutMs);
-    const controller = new Controller(metadata, transport, registry, options);
+    const controller = new Controller(metadata, transport, registry, settings);
     log.info('listening for storage nodes', { endpoint: transport.endpoint, db: options.dbPath });
     return controller;
   }
