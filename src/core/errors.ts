@@ -14,7 +14,3 @@ export class RaidfsError extends Error {
     this.name = 'RaidfsError';
   }
 }
-
-export function isRaidfsError(err: unknown, code?: ErrorCode): err is RaidfsError {
-  return err instanceof RaidfsError && (code === undefined || err.code === code);
-}

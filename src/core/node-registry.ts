@@ -24,13 +24,14 @@ export interface NodeStatus {
   softwareVersion: string;
 }
 
-interface LiveNode extends NodeStatus {
+/** What the registry keeps per node; `alive` is derived from lastSeenMs when asked. */
+interface KnownNode extends Omit<NodeStatus, 'alive'> {
   reservedBytes: number;
 }
 
 export class NodeRegistry {
   private readonly log = createLogger('registry');
-  private readonly nodes = new Map<string, LiveNode>();
+  private readonly nodes = new Map<string, KnownNode>();
   private readonly waiters = new Set<() => void>();
 
   constructor(
@@ -123,7 +124,7 @@ export class NodeRegistry {
       const report = plainReport(body.report);
       const known = this.nodes.get(nodeId);
       this.nodes.set(nodeId, {
-        id: nodeId, alive: true, ...report, lastSeenMs: Date.now(), softwareVersion: body.softwareVersion,
+        id: nodeId, ...report, lastSeenMs: Date.now(), softwareVersion: body.softwareVersion,
         reservedBytes: known?.reservedBytes ?? 0,
       });
       this.metadata.upsertNode(nodeId, report);

@@ -59,13 +59,13 @@ export class PartWriter {
     const inFlight = new Set<Promise<void>>();
     let failure: unknown;
     let offset = 0;
+    let count = 0;
     try {
       for await (const data of splitIntoParts(source, this.settings.stripeSize)) {
-        const task = this.storePart(data, parts.length, offset).then(
+        const task = this.storePart(data, count++, offset).then(
           (record) => { parts[record.idx] = record; },
           (err) => { failure ??= err; },
         );
-        parts.length += 1;
         offset += data.length;
         const tracked = task.finally(() => inFlight.delete(tracked));
         inFlight.add(tracked);

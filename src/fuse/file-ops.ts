@@ -39,7 +39,6 @@ const log = createLogger('fuse');
 
 export function fileOps(ctx: FuseContext): Fuse.Operations {
   const { controller, files, spoolDir } = ctx;
-  const appending = new Set<OpenFile>();
 
   const handle = (fd: number): OpenFile => {
     const file = files.get(fd);
@@ -88,7 +87,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
         file.dirty = true;
         stream(file);
       }
-      if (writable && flags & O_APPEND) appending.add(file);
+      file.append = writable && (flags & O_APPEND) !== 0;
       return files.add(file);
     }),
 
@@ -107,7 +106,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       const file = handle(fd);
       const spool = await file.spoolFor(controller, spoolDir, false);
       const data = buf.subarray(0, len);
-      const offset = appending.has(file) ? spool.size : pos;
+      const offset = file.append ? spool.size : pos;
       const streamed = file.streaming?.push(data, offset);
       const written = await spool.write(data, offset);
       file.dirty = true;
@@ -149,7 +148,6 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       } finally {
         file.streaming?.abandon('closed without writes');
         files.remove(fd);
-        appending.delete(file);
         await file.spool?.close();
       }
     }),

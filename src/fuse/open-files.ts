@@ -20,6 +20,8 @@ export class OpenFile {
   streaming?: StreamingUpload;
   dirty = false;
   explicitMtimeMs?: number;
+  /** Opened with O_APPEND: every write goes to the end. */
+  append = false;
   /** Bytes after the last read, to recognise sequential reading (for read-ahead). */
   lastReadEnd = -1;
   private spooling?: Promise<Spool>;
@@ -87,7 +89,7 @@ export class OpenFiles {
 
   /** The open file with unsaved writes for `fileId`, if any: its size is the one to report. */
   dirtyOf(fileId: number): OpenFile | undefined {
-    return [...this.files.values()].find((f) => f.fileId === fileId && f.spool && f.dirty);
+    return this.ofFile(fileId).find((f) => f.spool && f.dirty);
   }
 
   /** Follows a rename: open files at `from` or below it now live under `to` (their running uploads cannot follow). */

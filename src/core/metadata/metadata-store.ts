@@ -48,15 +48,6 @@ export interface PartRecord {
   nodes: string[];
 }
 
-export interface NodeRow {
-  id: string;
-  capacityBytes: number;
-  freeBytes: number;
-  chunkCount: number;
-  firstSeenMs: number;
-  lastSeenMs: number;
-}
-
 export interface NewEntry {
   kind: EntryKind;
   mode: number;
@@ -127,8 +118,6 @@ export class MetadataStore {
                               ON CONFLICT(id) DO UPDATE SET capacity_bytes = excluded.capacity_bytes,
                                 free_bytes = excluded.free_bytes, chunk_count = excluded.chunk_count,
                                 last_seen_ms = excluded.last_seen_ms`),
-      nodes: db.prepare(`SELECT id, capacity_bytes AS capacityBytes, free_bytes AS freeBytes, chunk_count AS chunkCount,
-                           first_seen_ms AS firstSeenMs, last_seen_ms AS lastSeenMs FROM nodes ORDER BY id`),
       setAttrs: db.prepare(`UPDATE entries SET mode = COALESCE(@mode, mode), uid = COALESCE(@uid, uid),
                               gid = COALESCE(@gid, gid), modified_ms = COALESCE(@modifiedMs, modified_ms),
                               accessed_ms = COALESCE(@accessedMs, accessed_ms), changed_ms = @now WHERE id = @id`),
@@ -249,9 +238,5 @@ export class MetadataStore {
 
   upsertNode(id: string, report: { capacityBytes: number; freeBytes: number; chunkCount: number }): void {
     this.stmt.upsertNode.run({ id, ...report, now: Date.now() });
-  }
-
-  nodes(): NodeRow[] {
-    return this.stmt.nodes.all() as NodeRow[];
   }
 }
