@@ -6,11 +6,10 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Controller } from '../core/controller';
-import { RaidfsMount } from '../fuse/mount';
 import { mountOptionSpecs, mountOptionsFrom } from './mount-options';
 import { controllerOptionSpecs, controllerOptionsFrom } from './controller-options';
 import { restOptionSpecs, restOptionsFrom } from './rest-options';
-import { startRestServer } from '../rest/server';
+import { FrontEnds } from './front-ends';
 import { CommandSpec, parseCommand } from './options';
 import { waitForShutdownSignal } from './signals';
 
@@ -34,22 +33,13 @@ export async function runController(argv: string[]): Promise<void> {
   const restOptions = restOptionsFrom(values);
   mkdirSync(path.dirname(path.resolve(dbPath)), { recursive: true });
   const controller = await Controller.start(controllerOptionsFrom(values, dbPath));
-  const mount = typeof values.mount === 'string'
-    ? await RaidfsMount.mount(controller, mountOptionsFrom(values, values.mount, values.spool as string)).catch(async (err) => {
-      await controller.close();
-      throw err;
-    })
-    : undefined;
-  const rest = restOptions
-    ? await startRestServer(controller, restOptions).catch(async (err) => {
-      await mount?.unmount();
-      await controller.close();
-      throw err;
-    })
-    : undefined;
-  process.stdout.write(`raidfs controller ready: ${mount ? `mounted at ${mount.mountpoint}, ` : ''}${rest ? `REST API on ${rest.url}, ` : ''}nodes connect to ${controller.endpoint}\n`);
+  const mountOptions = typeof values.mount === 'string' ? mountOptionsFrom(values, values.mount, values.spool as string) : undefined;
+  const frontEnds = await FrontEnds.start(controller, mountOptions, restOptions).catch(async (err) => {
+    await controller.close();
+    throw err;
+  });
+  process.stdout.write(`raidfs controller ready: ${frontEnds.describe()}nodes connect to ${controller.endpoint}\n`);
   await waitForShutdownSignal();
-  await rest?.close();
-  await mount?.unmount();
+  await frontEnds.stop();
   await controller.close();
 }

@@ -9,11 +9,10 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createLogger } from '../common/log';
 import { Controller } from '../core/controller';
-import { RaidfsMount } from '../fuse/mount';
 import { controllerOptionSpecs, controllerOptionsFrom } from './controller-options';
 import { mountOptionSpecs, mountOptionsFrom } from './mount-options';
 import { restOptionSpecs, restOptionsFrom } from './rest-options';
-import { RestServer, startRestServer } from '../rest/server';
+import { FrontEnds } from './front-ends';
 import { LocalNode } from './local-nodes';
 import { CommandSpec, parseCommand, parseCount, UsageError } from './options';
 import { waitForShutdownSignal } from './signals';
@@ -46,31 +45,25 @@ export async function runUp(argv: string[]): Promise<void> {
     id: `node${i + 1}`, dataDir: path.join(dataDir, `node${i + 1}`), controller: controller.endpoint,
   }));
   let stopping = false;
-  let mount: RaidfsMount | undefined;
-  let rest: RestServer | undefined;
+  let frontEnds: FrontEnds | undefined;
   for (const node of nodes) {
     void node.exited.then((how) => { if (!stopping) log.warn('storage node exited', { node: node.spec.id, pid: node.pid, how }); });
   }
   const stop = async () => {
     stopping = true;
-    await rest?.close();
-    await mount?.unmount();
+    await frontEnds?.stop();
     await Promise.all(nodes.map((n) => n.stop()));
     await controller.close();
   };
   try {
     await controller.waitForNodes(nodeCount, 15_000);
-    if (!values['no-mount']) {
-      mount = await RaidfsMount.mount(controller, mountOptionsFrom(values, positionals[0] ?? 'mnt', path.join(dataDir, 'spool')));
-    }
-    if (restOptions) rest = await startRestServer(controller, restOptions);
+    const mountOptions = values['no-mount'] ? undefined : mountOptionsFrom(values, positionals[0] ?? 'mnt', path.join(dataDir, 'spool'));
+    frontEnds = await FrontEnds.start(controller, mountOptions, restOptions);
   } catch (err) {
     await stop();
     throw err;
   }
-  const mounted = mount ? `mounted at ${mount.mountpoint}, ` : '';
-  const served = rest ? `REST API on ${rest.url}, ` : '';
-  process.stdout.write(`raidfs ready: ${mounted}${served}controller ${controller.endpoint}, ${nodeCount} storage nodes (pids ${nodes.map((n) => n.pid).join(' ')}), data in ${dataDir}. Ctrl-C stops.\n`);
+  process.stdout.write(`raidfs ready: ${frontEnds.describe()}controller ${controller.endpoint}, ${nodeCount} storage nodes (pids ${nodes.map((n) => n.pid).join(' ')}), data in ${dataDir}. Ctrl-C stops.\n`);
   await waitForShutdownSignal();
   process.stdout.write('raidfs: stopping\n');
   await stop();

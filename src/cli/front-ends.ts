@@ -1,0 +1,34 @@
+/**
+ * The front ends one controller process serves: the mount and the REST API, either
+ * or both. `raidfs up` and `raidfs controller` share this lifecycle: the mount starts
+ * first, then REST; a failure while starting stops what had started; stop() closes
+ * them in reverse order.
+ */
+import { Controller } from '../core/controller';
+import { MountOptions, RaidfsMount } from '../fuse/mount';
+import { RestOptions, RestServer, startRestServer } from '../rest/server';
+
+export class FrontEnds {
+  private constructor(readonly mount?: RaidfsMount, readonly rest?: RestServer) {}
+
+  static async start(controller: Controller, mountOptions?: MountOptions, restOptions?: RestOptions): Promise<FrontEnds> {
+    const mount = mountOptions ? await RaidfsMount.mount(controller, mountOptions) : undefined;
+    try {
+      const rest = restOptions ? await startRestServer(controller, restOptions) : undefined;
+      return new FrontEnds(mount, rest);
+    } catch (err) {
+      await mount?.unmount();
+      throw err;
+    }
+  }
+
+  /** "mounted at DIR, REST API on URL, " (only what runs), for the ready line. */
+  describe(): string {
+    return `${this.mount ? `mounted at ${this.mount.mountpoint}, ` : ''}${this.rest ? `REST API on ${this.rest.url}, ` : ''}`;
+  }
+
+  async stop(): Promise<void> {
+    await this.rest?.close();
+    await this.mount?.unmount();
+  }
+}
