@@ -21,12 +21,12 @@
  *
  * RAIDFS_BENCH_FUSE_MIB sets the big file's size (default 1024).
  */
-import { ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { MountedRaidfs, sh } from '../test/helpers/mounted-raidfs';
+import { ReadyProcess } from '../test/helpers/ready-process';
 import { BenchRow, mbPerSecond, peakRssMiB } from './report';
 
 const FILE_MIB = Number(process.env.RAIDFS_BENCH_FUSE_MIB ?? 1024);
@@ -73,12 +73,6 @@ async function dropCaches(): Promise<boolean> {
 
 function isMounted(mnt: string): boolean {
   return readFileSync('/proc/mounts', 'utf8').split('\n').some((line) => line.split(' ')[1] === mnt);
-}
-
-/** The parent PID of `pid`, from /proc/PID/stat. */
-function parentPid(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
 
 interface Figures {
@@ -140,31 +134,16 @@ async function workload(name: string, root: string, src: Sources, options: { ver
 /** Starts bench/discard-mount.js on `mnt` and registers its cleanup. */
 async function startDiscardMount(mnt: string, smallWrites: boolean): Promise<() => Promise<void>> {
   mkdirSync(mnt, { recursive: true });
-  const child: ChildProcess = spawn(process.execPath, [path.join(__dirname, 'discard-mount.js'), mnt, ...(smallWrites ? ['--small-writes'] : [])], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => { out += d; });
-  child.stderr!.on('data', (d) => { out += d; });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const proc = await ReadyProcess.start(path.join(__dirname, 'discard-mount.js'), [mnt, ...(smallWrites ? ['--small-writes'] : [])],
+    /discard mount ready/, { timeoutMs: 15_000 });
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await proc.stop('SIGTERM', 5_000);
     if (isMounted(mnt)) await sh(`fusermount -uz ${q(mnt)}`);
   };
   cleanups.push(stop);
-  const deadline = Date.now() + 15_000;
-  while (!out.includes('discard mount ready')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the discard mount did not come up:\n${out}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
   return stop;
 }
 
@@ -209,8 +188,7 @@ async function main(): Promise<void> {
   const raidfs = await MountedRaidfs.start({ nodes: 4 });
   let stopRaidfs: (() => Promise<void>) | undefined = () => raidfs.stop();
   cleanups.push(async () => { await stopRaidfs?.(); });
-  const controllerPid = parentPid(raidfs.nodePids[0]);
-  if (!readFileSync(`/proc/${controllerPid}/cmdline`, 'utf8').split('\0').includes('up')) throw new Error(`PID ${controllerPid} is not raidfs up`);
+  const controllerPid = raidfs.pid;
   let nodeRss = NaN;
   const rfs = await workload('raidfs', raidfs.mnt, src, {
     verify: true,

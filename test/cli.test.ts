@@ -4,12 +4,13 @@
  * and stopping all of them on Ctrl-C (SIGINT).
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { CLI_ENTRY } from '../src/cli/local-nodes';
+import { ReadyProcess } from './helpers/ready-process';
 
 const raidfs = (...args: string[]) => spawnSync(process.execPath, [CLI_ENTRY, ...args], { encoding: 'utf8', timeout: 20_000 });
 
@@ -44,34 +45,27 @@ describe('raidfs command line', () => {
 
   it('`raidfs up` runs 5 processes with mount and REST, and stops them all on Ctrl-C', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-up-'));
-    const up = spawn(process.execPath, [CLI_ENTRY, 'up', path.join(dir, 'mnt'), '--data', path.join(dir, 'data'), '--listen', 'tcp://127.0.0.1:0', '--rest', '127.0.0.1:0'], {
-      stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RAIDFS_LOG: 'warn' },
-    });
-    const exited = new Promise<number | null>((resolve) => up.once('exit', (code) => resolve(code)));
-    let out = '';
-    up.stdout.on('data', (d) => { out += d; });
+    const mnt = path.join(dir, 'mnt');
+    let up: ReadyProcess | undefined;
     let nodes: number[] = [];
     try {
-      const deadline = Date.now() + 20_000;
-      while (!out.includes('raidfs ready')) {
-        assert.ok(Date.now() < deadline, `no ready line: ${out}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      nodes = childrenOf(up.pid!);
+      up = await ReadyProcess.start(CLI_ENTRY, ['up', mnt, '--data', path.join(dir, 'data'), '--listen', 'tcp://127.0.0.1:0', '--rest', '127.0.0.1:0'],
+        /raidfs ready/, { env: { ...process.env, RAIDFS_LOG: 'warn' }, timeoutMs: 20_000 });
+      const out = () => up!.stdout;
+      nodes = childrenOf(up.pid);
       assert.equal(nodes.length, 4, 'controller + 4 node processes');
-      assert.match(out, /4 storage nodes/);
-      assert.match(out, /mounted at /);
-      const rest = /REST API on (\S+?),/.exec(out)?.[1];
+      assert.match(out(), /4 storage nodes/);
+      assert.match(out(), /mounted at /);
+      const rest = /REST API on (\S+?),/.exec(out())?.[1];
       assert.deepEqual(await (await fetch(`${rest}/`)).json(), { message: 'Hello World!' });
-      up.kill('SIGINT');
-      assert.equal(await exited, 0);
-      assert.match(out, /stopped/);
+      assert.equal(await up.stop('SIGINT'), 0);
+      assert.match(out(), /stopped/);
       assert.deepEqual(nodes.filter(alive), [], 'every node process stopped');
-      assert.ok(!readFileSync('/proc/mounts', 'utf8').includes(path.join(dir, 'mnt')), 'unmounted');
+      assert.ok(!readFileSync('/proc/mounts', 'utf8').includes(mnt), 'unmounted');
     } finally {
-      if (up.exitCode === null) up.kill('SIGKILL');
+      await up?.stop('SIGKILL');
       nodes.filter(alive).forEach((pid) => process.kill(pid, 'SIGKILL'));
-      if (readFileSync('/proc/mounts', 'utf8').includes(path.join(dir, 'mnt'))) spawnSync('fusermount', ['-uz', path.join(dir, 'mnt')]);
+      if (readFileSync('/proc/mounts', 'utf8').includes(mnt)) spawnSync('fusermount', ['-uz', mnt]);
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -6,12 +6,13 @@
  * RAIDFS_REST_TOKEN, and their usage errors.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CLI_ENTRY } from '../src/cli/local-nodes';
+import { ReadyProcess } from './helpers/ready-process';
 import { RestServer, startRestServer } from '../src/rest/server';
 import { TestCluster } from './helpers/cluster';
 import { testBytes } from './helpers/data';
@@ -73,29 +74,11 @@ describe('REST authentication', () => {
 
 /** Runs `raidfs ARGS` until its ready line; returns the REST URL (if any) and a stop function. */
 async function startCli(args: string[], env: Record<string, string> = {}): Promise<{ out: () => string; restUrl?: string; stop: () => Promise<number | null> }> {
-  const child = spawn(process.execPath, [CLI_ENTRY, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RAIDFS_LOG: 'warn', ...env } });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  let out = '';
-  child.stdout.on('data', (d) => { out += d; });
-  child.stderr.on('data', (d) => { out += d; });
-  const deadline = Date.now() + 20_000;
-  while (!/ready:/.test(out)) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`no ready line: ${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const cli = await ReadyProcess.start(CLI_ENTRY, args, /ready:/, { env: { ...process.env, RAIDFS_LOG: 'warn', ...env }, timeoutMs: 20_000 });
   return {
-    out: () => out,
-    restUrl: /REST API on (http:\/\/\S+?),/.exec(out)?.[1],
-    stop: async () => {
-      child.kill('SIGINT');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
+    out: () => cli.stdout + cli.stderr,
+    restUrl: /REST API on (http:\/\/\S+?),/.exec(cli.stdout)?.[1],
+    stop: () => cli.stop(),
   };
 }
 

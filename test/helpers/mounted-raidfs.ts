@@ -6,12 +6,13 @@
  * stop() sends SIGINT (which unmounts and stops the nodes), kills what is left by
  * PID, lazily unmounts if the mount is still there, and removes the temp directory.
  */
-import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { CLI_ENTRY } from '../../src/cli/local-nodes';
+import { ReadyProcess } from './ready-process';
 
 const execFileAsync = promisify(execFile);
 
@@ -37,33 +38,29 @@ export class MountedRaidfs {
   /** The REST API's base URL (served on a free loopback port). */
   readonly restUrl: string;
 
-  private constructor(readonly dir: string, readonly mnt: string, private readonly up: ChildProcess, ready: string, readonly log: () => string) {
-    this.nodePids = (/pids ([\d ]+)\)/.exec(ready)?.[1] ?? '').trim().split(' ').map(Number);
-    this.restUrl = /REST API on (\S+?),/.exec(ready)?.[1] ?? '';
+  private constructor(readonly dir: string, readonly mnt: string, private readonly up: ReadyProcess) {
+    this.nodePids = (/pids ([\d ]+)\)/.exec(up.stdout)?.[1] ?? '').trim().split(' ').map(Number);
+    this.restUrl = /REST API on (\S+?),/.exec(up.stdout)?.[1] ?? '';
   }
 
   static async start(options: { nodes?: number; args?: string[] } = {}): Promise<MountedRaidfs> {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-mnt-'));
     const mnt = path.join(dir, 'mnt');
-    const up = spawn(process.execPath, [CLI_ENTRY, 'up', mnt, '--data', path.join(dir, 'data'), '--listen', 'tcp://127.0.0.1:0',
-      '--nodes', String(options.nodes ?? 4), '--node-timeout', '1500', '--rest', '127.0.0.1:0', ...(options.args ?? [])], {
-      stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RAIDFS_LOG: process.env.RAIDFS_LOG ?? 'warn' },
-    });
-    let out = '';
-    let err = '';
-    up.stdout!.on('data', (d) => { out += d; });
-    up.stderr!.on('data', (d) => { err += d; });
-    const deadline = Date.now() + 60_000;
-    while (!out.includes('raidfs ready')) {
-      if (up.exitCode !== null || Date.now() > deadline) {
-        up.kill('SIGKILL');
-        await sh(`fusermount -uz ${JSON.stringify(mnt)} 2>/dev/null`);
-        rmSync(dir, { recursive: true, force: true });
-        throw new Error(`raidfs up did not get ready:\n${out}\n${err}`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
+    try {
+      const up = await ReadyProcess.start(CLI_ENTRY, ['up', mnt, '--data', path.join(dir, 'data'), '--listen', 'tcp://127.0.0.1:0',
+        '--nodes', String(options.nodes ?? 4), '--node-timeout', '1500', '--rest', '127.0.0.1:0', ...(options.args ?? [])],
+      /raidfs ready/, { env: { ...process.env, RAIDFS_LOG: process.env.RAIDFS_LOG ?? 'warn' } });
+      return new MountedRaidfs(dir, mnt, up);
+    } catch (err) {
+      await sh(`fusermount -uz ${JSON.stringify(mnt)} 2>/dev/null`);
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
     }
-    return new MountedRaidfs(dir, mnt, up, out, () => err);
+  }
+
+  /** The controller's PID (the `raidfs up` process). */
+  get pid(): number {
+    return this.up.pid;
   }
 
   /** A path inside the mount. */
@@ -76,13 +73,7 @@ export class MountedRaidfs {
   }
 
   async stop(): Promise<void> {
-    if (this.up.exitCode === null) {
-      const exited = new Promise((resolve) => this.up.once('exit', resolve));
-      this.up.kill('SIGINT');
-      const timer = setTimeout(() => this.up.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await this.up.stop('SIGINT', 10_000);
     for (const pid of this.nodePids) {
       try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
     }
