@@ -1,16 +1,24 @@
 /**
  * The controller settings that `raidfs controller` and `raidfs up` share, declared
- * once, and their conversion into ControllerOptions.
+ * once, and their conversion into ControllerOptions (the CURVE flags: curve-options.ts).
  */
+import { formatBytes, formatDuration } from '../common/format';
 import { ControllerOptions, DEFAULTS } from '../core/controller';
-import { OptionSpec, parseCount, parseSize } from './options';
+import { controllerCurveFrom, controllerCurveSpecs } from './curve-options';
+import { OptionSpec, parseCount, parseDuration, parseSize } from './options';
 
 export const controllerOptionSpecs: Record<string, OptionSpec> = {
   listen: { type: 'string', help: 'ZeroMQ endpoint storage nodes connect to', default: DEFAULTS.endpoint },
-  'stripe-size': { type: 'string', help: 'part size for files over two stripes', default: '4MiB' },
+  'stripe-size': { type: 'string', help: 'part size for files over two stripes', default: formatBytes(DEFAULTS.stripeSize) },
   replicas: { type: 'string', help: 'copies of every part, each on a distinct node', default: String(DEFAULTS.replicas) },
-  'request-timeout': { type: 'string', help: 'deadline of every request to a node, in ms', default: String(DEFAULTS.requestTimeoutMs) },
-  'node-timeout': { type: 'string', help: 'a node silent this many ms counts as down', default: String(DEFAULTS.nodeTimeoutMs) },
+  'request-timeout': { type: 'string', help: 'deadline of every request to a node (ms, or with s/m/h)', default: formatDuration(DEFAULTS.requestTimeoutMs) },
+  'node-timeout': { type: 'string', help: 'a node silent this long counts as down', default: formatDuration(DEFAULTS.nodeTimeoutMs) },
+  'delete-delay': { type: 'string', help: 'how long replaced, deleted and orphan copies stay on nodes before deletion', default: formatDuration(DEFAULTS.deleteDelayMs) },
+  'repair-grace': { type: 'string', help: 'a node down this long has its copies made again on other nodes', default: formatDuration(DEFAULTS.repairGraceMs) },
+  'repair-rate': { type: 'string', help: 'bytes per second background repair may copy', default: formatBytes(DEFAULTS.repairBytesPerSecond) },
+  'scrub-interval': { type: 'string', help: 'time between background scrubs (0: only `raidfs scrub`)', default: formatDuration(DEFAULTS.scrubIntervalMs) },
+  'scrub-rate': { type: 'string', help: 'bytes per second scrub may read', default: formatBytes(DEFAULTS.scrubBytesPerSecond) },
+  ...controllerCurveSpecs,
 };
 
 export function controllerOptionsFrom(values: Record<string, string | boolean | undefined>, dbPath: string): ControllerOptions {
@@ -19,7 +27,13 @@ export function controllerOptionsFrom(values: Record<string, string | boolean | 
     endpoint: values.listen as string,
     stripeSize: parseSize(values['stripe-size'] as string, '--stripe-size'),
     replicas: parseCount(values.replicas as string, '--replicas'),
-    requestTimeoutMs: parseCount(values['request-timeout'] as string, '--request-timeout'),
-    nodeTimeoutMs: parseCount(values['node-timeout'] as string, '--node-timeout'),
+    requestTimeoutMs: parseDuration(values['request-timeout'] as string, '--request-timeout'),
+    nodeTimeoutMs: parseDuration(values['node-timeout'] as string, '--node-timeout'),
+    deleteDelayMs: parseDuration(values['delete-delay'] as string, '--delete-delay', true),
+    repairGraceMs: parseDuration(values['repair-grace'] as string, '--repair-grace', true),
+    repairBytesPerSecond: parseSize(values['repair-rate'] as string, '--repair-rate'),
+    scrubIntervalMs: parseDuration(values['scrub-interval'] as string, '--scrub-interval', true),
+    scrubBytesPerSecond: parseSize(values['scrub-rate'] as string, '--scrub-rate'),
+    ...controllerCurveFrom(values),
   };
 }

@@ -14,6 +14,8 @@ export interface LocalNodeSpec {
   dataDir: string;
   controller: string;
   capacity?: number;
+  /** More `raidfs node` arguments, e.g. CURVE key flags. */
+  extraArgs?: string[];
 }
 
 export class LocalNode {
@@ -23,6 +25,7 @@ export class LocalNode {
   constructor(readonly spec: LocalNodeSpec, stdio: 'inherit' | 'ignore' = 'inherit') {
     const args = [CLI_ENTRY, 'node', '--id', spec.id, '--data', spec.dataDir, '--controller', spec.controller];
     if (spec.capacity !== undefined) args.push('--capacity', String(spec.capacity));
+    args.push(...(spec.extraArgs ?? []));
     this.process = spawn(process.execPath, args, { stdio: ['ignore', stdio, stdio] });
     this.exited = new Promise((resolve) => this.process.once('exit', (code, signal) => resolve(signal ?? code ?? 0)));
   }

@@ -4,14 +4,22 @@
  * exit 1.
  */
 import { controllerCommand, runController } from './controller-command';
+import { keygenCommand, runKeygen } from './keygen-command';
+import { repairCommand, runRepair, runScrub, scrubCommand } from './maintenance-commands';
 import { nodeCommand, runNode } from './node-command';
+import { runStatus, statusCommand } from './status-command';
 import { CommandSpec, helpText, UsageError } from './options';
 import { runUp, upCommand } from './up-command';
 
-const COMMANDS: Array<{ spec: CommandSpec; run: (argv: string[]) => Promise<void> }> = [
+/** A command resolves when done, with its exit code (default 0), or throws. */
+const COMMANDS: Array<{ spec: CommandSpec; run: (argv: string[]) => Promise<number | void> }> = [
   { spec: upCommand, run: runUp },
   { spec: controllerCommand, run: runController },
   { spec: nodeCommand, run: runNode },
+  { spec: statusCommand, run: runStatus },
+  { spec: repairCommand, run: runRepair },
+  { spec: scrubCommand, run: runScrub },
+  { spec: keygenCommand, run: runKeygen },
 ];
 
 function overview(): string {
@@ -41,12 +49,11 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    await command.run(rest);
+    return (await command.run(rest)) ?? 0;
   } catch (err) {
     if (err instanceof UsageError) err.message = `${name}: ${err.message}\nRun \`raidfs ${name} --help\` for usage.`;
     throw err;
   }
-  return 0;
 }
 
 main(process.argv.slice(2)).then(

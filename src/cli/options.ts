@@ -64,3 +64,15 @@ export function parseCount(value: string, what: string): number {
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`${what}: must be a whole number of at least 1, not ${JSON.stringify(value)}`);
   return n;
 }
+
+const DURATION_UNITS: Record<string, number> = { '': 1, ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses a duration in milliseconds: 5000, 5000ms, 5s, 10m, 24h, 7d; `allowZero` accepts 0 (off). */
+export function parseDuration(value: string, what: string, allowZero = false): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
+  const unit = match ? DURATION_UNITS[match[2].toLowerCase()] : undefined;
+  if (!match || unit === undefined) throw new UsageError(`${what}: not a duration: ${JSON.stringify(value)} (examples: 500ms, 5s, 10m, 24h)`);
+  const ms = Math.round(Number(match[1]) * unit);
+  if (!Number.isSafeInteger(ms) || ms < (allowZero ? 0 : 1)) throw new UsageError(`${what}: must be a ${allowZero ? 'non-negative' : 'positive'} duration`);
+  return ms;
+}

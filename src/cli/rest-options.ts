@@ -6,10 +6,10 @@
  * variable (which keeps it out of `ps` output); with neither, there is no
  * authentication, which a warning points out when the address is not loopback.
  */
-import { isIP } from 'node:net';
 import { createLogger } from '../common/log';
 import { OptionSpec, parseSize, UsageError } from './options';
 import { REST_DEFAULTS, RestOptions } from '../rest/server';
+import { isLoopbackHost } from '../wire/transport-security';
 
 export const TOKEN_ENV = 'RAIDFS_REST_TOKEN';
 
@@ -29,19 +29,15 @@ export function restOptionsFrom(values: Record<string, string | boolean | undefi
   if (token !== undefined && !/^[\x21-\x7e]+$/.test(token)) {
     throw new UsageError('--rest-token: the token must be non-empty printable ASCII without spaces');
   }
-  if (token === undefined && !isLoopback(host)) log.warn('REST API on a non-loopback address without a token: anyone who can reach it can read and delete files', { host });
+  if (token === undefined && !isLoopbackHost(host)) log.warn('REST API on a non-loopback address without a token: anyone who can reach it can read and delete files', { host });
   const maxUpload = values['rest-max-upload'];
   return { host, port, token, maxUploadBytes: typeof maxUpload === 'string' ? parseSize(maxUpload, '--rest-max-upload') : undefined };
 }
 
 /** "127.0.0.1:9000", "localhost:9000", "[::1]:9000", "0.0.0.0:0". */
-function parseHostPort(value: string): { host: string; port: number } {
+export function parseHostPort(value: string): { host: string; port: number } {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(value);
   const port = Number(match?.[3]);
   if (!match || port > 65535) throw new UsageError(`--rest: expected HOST:PORT, e.g. 127.0.0.1:9000, not ${JSON.stringify(value)}`);
   return { host: match[1] ?? match[2], port };
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 }

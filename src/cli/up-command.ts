@@ -4,6 +4,8 @@
  * have registered, mounts the store at MOUNTPOINT (default ./mnt), serves the REST
  * API (default 127.0.0.1:9000), prints one "ready" line, and on SIGINT/SIGTERM stops
  * serving, unmounts, stops the nodes it started and closes the controller.
+ * Its nodes connect over loopback (a wildcard --listen address becomes 127.0.0.1)
+ * and get what the controller's security settings need (local-node-security.ts).
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -14,6 +16,8 @@ import { mountOptionSpecs, mountOptionsFrom } from './mount-options';
 import { restOptionSpecs, restOptionsFrom } from './rest-options';
 import { FrontEnds } from './front-ends';
 import { LocalNode } from './local-nodes';
+import { secureLocalNodes } from './local-node-security';
+import { localEndpoint } from '../wire/transport-security';
 import { CommandSpec, parseCommand, parseCount, UsageError } from './options';
 import { waitForShutdownSignal } from './signals';
 
@@ -40,9 +44,10 @@ export async function runUp(argv: string[]): Promise<void> {
   const restOptions = restOptionsFrom(values);
   const dataDir = path.resolve(values.data as string);
   mkdirSync(dataDir, { recursive: true });
-  const controller = await Controller.start(controllerOptionsFrom(values, path.join(dataDir, 'meta.sqlite')));
+  const security = secureLocalNodes(controllerOptionsFrom(values, path.join(dataDir, 'meta.sqlite')), dataDir);
+  const controller = await Controller.start(security.controller);
   const nodes = Array.from({ length: nodeCount }, (_, i) => new LocalNode({
-    id: `node${i + 1}`, dataDir: path.join(dataDir, `node${i + 1}`), controller: controller.endpoint,
+    id: `node${i + 1}`, dataDir: path.join(dataDir, `node${i + 1}`), controller: localEndpoint(controller.endpoint), extraArgs: security.nodeArgs,
   }));
   let stopping = false;
   let frontEnds: FrontEnds | undefined;

@@ -1,7 +1,8 @@
 /**
- * Storing and fetching single chunk copies on named nodes: the two requests the
- * data path makes, with their deadlines, free-space bookkeeping and verification.
- * Placement, fallback and repair decisions live in part-writer.ts / part-reader.ts.
+ * The requests the controller makes to one named node: store, fetch and delete chunk
+ * copies (the data path), verify and list them (scrub, orphan collection), with
+ * their deadlines, free-space bookkeeping and verification. Placement, fallback and
+ * repair decisions live in part-writer.ts, part-reader.ts, repairer.ts and scrubber.ts.
  */
 import { NodeRegistry } from './node-registry';
 import { NodeRequestError, NodeTransport } from './node-transport';
@@ -47,6 +48,24 @@ export class ChunkIO {
       throw new NodeRequestError(nodeId, ErrorCode.CHECKSUM_MISMATCH, `chunk ${chunkId} arrived corrupted`);
     }
     return data;
+  }
+
+  /** Asks a node to read and check copies (at most 256); resolves with the bad ones. */
+  async verify(nodeId: string, chunkIds: string[]): Promise<{ missing: string[]; corrupt: string[]; bytesRead: number }> {
+    const reply = await this.request(nodeId, { verifyChunks: { chunkIds } });
+    if (reply.kind !== 'verifyResult') throw new NodeRequestError(nodeId, ErrorCode.BAD_REQUEST, `answered ${reply.kind} to a verify`);
+    const result = bodyOf(reply.envelope, 'verifyResult');
+    this.registry.noteReport(nodeId, undefined);
+    return { missing: result.missing, corrupt: result.corrupt, bytesRead: Number(result.bytesRead) };
+  }
+
+  /** One page of the chunk ids a node holds, in order after `after`. */
+  async list(nodeId: string, after: string, limit: number): Promise<{ ids: string[]; more: boolean }> {
+    const reply = await this.request(nodeId, { listChunks: { after, limit } });
+    if (reply.kind !== 'chunkList') throw new NodeRequestError(nodeId, ErrorCode.BAD_REQUEST, `answered ${reply.kind} to a list`);
+    const page = bodyOf(reply.envelope, 'chunkList');
+    this.registry.noteReport(nodeId, undefined);
+    return { ids: page.chunkIds, more: page.more };
   }
 
   /** Deletes copies from one node; resolves with how many it deleted. */

@@ -17,6 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { createLogger } from '../common/log';
 import { ChunkCache } from './chunk-cache';
+import { ClusterStatus, clusterStatus } from './cluster-status';
 import { ChunkIO } from './chunk-io';
 import { DoomedCollector } from './doomed-collector';
 import { RaidfsError } from './errors';
@@ -25,11 +26,18 @@ import { NodeRegistry, NodeStatus } from './node-registry';
 import { NodeTransport } from './node-transport';
 import { PartReader } from './part-reader';
 import { PartWriter } from './part-writer';
+import { Repairer, RepairReport } from './repairer';
+import { Scrubber, ScrubReport } from './scrubber';
+import { UncommittedChunks } from './uncommitted-chunks';
 import { checkName, joinPath, splitPath } from './paths';
 import { MAX_CHUNK_BYTES } from '../wire/messages';
+import type { CurveServerConfig } from '../wire/transport-security';
 
 export type { Entry, PartRecord } from './metadata/metadata-store';
 export type { NodeStatus } from './node-registry';
+export type { ClusterStatus } from './cluster-status';
+export type { RepairReport } from './repairer';
+export type { ScrubReport } from './scrubber';
 
 export interface ControllerOptions {
   /** SQLite metadata file (created if missing). */
@@ -48,8 +56,20 @@ export interface ControllerOptions {
   nodeTimeoutMs?: number;
   /** Verified chunk bytes kept for re-reads (default 32 MiB). */
   cacheBytes?: number;
-  /** How long replaced or deleted copies stay on nodes before deletion (default 10 s). */
+  /** How long replaced, deleted or orphaned copies stay on nodes before deletion (default 10 s). */
   deleteDelayMs?: number;
+  /** A node down this long has its copies made again on other nodes (default 60 s). */
+  repairGraceMs?: number;
+  /** Bytes per second background repair may copy (default 64 MiB/s). */
+  repairBytesPerSecond?: number;
+  /** Time between background scrubs (default 24 h; 0: only on demand). */
+  scrubIntervalMs?: number;
+  /** Bytes per second scrub may read (default 32 MiB/s). */
+  scrubBytesPerSecond?: number;
+  /** CURVE keys for node traffic: only nodes with an authorized key connect; frames are encrypted. */
+  curve?: CurveServerConfig;
+  /** Allow unauthenticated node traffic on a non-loopback endpoint (default false: refused). */
+  insecure?: boolean;
 }
 
 export const DEFAULTS = {
@@ -61,6 +81,11 @@ export const DEFAULTS = {
   nodeTimeoutMs: 5_000,
   cacheBytes: 32 << 20,
   deleteDelayMs: 10_000,
+  repairGraceMs: 60_000,
+  repairBytesPerSecond: 64 << 20,
+  scrubIntervalMs: 24 * 3600_000,
+  scrubBytesPerSecond: 32 << 20,
+  insecure: false,
 } as const;
 
 export interface WriteOptions {
@@ -90,7 +115,7 @@ export interface FileSnapshot {
 }
 
 /** ControllerOptions with every default filled in. */
-type Settings = Required<ControllerOptions>;
+type Settings = Required<Omit<ControllerOptions, 'curve'>>;
 
 const log = createLogger('controller');
 
@@ -102,6 +127,8 @@ export class Controller {
   private readonly writer: PartWriter;
   private readonly reader: PartReader;
   private readonly collector: DoomedCollector;
+  private readonly repairer: Repairer;
+  private readonly scrubber: Scrubber;
 
   private constructor(
     private readonly metadata: MetadataStore,
@@ -113,10 +140,19 @@ export class Controller {
     this.replicas = settings.replicas;
     this.readAhead = Math.max(1, settings.partsInFlight - 1);
     const io = new ChunkIO(transport, registry, settings.requestTimeoutMs);
-    this.writer = new PartWriter(io, registry, settings, (copies) => metadata.doom(copies));
+    const uncommitted = new UncommittedChunks();
+    this.writer = new PartWriter(io, registry, settings, (copies) => metadata.doom(copies), uncommitted);
     this.reader = new PartReader(io, registry, new ChunkCache(settings.cacheBytes));
     this.collector = new DoomedCollector(metadata, registry, io, settings.deleteDelayMs);
     this.collector.start(Math.max(250, Math.min(settings.deleteDelayMs, 5_000)));
+    this.repairer = new Repairer(metadata, registry, io, this.reader, uncommitted, {
+      replicas: settings.replicas, graceMs: settings.repairGraceMs, bytesPerSecond: settings.repairBytesPerSecond,
+    });
+    this.repairer.start();
+    this.scrubber = new Scrubber(metadata, registry, io, this.reader, uncommitted,
+      { intervalMs: settings.scrubIntervalMs, bytesPerSecond: settings.scrubBytesPerSecond },
+      () => void this.repairer.passes.runNow(settings.repairGraceMs).catch(() => undefined));
+    this.scrubber.start();
   }
 
   static async start(options: ControllerOptions): Promise<Controller> {
@@ -128,7 +164,7 @@ export class Controller {
     const metadata = new MetadataStore(options.dbPath);
     let transport: NodeTransport;
     try {
-      transport = await NodeTransport.bind({ endpoint: settings.endpoint, maxChunkBytes: settings.stripeSize });
+      transport = await NodeTransport.bind({ endpoint: settings.endpoint, maxChunkBytes: settings.stripeSize, curve: options.curve, insecure: settings.insecure });
     } catch (err) {
       metadata.close();
       throw new Error(`cannot listen for storage nodes on ${settings.endpoint}: ${(err as Error).message}`);
@@ -147,6 +183,9 @@ export class Controller {
 
   async close(): Promise<void> {
     this.collector.stop();
+    this.repairer.stop();
+    this.scrubber.stop();
+    this.registry.stop();
     this.transport.close();
     this.metadata.close();
   }
@@ -164,6 +203,21 @@ export class Controller {
   /** Deletes doomed copies that are due now; resolves with how many were deleted. */
   collectGarbage(): Promise<number> {
     return this.collector.collect();
+  }
+
+  /** Makes new copies of every part with copies on nodes that are down, now (`raidfs repair`). */
+  repair(): Promise<RepairReport> {
+    return this.repairer.runNow();
+  }
+
+  /** Verifies every copy on the nodes that are up and finds orphans, now (`raidfs scrub`). */
+  scrub(): Promise<ScrubReport> {
+    return this.scrubber.runNow();
+  }
+
+  /** Nodes, missing copies, repair and scrub progress (`raidfs status`). */
+  status(): ClusterStatus {
+    return clusterStatus(this.registry, this.metadata, this.replicas, this.repairer.passes.progress, this.scrubber.passes.progress);
   }
 
   // ---- tree --------------------------------------------------------------------
@@ -297,21 +351,15 @@ export class Controller {
     if (names.length === 0) throw new RaidfsError('EISDIR', '/ is a directory');
     this.checkWritable(names, path, options);
     const stream = source instanceof Uint8Array ? [source] : source;
-    const { size, parts } = await this.writer.upload(stream);
-    try {
-      return this.metadata.transaction(() => {
-        this.checkWritable(names, path, options);
-        const parent = this.parentDir(names, path, options.parents ?? false);
-        const name = names.at(-1)!;
-        const file = this.metadata.child(parent.id, name)
-          ?? this.metadata.insertEntry(parent.id, name, { kind: 'file', mode: options.mode ?? 0o644, uid: options.uid, gid: options.gid });
-        this.metadata.replaceContent(file.id, size, parts, options.contentType, options.modifiedMs);
-        return this.metadata.entry(file.id)!;
-      });
-    } catch (err) {
-      this.metadata.doom(parts.flatMap((p) => p.nodes.map((nodeId) => ({ chunkId: p.chunkId, nodeId }))));
-      throw err;
-    }
+    return this.writer.upload(stream, ({ size, parts }) => this.metadata.transaction(() => {
+      this.checkWritable(names, path, options);
+      const parent = this.parentDir(names, path, options.parents ?? false);
+      const name = names.at(-1)!;
+      const file = this.metadata.child(parent.id, name)
+        ?? this.metadata.insertEntry(parent.id, name, { kind: 'file', mode: options.mode ?? 0o644, uid: options.uid, gid: options.gid });
+      this.metadata.replaceContent(file.id, size, parts, options.contentType, options.modifiedMs);
+      return this.metadata.entry(file.id)!;
+    }));
   }
 
   /** The committed version of a file, for reading. */

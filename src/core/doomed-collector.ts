@@ -11,56 +11,57 @@ import { createLogger, errorMessage } from '../common/log';
 import { ChunkIO } from './chunk-io';
 import { MetadataStore } from './metadata/metadata-store';
 import { NodeRegistry } from './node-registry';
+import { PeriodicPass } from './periodic-pass';
 
 const BATCH = 1000;
 const log = createLogger('collector');
 
+export interface CollectReport {
+  deleted: number;
+}
+
 export class DoomedCollector {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<number>;
+  readonly passes: PeriodicPass<CollectReport>;
 
   constructor(
     private readonly metadata: MetadataStore,
     private readonly registry: NodeRegistry,
     private readonly io: ChunkIO,
     private readonly delayMs: number,
-  ) {}
+  ) {
+    this.passes = new PeriodicPass('collector', () => ({ deleted: 0 }), (report) => this.pass(report));
+  }
 
   start(intervalMs: number): void {
-    this.timer = setInterval(() => void this.collect().catch(() => undefined), intervalMs);
-    this.timer.unref();
+    this.passes.start(intervalMs, undefined);
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.passes.stop();
   }
 
-  /** One pass; resolves with the number of copies deleted. Passes never overlap. */
-  collect(): Promise<number> {
-    this.running ??= this.pass().finally(() => { this.running = undefined; });
-    return this.running;
+  /** One pass now; resolves with the number of copies deleted. */
+  async collect(): Promise<number> {
+    return (await this.passes.runNow(undefined)).deleted;
   }
 
-  private async pass(): Promise<number> {
-    const due = this.metadata.dueDoomed(Date.now() - this.delayMs, BATCH);
+  private async pass(report: CollectReport): Promise<void> {
+    const due = this.metadata.dueDoomed(Date.now() - this.delayMs, this.registry.aliveIds(), BATCH);
     const byNode = new Map<string, string[]>();
     for (const copy of due) {
-      if (!this.registry.isAlive(copy.nodeId)) continue;
       const list = byNode.get(copy.nodeId) ?? [];
       list.push(copy.chunkId);
       byNode.set(copy.nodeId, list);
     }
-    let deleted = 0;
     await Promise.all([...byNode].map(async ([nodeId, chunkIds]) => {
       try {
         await this.io.delete(nodeId, chunkIds);
         this.metadata.forgetDoomed(chunkIds.map((chunkId) => ({ chunkId, nodeId })));
-        deleted += chunkIds.length;
+        report.deleted += chunkIds.length;
       } catch (err) {
         log.warn('delete of doomed copies failed; will retry', { node: nodeId, chunks: chunkIds.length, error: errorMessage(err) });
       }
     }));
-    if (deleted) log.debug('deleted doomed copies', { count: deleted });
-    return deleted;
+    if (report.deleted) log.debug('deleted doomed copies', { count: report.deleted });
   }
 }

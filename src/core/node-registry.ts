@@ -2,9 +2,19 @@
  * The storage nodes the controller knows, and which of them are alive.
  *
  * A node is alive while it has spoken (registered, heartbeat, any reply) within
- * `nodeTimeoutMs`. Reports (capacity, free bytes, chunks) come with each heartbeat
- * and ack. Bytes of writes in flight to a node are reserved against its free space,
- * so a burst of parts does not all land on the node that looked emptiest.
+ * `nodeTimeoutMs`. Reports (capacity, free and used bytes, chunks) come with each
+ * heartbeat and ack. Bytes of writes in flight to a node are reserved against its
+ * free space, so a burst of parts does not all land on the node that looked emptiest.
+ *
+ * Invariants:
+ * - Every node ever registered is known (loaded from SQLite at start), alive or not,
+ *   so status shows nodes that have not come back after a controller restart.
+ * - A node counts as down from `nodeTimeoutMs` after it last spoke (or at once when
+ *   ZeroMQ can no longer route to it), but never from before this controller
+ *   started: nodes get a full grace period to reconnect after a restart.
+ * - The moment a node is counted down, every request still waiting on it fails
+ *   (NodeTransport.failPending), so callers move on to another replica without
+ *   waiting for their deadline.
  *
  * Registration is recorded in SQLite (nodes table); heartbeats stay in memory.
  */
@@ -17,22 +27,35 @@ import { bodyOf, ErrorCode, Message, NodeReport } from '../wire/messages';
 export interface NodeStatus {
   id: string;
   alive: boolean;
+  /** Where the node runs, as it reported ("host (ip)"). */
+  address: string;
   capacityBytes: number;
   freeBytes: number;
+  usedBytes: number;
   chunkCount: number;
+  /** When it last spoke (0: never since this controller started, and unknown before). */
   lastSeenMs: number;
+  /** When it was counted down; null while alive. */
+  downSinceMs: number | null;
   softwareVersion: string;
 }
 
-/** What the registry keeps per node; `alive` is derived from lastSeenMs when asked. */
-interface KnownNode extends Omit<NodeStatus, 'alive'> {
+/** What the registry keeps per node; `alive` and `downSinceMs` are derived when asked. */
+interface KnownNode extends Omit<NodeStatus, 'alive' | 'downSinceMs'> {
   reservedBytes: number;
+  /** The node's going down was acted on (logged, pending requests failed). */
+  downNoticed: boolean;
 }
+
+/** How often the registry looks for nodes that fell silent. */
+const SWEEP_MS = 200;
 
 export class NodeRegistry {
   private readonly log = createLogger('registry');
   private readonly nodes = new Map<string, KnownNode>();
   private readonly waiters = new Set<() => void>();
+  private readonly startedMs = Date.now();
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(
     private readonly metadata: MetadataStore,
@@ -40,7 +63,16 @@ export class NodeRegistry {
     private readonly controllerId: string,
     private readonly nodeTimeoutMs: number,
   ) {
+    for (const row of metadata.knownNodes()) {
+      this.nodes.set(row.id, { ...row, lastSeenMs: 0, softwareVersion: '', reservedBytes: 0, downNoticed: true });
+    }
     transport.onMessage = (nodeId, message) => this.onMessage(nodeId, message);
+    this.sweeper = setInterval(() => this.noticeDownNodes(), SWEEP_MS);
+    this.sweeper.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.sweeper);
   }
 
   isAlive(id: string): boolean {
@@ -48,14 +80,37 @@ export class NodeRegistry {
     return node !== undefined && Date.now() - node.lastSeenMs <= this.nodeTimeoutMs;
   }
 
+  knownIds(): string[] {
+    return [...this.nodes.keys()];
+  }
+
   aliveIds(): string[] {
     return [...this.nodes.keys()].filter((id) => this.isAlive(id));
   }
 
-  /** Every node registered since start, alive or not, in id order. */
+  /** When node `id` was counted down (null while alive); never before this controller started. */
+  downSinceMs(id: string): number | null {
+    const node = this.nodes.get(id);
+    if (!node) return this.startedMs;
+    if (this.isAlive(id)) return null;
+    return Math.max(this.startedMs, node.lastSeenMs + this.nodeTimeoutMs);
+  }
+
+  /** Nodes down for at least `graceMs`: their copies count as lost and are made again elsewhere. */
+  lostIds(graceMs: number): string[] {
+    const now = Date.now();
+    return [...this.nodes.keys()].filter((id) => {
+      const since = this.downSinceMs(id);
+      return since !== null && now - since >= graceMs;
+    });
+  }
+
+  /** Every node ever registered, alive or not, in id order. */
   statuses(): NodeStatus[] {
     return [...this.nodes.values()]
-      .map(({ reservedBytes: _reserved, ...status }) => ({ ...status, alive: this.isAlive(status.id) }))
+      .map(({ reservedBytes: _reserved, downNoticed: _noticed, ...status }) => ({
+        ...status, alive: this.isAlive(status.id), downSinceMs: this.downSinceMs(status.id),
+      }))
       .sort((a, b) => a.id.localeCompare(b.id));
   }
 
@@ -86,6 +141,10 @@ export class NodeRegistry {
     if (!node) return;
     node.lastSeenMs = Date.now();
     if (report) Object.assign(node, plainReport(report));
+    if (node.downNoticed) {
+      node.downNoticed = false;
+      this.log.info('node is up', { node: id, address: node.address });
+    }
   }
 
   /**
@@ -95,9 +154,21 @@ export class NodeRegistry {
   noteUnreachable(id: string): void {
     const node = this.nodes.get(id);
     if (node && this.isAlive(id)) {
-      node.lastSeenMs = 0;
-      this.log.warn('node unreachable; counted down', { node: id });
+      node.lastSeenMs = Date.now() - this.nodeTimeoutMs - 1;
+      this.noticeDown(node, 'unreachable');
     }
+  }
+
+  private noticeDownNodes(): void {
+    for (const node of this.nodes.values()) {
+      if (!node.downNoticed && !this.isAlive(node.id)) this.noticeDown(node, `silent for ${Date.now() - node.lastSeenMs} ms`);
+    }
+  }
+
+  private noticeDown(node: KnownNode, why: string): void {
+    node.downNoticed = true;
+    this.log.warn('node down', { node: node.id, why });
+    this.transport.failPending(node.id, `node counted down (${why})`);
   }
 
   /** Resolves once at least `count` nodes are alive, or rejects after `timeoutMs`. */
@@ -124,11 +195,11 @@ export class NodeRegistry {
       const report = plainReport(body.report);
       const known = this.nodes.get(nodeId);
       this.nodes.set(nodeId, {
-        id: nodeId, ...report, lastSeenMs: Date.now(), softwareVersion: body.softwareVersion,
-        reservedBytes: known?.reservedBytes ?? 0,
+        id: nodeId, ...report, address: body.address, lastSeenMs: Date.now(), softwareVersion: body.softwareVersion,
+        reservedBytes: known?.reservedBytes ?? 0, downNoticed: false,
       });
-      this.metadata.upsertNode(nodeId, report);
-      this.log.info('node registered', { node: nodeId, free: report.freeBytes, chunks: report.chunkCount });
+      this.metadata.upsertNode(nodeId, body.address, report);
+      this.log.info('node registered', { node: nodeId, address: body.address, free: report.freeBytes, chunks: report.chunkCount });
       this.acknowledge(nodeId);
       this.waiters.forEach((wake) => wake());
     } else if (message.kind === 'heartbeat') {
@@ -136,9 +207,7 @@ export class NodeRegistry {
         void this.transport.send(nodeId, { error: { code: ErrorCode.NOT_REGISTERED, reason: 'register first' } }).catch(() => undefined);
         return;
       }
-      const wasAlive = this.isAlive(nodeId);
       this.noteReport(nodeId, bodyOf(message.envelope, 'heartbeat').report);
-      if (!wasAlive) this.log.info('node is back', { node: nodeId });
       this.acknowledge(nodeId);
     } else {
       this.log.warn('unexpected message from node', { node: nodeId, kind: message.kind });
@@ -150,10 +219,18 @@ export class NodeRegistry {
   }
 }
 
-function plainReport(report: NodeReport | null | undefined): { capacityBytes: number; freeBytes: number; chunkCount: number } {
+export interface PlainReport {
+  capacityBytes: number;
+  freeBytes: number;
+  usedBytes: number;
+  chunkCount: number;
+}
+
+function plainReport(report: NodeReport | null | undefined): PlainReport {
   return {
     capacityBytes: Number(report?.capacityBytes ?? 0),
     freeBytes: Number(report?.freeBytes ?? 0),
+    usedBytes: Number(report?.usedBytes ?? 0),
     chunkCount: Number(report?.chunkCount ?? 0),
   };
 }

@@ -5,8 +5,8 @@
  *
  * Invariants:
  * - Every request settles: with the node's reply, with a NodeRequestError (the node's
- *   ErrorReply, an unknown/unreachable node, or the deadline passing). Nothing waits
- *   forever.
+ *   ErrorReply, an unknown/unreachable node, the node counted down, or the deadline
+ *   passing). Nothing waits forever.
  * - A reply is accepted only from the node the request went to; late replies (after
  *   the deadline) and replies to unknown ids are dropped.
  * - Sends go through one SendQueue (zeromq allows one pending send per socket), each
@@ -14,13 +14,19 @@
  *   at once instead of vanishing.
  * - Messages that are not replies (register, heartbeat) go to the `onMessage` callback.
  * - Garbage from a peer is logged and dropped; the receive loop keeps serving.
+ * - With `curve`, the ROUTER is a CURVE server in a ZeroMQ context of its own, whose
+ *   ZAP handler (zap-handler.ts) is bound before the ROUTER, so no node is ever
+ *   admitted unless its key is authorized. Without it, bind() refuses a non-loopback
+ *   endpoint unless `insecure` is set (transport-security.ts).
  */
-import { Router } from 'zeromq';
+import { Context, Router } from 'zeromq';
 import { createLogger, errorMessage } from '../common/log';
 import {
   bodyOf, BodyKind, decodeMessage, encodeMessage, Envelope, ErrorCode, MAX_ENVELOPE_BYTES, Message,
 } from '../wire/messages';
 import { SendQueue } from '../wire/send-queue';
+import { CurveServerConfig, curveServerSocketOptions, requireSecureEndpoint } from '../wire/transport-security';
+import { ZapHandler } from './zap-handler';
 
 /** A request to a node that did not succeed. `code` is the node's ErrorCode, if it answered. */
 export class NodeRequestError extends Error {
@@ -40,9 +46,13 @@ export interface TransportOptions {
   /** ZeroMQ endpoint to bind, e.g. tcp://127.0.0.1:5557 (port 0 or * picks a free port). */
   endpoint: string;
   maxChunkBytes: number;
+  /** CURVE keys: nodes must authenticate with an authorized key; traffic is encrypted. */
+  curve?: CurveServerConfig;
+  /** Allow unauthenticated traffic on a non-loopback endpoint. */
+  insecure?: boolean;
 }
 
-const REPLY_KINDS: ReadonlySet<BodyKind> = new Set<BodyKind>(['storeChunkAck', 'chunkData', 'deleteChunksAck', 'chunkList', 'error']);
+const REPLY_KINDS: ReadonlySet<BodyKind> = new Set<BodyKind>(['storeChunkAck', 'chunkData', 'deleteChunksAck', 'chunkList', 'verifyResult', 'error']);
 
 export class NodeTransport {
   private readonly log = createLogger('transport');
@@ -53,8 +63,10 @@ export class NodeTransport {
   private closed = false;
   onMessage: (nodeId: string, message: Message) => void = () => undefined;
 
-  private constructor(options: TransportOptions) {
+  private constructor(options: TransportOptions, private readonly zap?: ZapHandler, context?: Context) {
     this.socket = new Router({
+      ...(context ? { context } : {}),
+      ...curveServerSocketOptions(options.curve),
       mandatory: true,
       handover: true,
       linger: 0,
@@ -69,8 +81,16 @@ export class NodeTransport {
   }
 
   static async bind(options: TransportOptions): Promise<NodeTransport> {
-    const transport = new NodeTransport(options);
-    await transport.socket.bind(options.endpoint.replace(/:0$/, ':*'));
+    requireSecureEndpoint(options.endpoint, { curve: options.curve !== undefined, insecure: options.insecure ?? false, side: 'listen' });
+    const context = options.curve ? new Context() : undefined;
+    const zap = context ? await ZapHandler.start(context, options.curve!.authorizedKeys) : undefined;
+    const transport = new NodeTransport(options, zap, context);
+    try {
+      await transport.socket.bind(options.endpoint.replace(/:0$/, ':*'));
+    } catch (err) {
+      transport.close();
+      throw err;
+    }
     void transport.receiveLoop();
     return transport;
   }
@@ -101,10 +121,18 @@ export class NodeTransport {
     return this.sends.send([nodeId, ...encodeMessage(envelope, payload)]);
   }
 
+  /** Fails every request waiting on `nodeId` at once (the node was counted down). */
+  failPending(nodeId: string, reason: string): void {
+    for (const [id, p] of this.pending) {
+      if (p.nodeId === nodeId) this.settle(id, new NodeRequestError(nodeId, 'UNREACHABLE', reason));
+    }
+  }
+
   close(): void {
     this.closed = true;
     for (const [id, p] of this.pending) this.settle(id, new NodeRequestError(p.nodeId, 'UNREACHABLE', 'controller is shutting down'));
     this.socket.close();
+    this.zap?.close();
   }
 
   private async receiveLoop(): Promise<void> {

@@ -1,12 +1,14 @@
 /**
- * Reads parts: from the cache, or from one replica at a time, alive nodes first,
- * falling back to the next replica on error, deadline or checksum mismatch.
+ * Reads parts: from the cache, or from one replica at a time on nodes that are up,
+ * falling back to the next replica on error, deadline or checksum mismatch. Nodes
+ * counted down are skipped, not tried: a read never waits on a node known to be gone.
  *
  * Invariants:
  * - Bytes are returned only after their SHA-256 matched the part's recorded digest.
  * - Concurrent reads of the same part share one fetch.
  * - A copy that its node answered as missing or corrupt is rewritten in the
- *   background from the good bytes (read repair), under the same chunk id.
+ *   background from the good bytes (read repair), under the same chunk id; scrub
+ *   uses the same rewrite (restoreCopies) for the bad copies it finds.
  */
 import { createLogger, errorMessage } from '../common/log';
 import { ChunkCache } from './chunk-cache';
@@ -39,13 +41,23 @@ export class PartReader {
     return fetch;
   }
 
-  private async fetchFromReplicas(part: PartRecord): Promise<Buffer> {
+  /**
+   * Rewrites the copies of `part` on `nodeIds` (found missing or corrupt) from a good
+   * copy elsewhere; resolves with the nodes whose rewrite failed.
+   */
+  async restoreCopies(part: PartRecord, nodeIds: readonly string[]): Promise<string[]> {
+    const data = this.cache.get(part.chunkId) ?? await this.fetchFromReplicas(part, new Set(nodeIds));
+    return this.rewriteCopies(part, data, nodeIds);
+  }
+
+  private async fetchFromReplicas(part: PartRecord, avoid: ReadonlySet<string> = new Set()): Promise<Buffer> {
     const failures: NodeRequestError[] = [];
-    for (const nodeId of this.replicaOrder(part.nodes)) {
+    for (const nodeId of this.replicaOrder(part.nodes.filter((id) => !avoid.has(id)))) {
       try {
         const data = await this.io.fetch(nodeId, part.chunkId, part.size, part.sha256);
         this.cache.set(part.chunkId, data);
-        this.repairBadCopies(part, data, failures);
+        const bad = failures.filter((f) => f.code === ErrorCode.NOT_FOUND || f.code === ErrorCode.CHECKSUM_MISMATCH);
+        if (bad.length) void this.rewriteCopies(part, data, bad.map((f) => f.nodeId));
         return data;
       } catch (err) {
         const failure = err instanceof NodeRequestError ? err : new NodeRequestError(nodeId, ErrorCode.IO_ERROR, errorMessage(err));
@@ -53,24 +65,25 @@ export class PartReader {
         log.warn('replica unreadable, trying the next', { chunk: part.chunkId, node: nodeId, error: failure.message });
       }
     }
-    const anyAlive = part.nodes.some((id) => this.registry.isAlive(id));
-    const why = failures.map((f) => f.message).join('; ') || 'the part has no replicas';
-    throw new RaidfsError(anyAlive ? 'EIO' : 'EUNAVAIL', `no readable copy of part ${part.idx}: ${why}`);
+    const holders = part.nodes.filter((id) => !avoid.has(id));
+    const why = failures.map((f) => f.message).join('; ')
+      || (holders.length ? `its copies are on nodes that are down (${holders.join(', ')})` : 'it has no other copy');
+    throw new RaidfsError(holders.some((id) => this.registry.isAlive(id)) ? 'EIO' : 'EUNAVAIL', `no readable copy of part ${part.idx}: ${why}`);
   }
 
-  /** Alive holders first, in random order to spread load; the others after them. */
+  /** Holders that are up, in random order to spread load. */
   private replicaOrder(nodes: readonly string[]): string[] {
-    const shuffled = [...nodes].sort(() => Math.random() - 0.5);
-    return [...shuffled.filter((id) => this.registry.isAlive(id)), ...shuffled.filter((id) => !this.registry.isAlive(id))];
+    return nodes.filter((id) => this.registry.isAlive(id)).sort(() => Math.random() - 0.5);
   }
 
-  private repairBadCopies(part: PartRecord, data: Buffer, failures: readonly NodeRequestError[]): void {
-    for (const failure of failures) {
-      if (failure.code !== ErrorCode.NOT_FOUND && failure.code !== ErrorCode.CHECKSUM_MISMATCH) continue;
-      this.io.store(failure.nodeId, part.chunkId, data, part.sha256).then(
-        () => log.info('repaired copy', { chunk: part.chunkId, node: failure.nodeId }),
-        (err) => log.warn('repair failed', { chunk: part.chunkId, node: failure.nodeId, error: errorMessage(err) }),
-      );
-    }
+  /** Stores `data` again under the part's chunk id on each of `nodeIds`; resolves with the nodes that failed. */
+  private async rewriteCopies(part: PartRecord, data: Buffer, nodeIds: readonly string[]): Promise<string[]> {
+    const results = await Promise.allSettled(nodeIds.map((nodeId) => this.io.store(nodeId, part.chunkId, data, part.sha256)));
+    return nodeIds.filter((nodeId, i) => {
+      const result = results[i];
+      if (result.status === 'fulfilled') log.info('repaired copy', { chunk: part.chunkId, node: nodeId });
+      else log.warn('repair failed', { chunk: part.chunkId, node: nodeId, error: errorMessage(result.reason) });
+      return result.status === 'rejected';
+    });
   }
 }

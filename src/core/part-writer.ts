@@ -1,7 +1,7 @@
 /**
  * The upload pipeline of one file: cuts the source into parts, hashes each, stores
- * every part on `replicas` distinct live nodes, and returns the part records for the
- * metadata commit. Nothing is committed here.
+ * every part on `replicas` distinct live nodes, and hands the part records to the
+ * caller's metadata commit.
  *
  * Invariants:
  * - At most `partsInFlight` parts are being hashed or sent at once, and the source is
@@ -12,6 +12,8 @@
  *   not already hold the part; the two copies of a part are always on distinct nodes.
  * - On failure every copy already stored is handed to `discard` (to be deleted from
  *   its node) and the error is thrown: a failed upload leaves nothing visible.
+ * - From the moment a chunk id is drawn until the commit (or the discard) its id is in
+ *   `uncommitted`, so the orphan collector never deletes a part of an upload under way.
  */
 import { createLogger, errorMessage } from '../common/log';
 import { ChunkIO } from './chunk-io';
@@ -20,6 +22,7 @@ import { DoomedCopy, PartRecord } from './metadata/metadata-store';
 import { NodeRegistry } from './node-registry';
 import { NodeRequestError } from './node-transport';
 import { splitIntoParts } from './part-splitter';
+import { UncommittedChunks } from './uncommitted-chunks';
 import { newChunkId } from '../wire/chunk-id';
 import { sha256 } from '../wire/checksum';
 import { ErrorCode } from '../wire/messages';
@@ -43,6 +46,7 @@ export class PartWriter {
     private readonly registry: NodeRegistry,
     private readonly settings: UploadSettings,
     private readonly discard: (copies: DoomedCopy[]) => void,
+    private readonly uncommitted: UncommittedChunks,
   ) {}
 
   /** Fails fast, before any byte is read, when too few nodes are alive to hold the copies. */
@@ -53,16 +57,24 @@ export class PartWriter {
     }
   }
 
-  async upload(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<UploadResult> {
+  /**
+   * Uploads `source`, then calls `commit` with the parts, in the same synchronous step
+   * that releases their chunk ids from `uncommitted`. If the upload or the commit
+   * fails, every copy stored is doomed and the error is thrown.
+   */
+  async upload<T>(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, commit: (result: UploadResult) => T): Promise<T> {
     this.requireEnoughNodes();
     const parts: PartRecord[] = [];
+    const chunkIds: string[] = [];
     const inFlight = new Set<Promise<void>>();
     let failure: unknown;
     let offset = 0;
-    let count = 0;
     try {
       for await (const data of splitIntoParts(source, this.settings.stripeSize)) {
-        const task = this.storePart(data, count++, offset).then(
+        const chunkId = newChunkId();
+        chunkIds.push(chunkId);
+        this.uncommitted.add(chunkId);
+        const task = this.storePart(data, chunkId, chunkIds.length - 1, offset).then(
           (record) => { parts[record.idx] = record; },
           (err) => { failure ??= err; },
         );
@@ -76,16 +88,19 @@ export class PartWriter {
       failure ??= err;
     }
     await Promise.all(inFlight);
-    if (failure) {
+    try {
+      if (failure) throw failure;
+      return commit({ size: offset, parts });
+    } catch (err) {
       this.discard(parts.filter(Boolean).flatMap((p) => p.nodes.map((nodeId) => ({ chunkId: p.chunkId, nodeId }))));
-      throw failure;
+      throw err;
+    } finally {
+      this.uncommitted.delete(chunkIds);
     }
-    return { size: offset, parts };
   }
 
-  private async storePart(data: Buffer, idx: number, offset: number): Promise<PartRecord> {
+  private async storePart(data: Buffer, chunkId: string, idx: number, offset: number): Promise<PartRecord> {
     const digest = await sha256(data);
-    const chunkId = newChunkId();
     const holders: string[] = [];
     const tried = new Set<string>();
     const errors: Error[] = [];

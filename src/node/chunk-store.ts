@@ -120,6 +120,19 @@ export class ChunkStore {
     return { data, sha256: header.sha256 };
   }
 
+  /** Reads a chunk and checks it against its header: 'ok', 'missing' or 'corrupt' (scrub). */
+  async verify(id: string): Promise<{ state: 'ok' | 'missing' | 'corrupt'; bytes: number }> {
+    try {
+      const chunk = await this.get(id);
+      return { state: 'ok', bytes: chunk.data.length };
+    } catch (err) {
+      if (!(err instanceof ChunkStoreError)) throw err;
+      if (err.code === ErrorCode.NOT_FOUND) return { state: 'missing', bytes: 0 };
+      if (err.code === ErrorCode.CHECKSUM_MISMATCH) return { state: 'corrupt', bytes: 0 };
+      throw err;
+    }
+  }
+
   /** Deletes chunks; ids that are not stored are skipped. Returns how many were deleted. */
   async delete(ids: string[]): Promise<number> {
     ids.forEach(requireId);
@@ -162,7 +175,7 @@ export class ChunkStore {
       capacity = Math.min(capacity, this.capacityLimit);
       free = Math.min(free, Math.max(0, this.capacityLimit - this.usedBytes));
     }
-    return { capacityBytes: capacity, freeBytes: free, chunkCount: this.chunkCount };
+    return { capacityBytes: capacity, freeBytes: free, chunkCount: this.chunkCount, usedBytes: this.usedBytes };
   }
 
   private chunkPath(id: string): string {

@@ -14,7 +14,12 @@
  * Invariants: every request gets exactly one reply with its request id (data or an
  * ErrorReply); a malformed message is logged and answered or dropped, never fatal;
  * a chunk is acknowledged only once durable (see chunk-store.ts).
+ *
+ * With `curve` the DEALER is a CURVE client: it proves the node's key and accepts
+ * only the controller holding `serverPublicKey`. Without it, start() refuses a
+ * non-loopback controller unless `insecure` is set (wire/transport-security.ts).
  */
+import os from 'node:os';
 import { Dealer } from 'zeromq';
 import { createLogger, errorMessage } from '../common/log';
 import { ChunkStore, ChunkStoreError } from './chunk-store';
@@ -24,6 +29,9 @@ import {
   bodyOf, decodeMessage, encodeMessage, Envelope, ErrorCode, MAX_CHUNK_BYTES, MAX_ENVELOPE_BYTES, Message, ProtocolError,
 } from '../wire/messages';
 import { SendQueue } from '../wire/send-queue';
+import {
+  CurveClientConfig, curveClientSocketOptions, InsecureEndpointError, logHandshakeFailures, requireSecureEndpoint,
+} from '../wire/transport-security';
 
 export interface StorageNodeOptions {
   dataDir: string;
@@ -35,10 +43,15 @@ export interface StorageNodeOptions {
   heartbeatMs?: number;
   /** Requests served at the same time. */
   concurrency?: number;
+  /** CURVE keys: authenticate to the controller and encrypt all traffic. */
+  curve?: CurveClientConfig;
+  /** Allow unauthenticated traffic to a non-loopback controller. */
+  insecure?: boolean;
 }
 
 export const SOFTWARE_VERSION = '0.1.0';
 const LIST_LIMIT_MAX = 10_000;
+const VERIFY_LIMIT_MAX = 256;
 
 export class StorageNode {
   private readonly log;
@@ -60,6 +73,11 @@ export class StorageNode {
   }
 
   static async start(options: StorageNodeOptions): Promise<StorageNode> {
+    try {
+      requireSecureEndpoint(options.controller, { curve: options.curve !== undefined, insecure: options.insecure ?? false, side: 'connect' });
+    } catch (err) {
+      throw new InsecureEndpointError(`cannot connect to the controller at ${options.controller}: ${errorMessage(err)}`);
+    }
     const id = await resolveNodeId(options.dataDir, options.id);
     const store = await ChunkStore.open(options.dataDir, options.capacity);
     const node = new StorageNode(id, options, store);
@@ -89,7 +107,9 @@ export class StorageNode {
       reconnectMaxInterval: 2_000,
       heartbeatInterval: 1_000,
       heartbeatTimeout: 5_000,
+      ...curveClientSocketOptions(this.options.curve),
     });
+    logHandshakeFailures(this.socket, this.log);
     this.sends = new SendQueue(this.socket);
     this.socket.connect(this.options.controller);
     this.lastHeardMs = Date.now();
@@ -109,7 +129,7 @@ export class StorageNode {
 
   private async register(): Promise<void> {
     this.controllerId = '';
-    await this.send({ register: { nodeId: this.id, report: await this.store.report(), softwareVersion: SOFTWARE_VERSION } });
+    await this.send({ register: { nodeId: this.id, report: await this.store.report(), softwareVersion: SOFTWARE_VERSION, address: nodeAddress() } });
   }
 
   private async sendHeartbeat(): Promise<void> {
@@ -176,6 +196,19 @@ export class StorageNode {
           await this.reply(requestId, { chunkList: { chunkIds: page.ids, more: page.more } });
           return;
         }
+        case 'verifyChunks': {
+          const ids = bodyOf(envelope, 'verifyChunks').chunkIds;
+          if (ids.length > VERIFY_LIMIT_MAX) throw new ChunkStoreError(ErrorCode.BAD_REQUEST, `at most ${VERIFY_LIMIT_MAX} chunks per verify`);
+          const result = { missing: [] as string[], corrupt: [] as string[], bytesRead: 0 };
+          for (const id of ids) {
+            const { state, bytes } = await this.store.verify(id);
+            if (state === 'missing') result.missing.push(id);
+            if (state === 'corrupt') result.corrupt.push(id);
+            result.bytesRead += bytes;
+          }
+          await this.reply(requestId, { verifyResult: result });
+          return;
+        }
         case 'registerAck': {
           const controllerId = bodyOf(envelope, 'registerAck').controllerId;
           if (controllerId !== this.controllerId) this.log.info('registered', { controller: controllerId });
@@ -226,4 +259,10 @@ export class StorageNode {
     this.slotFreed = undefined;
     wake?.();
   }
+}
+
+/** "host (ip)": the host name and the first non-loopback IPv4 address, for status displays. */
+function nodeAddress(): string {
+  const ipv4 = Object.values(os.networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal);
+  return ipv4 ? `${os.hostname()} (${ipv4.address})` : os.hostname();
 }

@@ -1,7 +1,8 @@
 /**
  * The REST facade: an express app over the controller core, served over HTTP. It is
  * a thin front end: routes translate HTTP to core calls (files-routes.ts: the course
- * API; fs-routes.ts: streaming by path) and never talk to nodes or SQL.
+ * API; fs-routes.ts: streaming by path; cluster-routes.ts: status, repair, scrub)
+ * and never talk to nodes or SQL.
  *
  * Invariants:
  * - Listens on loopback unless told otherwise; with a token set, every route
@@ -20,6 +21,7 @@ import express from 'express';
 import { createLogger } from '../common/log';
 import type { Controller } from '../core/controller';
 import { bearerAuth } from './auth';
+import { clusterRoutes } from './cluster-routes';
 import { errorHandler, notFoundHandler } from './errors';
 import { filesRoutes } from './files-routes';
 import { fsRoutes } from './fs-routes';
@@ -75,6 +77,7 @@ export function createRestApp(controller: Controller, options: RestOptions = {})
   app.get('/', (_req, res) => { res.json({ message: 'Hello World!' }); });
   app.use('/files', filesRoutes(controller, { maxUploadBytes, maxJsonUploadBytes }));
   app.use('/fs', fsRoutes(controller, maxUploadBytes));
+  app.use(clusterRoutes(controller));
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;

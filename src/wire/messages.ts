@@ -76,6 +76,8 @@ interface DecodedBody {
   chunkData: wire.ChunkData;
   deleteChunksAck: wire.DeleteChunksAck;
   chunkList: wire.ChunkList;
+  verifyChunks: wire.VerifyChunks;
+  verifyResult: wire.VerifyResult;
   error: wire.ErrorReply;
 }
 

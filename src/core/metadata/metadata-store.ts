@@ -8,8 +8,9 @@
  *   removeEntry), so readers see a whole old or a whole new file.
  * - A chunk copy leaves `replicas` only by moving to `doomed`; nothing forgets a copy
  *   that still occupies a node.
- * - Calls are synchronous and short (indexed lookups); only allFiles scans the
- *   tree (the REST listing of every file).
+ * - Calls are synchronous and short (indexed lookups); only allFiles (the REST
+ *   listing of every file) scans the tree, and only the maintenance queries
+ *   (partsWithFewerCopies, copyCounts) scan the parts.
  */
 import Database from 'better-sqlite3';
 import { RaidfsError } from '../errors';
@@ -64,6 +65,26 @@ export interface DoomedCopy {
   nodeId: string;
 }
 
+/** A part found by a maintenance scan (repair, scrub), with the file it belongs to. */
+export interface StoredPart extends PartRecord {
+  fileId: number;
+}
+
+export interface NodeRow {
+  id: string;
+  address: string;
+  capacityBytes: number;
+  freeBytes: number;
+  usedBytes: number;
+  chunkCount: number;
+}
+
+/** Copies of each part on a set of nodes, as a correlated subquery over `replicas`. */
+const COPIES_ON = `(SELECT count(*) FROM replicas r WHERE r.chunk_id = p.chunk_id
+                      AND r.node_id IN (SELECT value FROM json_each(@nodes)))`;
+const PART_COLUMNS = `p.file_id AS fileId, p.idx, p.offset, p.size, p.chunk_id AS chunkId, p.sha256,
+  (SELECT json_group_array(node_id) FROM replicas r WHERE r.chunk_id = p.chunk_id) AS nodes`;
+
 const ENTRY_COLUMNS = `id, parent_id AS parentId, name, kind, size, mode, uid, gid, content_type AS contentType,
   target, version, created_ms AS createdMs, modified_ms AS modifiedMs, changed_ms AS changedMs, accessed_ms AS accessedMs`;
 
@@ -111,13 +132,28 @@ export class MetadataStore {
                                   JOIN parts p ON p.chunk_id = r.chunk_id WHERE p.file_id = ?`),
       deleteParts: db.prepare(`DELETE FROM parts WHERE file_id = ?`),
       doom: db.prepare(`INSERT OR IGNORE INTO doomed (chunk_id, node_id, since_ms) VALUES (?, ?, ?)`),
-      dueDoomed: db.prepare(`SELECT chunk_id AS chunkId, node_id AS nodeId FROM doomed WHERE since_ms <= ? ORDER BY node_id LIMIT ?`),
+      dueDoomed: db.prepare(`SELECT chunk_id AS chunkId, node_id AS nodeId FROM doomed
+                                 WHERE since_ms <= ? AND node_id IN (SELECT value FROM json_each(?)) ORDER BY node_id LIMIT ?`),
       forgetDoomed: db.prepare(`DELETE FROM doomed WHERE chunk_id = ? AND node_id = ?`),
-      upsertNode: db.prepare(`INSERT INTO nodes (id, capacity_bytes, free_bytes, chunk_count, first_seen_ms, last_seen_ms)
-                                VALUES (@id, @capacityBytes, @freeBytes, @chunkCount, @now, @now)
-                              ON CONFLICT(id) DO UPDATE SET capacity_bytes = excluded.capacity_bytes,
-                                free_bytes = excluded.free_bytes, chunk_count = excluded.chunk_count,
-                                last_seen_ms = excluded.last_seen_ms`),
+      upsertNode: db.prepare(`INSERT INTO nodes (id, address, capacity_bytes, free_bytes, used_bytes, chunk_count, first_seen_ms, last_seen_ms)
+                                VALUES (@id, @address, @capacityBytes, @freeBytes, @usedBytes, @chunkCount, @now, @now)
+                              ON CONFLICT(id) DO UPDATE SET address = excluded.address, capacity_bytes = excluded.capacity_bytes,
+                                free_bytes = excluded.free_bytes, used_bytes = excluded.used_bytes,
+                                chunk_count = excluded.chunk_count, last_seen_ms = excluded.last_seen_ms`),
+      knownNodes: db.prepare(`SELECT id, address, capacity_bytes AS capacityBytes, free_bytes AS freeBytes,
+                                used_bytes AS usedBytes, chunk_count AS chunkCount FROM nodes ORDER BY id`),
+      part: db.prepare(`SELECT ${PART_COLUMNS} FROM parts p WHERE p.chunk_id = ?`),
+      fewerCopies: db.prepare(`SELECT ${PART_COLUMNS} FROM parts p
+                                 WHERE p.chunk_id > @after AND ${COPIES_ON} < @replicas ORDER BY p.chunk_id LIMIT @limit`),
+      copyCounts: db.prepare(`SELECT count(*) AS parts, coalesce(sum(copies < @replicas), 0) AS underReplicated,
+                                coalesce(sum(copies = 0), 0) AS unavailable
+                              FROM (SELECT ${COPIES_ON} AS copies FROM parts p)`),
+      copiesOnNode: db.prepare(`SELECT r.chunk_id AS chunkId, p.size FROM replicas r JOIN parts p ON p.chunk_id = r.chunk_id
+                                 WHERE r.node_id = ? AND r.chunk_id > ? ORDER BY r.chunk_id LIMIT ?`),
+      isReplica: db.prepare(`SELECT 1 FROM replicas WHERE chunk_id = ? AND node_id = ?`),
+      isDoomed: db.prepare(`SELECT 1 FROM doomed WHERE chunk_id = ? AND node_id = ?`),
+      doomedNodes: db.prepare(`SELECT node_id AS nodeId FROM doomed WHERE chunk_id = ?`),
+      deleteReplica: db.prepare(`DELETE FROM replicas WHERE chunk_id = ? AND node_id = ?`),
       setAttrs: db.prepare(`UPDATE entries SET mode = COALESCE(@mode, mode), uid = COALESCE(@uid, uid),
                               gid = COALESCE(@gid, gid), modified_ms = COALESCE(@modifiedMs, modified_ms),
                               accessed_ms = COALESCE(@accessedMs, accessed_ms), changed_ms = @now WHERE id = @id`),
@@ -228,15 +264,81 @@ export class MetadataStore {
     this.transaction(() => copies.forEach((c) => this.stmt.doom.run(c.chunkId, c.nodeId, now)));
   }
 
-  dueDoomed(olderThanMs: number, limit: number): DoomedCopy[] {
-    return this.stmt.dueDoomed.all(olderThanMs, limit) as DoomedCopy[];
+  /** Doomed copies on `nodes` doomed at or before `olderThanMs`. */
+  dueDoomed(olderThanMs: number, nodes: readonly string[], limit: number): DoomedCopy[] {
+    return this.stmt.dueDoomed.all(olderThanMs, JSON.stringify(nodes), limit) as DoomedCopy[];
   }
 
   forgetDoomed(copies: readonly DoomedCopy[]): void {
     this.transaction(() => copies.forEach((c) => this.stmt.forgetDoomed.run(c.chunkId, c.nodeId)));
   }
 
-  upsertNode(id: string, report: { capacityBytes: number; freeBytes: number; chunkCount: number }): void {
-    this.stmt.upsertNode.run({ id, ...report, now: Date.now() });
+  upsertNode(id: string, address: string, report: Omit<NodeRow, 'id' | 'address'>): void {
+    this.stmt.upsertNode.run({ id, address, ...report, now: Date.now() });
   }
+
+  /** Every node ever registered, with its last report. */
+  knownNodes(): NodeRow[] {
+    return this.stmt.knownNodes.all() as NodeRow[];
+  }
+
+  // ---- maintenance: repair, scrub, orphan collection ----------------------------
+
+  /** The part stored as `chunkId`, if a committed file still refers to it. */
+  part(chunkId: string): StoredPart | undefined {
+    const row = this.stmt.part.get(chunkId) as RawStoredPart | undefined;
+    return row && storedPart(row);
+  }
+
+  /** Parts with fewer than `replicas` copies on `nodes`, in chunk id order after `after`. */
+  partsWithFewerCopies(nodes: readonly string[], replicas: number, after: string, limit: number): StoredPart[] {
+    const rows = this.stmt.fewerCopies.all({ nodes: JSON.stringify(nodes), replicas, after, limit }) as RawStoredPart[];
+    return rows.map(storedPart);
+  }
+
+  /** How many parts there are, how many have fewer than `replicas` copies on `nodes`, and how many none. */
+  copyCounts(nodes: readonly string[], replicas: number): { parts: number; underReplicated: number; unavailable: number } {
+    return this.stmt.copyCounts.get({ nodes: JSON.stringify(nodes), replicas }) as { parts: number; underReplicated: number; unavailable: number };
+  }
+
+  /** The copies `nodeId` should hold (chunk id and size), in chunk id order after `after`. */
+  copiesOnNode(nodeId: string, after: string, limit: number): Array<{ chunkId: string; size: number }> {
+    return this.stmt.copiesOnNode.all(nodeId, after, limit) as Array<{ chunkId: string; size: number }>;
+  }
+
+  /** True if the metadata accounts for this copy: a committed file's replica, or doomed. */
+  accountsFor(chunkId: string, nodeId: string): boolean {
+    return this.stmt.isReplica.get(chunkId, nodeId) !== undefined || this.stmt.isDoomed.get(chunkId, nodeId) !== undefined;
+  }
+
+  /** Nodes holding a doomed copy of `chunkId` (a new copy must not go there: it would be deleted). */
+  doomedNodesOf(chunkId: string): string[] {
+    return (this.stmt.doomedNodes.all(chunkId) as Array<{ nodeId: string }>).map((r) => r.nodeId);
+  }
+
+  /**
+   * Moves a part's copies: `dropped` leave the part (and become doomed), `added` join
+   * it. Returns false, dooming the added copies instead, if no file refers to the part
+   * any more (it was deleted or replaced meanwhile).
+   */
+  moveCopies(chunkId: string, dropped: readonly string[], added: readonly string[]): boolean {
+    return this.transaction(() => {
+      const now = Date.now();
+      if (!this.part(chunkId)) {
+        added.forEach((nodeId) => this.stmt.doom.run(chunkId, nodeId, now));
+        return false;
+      }
+      for (const nodeId of dropped) {
+        if (this.stmt.deleteReplica.run(chunkId, nodeId).changes) this.stmt.doom.run(chunkId, nodeId, now);
+      }
+      added.forEach((nodeId) => this.stmt.insertReplica.run(chunkId, nodeId));
+      return true;
+    });
+  }
+}
+
+type RawStoredPart = Omit<StoredPart, 'nodes'> & { nodes: string };
+
+function storedPart(row: RawStoredPart): StoredPart {
+  return { ...row, nodes: JSON.parse(row.nodes) as string[] };
 }

@@ -4,7 +4,7 @@
  * ones in one transaction each. Never edit a released migration: append a new one.
  *
  * Tables:
- *   nodes     every storage node ever registered, with its last report
+ *   nodes     every storage node ever registered, with its address and last report
  *   entries   the directory tree: files, directories and symlinks; id 1 is the root;
  *             (parent_id, name) is unique; `version` grows on every content change
  *   parts     a file's parts in order: byte range, chunk id and SHA-256
@@ -63,6 +63,13 @@ const MIGRATIONS: readonly string[] = [
     since_ms INTEGER NOT NULL,
     PRIMARY KEY (chunk_id, node_id)
   );
+  `,
+  // 2: node addresses and used bytes for status; copies listed per node in chunk order (scrub).
+  `
+  ALTER TABLE nodes ADD COLUMN address TEXT NOT NULL DEFAULT '';
+  ALTER TABLE nodes ADD COLUMN used_bytes INTEGER NOT NULL DEFAULT 0;
+  DROP INDEX replicas_by_node;
+  CREATE INDEX replicas_by_node ON replicas(node_id, chunk_id);
   `,
 ];
 

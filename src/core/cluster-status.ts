@@ -1,0 +1,56 @@
+/**
+ * What `raidfs status` and GET /status show: every node with its state and space,
+ * how many parts lack copies, and what repair and scrub are doing. Built on demand
+ * from the registry (memory) and one scan of the parts table.
+ */
+import { MetadataStore } from './metadata/metadata-store';
+import { NodeRegistry, NodeStatus } from './node-registry';
+import { PassProgress } from './periodic-pass';
+import { RepairReport } from './repairer';
+import { ScrubReport } from './scrubber';
+
+export interface ClusterStatus {
+  /** Copies every part should have. */
+  replicas: number;
+  nodes: NodeStatus[];
+  nodesUp: number;
+  nodesDown: number;
+  /** Capacity and use of the nodes that are up. */
+  capacityBytes: number;
+  freeBytes: number;
+  usedBytes: number;
+  parts: {
+    total: number;
+    /** Parts with fewer than `replicas` copies on nodes that are up. */
+    underReplicated: number;
+    /** Parts with no copy on a node that is up (unreadable until one comes back). */
+    unavailable: number;
+  };
+  repair: PassProgress<RepairReport>;
+  scrub: PassProgress<ScrubReport>;
+}
+
+export function clusterStatus(
+  registry: NodeRegistry,
+  metadata: MetadataStore,
+  replicas: number,
+  repair: PassProgress<RepairReport>,
+  scrub: PassProgress<ScrubReport>,
+): ClusterStatus {
+  const nodes = registry.statuses();
+  const up = nodes.filter((n) => n.alive);
+  const counts = metadata.copyCounts(up.map((n) => n.id), replicas);
+  const sum = (key: 'capacityBytes' | 'freeBytes' | 'usedBytes') => up.reduce((total, n) => total + n[key], 0);
+  return {
+    replicas,
+    nodes,
+    nodesUp: up.length,
+    nodesDown: nodes.length - up.length,
+    capacityBytes: sum('capacityBytes'),
+    freeBytes: sum('freeBytes'),
+    usedBytes: sum('usedBytes'),
+    parts: { total: counts.parts, underReplicated: counts.underReplicated, unavailable: counts.unavailable },
+    repair,
+    scrub,
+  };
+}

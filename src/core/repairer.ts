@@ -1,0 +1,143 @@
+/**
+ * Re-replication: finds parts with fewer than `replicas` usable copies and makes new
+ * copies on other live nodes, from a copy that reads back verified.
+ *
+ * A copy stops being usable when its node has been down longer than the grace
+ * period (a restart does not cause a storm of copying), or when scrub found it
+ * missing or corrupt and could not rewrite it in place (scrubber.ts drops it).
+ * `raidfs repair` runs a pass at once with no grace: every node that is down counts
+ * as lost.
+ *
+ * Invariants:
+ * - The new copy goes to a live node that holds no copy of the part, not even a
+ *   doomed one (that one is about to be deleted).
+ * - A copy is recorded only after its node acknowledged it, in one transaction that
+ *   also drops (dooms) as many lost copies; if the file was deleted or replaced
+ *   meanwhile, the new copy is doomed instead. So when a lost node comes back, its
+ *   old copies are deleted, and a deleted file never comes back with it.
+ * - Copying is paced by a byte rate (RateLimiter), two parts at a time, so user I/O
+ *   keeps most of the disks and network.
+ */
+import { createLogger, errorMessage } from '../common/log';
+import { ChunkIO } from './chunk-io';
+import { MetadataStore, StoredPart } from './metadata/metadata-store';
+import { NodeRegistry } from './node-registry';
+import { PartReader } from './part-reader';
+import { PeriodicPass } from './periodic-pass';
+import { RateLimiter } from './rate-limiter';
+import { UncommittedChunks } from './uncommitted-chunks';
+
+export interface RepairReport {
+  startedMs: number;
+  finishedMs: number | null;
+  /** Nodes whose copies counted as lost in this pass. */
+  lostNodes: string[];
+  /** Parts found with too few usable copies. */
+  underReplicated: number;
+  copiesMade: number;
+  bytesCopied: number;
+  /** Parts left under-replicated: no readable copy, no node to take one, or a failed store. */
+  failed: number;
+  /** Why parts failed, a few examples. */
+  errors: string[];
+}
+
+export interface RepairSettings {
+  replicas: number;
+  /** A node down this long has its copies made again elsewhere. */
+  graceMs: number;
+  /** Bytes per second repair may copy. */
+  bytesPerSecond: number;
+}
+
+const BATCH = 256;
+const PARALLEL = 2;
+const log = createLogger('repair');
+
+export class Repairer {
+  readonly passes: PeriodicPass<RepairReport, number>;
+  private readonly limiter: RateLimiter;
+
+  constructor(
+    private readonly metadata: MetadataStore,
+    private readonly registry: NodeRegistry,
+    private readonly io: ChunkIO,
+    private readonly reader: PartReader,
+    private readonly uncommitted: UncommittedChunks,
+    private readonly settings: RepairSettings,
+  ) {
+    this.limiter = new RateLimiter(settings.bytesPerSecond);
+    this.passes = new PeriodicPass('repair', newReport, (report, graceMs) => this.pass(report, graceMs));
+  }
+
+  /** Checks for lost copies every few seconds (sooner for short grace periods). */
+  start(): void {
+    this.passes.start(Math.min(10_000, Math.max(250, this.settings.graceMs / 4)), this.settings.graceMs);
+  }
+
+  stop(): void {
+    this.passes.stop();
+  }
+
+  /** A pass now in which every node that is down counts as lost. */
+  runNow(): Promise<RepairReport> {
+    return this.passes.runNow(0);
+  }
+
+  private async pass(report: RepairReport, graceMs: number): Promise<boolean> {
+    const lost = new Set(this.registry.lostIds(graceMs));
+    report.lostNodes = [...lost];
+    const usable = this.registry.knownIds().filter((id) => !lost.has(id));
+    let after = '';
+    for (;;) {
+      const batch = this.metadata.partsWithFewerCopies(usable, this.settings.replicas, after, BATCH);
+      if (batch.length === 0) break;
+      after = batch.at(-1)!.chunkId;
+      report.underReplicated += batch.length;
+      let next = 0;
+      const worker = async () => {
+        while (next < batch.length) await this.repairPart(batch[next++], lost, report);
+      };
+      await Promise.all(Array.from({ length: PARALLEL }, worker));
+    }
+    report.finishedMs = Date.now();
+    if (report.underReplicated) log.info('repair pass done', { ...report, errors: report.errors.length });
+    return report.underReplicated > 0;
+  }
+
+  private async repairPart(part: StoredPart, lost: ReadonlySet<string>, report: RepairReport): Promise<void> {
+    const fail = (why: string) => {
+      report.failed += 1;
+      if (report.errors.length < 5) report.errors.push(`part ${part.chunkId}: ${why}`);
+    };
+    const usable = part.nodes.filter((id) => !lost.has(id)).length;
+    const exclude = new Set([...part.nodes, ...this.metadata.doomedNodesOf(part.chunkId)]);
+    const targets = this.registry.choose(this.settings.replicas - usable, part.size, exclude);
+    if (targets.length === 0) return fail('no live node without a copy has room for it');
+    await this.limiter.take(part.size * targets.length);
+    let data: Buffer;
+    try {
+      data = await this.reader.read(part);
+    } catch (err) {
+      return fail(errorMessage(err));
+    }
+    this.uncommitted.add(part.chunkId);
+    try {
+      const results = await Promise.allSettled(targets.map((nodeId) => this.io.store(nodeId, part.chunkId, data, part.sha256)));
+      const stored = targets.filter((_, i) => results[i].status === 'fulfilled');
+      const dropped = part.nodes.filter((id) => lost.has(id)).slice(0, stored.length);
+      if (this.metadata.moveCopies(part.chunkId, dropped, stored)) {
+        report.copiesMade += stored.length;
+        report.bytesCopied += stored.length * part.size;
+      }
+      const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failure) fail(errorMessage(failure.reason));
+    } finally {
+      this.uncommitted.delete([part.chunkId]);
+    }
+  }
+}
+
+function newReport(): RepairReport {
+  return { startedMs: Date.now(), finishedMs: null, lostNodes: [], underReplicated: 0, copiesMade: 0, bytesCopied: 0, failed: 0, errors: [] };
+}

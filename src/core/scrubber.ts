@@ -1,0 +1,163 @@
+/**
+ * Scrub: every node that is up reads back each copy it should hold and checks it
+ * against its checksum; then its chunk list is compared with the metadata to find
+ * orphans. Runs every `intervalMs` and on demand (`raidfs scrub`).
+ *
+ * - A missing or corrupt copy is rewritten in place from a good copy (the same
+ *   rewrite as read repair). If that fails (the node's disk is full, say), the copy is
+ *   dropped from the part (doomed) and re-replication puts one elsewhere.
+ * - An orphan is a chunk on a node that the metadata does not account for (no
+ *   committed file's replica, not doomed) and that no upload or repair under way is
+ *   making (UncommittedChunks): left by a controller crash mid-write, say. Orphans
+ *   are doomed, so the collector deletes them after the delete delay, like any
+ *   replaced copy.
+ *
+ * Invariant: scrub never deletes anything itself, and never touches a copy a
+ * committed file refers to except to rewrite it with verified bytes.
+ */
+import { createLogger, errorMessage } from '../common/log';
+import { ChunkIO } from './chunk-io';
+import { MetadataStore } from './metadata/metadata-store';
+import { NodeRegistry } from './node-registry';
+import { PartReader } from './part-reader';
+import { PeriodicPass } from './periodic-pass';
+import { RateLimiter } from './rate-limiter';
+import { UncommittedChunks } from './uncommitted-chunks';
+
+export interface ScrubReport {
+  startedMs: number;
+  finishedMs: number | null;
+  nodesScrubbed: number;
+  chunksVerified: number;
+  bytesVerified: number;
+  missing: number;
+  corrupt: number;
+  /** Bad copies rewritten in place. */
+  rewritten: number;
+  /** Bad copies dropped because the rewrite failed (re-replication takes over). */
+  dropped: number;
+  /** Chunks no file refers to, doomed for deletion. */
+  orphans: number;
+  errors: string[];
+}
+
+export interface ScrubSettings {
+  /** Bytes per second scrub may read on a node (default 32 MiB/s). */
+  bytesPerSecond: number;
+  /** Time between background passes (0: only on demand). */
+  intervalMs: number;
+}
+
+const VERIFY_MAX_IDS = 64;
+const VERIFY_MAX_BYTES = 16 << 20;
+const LIST_PAGE = 5_000;
+const log = createLogger('scrub');
+
+export class Scrubber {
+  readonly passes: PeriodicPass<ScrubReport>;
+  private readonly limiter: RateLimiter;
+
+  constructor(
+    private readonly metadata: MetadataStore,
+    private readonly registry: NodeRegistry,
+    private readonly io: ChunkIO,
+    private readonly reader: PartReader,
+    private readonly uncommitted: UncommittedChunks,
+    private readonly settings: ScrubSettings,
+    /** Called after a pass that dropped copies, to re-replicate them. */
+    private readonly onDropped: () => void,
+  ) {
+    this.limiter = new RateLimiter(settings.bytesPerSecond);
+    this.passes = new PeriodicPass('scrub', newReport, (report) => this.pass(report));
+  }
+
+  start(): void {
+    this.passes.start(this.settings.intervalMs, undefined);
+  }
+
+  stop(): void {
+    this.passes.stop();
+  }
+
+  runNow(): Promise<ScrubReport> {
+    return this.passes.runNow(undefined);
+  }
+
+  private async pass(report: ScrubReport): Promise<void> {
+    for (const nodeId of this.registry.aliveIds()) {
+      try {
+        await this.verifyNode(nodeId, report);
+        await this.findOrphans(nodeId, report);
+        report.nodesScrubbed += 1;
+      } catch (err) {
+        if (report.errors.length < 5) report.errors.push(`${nodeId}: ${errorMessage(err)}`);
+        log.warn('scrub of a node stopped', { node: nodeId, error: errorMessage(err) });
+      }
+    }
+    report.finishedMs = Date.now();
+    log.info('scrub pass done', { ...report, errors: report.errors.length });
+    if (report.dropped) this.onDropped();
+  }
+
+  private async verifyNode(nodeId: string, report: ScrubReport): Promise<void> {
+    let after = '';
+    for (;;) {
+      const copies = this.metadata.copiesOnNode(nodeId, after, VERIFY_MAX_IDS);
+      if (copies.length === 0) return;
+      let bytes = 0;
+      const batch = copies.filter((c) => bytes < VERIFY_MAX_BYTES && (bytes += c.size) > 0);
+      after = batch.at(-1)!.chunkId;
+      await this.limiter.take(bytes);
+      const result = await this.io.verify(nodeId, batch.map((c) => c.chunkId));
+      report.chunksVerified += batch.length - result.missing.length;
+      report.bytesVerified += result.bytesRead;
+      report.missing += result.missing.length;
+      report.corrupt += result.corrupt.length;
+      for (const chunkId of [...result.missing, ...result.corrupt]) await this.restore(chunkId, nodeId, report);
+    }
+  }
+
+  private async restore(chunkId: string, nodeId: string, report: ScrubReport): Promise<void> {
+    const part = this.metadata.part(chunkId);
+    if (!part?.nodes.includes(nodeId)) return; // deleted or moved meanwhile
+    log.warn('bad copy found', { chunk: chunkId, node: nodeId });
+    let failed: string[];
+    try {
+      failed = await this.reader.restoreCopies(part, [nodeId]);
+    } catch (err) {
+      failed = [nodeId];
+      if (report.errors.length < 5) report.errors.push(`part ${chunkId}: ${errorMessage(err)}`);
+    }
+    if (failed.length === 0) {
+      report.rewritten += 1;
+    } else if (part.nodes.length > 1) {
+      this.metadata.moveCopies(chunkId, [nodeId], []);
+      report.dropped += 1;
+    }
+  }
+
+  private async findOrphans(nodeId: string, report: ScrubReport): Promise<void> {
+    let after = '';
+    for (;;) {
+      const page = await this.io.list(nodeId, after, LIST_PAGE);
+      // No await between the check and the doom: see UncommittedChunks.
+      const orphans = page.ids
+        .filter((chunkId) => !this.uncommitted.has(chunkId) && !this.metadata.accountsFor(chunkId, nodeId))
+        .map((chunkId) => ({ chunkId, nodeId }));
+      if (orphans.length) {
+        this.metadata.doom(orphans);
+        report.orphans += orphans.length;
+        log.info('orphan chunks found', { node: nodeId, count: orphans.length });
+      }
+      if (!page.more || page.ids.length === 0) return;
+      after = page.ids.at(-1)!;
+    }
+  }
+}
+
+function newReport(): ScrubReport {
+  return {
+    startedMs: Date.now(), finishedMs: null, nodesScrubbed: 0, chunksVerified: 0, bytesVerified: 0,
+    missing: 0, corrupt: 0, rewritten: 0, dropped: 0, orphans: 0, errors: [],
+  };
+}

@@ -1,0 +1,25 @@
+/**
+ * The operator's endpoints: the cluster's health and its maintenance passes.
+ *
+ *   GET  /status   nodes (state, address, chunks, space, last heartbeat), parts
+ *                  missing copies, repair and scrub progress (ClusterStatus)
+ *   POST /repair   runs a repair pass now (every node that is down counts as lost)
+ *                  and answers its report when it is done
+ *   POST /scrub    runs a scrub pass now (verify every copy, find orphans) and
+ *                  answers its report when it is done
+ *
+ * Same auth rules as every route; the core does the work (controller.ts).
+ */
+import { Router } from 'express';
+import type { Controller } from '../core/controller';
+import { methodNotAllowed } from './errors';
+
+export function clusterRoutes(controller: Controller): Router {
+  const router = Router();
+  router.get('/status', (_req, res) => { res.json(controller.status()); });
+  router.post('/repair', async (_req, res) => { res.json(await controller.repair()); });
+  router.post('/scrub', async (_req, res) => { res.json(await controller.scrub()); });
+  router.all('/status', methodNotAllowed(['GET', 'HEAD']));
+  router.all(['/repair', '/scrub'], methodNotAllowed(['POST']));
+  return router;
+}
