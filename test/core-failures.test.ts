@@ -5,16 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { TestCluster } from './helpers/cluster';
-import { collect, testBytes } from './helpers/data';
+import { collect, testBytes, waitUntil } from './helpers/data';
 
 const STRIPE = 64 * 1024;
-
-function chunkFile(cluster: TestCluster, nodeId: string, chunkId: string): string {
-  return path.join(cluster.nodeDir(cluster.indexOf(nodeId)), 'chunks', chunkId.slice(0, 2), chunkId);
-}
 
 describe('core under failures', () => {
   let cluster: TestCluster | undefined;
@@ -53,23 +48,23 @@ describe('core under failures', () => {
     await cluster.controller.writeFile('/rot', data);
     const { parts } = cluster.controller.snapshot('/rot');
     for (const part of parts) {
-      const file = chunkFile(cluster, part.nodes[0], part.chunkId);
+      const file = cluster.chunkFile(part.nodes[0], part.chunkId);
       const bytes = await fs.readFile(file);
       bytes[48 + 100] ^= 0xff; // one bit-flipped byte after the 48-byte header
       await fs.writeFile(file, bytes);
     }
     // Part 1 loses its other copy too (truncated to nothing): no good copy is left.
-    await fs.truncate(chunkFile(cluster, parts[1].nodes[1], parts[1].chunkId), 0);
+    await fs.truncate(cluster.chunkFile(parts[1].nodes[1], parts[1].chunkId), 0);
     await assert.rejects(cluster.controller.readFile('/rot'), { code: 'EIO' });
     // Part 0 is readable from its good copy; once a read has tried the corrupt copy (the
     // copy a read tries first is chosen at random), that copy is rewritten.
-    const repaired = async () => (await fs.readFile(chunkFile(cluster!, parts[0].nodes[0], parts[0].chunkId))).subarray(48).equals(data.subarray(0, STRIPE));
+    const repaired = async () => (await fs.readFile(cluster!.chunkFile(parts[0].nodes[0], parts[0].chunkId))).subarray(48).equals(data.subarray(0, STRIPE));
     for (let i = 0; i < 30 && !(await repaired()); i++) {
       const first = await cluster.controller.readRange(cluster.controller.snapshot('/rot'), 0, STRIPE);
       assert.ok(first.equals(data.subarray(0, STRIPE)));
       await new Promise((r) => setTimeout(r, 20));
     }
-    await waitFor(repaired);
+    await waitUntil(() => repaired().catch(() => false), 'the corrupt copy is rewritten', 5_000);
   });
 
   it('serves its chunks again after a node restarts on the same data directory', async () => {
@@ -99,11 +94,3 @@ describe('core under failures', () => {
     assert.equal(counts.reduce((a, b) => a + b, 0), 4, `only the 2 parts x 2 copies of /fits remain (${counts})`);
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

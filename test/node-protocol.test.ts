@@ -5,45 +5,16 @@
  * get an error reply or are dropped, and the node keeps serving correct data.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, promises as fs, rmSync } from 'node:fs';
-import os from 'node:os';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Router } from 'zeromq';
 import { LocalNode } from '../src/cli/local-nodes';
 import { newChunkId } from '../src/wire/chunk-id';
 import { sha256Sync } from '../src/wire/checksum';
-import { bodyOf, decodeMessage, encodeMessage, Envelope, ErrorCode, Message } from '../src/wire/messages';
-import { testBytes } from './helpers/data';
-
-class FakeController {
-  private nextId = 1;
-  constructor(readonly socket: Router) {}
-
-  async receive(): Promise<{ from: string; message: Message }> {
-    const [from, ...frames] = await this.socket.receive();
-    return { from: from.toString(), message: decodeMessage(frames) };
-  }
-
-  /** Sends a request and returns the reply with the same request id (skipping heartbeats). */
-  async request(body: Envelope, payload?: Buffer): Promise<Message> {
-    const requestId = this.nextId++;
-    await this.socket.send(['n1', ...encodeMessage({ ...body, requestId }, payload)]);
-    return this.replyTo(requestId);
-  }
-
-  /** Waits for the reply to `requestId`, acknowledging heartbeats as the real controller does. */
-  async replyTo(requestId: number): Promise<Message> {
-    for (;;) {
-      const { from, message } = await this.receive();
-      if (message.kind === 'heartbeat' || message.kind === 'register') {
-        await this.socket.send([from, ...encodeMessage({ registerAck: { controllerId: 'fake' } })]);
-      } else if (Number(message.envelope.requestId) === requestId) {
-        return message;
-      }
-    }
-  }
-}
+import { bodyOf, encodeMessage, ErrorCode, Message } from '../src/wire/messages';
+import { retry, testBytes } from './helpers/data';
+import { FakeController } from './helpers/fake-controller';
 
 describe('storage node protocol handling', () => {
   let dir: string;
@@ -52,20 +23,11 @@ describe('storage node protocol handling', () => {
   let ctl: FakeController;
 
   before(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-node-'));
-    socket = new Router({ receiveTimeout: 2_000, sendTimeout: 2_000, mandatory: true, linger: 0 });
-    await socket.bind('tcp://127.0.0.1:*');
-    node = new LocalNode({ id: 'n1', dataDir: path.join(dir, 'data'), controller: socket.lastEndpoint! }, 'ignore');
-    ctl = new FakeController(socket);
-    const { from, message } = await ctl.receive();
-    assert.equal(from, 'n1');
-    assert.equal(message.kind, 'register');
-    assert.equal(bodyOf(message.envelope, 'register').nodeId, 'n1');
+    ctl = await FakeController.start('n1');
+    ({ dir, socket, node } = ctl);
   });
   after(async () => {
-    await node?.stop();
-    socket?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await ctl?.stop();
   });
 
   const store = (chunkId: string, data: Buffer, digest = sha256Sync(data), size = data.length) =>
@@ -121,15 +83,7 @@ describe('storage node protocol handling', () => {
     // A message over the node's size limit makes libzmq drop the session for good; the node
     // notices the controller's silence and connects a new socket.
     await socket.send(['n1', ...encodeMessage({ requestId: 997, storeChunk: { chunkId: newChunkId(), size: 0, sha256: Buffer.alloc(32) } }), Buffer.alloc(70 << 20)]);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        assert.equal((await store(id, data)).kind, 'storeChunkAck');
-        break;
-      } catch (err) {
-        if (attempt > 20) throw err;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    }
+    await retry(async () => assert.equal((await store(id, data)).kind, 'storeChunkAck'));
     assert.ok((await ctl.request({ getChunk: { chunkId: id } })).payload!.equals(data));
     assert.ok(node.running, 'node process still running');
   });

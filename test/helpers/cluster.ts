@@ -3,24 +3,29 @@
  * SQLite file, a ZeroMQ ROUTER on a free loopback port) and N storage nodes as real
  * child processes on their own temp data directories. stop() kills exactly the
  * processes it started (by PID) and removes the temp directory, also after failures.
+ * Nodes may get extra `raidfs node` arguments (e.g. CURVE keys, with the controller's
+ * `curve` option), per index or per startNode() call.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { promises as fs, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Controller, ControllerOptions } from '../../src/core/controller';
-import { LocalNode } from '../../src/cli/local-nodes';
+import { LocalNode, LocalNodeSpec } from '../../src/cli/local-nodes';
+import { waitUntil } from './data';
 
 export interface ClusterOptions {
   nodes?: number;
   controller?: Partial<ControllerOptions>;
   /** Per-node capacity caps, by index. */
   capacities?: Array<number | undefined>;
+  /** Extra `raidfs node` arguments, by index. */
+  nodeArgs?: Array<string[] | undefined>;
 }
 
 export class TestCluster {
   readonly nodes: LocalNode[] = [];
 
-  private constructor(readonly dir: string, readonly controller: Controller) {}
+  private constructor(readonly dir: string, readonly controller: Controller, private readonly nodeArgs: Array<string[] | undefined> = []) {}
 
   static async start(options: ClusterOptions = {}): Promise<TestCluster> {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-test-'));
@@ -32,7 +37,7 @@ export class TestCluster {
       deleteDelayMs: 0,
       ...options.controller,
     });
-    const cluster = new TestCluster(dir, controller);
+    const cluster = new TestCluster(dir, controller, options.nodeArgs);
     try {
       for (let i = 0; i < (options.nodes ?? 4); i++) cluster.startNode(i, options.capacities?.[i]);
       await controller.waitForNodes(cluster.nodes.length, 15_000);
@@ -55,10 +60,14 @@ export class TestCluster {
     return Number(nodeId.replace('node', '')) - 1;
   }
 
-  /** Starts (or restarts) node `index` on its data directory. */
-  startNode(index: number, capacity?: number): LocalNode {
-    const node = new LocalNode({ id: this.nodeId(index), dataDir: this.nodeDir(index), controller: this.controller.endpoint, capacity },
-      process.env.RAIDFS_TEST_NODE_LOGS ? 'inherit' : 'ignore');
+  /**
+   * Starts (or restarts) node `index` on its data directory; `overrides` replace parts
+   * of its spec (its extra arguments, the endpoint it connects to...).
+   */
+  startNode(index: number, capacity?: number, overrides: Partial<LocalNodeSpec> = {}): LocalNode {
+    const node = new LocalNode({
+      id: this.nodeId(index), dataDir: this.nodeDir(index), controller: this.controller.endpoint, capacity, extraArgs: this.nodeArgs[index], ...overrides,
+    }, process.env.RAIDFS_TEST_NODE_LOGS ? 'inherit' : 'ignore');
     this.nodes[index] = node;
     return node;
   }
@@ -69,13 +78,22 @@ export class TestCluster {
     await this.nodes[index].exited;
   }
 
+  /** The file that holds `chunkId` on node `nodeId`. */
+  chunkFile(nodeId: string, chunkId: string): string {
+    return path.join(this.nodeDir(this.indexOf(nodeId)), 'chunks', chunkId.slice(0, 2), chunkId);
+  }
+
+  /** Chunk files in node `index`'s data directory. */
+  async chunkFiles(index: number): Promise<string[]> {
+    const root = path.join(this.nodeDir(index), 'chunks');
+    const shards = await fs.readdir(root).catch(() => [] as string[]);
+    const files = await Promise.all(shards.map(async (s) => (await fs.readdir(path.join(root, s))).map((f) => path.join(root, s, f))));
+    return files.flat();
+  }
+
   /** Resolves once the controller counts node `index` as down. */
-  async waitUntilDown(index: number, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.controller.registry.isAlive(this.nodeId(index))) {
-      if (Date.now() > deadline) throw new Error(`${this.nodeId(index)} still counted alive`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  waitUntilDown(index: number, timeoutMs = 10_000): Promise<void> {
+    return waitUntil(() => !this.controller.registry.isAlive(this.nodeId(index)), `${this.nodeId(index)} is counted down`, timeoutMs);
   }
 
   async stop(): Promise<void> {

@@ -2,6 +2,8 @@
  * A real `raidfs up` for mount tests: the CLI runs as a child process (controller,
  * nodes and the FUSE mount), so the test process is never the one serving the mount
  * and may use the mount freely, with fs calls or by running cp, cat, rsync...
+ * With args ['--no-mount'] it is simply a whole cluster in real processes (REST and
+ * the controller's node endpoint are on free loopback ports).
  *
  * stop() sends SIGINT (which unmounts and stops the nodes), kills what is left by
  * PID, lazily unmounts if the mount is still there, and removes the temp directory.
@@ -37,10 +39,13 @@ export class MountedRaidfs {
   readonly nodePids: number[];
   /** The REST API's base URL (served on a free loopback port). */
   readonly restUrl: string;
+  /** The ZeroMQ endpoint storage nodes connect to. */
+  readonly controllerEndpoint: string;
 
   private constructor(readonly dir: string, readonly mnt: string, private readonly up: ReadyProcess) {
     this.nodePids = (/pids ([\d ]+)\)/.exec(up.stdout)?.[1] ?? '').trim().split(' ').map(Number);
     this.restUrl = /REST API on (\S+?),/.exec(up.stdout)?.[1] ?? '';
+    this.controllerEndpoint = /controller (tcp:\/\/\S+?),/.exec(up.stdout)?.[1] ?? '';
   }
 
   static async start(options: { nodes?: number; args?: string[] } = {}): Promise<MountedRaidfs> {

@@ -1,0 +1,44 @@
+/**
+ * A real `raidfs controller` process for tests that need the controller itself to
+ * crash or to run apart from its nodes (kill -9 of the controller, nodes in other
+ * network namespaces). Its REST URL and node endpoint come from its ready line;
+ * status() asks GET /status.
+ */
+import { CLI_ENTRY } from '../../src/cli/local-nodes';
+import type { ClusterStatus } from '../../src/core/controller';
+import { waitUntil } from './data';
+import { ReadyProcess } from './ready-process';
+
+export class ControllerProcess {
+  private constructor(readonly process: ReadyProcess, readonly restUrl: string, readonly endpoint: string) {}
+
+  /** Starts `raidfs controller ARGS` (add --rest HOST:0 to get a REST URL). */
+  static async start(args: string[]): Promise<ControllerProcess> {
+    const proc = await ReadyProcess.start(CLI_ENTRY, ['controller', ...args], /raidfs controller ready/,
+      { env: { ...process.env, RAIDFS_LOG: process.env.RAIDFS_LOG ?? 'warn' } });
+    const restUrl = /REST API on (\S+?),/.exec(proc.stdout)?.[1] ?? '';
+    const endpoint = /nodes connect to (\S+)/.exec(proc.stdout)?.[1] ?? '';
+    return new ControllerProcess(proc, restUrl, endpoint);
+  }
+
+  get pid(): number {
+    return this.process.pid;
+  }
+
+  async status(): Promise<ClusterStatus> {
+    const res = await fetch(`${this.restUrl}/status`, { signal: AbortSignal.timeout(10_000) });
+    if (!res.ok) throw new Error(`GET /status: ${res.status}`);
+    return await res.json() as ClusterStatus;
+  }
+
+  /** Polls GET /status until `condition` holds. */
+  async waitForStatus(condition: (status: ClusterStatus) => boolean, what: string, timeoutMs = 20_000): Promise<ClusterStatus> {
+    let status = await this.status();
+    await waitUntil(async () => condition(status = await this.status()), what, timeoutMs);
+    return status;
+  }
+
+  stop(signal: NodeJS.Signals = 'SIGINT'): Promise<number | null> {
+    return this.process.stop(signal);
+  }
+}

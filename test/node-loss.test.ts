@@ -1,0 +1,126 @@
+/**
+ * Node failures against a real cluster: kill -9 and SIGSTOP (a hung node) of real
+ * node processes. Reads and writes carry on without waiting out deadlines, repair
+ * restores two copies of every part, and a node that comes back with stale copies
+ * gets them deleted (a file deleted meanwhile stays deleted). The figures (time to
+ * repair, longest call) are printed as test diagnostics.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import { TestCluster } from './helpers/cluster';
+import { testBytes, waitUntil } from './helpers/data';
+
+const STRIPE = 64 * 1024;
+
+interface TestFile {
+  path: string;
+  data: Buffer;
+}
+
+async function writeFiles(cluster: TestCluster, count: number, prefix: string): Promise<TestFile[]> {
+  const files = Array.from({ length: count }, (_, i) => ({ path: `/${prefix}${i}`, data: testBytes(3 * STRIPE + i * 40_000 + 11, `${prefix}${i}`) }));
+  for (const f of files) await cluster.controller.writeFile(f.path, f.data);
+  return files;
+}
+
+/** Reads every file back byte-exact; resolves with the longest single read in ms. */
+async function readAll(cluster: TestCluster, files: readonly TestFile[]): Promise<number> {
+  let longest = 0;
+  for (const f of files) {
+    const started = Date.now();
+    assert.ok((await cluster.controller.readFile(f.path)).equals(f.data), `${f.path} reads back byte-exact`);
+    longest = Math.max(longest, Date.now() - started);
+  }
+  return longest;
+}
+
+function partsOf(cluster: TestCluster, files: readonly TestFile[]) {
+  return files.flatMap((f) => cluster.controller.snapshot(f.path).parts);
+}
+
+describe('node loss, hung nodes and repair', () => {
+  let cluster: TestCluster | undefined;
+  afterEach(async () => { await cluster?.stop(); cluster = undefined; });
+
+  it('repairs to two copies after kill -9 of a node, and the node coming back resurrects nothing', async (t) => {
+    cluster = await TestCluster.start({ nodes: 4, controller: { stripeSize: STRIPE, cacheBytes: 1, repairGraceMs: 1_000 } });
+    const c = cluster;
+    const files = await writeFiles(c, 8, 'f');
+    const [doomed] = await writeFiles(c, 1, 'deleted-while-down');
+    const victim = c.nodeId(0);
+    const lostParts = partsOf(c, files).filter((p) => p.nodes.includes(victim)).length;
+    assert.ok(lostParts > 0, 'the victim holds copies');
+
+    await c.killNode(0);
+    const killedAt = Date.now();
+    const longestRead = await readAll(c, files);
+    c.controller.remove(doomed.path);
+    await waitUntil(() => c.controller.status().parts.underReplicated === 0 && c.controller.status().nodesDown === 1, 'every part has two live copies');
+    const repairMs = Date.now() - killedAt;
+    t.diagnostic(`kill -9 of 1 of 4 nodes: ${lostParts} parts re-replicated ${repairMs} ms after the kill (grace 1 s); longest read ${longestRead} ms`);
+
+    for (const part of partsOf(c, files)) {
+      assert.equal(part.nodes.length, 2);
+      assert.ok(!part.nodes.includes(victim), 'no copy is counted on the lost node');
+      assert.ok(part.nodes.every((id) => c.controller.registry.isAlive(id)));
+    }
+    const repair = c.controller.status().repair;
+    assert.ok(repair.passes > 0 && (repair.last?.copiesMade ?? 0) + (repair.current?.copiesMade ?? 0) >= 0);
+
+    // The node comes back with its stale copies: all of them (moved parts, the deleted file) get deleted.
+    c.startNode(0);
+    await c.controller.waitForNodes(4, 15_000);
+    await waitUntil(async () => { await c.controller.collectGarbage(); return (await c.chunkFiles(0)).length === 0; }, 'the returning node holds no stale copy');
+    assert.throws(() => c.controller.stat(doomed.path), { code: 'ENOENT' });
+    assert.equal(c.controller.list('/').length, files.length);
+    await readAll(c, files);
+  });
+
+  it('a hung node (SIGSTOP) holds no read or write longer than the node timeout', async (t) => {
+    cluster = await TestCluster.start({ nodes: 3, controller: { stripeSize: STRIPE, cacheBytes: 1, nodeTimeoutMs: 1_500, requestTimeoutMs: 5_000 } });
+    const c = cluster;
+    const files = await writeFiles(c, 6, 'h');
+    c.nodes[0].kill('SIGSTOP');
+    try {
+      const longestRead = await readAll(c, files);
+      let longestWrite = 0;
+      for (let i = 0; i < 3; i++) {
+        const started = Date.now();
+        const data = testBytes(2 * STRIPE + i, `w${i}`);
+        await c.controller.writeFile(`/w${i}`, data);
+        longestWrite = Math.max(longestWrite, Date.now() - started);
+        assert.ok((await c.controller.readFile(`/w${i}`)).equals(data));
+      }
+      t.diagnostic(`SIGSTOP of 1 of 3 nodes: longest read ${longestRead} ms, longest write ${longestWrite} ms (node timeout 1.5 s, request deadline 5 s)`);
+      assert.ok(longestRead < 4_000 && longestWrite < 4_000, 'no call waited out the 5 s request deadline');
+      assert.equal(c.controller.status().nodesDown, 1);
+    } finally {
+      c.nodes[0].kill('SIGCONT');
+    }
+    await waitUntil(() => c.controller.registry.isAlive(c.nodeId(0)), 'the node is up again after SIGCONT');
+    await readAll(c, files);
+  });
+
+  it('repair now (raidfs repair) copies the parts of a down node without waiting for the grace period', async () => {
+    cluster = await TestCluster.start({ nodes: 3, controller: { stripeSize: STRIPE, repairGraceMs: 3_600_000 } });
+    const c = cluster;
+    const files = await writeFiles(c, 4, 'r');
+    const onVictim = partsOf(c, files).filter((p) => p.nodes.includes(c.nodeId(2))).length;
+    await c.killNode(2);
+    await c.waitUntilDown(2);
+    assert.equal(c.controller.status().parts.underReplicated, onVictim, 'status counts the parts missing a live copy');
+    const report = await c.controller.repair();
+    assert.deepEqual(report.lostNodes, [c.nodeId(2)]);
+    assert.equal(report.underReplicated, onVictim);
+    assert.equal(report.copiesMade, onVictim);
+    assert.equal(report.failed, 0);
+    assert.equal(c.controller.status().parts.underReplicated, 0);
+    await readAll(c, files);
+    // With 2 of 3 nodes left, a second loss leaves nowhere to copy to: the report says so.
+    await c.killNode(1);
+    await c.waitUntilDown(1);
+    const stuck = await c.controller.repair();
+    assert.ok(stuck.failed > 0 && /no live node/.test(stuck.errors[0]), JSON.stringify(stuck));
+    await readAll(c, files);
+  });
+});

@@ -1,0 +1,106 @@
+/**
+ * Scrub and orphan collection on a real cluster: bit-flipped, truncated and deleted
+ * chunk files are found and rewritten from the good copy; a bad copy that cannot be
+ * rewritten (its node's disk is full) is re-replicated elsewhere; chunks no file
+ * refers to are deleted, and never the parts of an upload still under way.
+ */
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import { afterEach, describe, it } from 'node:test';
+import { TestCluster } from './helpers/cluster';
+import { testBytes, waitUntil } from './helpers/data';
+import { newChunkId } from '../src/wire/chunk-id';
+
+const STRIPE = 64 * 1024;
+const HEADER = 48;
+
+describe('scrub and orphan collection', () => {
+  let cluster: TestCluster | undefined;
+  afterEach(async () => { await cluster?.stop(); cluster = undefined; });
+
+  it('rewrites bit-flipped, truncated and deleted copies and deletes orphans', async (t) => {
+    cluster = await TestCluster.start({ nodes: 3, controller: { stripeSize: STRIPE, cacheBytes: 1 } });
+    const c = cluster;
+    const data = testBytes(5 * STRIPE + 99, 'scrub');
+    await c.controller.writeFile('/a', data);
+    const { parts } = c.controller.snapshot('/a');
+    const flipped = c.chunkFile(parts[0].nodes[0], parts[0].chunkId);
+    const bytes = await fs.readFile(flipped);
+    bytes[HEADER + 1234] ^= 0x01;
+    await fs.writeFile(flipped, bytes);
+    await fs.truncate(c.chunkFile(parts[1].nodes[0], parts[1].chunkId), HEADER + 10);
+    await fs.rm(c.chunkFile(parts[2].nodes[1], parts[2].chunkId));
+    // A leftover of a crash mid-write: a complete, valid chunk that no file refers to.
+    const orphan = c.chunkFile(parts[3].nodes[0], newChunkId());
+    await fs.mkdir(orphan.slice(0, orphan.lastIndexOf('/')), { recursive: true });
+    await fs.copyFile(c.chunkFile(parts[3].nodes[0], parts[3].chunkId), orphan);
+
+    const report = await c.controller.scrub();
+    t.diagnostic(`scrub: ${JSON.stringify(report)}`);
+    assert.equal(report.nodesScrubbed, 3);
+    assert.equal(report.corrupt, 2);
+    assert.equal(report.missing, 1);
+    assert.equal(report.rewritten, 3);
+    assert.equal(report.orphans, 1);
+    assert.equal(report.chunksVerified, parts.length * 2 - 1);
+    for (const [i, nodeId] of [[0, parts[0].nodes[0]], [1, parts[1].nodes[0]], [2, parts[2].nodes[1]]] as const) {
+      const restored = await fs.readFile(c.chunkFile(nodeId, parts[i].chunkId));
+      assert.ok(restored.subarray(HEADER).equals(data.subarray(parts[i].offset, parts[i].offset + parts[i].size)), `part ${i} rewritten`);
+    }
+    await c.controller.collectGarbage();
+    await assert.rejects(fs.stat(orphan), { code: 'ENOENT' });
+    const again = await c.controller.scrub();
+    assert.deepEqual([again.corrupt, again.missing, again.orphans], [0, 0, 0]);
+    assert.ok((await c.controller.readFile('/a')).equals(data));
+  });
+
+  it('re-replicates a bad copy elsewhere when its node has no room to rewrite it', async () => {
+    cluster = await TestCluster.start({ nodes: 3, controller: { stripeSize: STRIPE, cacheBytes: 1 } });
+    const c = cluster;
+    const data = testBytes(6 * STRIPE, 'full');
+    await c.controller.writeFile('/f', data);
+    const full = c.nodeId(0);
+    const victim = c.controller.snapshot('/f').parts.find((p) => p.nodes.includes(full));
+    assert.ok(victim, 'node1 holds a copy');
+    // Restart node1 with a capacity of exactly what it uses: its disk is full.
+    const used = (await Promise.all((await c.chunkFiles(0)).map((f) => fs.stat(f)))).reduce((sum, st) => sum + st.size, 0);
+    await c.killNode(0);
+    await c.waitUntilDown(0);
+    c.startNode(0, used);
+    await c.controller.waitForNodes(3, 10_000);
+    await fs.truncate(c.chunkFile(full, victim.chunkId), 5);
+
+    const report = await c.controller.scrub();
+    assert.equal(report.corrupt, 1);
+    assert.equal(report.rewritten, 0);
+    assert.equal(report.dropped, 1);
+    await waitUntil(() => c.controller.status().parts.underReplicated === 0, 're-replication restores two copies');
+    const moved = c.controller.snapshot('/f').parts.find((p) => p.chunkId === victim.chunkId)!;
+    assert.equal(moved.nodes.length, 2);
+    assert.ok(!moved.nodes.includes(full), 'the copy moved off the full node');
+    assert.ok((await c.controller.readFile('/f')).equals(data));
+  });
+
+  it('never takes the parts of an upload under way for orphans', async () => {
+    cluster = await TestCluster.start({ nodes: 3, controller: { stripeSize: STRIPE, cacheBytes: 1 } });
+    const c = cluster;
+    const data = testBytes(8 * STRIPE, 'slow');
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    async function* slowSource(): AsyncGenerator<Buffer> {
+      yield data.subarray(0, 4 * STRIPE);
+      await gate;
+      yield data.subarray(4 * STRIPE);
+    }
+    const upload = c.controller.writeFile('/slow', slowSource());
+    const chunkCount = async () => (await Promise.all([0, 1, 2].map((i) => c.chunkFiles(i)))).flat().length;
+    await waitUntil(async () => (await chunkCount()) >= 6, 'the first parts of the upload are stored');
+    const report = await c.controller.scrub();
+    assert.equal(report.orphans, 0, 'stored parts of the upload are not orphans');
+    await c.controller.collectGarbage();
+    release();
+    await upload;
+    assert.ok((await c.controller.readFile('/slow')).equals(data));
+    assert.equal(await chunkCount(), 16, '8 parts x 2 copies, nothing deleted');
+  });
+});

@@ -1,0 +1,103 @@
+/**
+ * The operator's view, end to end: `raidfs status`, `raidfs repair` and `raidfs scrub`
+ * against a real `raidfs controller` with three real nodes, one of them killed -9;
+ * GET /status, POST /repair and POST /scrub over HTTP; exit codes and errors.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CLI_ENTRY, LocalNode } from '../src/cli/local-nodes';
+import type { ClusterStatus, RepairReport, ScrubReport } from '../src/core/controller';
+import { ControllerProcess } from './helpers/controller-process';
+import { testBytes } from './helpers/data';
+import { sh } from './helpers/mounted-raidfs';
+
+describe('raidfs status, repair and scrub', () => {
+  let dir: string;
+  let controller: ControllerProcess;
+  let rest: string;
+  const nodes: LocalNode[] = [];
+  const raidfs = (args: string) => sh(`${JSON.stringify(process.execPath)} ${CLI_ENTRY} ${args}`);
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-status-'));
+    controller = await ControllerProcess.start(['--db', path.join(dir, 'meta.sqlite'), '--listen', 'tcp://127.0.0.1:0',
+      '--rest', '127.0.0.1:0', '--node-timeout', '1500ms', '--repair-grace', '1h', '--stripe-size', '256KiB']);
+    rest = controller.restUrl.replace('http://', '');
+    for (let i = 0; i < 3; i++) {
+      nodes.push(new LocalNode({ id: `node${i + 1}`, dataDir: path.join(dir, `node${i + 1}`), controller: controller.endpoint }, 'ignore'));
+    }
+    await controller.waitForStatus((s) => s.nodesUp === 3, 'three nodes are up');
+    const put = await fetch(`${controller.restUrl}/fs/data.bin`, { method: 'PUT', body: testBytes(2 << 20, 'status') });
+    assert.equal(put.status, 201);
+  });
+
+  after(async () => {
+    await controller?.stop();
+    await Promise.all(nodes.map((n) => n.stop(2_000)));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('shows every node, then a killed node as down with the parts it leaves under-replicated', async () => {
+    const healthy = await raidfs(`status --rest ${rest}`);
+    assert.equal(healthy.code, 0, healthy.stderr);
+    assert.match(healthy.stdout, /3 nodes up, 0 down/);
+    assert.match(healthy.stdout, /^NODE\s+STATE\s+ADDRESS\s+CHUNKS\s+USED\s+FREE\s+LAST HEARTBEAT$/m);
+    for (const id of ['node1', 'node2', 'node3']) assert.match(healthy.stdout, new RegExp(`^${id}\\s+up\\s+\\S+`, 'm'));
+    assert.match(healthy.stdout, /parts: 8 stored with 2 copies each; 0 under-replicated, 0 unavailable/);
+
+    const json = JSON.parse((await raidfs(`status --rest ${rest} --json`)).stdout) as ClusterStatus;
+    assert.equal(json.nodes.length, 3);
+    assert.equal(json.nodes.reduce((sum, n) => sum + n.chunkCount, 0), 16);
+    assert.ok(json.nodes.every((n) => n.alive && n.address && n.usedBytes > 0 && n.freeBytes > 0 && n.lastSeenMs > 0));
+
+    nodes[2].kill('SIGKILL');
+    const down = await controller.waitForStatus((s) => s.nodesDown === 1, 'node3 is counted down');
+    const onNode3 = down.nodes.find((n) => n.id === 'node3')!.chunkCount;
+    assert.equal(down.parts.underReplicated, onNode3);
+    const text = await raidfs(`status --rest ${rest}`);
+    assert.match(text.stdout, /2 nodes up, 1 down/);
+    assert.match(text.stdout, /^node3\s+down \S+/m);
+    assert.match(text.stdout, new RegExp(`${onNode3} under-replicated`));
+  });
+
+  it('repair makes the missing copies now and scrub verifies every copy', async () => {
+    const repair = await raidfs(`repair --rest ${rest}`);
+    assert.equal(repair.code, 0, repair.stderr + repair.stdout);
+    assert.match(repair.stdout, /^repair: \d+ parts under-replicated \(copies on node3 counted lost\), \d+ copies made/);
+    const status = await controller.status();
+    assert.equal(status.parts.underReplicated, 0);
+    assert.equal(status.repair.last?.failed, 0);
+
+    const scrub = JSON.parse((await raidfs(`scrub --rest ${rest} --json`)).stdout) as ScrubReport;
+    assert.equal(scrub.nodesScrubbed, 2);
+    assert.equal(scrub.chunksVerified, 16);
+    assert.deepEqual([scrub.missing, scrub.corrupt], [0, 0]);
+  });
+
+  it('answers the maintenance endpoints over HTTP, with JSON errors for wrong methods', async () => {
+    const repair = await fetch(`${controller.restUrl}/repair`, { method: 'POST' });
+    assert.equal(repair.status, 200);
+    assert.equal(((await repair.json()) as RepairReport).underReplicated, 0);
+    const wrong = await fetch(`${controller.restUrl}/status`, { method: 'POST' });
+    assert.equal(wrong.status, 405);
+    assert.match(((await wrong.json()) as { error: string }).error, /use GET/);
+    assert.equal((await fetch(`${controller.restUrl}/scrub`)).status, 405);
+  });
+
+  it('fails with one line when the controller cannot be reached or the address is malformed', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    const refused = await raidfs(`status --rest 127.0.0.1:${port}`);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, new RegExp(`^raidfs: cannot reach the controller at http://127\\.0\\.0\\.1:${port}: connection refused`));
+    const malformed = await raidfs('repair --rest nonsense');
+    assert.equal(malformed.code, 2);
+    assert.match(malformed.stderr, /--rest: expected HOST:PORT/);
+  });
+});
