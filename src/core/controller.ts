@@ -151,7 +151,7 @@ export class Controller {
     this.repairer.start();
     this.scrubber = new Scrubber(metadata, registry, io, this.reader, uncommitted,
       { intervalMs: settings.scrubIntervalMs, bytesPerSecond: settings.scrubBytesPerSecond },
-      () => void this.repairer.passes.runNow(settings.repairGraceMs).catch(() => undefined));
+      () => void this.repairer.runSoon().catch(() => undefined));
     this.scrubber.start();
   }
 

@@ -17,6 +17,9 @@
  *   old copies are deleted, and a deleted file never comes back with it.
  * - Copying is paced by a byte rate (RateLimiter), two parts at a time, so user I/O
  *   keeps most of the disks and network.
+ * - The background timer scans the parts table only when the set of lost nodes
+ *   changed (or the last scan left parts unrepaired, then at most once a minute), so
+ *   a healthy cluster, or one with a node long gone and repaired around, pays nothing.
  */
 import { createLogger, errorMessage } from '../common/log';
 import { ChunkIO } from './chunk-io';
@@ -54,9 +57,20 @@ const BATCH = 256;
 const PARALLEL = 2;
 const log = createLogger('repair');
 
+/** What a pass is asked to do: which nodes count as lost, and whether a timer started it. */
+interface PassRequest {
+  graceMs: number;
+  background: boolean;
+}
+
+/** A background pass whose lost nodes are the same as the last one's is skipped (see shouldScan). */
+const RETRY_FAILED_MS = 60_000;
+
 export class Repairer {
-  readonly passes: PeriodicPass<RepairReport, number>;
+  readonly passes: PeriodicPass<RepairReport, PassRequest>;
   private readonly limiter: RateLimiter;
+  /** The lost nodes of the last full pass, its end and whether it left parts unrepaired. */
+  private settled = { lost: '', atMs: 0, failed: true }; // "failed": the first tick scans once, after a restart
 
   constructor(
     private readonly metadata: MetadataStore,
@@ -67,12 +81,12 @@ export class Repairer {
     private readonly settings: RepairSettings,
   ) {
     this.limiter = new RateLimiter(settings.bytesPerSecond);
-    this.passes = new PeriodicPass('repair', newReport, (report, graceMs) => this.pass(report, graceMs));
+    this.passes = new PeriodicPass('repair', newReport, (report, request) => this.pass(report, request));
   }
 
-  /** Checks for lost copies every few seconds (sooner for short grace periods). */
+  /** Checks for newly lost nodes every few seconds (sooner for short grace periods). */
   start(): void {
-    this.passes.start(Math.min(10_000, Math.max(250, this.settings.graceMs / 4)), this.settings.graceMs);
+    this.passes.start(Math.min(10_000, Math.max(250, this.settings.graceMs / 4)), { graceMs: this.settings.graceMs, background: true });
   }
 
   stop(): void {
@@ -81,11 +95,28 @@ export class Repairer {
 
   /** A pass now in which every node that is down counts as lost. */
   runNow(): Promise<RepairReport> {
-    return this.passes.runNow(0);
+    return this.passes.runNow({ graceMs: 0, background: false });
   }
 
-  private async pass(report: RepairReport, graceMs: number): Promise<boolean> {
-    const lost = new Set(this.registry.lostIds(graceMs));
+  /** A pass now with the usual grace period (after scrub dropped bad copies). */
+  runSoon(): Promise<RepairReport> {
+    return this.passes.runNow({ graceMs: this.settings.graceMs, background: false });
+  }
+
+  /**
+   * A full pass scans every part (one SQLite query, synchronous). The timer runs one
+   * only when the set of lost nodes changed since the last, or, if that one left
+   * parts unrepaired, once a minute; otherwise it costs nothing.
+   */
+  private shouldScan(lostKey: string): boolean {
+    if (lostKey !== this.settled.lost) return true;
+    return this.settled.failed && Date.now() - this.settled.atMs >= RETRY_FAILED_MS;
+  }
+
+  private async pass(report: RepairReport, request: PassRequest): Promise<boolean> {
+    const lost = new Set(this.registry.lostIds(request.graceMs));
+    const lostKey = [...lost].sort().join(',');
+    if (request.background && !this.shouldScan(lostKey)) return false;
     report.lostNodes = [...lost];
     const usable = this.registry.knownIds().filter((id) => !lost.has(id));
     let after = '';
@@ -101,6 +132,7 @@ export class Repairer {
       await Promise.all(Array.from({ length: PARALLEL }, worker));
     }
     report.finishedMs = Date.now();
+    if (request.graceMs === this.settings.graceMs) this.settled = { lost: lostKey, atMs: report.finishedMs, failed: report.failed > 0 };
     if (report.underReplicated) log.info('repair pass done', { ...report, errors: report.errors.length });
     return report.underReplicated > 0;
   }
