@@ -145,11 +145,12 @@ export class Controller {
     this.reader = new PartReader(io, registry, new ChunkCache(settings.cacheBytes));
     this.collector = new DoomedCollector(metadata, registry, io, settings.deleteDelayMs);
     this.collector.start(Math.max(250, Math.min(settings.deleteDelayMs, 5_000)));
-    this.repairer = new Repairer(metadata, registry, io, this.reader, uncommitted, {
+    const cluster = { metadata, registry, io, reader: this.reader, uncommitted };
+    this.repairer = new Repairer(cluster, {
       replicas: settings.replicas, graceMs: settings.repairGraceMs, bytesPerSecond: settings.repairBytesPerSecond,
     });
     this.repairer.start();
-    this.scrubber = new Scrubber(metadata, registry, io, this.reader, uncommitted,
+    this.scrubber = new Scrubber(cluster,
       { intervalMs: settings.scrubIntervalMs, bytesPerSecond: settings.scrubBytesPerSecond },
       () => void this.repairer.runSoon().catch(() => undefined));
     this.scrubber.start();

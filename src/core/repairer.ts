@@ -22,13 +22,10 @@
  *   a healthy cluster, or one with a node long gone and repaired around, pays nothing.
  */
 import { createLogger, errorMessage } from '../common/log';
-import { ChunkIO } from './chunk-io';
-import { MetadataStore, StoredPart } from './metadata/metadata-store';
-import { NodeRegistry } from './node-registry';
-import { PartReader } from './part-reader';
+import { ClusterAccess } from './cluster-access';
+import { StoredPart } from './metadata/metadata-store';
 import { PeriodicPass } from './periodic-pass';
 import { RateLimiter } from './rate-limiter';
-import { UncommittedChunks } from './uncommitted-chunks';
 
 export interface RepairReport {
   startedMs: number;
@@ -73,11 +70,7 @@ export class Repairer {
   private settled = { lost: '', atMs: 0, failed: true }; // "failed": the first tick scans once, after a restart
 
   constructor(
-    private readonly metadata: MetadataStore,
-    private readonly registry: NodeRegistry,
-    private readonly io: ChunkIO,
-    private readonly reader: PartReader,
-    private readonly uncommitted: UncommittedChunks,
+    private readonly cluster: ClusterAccess,
     private readonly settings: RepairSettings,
   ) {
     this.limiter = new RateLimiter(settings.bytesPerSecond);
@@ -114,14 +107,14 @@ export class Repairer {
   }
 
   private async pass(report: RepairReport, request: PassRequest): Promise<boolean> {
-    const lost = new Set(this.registry.lostIds(request.graceMs));
+    const lost = new Set(this.cluster.registry.lostIds(request.graceMs));
     const lostKey = [...lost].sort().join(',');
     if (request.background && !this.shouldScan(lostKey)) return false;
     report.lostNodes = [...lost];
-    const usable = this.registry.knownIds().filter((id) => !lost.has(id));
+    const usable = this.cluster.registry.knownIds().filter((id) => !lost.has(id));
     let after = '';
     for (;;) {
-      const batch = this.metadata.partsWithFewerCopies(usable, this.settings.replicas, after, BATCH);
+      const batch = this.cluster.metadata.partsWithFewerCopies(usable, this.settings.replicas, after, BATCH);
       if (batch.length === 0) break;
       after = batch.at(-1)!.chunkId;
       report.underReplicated += batch.length;
@@ -143,29 +136,29 @@ export class Repairer {
       if (report.errors.length < 5) report.errors.push(`part ${part.chunkId}: ${why}`);
     };
     const usable = part.nodes.filter((id) => !lost.has(id)).length;
-    const exclude = new Set([...part.nodes, ...this.metadata.doomedNodesOf(part.chunkId)]);
-    const targets = this.registry.choose(this.settings.replicas - usable, part.size, exclude);
+    const exclude = new Set([...part.nodes, ...this.cluster.metadata.doomedNodesOf(part.chunkId)]);
+    const targets = this.cluster.registry.choose(this.settings.replicas - usable, part.size, exclude);
     if (targets.length === 0) return fail('no live node without a copy has room for it');
     await this.limiter.take(part.size * targets.length);
     let data: Buffer;
     try {
-      data = await this.reader.read(part);
+      data = await this.cluster.reader.read(part);
     } catch (err) {
       return fail(errorMessage(err));
     }
-    this.uncommitted.add(part.chunkId);
+    this.cluster.uncommitted.add(part.chunkId);
     try {
-      const results = await Promise.allSettled(targets.map((nodeId) => this.io.store(nodeId, part.chunkId, data, part.sha256)));
+      const results = await Promise.allSettled(targets.map((nodeId) => this.cluster.io.store(nodeId, part.chunkId, data, part.sha256)));
       const stored = targets.filter((_, i) => results[i].status === 'fulfilled');
       const dropped = part.nodes.filter((id) => lost.has(id)).slice(0, stored.length);
-      if (this.metadata.moveCopies(part.chunkId, dropped, stored)) {
+      if (this.cluster.metadata.moveCopies(part.chunkId, dropped, stored)) {
         report.copiesMade += stored.length;
         report.bytesCopied += stored.length * part.size;
       }
       const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failure) fail(errorMessage(failure.reason));
     } finally {
-      this.uncommitted.delete([part.chunkId]);
+      this.cluster.uncommitted.delete([part.chunkId]);
     }
   }
 }

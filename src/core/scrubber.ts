@@ -16,13 +16,9 @@
  * committed file refers to except to rewrite it with verified bytes.
  */
 import { createLogger, errorMessage } from '../common/log';
-import { ChunkIO } from './chunk-io';
-import { MetadataStore } from './metadata/metadata-store';
-import { NodeRegistry } from './node-registry';
-import { PartReader } from './part-reader';
+import { ClusterAccess } from './cluster-access';
 import { PeriodicPass } from './periodic-pass';
 import { RateLimiter } from './rate-limiter';
-import { UncommittedChunks } from './uncommitted-chunks';
 
 export interface ScrubReport {
   startedMs: number;
@@ -58,11 +54,7 @@ export class Scrubber {
   private readonly limiter: RateLimiter;
 
   constructor(
-    private readonly metadata: MetadataStore,
-    private readonly registry: NodeRegistry,
-    private readonly io: ChunkIO,
-    private readonly reader: PartReader,
-    private readonly uncommitted: UncommittedChunks,
+    private readonly cluster: ClusterAccess,
     private readonly settings: ScrubSettings,
     /** Called after a pass that dropped copies, to re-replicate them. */
     private readonly onDropped: () => void,
@@ -84,7 +76,7 @@ export class Scrubber {
   }
 
   private async pass(report: ScrubReport): Promise<void> {
-    for (const nodeId of this.registry.aliveIds()) {
+    for (const nodeId of this.cluster.registry.aliveIds()) {
       try {
         await this.verifyNode(nodeId, report);
         await this.findOrphans(nodeId, report);
@@ -102,13 +94,13 @@ export class Scrubber {
   private async verifyNode(nodeId: string, report: ScrubReport): Promise<void> {
     let after = '';
     for (;;) {
-      const copies = this.metadata.copiesOnNode(nodeId, after, VERIFY_MAX_IDS);
+      const copies = this.cluster.metadata.copiesOnNode(nodeId, after, VERIFY_MAX_IDS);
       if (copies.length === 0) return;
       let bytes = 0;
       const batch = copies.filter((c) => bytes < VERIFY_MAX_BYTES && (bytes += c.size) > 0);
       after = batch.at(-1)!.chunkId;
       await this.limiter.take(bytes);
-      const result = await this.io.verify(nodeId, batch.map((c) => c.chunkId));
+      const result = await this.cluster.io.verify(nodeId, batch.map((c) => c.chunkId));
       report.chunksVerified += batch.length - result.missing.length;
       report.bytesVerified += result.bytesRead;
       report.missing += result.missing.length;
@@ -118,12 +110,12 @@ export class Scrubber {
   }
 
   private async restore(chunkId: string, nodeId: string, report: ScrubReport): Promise<void> {
-    const part = this.metadata.part(chunkId);
+    const part = this.cluster.metadata.part(chunkId);
     if (!part?.nodes.includes(nodeId)) return; // deleted or moved meanwhile
     log.warn('bad copy found', { chunk: chunkId, node: nodeId });
     let failed: string[];
     try {
-      failed = await this.reader.restoreCopies(part, [nodeId]);
+      failed = await this.cluster.reader.restoreCopies(part, [nodeId]);
     } catch (err) {
       failed = [nodeId];
       if (report.errors.length < 5) report.errors.push(`part ${chunkId}: ${errorMessage(err)}`);
@@ -131,7 +123,7 @@ export class Scrubber {
     if (failed.length === 0) {
       report.rewritten += 1;
     } else if (part.nodes.length > 1) {
-      this.metadata.moveCopies(chunkId, [nodeId], []);
+      this.cluster.metadata.moveCopies(chunkId, [nodeId], []);
       report.dropped += 1;
     }
   }
@@ -139,13 +131,13 @@ export class Scrubber {
   private async findOrphans(nodeId: string, report: ScrubReport): Promise<void> {
     let after = '';
     for (;;) {
-      const page = await this.io.list(nodeId, after, LIST_PAGE);
+      const page = await this.cluster.io.list(nodeId, after, LIST_PAGE);
       // No await between the check and the doom: see UncommittedChunks.
       const orphans = page.ids
-        .filter((chunkId) => !this.uncommitted.has(chunkId) && !this.metadata.accountsFor(chunkId, nodeId))
+        .filter((chunkId) => !this.cluster.uncommitted.has(chunkId) && !this.cluster.metadata.accountsFor(chunkId, nodeId))
         .map((chunkId) => ({ chunkId, nodeId }));
       if (orphans.length) {
-        this.metadata.doom(orphans);
+        this.cluster.metadata.doom(orphans);
         report.orphans += orphans.length;
         log.info('orphan chunks found', { node: nodeId, count: orphans.length });
       }
