@@ -88,29 +88,24 @@ export class NodeRegistry {
     return [...this.nodes.keys()].filter((id) => this.isAlive(id));
   }
 
-  /** When node `id` was counted down (null while alive); never before this controller started. */
-  downSinceMs(id: string): number | null {
-    const node = this.nodes.get(id);
-    if (!node) return this.startedMs;
-    if (this.isAlive(id)) return null;
-    return Math.max(this.startedMs, node.lastSeenMs + this.nodeTimeoutMs);
-  }
-
   /** Nodes down for at least `graceMs`: their copies count as lost and are made again elsewhere. */
   lostIds(graceMs: number): string[] {
     const now = Date.now();
-    return [...this.nodes.keys()].filter((id) => {
-      const since = this.downSinceMs(id);
-      return since !== null && now - since >= graceMs;
-    });
+    return [...this.nodes.values()]
+      .filter((node) => {
+        const since = this.downSinceMs(node);
+        return since !== null && now - since >= graceMs;
+      })
+      .map((node) => node.id);
   }
 
   /** Every node ever registered, alive or not, in id order. */
   statuses(): NodeStatus[] {
     return [...this.nodes.values()]
-      .map(({ reservedBytes: _reserved, downNoticed: _noticed, ...status }) => ({
-        ...status, alive: this.isAlive(status.id), downSinceMs: this.downSinceMs(status.id),
-      }))
+      .map((node) => {
+        const { reservedBytes: _reserved, downNoticed: _noticed, ...status } = node;
+        return { ...status, alive: this.isAlive(node.id), downSinceMs: this.downSinceMs(node) };
+      })
       .sort((a, b) => a.id.localeCompare(b.id));
   }
 
@@ -157,6 +152,12 @@ export class NodeRegistry {
       node.lastSeenMs = Date.now() - this.nodeTimeoutMs - 1;
       this.noticeDown(node, 'unreachable');
     }
+  }
+
+  /** When `node` was counted down (null while alive); never before this controller started. */
+  private downSinceMs(node: KnownNode): number | null {
+    if (this.isAlive(node.id)) return null;
+    return Math.max(this.startedMs, node.lastSeenMs + this.nodeTimeoutMs);
   }
 
   private noticeDownNodes(): void {
