@@ -5,7 +5,7 @@
  */
 import type { RepairReport, ScrubReport } from '../core/controller';
 import { CommandSpec, parseCommand } from './options';
-import { describeRepairFully, describeScrubFully } from './pass-reports';
+import { describeErrors, describeRepair, describeScrub } from './pass-reports';
 import { passTimeoutFrom, passTimeoutSpec, restClientFrom, restClientOptionSpecs } from './rest-client';
 
 function maintenanceCommand(name: 'repair' | 'scrub', summary: string): CommandSpec {
@@ -26,14 +26,14 @@ export const repairCommand = maintenanceCommand('repair',
 export const scrubCommand = maintenanceCommand('scrub',
   'Verify every copy on the nodes that are up now, rewrite bad ones, and doom orphan chunks.');
 
-async function runPass<R extends { failed?: number; errors: string[] }>(
+async function runPass<R extends { errors: string[] }>(
   spec: CommandSpec, argv: string[], describe: (report: R) => string,
 ): Promise<number> {
   const { values } = parseCommand(spec, argv);
   const report = await restClientFrom(values).request<R>('POST', `/${spec.name}`, passTimeoutFrom(values));
-  process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${spec.name}: ${describe(report)}\n`);
+  process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${spec.name}: ${describe(report)}${describeErrors(report)}\n`);
   return report.errors.length ? 1 : 0;
 }
 
-export const runRepair = (argv: string[]) => runPass<RepairReport>(repairCommand, argv, describeRepairFully);
-export const runScrub = (argv: string[]) => runPass<ScrubReport>(scrubCommand, argv, describeScrubFully);
+export const runRepair = (argv: string[]) => runPass<RepairReport>(repairCommand, argv, describeRepair);
+export const runScrub = (argv: string[]) => runPass<ScrubReport>(scrubCommand, argv, describeScrub);

@@ -9,7 +9,8 @@ function took(report: { startedMs: number; finishedMs: number | null }): string 
   return report.finishedMs === null ? '' : ` in ${formatDuration(report.finishedMs - report.startedMs)}`;
 }
 
-function errors(report: { errors: string[] }): string {
+/** The errors a report lists, one per line after its summary ('' when none). */
+export function describeErrors(report: { errors: string[] }): string {
   return report.errors.length ? `\n  errors: ${report.errors.join('\n          ')}` : '';
 }
 
@@ -23,12 +24,4 @@ export function describeScrub(r: ScrubReport): string {
   return `${r.nodesScrubbed} nodes, ${r.chunksVerified} copies verified (${formatBytes(r.bytesVerified)}), `
     + `${r.missing} missing, ${r.corrupt} corrupt, ${r.rewritten} rewritten, ${r.dropped} re-replicated, `
     + `${r.orphans} orphans doomed${took(r)}`;
-}
-
-export function describeRepairFully(r: RepairReport): string {
-  return `${describeRepair(r)}${errors(r)}`;
-}
-
-export function describeScrubFully(r: ScrubReport): string {
-  return `${describeScrub(r)}${errors(r)}`;
 }
