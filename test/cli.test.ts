@@ -10,9 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { CLI_ENTRY } from '../src/cli/local-nodes';
+import { raidfs } from './helpers/raidfs-cli';
 import { ReadyProcess } from './helpers/ready-process';
-
-const raidfs = (...args: string[]) => spawnSync(process.execPath, [CLI_ENTRY, ...args], { encoding: 'utf8', timeout: 20_000 });
 
 function childrenOf(pid: number): number[] {
   return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((p) => {

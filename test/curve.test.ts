@@ -9,14 +9,13 @@
  * non-loopback addresses unless forced with --insecure.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Dealer } from 'zeromq';
-import { CLI_ENTRY, LocalNode } from '../src/cli/local-nodes';
+import { LocalNode } from '../src/cli/local-nodes';
 import { ControllerOptions } from '../src/core/controller';
 import { KeyFileError, readAuthorizedKeys, readKeyPair, readPublicKey } from '../src/wire/curve-keys';
 import { encodeMessage } from '../src/wire/messages';
@@ -24,10 +23,10 @@ import { curveClientSocketOptions, isLoopbackEndpoint, localEndpoint } from '../
 import { TestCluster } from './helpers/cluster';
 import { ControllerProcess } from './helpers/controller-process';
 import { testBytes } from './helpers/data';
+import { raidfs } from './helpers/raidfs-cli';
 import { MountedRaidfs } from './helpers/mounted-raidfs';
 
 const STRIPE = 64 * 1024;
-const raidfs = (...args: string[]) => spawnSync(process.execPath, [CLI_ENTRY, ...args], { encoding: 'utf8', timeout: 20_000 });
 
 /** A TCP proxy in front of `target` that records every byte in both directions. */
 class RecordingProxy {

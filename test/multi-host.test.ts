@@ -20,8 +20,8 @@ import { CLI_ENTRY } from '../src/cli/local-nodes';
 import type { ClusterStatus, NodeStatus } from '../src/core/controller';
 import { ControllerProcess } from './helpers/controller-process';
 import { testBytes } from './helpers/data';
-import { sh } from './helpers/mounted-raidfs';
 import { HostProcess, HostsUnavailable, NetnsHosts } from './helpers/netns-hosts';
+import { raidfs } from './helpers/raidfs-cli';
 
 const STRIPE = 256 * 1024;
 const MiB = 1 << 20;
@@ -63,8 +63,8 @@ describe('storage nodes on other hosts (network namespaces)', { timeout: 120_000
       return;
     }
     const keys = path.join(dir, 'keys');
-    const keygen = await sh(`${JSON.stringify(process.execPath)} ${CLI_ENTRY} keygen --out ${JSON.stringify(keys)} --nodes 4`);
-    assert.equal(keygen.code, 0, keygen.stderr);
+    const keygen = raidfs('keygen', '--out', keys, '--nodes', '4');
+    assert.equal(keygen.status, 0, keygen.stderr);
     controller = await ControllerProcess.start(['--listen', `tcp://${hosts.rootIp}:0`, '--rest', '127.0.0.1:0',
       '--db', path.join(dir, 'meta.sqlite'), '--spool', path.join(dir, 'spool'),
       '--node-timeout', '1500ms', '--repair-grace', '2s', '--stripe-size', '256KiB',

@@ -6,12 +6,12 @@
  * RAIDFS_REST_TOKEN, and their usage errors.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CLI_ENTRY } from '../src/cli/local-nodes';
+import { raidfs } from './helpers/raidfs-cli';
 import { ReadyProcess } from './helpers/ready-process';
 import { RestServer, startRestServer } from '../src/rest/server';
 import { TestCluster } from './helpers/cluster';
@@ -110,7 +110,7 @@ describe('REST on the command line', () => {
     const holder = await startCli([...controllerArgs('c3'), '--rest', '127.0.0.1:0']);
     try {
       const taken = new URL(holder.restUrl!).host;
-      const clash = spawnSync(process.execPath, [CLI_ENTRY, ...controllerArgs('c4'), '--rest', taken], { encoding: 'utf8', timeout: 20_000 });
+      const clash = raidfs(...controllerArgs('c4'), '--rest', taken);
       assert.equal(clash.status, 1, clash.stderr);
       assert.match(clash.stderr, new RegExp(`cannot serve the REST API on ${taken}: EADDRINUSE`));
     } finally {
@@ -120,7 +120,7 @@ describe('REST on the command line', () => {
 
   it('rejects malformed REST flags with exit 2', () => {
     for (const flags of [['--rest', 'localhost'], ['--rest', '127.0.0.1:70000'], ['--rest', 'a b:80'], ['--rest-token', ''], ['--rest-token', 'has space'], ['--rest-max-upload', 'lots']]) {
-      const r = spawnSync(process.execPath, [CLI_ENTRY, ...controllerArgs('c5'), ...flags], { encoding: 'utf8', timeout: 20_000 });
+      const r = raidfs(...controllerArgs('c5'), ...flags);
       assert.equal(r.status, 2, `${flags.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /^raidfs controller: --rest/);
     }

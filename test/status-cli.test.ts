@@ -9,18 +9,17 @@ import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI_ENTRY, LocalNode } from '../src/cli/local-nodes';
+import { LocalNode } from '../src/cli/local-nodes';
 import type { ClusterStatus, RepairReport, ScrubReport } from '../src/core/controller';
 import { ControllerProcess } from './helpers/controller-process';
 import { testBytes } from './helpers/data';
-import { sh } from './helpers/mounted-raidfs';
+import { raidfs } from './helpers/raidfs-cli';
 
 describe('raidfs status, repair and scrub', () => {
   let dir: string;
   let controller: ControllerProcess;
   let rest: string;
   const nodes: LocalNode[] = [];
-  const raidfs = (args: string) => sh(`${JSON.stringify(process.execPath)} ${CLI_ENTRY} ${args}`);
 
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-status-'));
@@ -42,14 +41,14 @@ describe('raidfs status, repair and scrub', () => {
   });
 
   it('shows every node, then a killed node as down with the parts it leaves under-replicated', async () => {
-    const healthy = await raidfs(`status --rest ${rest}`);
-    assert.equal(healthy.code, 0, healthy.stderr);
+    const healthy = raidfs('status', '--rest', rest);
+    assert.equal(healthy.status, 0, healthy.stderr);
     assert.match(healthy.stdout, /3 nodes up, 0 down/);
     assert.match(healthy.stdout, /^NODE\s+STATE\s+ADDRESS\s+CHUNKS\s+USED\s+FREE\s+LAST HEARTBEAT$/m);
     for (const id of ['node1', 'node2', 'node3']) assert.match(healthy.stdout, new RegExp(`^${id}\\s+up\\s+\\S+`, 'm'));
     assert.match(healthy.stdout, /parts: 8 stored with 2 copies each; 0 under-replicated, 0 unavailable/);
 
-    const json = JSON.parse((await raidfs(`status --rest ${rest} --json`)).stdout) as ClusterStatus;
+    const json = JSON.parse(raidfs('status', '--rest', rest, '--json').stdout) as ClusterStatus;
     assert.equal(json.nodes.length, 3);
     assert.equal(json.nodes.reduce((sum, n) => sum + n.chunkCount, 0), 16);
     assert.ok(json.nodes.every((n) => n.alive && n.address && n.usedBytes > 0 && n.freeBytes > 0 && n.lastSeenMs > 0));
@@ -58,21 +57,21 @@ describe('raidfs status, repair and scrub', () => {
     const down = await controller.waitForStatus((s) => s.nodesDown === 1, 'node3 is counted down');
     const onNode3 = down.nodes.find((n) => n.id === 'node3')!.chunkCount;
     assert.equal(down.parts.underReplicated, onNode3);
-    const text = await raidfs(`status --rest ${rest}`);
+    const text = raidfs('status', '--rest', rest);
     assert.match(text.stdout, /2 nodes up, 1 down/);
     assert.match(text.stdout, /^node3\s+down \S+/m);
     assert.match(text.stdout, new RegExp(`${onNode3} under-replicated`));
   });
 
   it('repair makes the missing copies now and scrub verifies every copy', async () => {
-    const repair = await raidfs(`repair --rest ${rest}`);
-    assert.equal(repair.code, 0, repair.stderr + repair.stdout);
+    const repair = raidfs('repair', '--rest', rest);
+    assert.equal(repair.status, 0, repair.stderr + repair.stdout);
     assert.match(repair.stdout, /^repair: \d+ parts under-replicated \(copies on node3 counted lost\), \d+ copies made/);
     const status = await controller.status();
     assert.equal(status.parts.underReplicated, 0);
     assert.equal(status.repair.last?.failed, 0);
 
-    const scrub = JSON.parse((await raidfs(`scrub --rest ${rest} --json`)).stdout) as ScrubReport;
+    const scrub = JSON.parse(raidfs('scrub', '--rest', rest, '--json').stdout) as ScrubReport;
     assert.equal(scrub.nodesScrubbed, 2);
     assert.equal(scrub.chunksVerified, 16);
     assert.deepEqual([scrub.missing, scrub.corrupt], [0, 0]);
@@ -93,11 +92,11 @@ describe('raidfs status, repair and scrub', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     await new Promise((resolve) => server.close(resolve));
-    const refused = await raidfs(`status --rest 127.0.0.1:${port}`);
-    assert.equal(refused.code, 1);
+    const refused = raidfs('status', '--rest', `127.0.0.1:${port}`);
+    assert.equal(refused.status, 1);
     assert.match(refused.stderr, new RegExp(`^raidfs: cannot reach the controller at http://127\\.0\\.0\\.1:${port}: connection refused`));
-    const malformed = await raidfs('repair --rest nonsense');
-    assert.equal(malformed.code, 2);
+    const malformed = raidfs('repair', '--rest', 'nonsense');
+    assert.equal(malformed.status, 2);
     assert.match(malformed.stderr, /--rest: expected HOST:PORT/);
   });
 });
