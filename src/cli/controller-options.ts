@@ -5,7 +5,7 @@
 import { formatBytes, formatDuration } from '../common/format';
 import { ControllerOptions, DEFAULTS } from '../core/controller';
 import { controllerCurveFrom, controllerCurveSpecs } from './curve-options';
-import { OptionSpec, parseCount, parseDuration, parseSize } from './options';
+import { OptionSpec, OptionValues, parseCount, parseDuration, parseSize } from './options';
 
 export const controllerOptionSpecs: Record<string, OptionSpec> = {
   listen: { type: 'string', help: 'ZeroMQ endpoint storage nodes connect to', default: DEFAULTS.endpoint },
@@ -21,7 +21,7 @@ export const controllerOptionSpecs: Record<string, OptionSpec> = {
   ...controllerCurveSpecs,
 };
 
-export function controllerOptionsFrom(values: Record<string, string | boolean | undefined>, dbPath: string): ControllerOptions {
+export function controllerOptionsFrom(values: OptionValues, dbPath: string): ControllerOptions {
   return {
     dbPath,
     endpoint: values.listen as string,

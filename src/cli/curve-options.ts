@@ -12,9 +12,8 @@
  */
 import { CurveKeyPair, KeyFileError, readAuthorizedKeys, readKeyPair, readPublicKey } from '../wire/curve-keys';
 import { CurveClientConfig, CurveServerConfig } from '../wire/transport-security';
-import { OptionSpec, UsageError } from './options';
+import { OptionSpec, OptionValues, UsageError } from './options';
 
-type Values = Record<string, string | boolean | undefined>;
 
 const INSECURE: OptionSpec = {
   type: 'boolean',
@@ -33,14 +32,14 @@ export const nodeCurveSpecs: Record<string, OptionSpec> = {
   insecure: INSECURE,
 };
 
-export function controllerCurveFrom(values: Values): { curve?: CurveServerConfig; insecure: boolean } {
+export function controllerCurveFrom(values: OptionValues): { curve?: CurveServerConfig; insecure: boolean } {
   const files = keyFlags(values, 'authorized-keys');
   if (!files) return { insecure: values.insecure === true };
   const pair = read('--key', () => readKeyPair(files.key));
   return { curve: { ...pair, authorizedKeys: read('--authorized-keys', () => readAuthorizedKeys(files.other)) }, insecure: false };
 }
 
-export function nodeCurveFrom(values: Values): { curve?: CurveClientConfig; insecure: boolean } {
+export function nodeCurveFrom(values: OptionValues): { curve?: CurveClientConfig; insecure: boolean } {
   const files = keyFlags(values, 'controller-key');
   if (!files) return { insecure: values.insecure === true };
   const pair: CurveKeyPair = read('--key', () => readKeyPair(files.key));
@@ -48,7 +47,7 @@ export function nodeCurveFrom(values: Values): { curve?: CurveClientConfig; inse
 }
 
 /** The file names of --key and its partner flag, or undefined when neither is given. */
-function keyFlags(values: Values, partner: string): { key: string; other: string } | undefined {
+function keyFlags(values: OptionValues, partner: string): { key: string; other: string } | undefined {
   const key = values.key;
   const other = values[partner];
   if (key === undefined && other === undefined) return undefined;

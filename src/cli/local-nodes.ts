@@ -3,11 +3,20 @@
  * `raidfs up`, and the tests' clusters): each is `raidfs node` on its own data
  * directory. Children are tracked by PID and stopped with SIGTERM, then SIGKILL after
  * a grace period; only processes started here are ever signalled.
+ * A child is configured by its arguments alone: the parent's RAIDFS_* settings
+ * (meant for the parent's own options, e.g. RAIDFS_KEY) are not passed on, only the
+ * logging ones.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 
 export const CLI_ENTRY = path.join(__dirname, 'main.js');
+
+const INHERITED_SETTINGS = new Set(['RAIDFS_LOG', 'RAIDFS_LOG_FORMAT', 'RAIDFS_DEBUG']);
+
+function childEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('RAIDFS_') || INHERITED_SETTINGS.has(name)));
+}
 
 export interface LocalNodeSpec {
   id: string;
@@ -26,7 +35,7 @@ export class LocalNode {
     const args = [CLI_ENTRY, 'node', '--id', spec.id, '--data', spec.dataDir, '--controller', spec.controller];
     if (spec.capacity !== undefined) args.push('--capacity', String(spec.capacity));
     args.push(...(spec.extraArgs ?? []));
-    this.process = spawn(process.execPath, args, { stdio: ['ignore', stdio, stdio] });
+    this.process = spawn(process.execPath, args, { stdio: ['ignore', stdio, stdio], env: childEnv() });
     this.exited = new Promise((resolve) => this.process.once('exit', (code, signal) => resolve(signal ?? code ?? 0)));
   }
 

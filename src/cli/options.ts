@@ -1,8 +1,20 @@
 /**
- * Command-line parsing shared by every raidfs command: each command declares its
- * options once (name, type, default, help), and the same declaration drives parsing
- * (node:util parseArgs, strict: unknown flags are errors) and the --help text.
+ * Settings parsing shared by every raidfs command: each command declares its options
+ * once (name, type, default, help), and the same declaration drives parsing and the
+ * --help text. Every option can be set in four places; the first one that sets it
+ * wins:
+ *
+ *   1. the command line          --rest-token T
+ *   2. the environment           RAIDFS_REST_TOKEN=T   (RAIDFS_ + NAME, upper case, - -> _)
+ *   3. a JSON config file        --config FILE (or RAIDFS_CONFIG): {"rest-token": "T"}
+ *   4. the option's default
+ *
+ * Invariants: unknown flags and unknown config-file keys are errors (UsageError,
+ * exit 2), never ignored; a value of the wrong type is an error naming where it came
+ * from; environment variables that are not option names (RAIDFS_LOG, ...) are not
+ * looked at here.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 export interface OptionSpec {
@@ -19,32 +31,99 @@ export interface CommandSpec {
   options: Record<string, OptionSpec>;
 }
 
+export type OptionValues = Record<string, string | boolean | undefined>;
+
 /** A mistake in how a command was called: printed with a pointer to --help, exit 2. */
 export class UsageError extends Error {}
 
-export function parseCommand(spec: CommandSpec, argv: string[]): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+/** The option every command takes to read its settings from a file. */
+const CONFIG_OPTION = 'config';
+
+/** The environment variable that sets option `name`: RAIDFS_REST_TOKEN for rest-token. */
+export function envName(name: string): string {
+  return `RAIDFS_${name.toUpperCase().replace(/-/g, '_')}`;
+}
+
+export function parseCommand(spec: CommandSpec, argv: string[], env: NodeJS.ProcessEnv = process.env): { values: OptionValues; positionals: string[] } {
+  let parsed: ReturnType<typeof parseArgs>;
   try {
-    const { values, positionals } = parseArgs({
+    parsed = parseArgs({
       args: argv,
       allowPositionals: true,
       strict: true,
       options: {
         help: { type: 'boolean', short: 'h' },
-        ...Object.fromEntries(Object.entries(spec.options).map(([name, o]) => [name, { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.default !== undefined ? { default: o.default } : {}) }])),
+        [CONFIG_OPTION]: { type: 'string' },
+        ...Object.fromEntries(Object.entries(spec.options).map(([name, o]) => [name, { type: o.type, ...(o.short ? { short: o.short } : {}) }])),
       },
     });
-    return { values: values as Record<string, string | boolean | undefined>, positionals };
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  const flags = parsed.values as OptionValues;
+  const configPath = (flags[CONFIG_OPTION] as string | undefined) ?? env[envName(CONFIG_OPTION)];
+  const fromFile = configPath === undefined ? {} : configFileValues(spec, configPath);
+  const values: OptionValues = {};
+  for (const [name, option] of Object.entries(spec.options)) {
+    const fromEnv = env[envName(name)];
+    values[name] = flags[name]
+      ?? (fromEnv !== undefined ? settingValue(option, fromEnv, `${envName(name)}`) : undefined)
+      ?? fromFile[name]
+      ?? option.default;
+  }
+  return { values, positionals: parsed.positionals };
+}
+
+/** Reads a config file: one JSON object whose keys are option names. */
+function configFileValues(spec: CommandSpec, file: string): OptionValues {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new UsageError(`--config ${file}: cannot read it as JSON: ${why}`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new UsageError(`--config ${file}: expected a JSON object of settings, e.g. {"nodes": 4}`);
+  const values: OptionValues = {};
+  for (const [name, raw] of Object.entries(data)) {
+    const option = spec.options[name];
+    if (!option) throw new UsageError(`--config ${file}: unknown setting ${JSON.stringify(name)} for \`raidfs ${spec.name}\` (see \`raidfs ${spec.name} --help\`)`);
+    values[name] = settingValue(option, raw, `--config ${file}: ${name}`);
+  }
+  return values;
+}
+
+const TRUE = new Set(['1', 'true', 'yes', 'on']);
+const FALSE = new Set(['0', 'false', 'no', 'off', '']);
+
+/** One setting from the environment or a config file, checked against its type. */
+function settingValue(option: OptionSpec, raw: unknown, where: string): string | boolean {
+  if (option.type === 'boolean') {
+    if (typeof raw === 'boolean') return raw;
+    if (typeof raw === 'string' && TRUE.has(raw.toLowerCase())) return true;
+    if (typeof raw === 'string' && FALSE.has(raw.toLowerCase())) return false;
+    throw new UsageError(`${where}: expected true or false, not ${JSON.stringify(raw)}`);
+  }
+  if (typeof raw === 'string') return raw;
+  if (typeof raw === 'number' && Number.isFinite(raw)) return String(raw);
+  throw new UsageError(`${where}: expected a string or a number, not ${JSON.stringify(raw)}`);
 }
 
 export function helpText(spec: CommandSpec): string {
+  const row = (flag: string, help: string) => `  ${flag.padEnd(28)} ${help}`;
   const rows = Object.entries(spec.options).map(([name, o]) => {
     const flag = `${o.short ? `-${o.short}, ` : ''}--${name}${o.type === 'string' ? ' VALUE' : ''}`;
-    return `  ${flag.padEnd(28)} ${o.help}${o.default !== undefined ? ` (default: ${o.default})` : ''}`;
+    return `${row(flag, o.help)}${o.default !== undefined ? ` (default: ${o.default})` : ''}\n${' '.repeat(31)}env ${envName(name)}`;
   });
-  return [`Usage: ${spec.usage}`, '', spec.summary, '', 'Options:', ...rows, `  ${'-h, --help'.padEnd(28)} show this help`, ''].join('\n');
+  return [
+    `Usage: ${spec.usage}`, '', spec.summary, '', 'Options:', ...rows,
+    row(`--${CONFIG_OPTION} FILE`, `read settings from a JSON file of {"option-name": value} (env ${envName(CONFIG_OPTION)})`),
+    row('-h, --help', 'show this help'),
+    '',
+    'Each option is taken from the command line, else its environment variable, else the',
+    'config file, else its default.',
+    '',
+  ].join('\n');
 }
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kib: 1024, m: 1 << 20, mib: 1 << 20, g: 1 << 30, gib: 1 << 30, t: 2 ** 40, tib: 2 ** 40 };

@@ -5,12 +5,12 @@
  * the deadline passing becomes a one-line error (exit 1).
  */
 import { REST_DEFAULTS } from '../rest/server';
-import { OptionSpec, parseDuration } from './options';
-import { parseHostPort, TOKEN_ENV } from './rest-options';
+import { OptionSpec, OptionValues, parseDuration } from './options';
+import { parseHostPort } from './rest-options';
 
 export const restClientOptionSpecs: Record<string, OptionSpec> = {
   rest: { type: 'string', help: 'HOST:PORT of the controller\'s REST API', default: `${REST_DEFAULTS.host}:${REST_DEFAULTS.port}` },
-  'rest-token': { type: 'string', help: `bearer token of the REST API (default: $${TOKEN_ENV})` },
+  'rest-token': { type: 'string', help: 'bearer token of the REST API' },
 };
 
 export interface RestClient {
@@ -18,10 +18,10 @@ export interface RestClient {
   request<T>(method: 'GET' | 'POST', path: string, timeoutMs: number): Promise<T>;
 }
 
-export function restClientFrom(values: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv = process.env): RestClient {
+export function restClientFrom(values: OptionValues): RestClient {
   const { host, port } = parseHostPort(values.rest as string);
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  const token = (values['rest-token'] as string | undefined) ?? env[TOKEN_ENV];
+  const token = values['rest-token'] as string | undefined;
   return {
     url,
     async request<T>(method: 'GET' | 'POST', path: string, timeoutMs: number): Promise<T> {
@@ -49,6 +49,6 @@ export function restClientFrom(values: Record<string, string | boolean | undefin
 /** The --timeout option of the commands that wait for a pass to finish. */
 export const passTimeoutSpec: OptionSpec = { type: 'string', help: 'how long to wait for the pass to finish', default: '1h' };
 
-export function passTimeoutFrom(values: Record<string, string | boolean | undefined>): number {
+export function passTimeoutFrom(values: OptionValues): number {
   return parseDuration(values.timeout as string, '--timeout');
 }

@@ -2,30 +2,28 @@
  * The REST settings that `raidfs up` and `raidfs controller` share, declared once,
  * and their conversion into RestOptions (undefined with --no-rest).
  *
- * The token comes from --rest-token, else from the RAIDFS_REST_TOKEN environment
- * variable (which keeps it out of `ps` output); with neither, there is no
- * authentication, which a warning points out when the address is not loopback.
+ * The token comes from --rest-token, RAIDFS_REST_TOKEN or the config file (options.ts;
+ * the latter two keep it out of `ps` output); with none, there is no authentication,
+ * which a warning points out when the address is not loopback.
  */
 import { createLogger } from '../common/log';
-import { OptionSpec, parseSize, UsageError } from './options';
+import { OptionSpec, OptionValues, parseSize, UsageError } from './options';
 import { REST_DEFAULTS, RestOptions } from '../rest/server';
 import { isLoopbackHost } from '../wire/transport-security';
-
-export const TOKEN_ENV = 'RAIDFS_REST_TOKEN';
 
 export const restOptionSpecs: Record<string, OptionSpec> = {
   rest: { type: 'string', help: 'serve the REST API on HOST:PORT (port 0 picks a free one)', default: `${REST_DEFAULTS.host}:${REST_DEFAULTS.port}` },
   'no-rest': { type: 'boolean', help: 'do not serve the REST API' },
-  'rest-token': { type: 'string', help: `bearer token every REST request must carry (default: $${TOKEN_ENV}; unset: no authentication)` },
+  'rest-token': { type: 'string', help: 'bearer token every REST request must carry (unset: no authentication)' },
   'rest-max-upload': { type: 'string', help: 'largest file a REST upload may store, e.g. 10GiB (default: no limit)' },
 };
 
 const log = createLogger('rest');
 
-export function restOptionsFrom(values: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv = process.env): RestOptions | undefined {
+export function restOptionsFrom(values: OptionValues): RestOptions | undefined {
   if (values['no-rest']) return undefined;
   const { host, port } = parseHostPort(values.rest as string);
-  const token = (values['rest-token'] as string | undefined) ?? env[TOKEN_ENV];
+  const token = values['rest-token'] as string | undefined;
   if (token !== undefined && !/^[\x21-\x7e]+$/.test(token)) {
     throw new UsageError('--rest-token: the token must be non-empty printable ASCII without spaces');
   }
