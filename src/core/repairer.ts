@@ -126,7 +126,7 @@ export class Repairer {
     }
     report.finishedMs = Date.now();
     if (request.graceMs === this.settings.graceMs) this.settled = { lost: lostKey, atMs: report.finishedMs, failed: report.failed > 0 };
-    if (report.underReplicated) log.info('repair pass done', { ...report, errors: report.errors.length });
+    if (report.underReplicated) (report.failed ? log.warn : log.info)('repair pass done', { ...report, errors: report.errors.length });
     return report.underReplicated > 0;
   }
 
