@@ -13,6 +13,9 @@
  *   and its stored copies are doomed (deleted from their nodes later).
  * - Names are unique per directory; a directory is never moved under itself.
  * - Errors are RaidfsError with an errno-like code (errors.ts).
+ *
+ * `metrics` is this controller's Prometheus registry (metrics.ts); the front ends
+ * record their traffic through it.
  */
 import { randomBytes } from 'node:crypto';
 import { createLogger } from '../common/log';
@@ -22,6 +25,7 @@ import { ChunkIO } from './chunk-io';
 import { DoomedCollector } from './doomed-collector';
 import { RaidfsError } from './errors';
 import { Entry, MetadataStore, PartRecord, ROOT_ID } from './metadata/metadata-store';
+import { ControllerMetrics } from './metrics';
 import { NodeRegistry, NodeStatus } from './node-registry';
 import { NodeTransport } from './node-transport';
 import { PartReader } from './part-reader';
@@ -122,6 +126,7 @@ const log = createLogger('controller');
 export class Controller {
   readonly stripeSize: number;
   readonly replicas: number;
+  readonly metrics: ControllerMetrics;
   /** Parts fetched ahead of the one a stream is yielding. */
   private readonly readAhead: number;
   private readonly writer: PartWriter;
@@ -154,6 +159,10 @@ export class Controller {
       { intervalMs: settings.scrubIntervalMs, bytesPerSecond: settings.scrubBytesPerSecond },
       () => void this.repairer.runSoon().catch(() => undefined));
     this.scrubber.start();
+    this.metrics = new ControllerMetrics({
+      status: () => this.status(), repair: this.repairer.passes, scrub: this.scrubber.passes, collector: this.collector.passes,
+    });
+    transport.onRequestSettled = this.metrics.observeNodeRequest;
   }
 
   static async start(options: ControllerOptions): Promise<Controller> {

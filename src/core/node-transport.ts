@@ -13,6 +13,8 @@
  *   bounded by sendTimeout; ROUTER_MANDATORY makes a send to an unconnected node fail
  *   at once instead of vanishing.
  * - Messages that are not replies (register, heartbeat) go to the `onMessage` callback.
+ * - Every request that was sent is timed from send to settling and reported once to
+ *   `onRequestSettled` with its kind and outcome (the metrics' latency histogram).
  * - Garbage from a peer is logged and dropped; the receive loop keeps serving.
  * - With `curve`, the ROUTER is a CURVE server in a ZeroMQ context of its own, whose
  *   ZAP handler (zap-handler.ts) is bound before the ROUTER, so no node is ever
@@ -35,8 +37,14 @@ export class NodeRequestError extends Error {
   }
 }
 
+/** How a request settled: the node's reply, its ErrorReply, no reply by the deadline, or not deliverable. */
+export type RequestOutcome = 'ok' | 'error' | 'timeout' | 'unreachable';
+
 interface Pending {
   nodeId: string;
+  /** The request's body kind (storeChunk, getChunk, ...). */
+  kind: string;
+  startedMs: number;
   resolve(message: Message): void;
   reject(err: Error): void;
   timer: NodeJS.Timeout;
@@ -53,6 +61,7 @@ export interface TransportOptions {
 }
 
 const REPLY_KINDS: ReadonlySet<BodyKind> = new Set<BodyKind>(['storeChunkAck', 'chunkData', 'deleteChunksAck', 'chunkList', 'verifyResult', 'error']);
+const REQUEST_KINDS: readonly BodyKind[] = ['storeChunk', 'getChunk', 'deleteChunks', 'listChunks', 'verifyChunks'];
 
 export class NodeTransport {
   private readonly log = createLogger('transport');
@@ -62,6 +71,7 @@ export class NodeTransport {
   private nextRequestId = 1;
   private closed = false;
   onMessage: (nodeId: string, message: Message) => void = () => undefined;
+  onRequestSettled: (kind: string, outcome: RequestOutcome, seconds: number) => void = () => undefined;
 
   private constructor(options: TransportOptions, private readonly zap?: ZapHandler, context?: Context) {
     this.socket = new Router({
@@ -104,12 +114,12 @@ export class NodeTransport {
   request(nodeId: string, body: Envelope, timeoutMs: number, payload?: Buffer): Promise<Message> {
     if (this.closed) return Promise.reject(new NodeRequestError(nodeId, 'UNREACHABLE', 'controller is shutting down'));
     const requestId = this.nextRequestId++;
+    const kind = REQUEST_KINDS.find((k) => body[k] != null) ?? 'other';
     return new Promise<Message>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.pending.delete(requestId);
-        reject(new NodeRequestError(nodeId, 'TIMEOUT', `no reply within ${timeoutMs} ms`));
+        this.settle(requestId, new NodeRequestError(nodeId, 'TIMEOUT', `no reply within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.pending.set(requestId, { nodeId, resolve, reject, timer });
+      this.pending.set(requestId, { nodeId, kind, startedMs: performance.now(), resolve, reject, timer });
       this.send(nodeId, { ...body, requestId }, payload).catch((err) => {
         this.settle(requestId, new NodeRequestError(nodeId, 'UNREACHABLE', errorMessage(err)));
       });
@@ -187,7 +197,15 @@ export class NodeTransport {
     if (!pending) return;
     this.pending.delete(requestId);
     clearTimeout(pending.timer);
+    this.onRequestSettled(pending.kind, outcomeOf(outcome), (performance.now() - pending.startedMs) / 1000);
     if (outcome instanceof Error) pending.reject(outcome);
     else pending.resolve(outcome);
   }
+}
+
+function outcomeOf(outcome: Message | Error): RequestOutcome {
+  if (!(outcome instanceof Error)) return 'ok';
+  if (outcome instanceof NodeRequestError && outcome.code === 'TIMEOUT') return 'timeout';
+  if (outcome instanceof NodeRequestError && outcome.code === 'UNREACHABLE') return 'unreachable';
+  return 'error';
 }

@@ -9,6 +9,9 @@
  * - A pass fills a fresh report object as it goes; `progress` shows it live while
  *   the pass runs, and after it the last finished pass that had something to do.
  * - A background pass that throws is logged, never fatal.
+ * - Every pass that ends, finished or failed, is handed to the end listeners
+ *   (onEnd) in the same synchronous step that takes it out of `progress.current`,
+ *   so a reader of both never sees a report twice or not at all (pass-totals.ts).
  */
 import { createLogger, errorMessage } from '../common/log';
 
@@ -29,6 +32,7 @@ export class PeriodicPass<R, A = void> {
   private current: R | null = null;
   private last: R | null = null;
   private passes = 0;
+  private readonly endListeners: Array<(report: R) => void> = [];
 
   constructor(
     name: string,
@@ -65,10 +69,16 @@ export class PeriodicPass<R, A = void> {
       } finally {
         this.current = null;
         if (this.running === next) this.running = undefined;
+        for (const listener of this.endListeners) listener(report);
       }
     });
     this.running = next;
     return next;
+  }
+
+  /** Calls `listener` with the report of every pass that ends, finished or failed. */
+  onEnd(listener: (report: R) => void): void {
+    this.endListeners.push(listener);
   }
 
   get progress(): PassProgress<R> {

@@ -1,9 +1,12 @@
 /**
  * What every FUSE operation family shares: the controller core, fuse-native's class
- * (for errno constants), the open-file table, the spool directory, and `answer`,
- * the one place that turns a handler's result or failure into a FUSE reply.
+ * (for errno constants), the open-file table, the spool directory, the mount's
+ * metrics, and `answer`, the one place that turns a handler's result or failure into
+ * a FUSE reply. Every operation that goes through it is counted in the metrics, and
+ * the bytes read and write reply with are counted as bytes out and in.
  */
 import { Controller } from '../core/controller';
+import type { FrontendMetrics } from '../core/metrics';
 import type { FuseClass } from './binding';
 import { errnoOf } from './errno';
 import { OpenFiles } from './open-files';
@@ -13,6 +16,7 @@ export interface FuseContext {
   Fuse: FuseClass;
   files: OpenFiles;
   spoolDir: string;
+  metrics: FrontendMetrics;
 }
 
 /**
@@ -20,6 +24,7 @@ export interface FuseContext {
  * throws, so no operation can take the mount down.
  */
 export function answer<T>(ctx: FuseContext, op: string, path: string, cb: (err: number, value?: T) => void, work: () => T | Promise<T>): void {
+  ctx.metrics.operation(op);
   let result: T | Promise<T>;
   try {
     result = work();
@@ -34,7 +39,12 @@ export function answer<T>(ctx: FuseContext, op: string, path: string, cb: (err: 
   }
 }
 
-/** For read/write, whose callback takes a byte count or a negative errno. */
-export function answerBytes(ctx: FuseContext, op: string, path: string, cb: (bytesOrErr: number) => void, work: () => Promise<number>): void {
-  answer<number>(ctx, op, path, (err, n) => cb(err < 0 ? err : n ?? 0), work);
+/** For read/write, whose callback takes a byte count (counted as sent or received) or a negative errno. */
+export function answerBytes(ctx: FuseContext, op: 'read' | 'write', path: string, cb: (bytesOrErr: number) => void, work: () => Promise<number>): void {
+  answer<number>(ctx, op, path, (err, n) => {
+    if (err < 0) return cb(err);
+    if (op === 'read') ctx.metrics.sent(n ?? 0);
+    else ctx.metrics.received(n ?? 0);
+    cb(n ?? 0);
+  }, work);
 }

@@ -57,7 +57,7 @@ export class RaidfsMount {
     rmSync(spoolDir, { recursive: true, force: true });
     mkdirSync(spoolDir, { recursive: true });
 
-    const ctx: FuseContext = { controller, Fuse: BaseFuse, files: new OpenFiles(), spoolDir };
+    const ctx: FuseContext = { controller, Fuse: BaseFuse, files: new OpenFiles(), spoolDir, metrics: controller.metrics.fuse };
     const ops: Fuse.Operations = { ...attrOps(ctx), ...dirOps(ctx), ...fileOps(ctx) };
     const extra = ['atomic_o_trunc', 'use_ino', 'default_permissions', 'fsname=raidfs', 'subtype=raidfs'];
     if (!options.smallWrites) extra.push('big_writes', `max_write=${MAX_IO_BYTES}`);

@@ -1,0 +1,260 @@
+/**
+ * The controller's Prometheus metrics (prom-client), served by GET /metrics
+ * (src/rest/metrics-routes.ts). Every metric and what it means:
+ *
+ * Front ends (recorded by src/fuse and src/rest through `fuse` and `rest`)
+ *   raidfs_frontend_bytes_total{frontend="fuse"|"rest", direction="in"|"out"}    counter
+ *       File content received from clients (in) and sent to them (out), counted where
+ *       it flows: FUSE write and read replies; REST upload bodies as they stream into
+ *       the core, download bodies as they stream out. Listings, JSON answers and
+ *       HTTP headers are not counted.
+ *   raidfs_frontend_operations_total{frontend, operation}                           counter
+ *       Requests served. FUSE: by operation (getattr, readdir, create, open, read,
+ *       write, flush, release, unlink, rename, mkdir, ...). REST: by method and route
+ *       group ("PUT /fs", "GET /files", "POST /repair", ...; "GET other" for no route).
+ * Storage nodes
+ *   raidfs_node_request_duration_seconds{kind, outcome}                             histogram
+ *       Request to reply of every request to a node (node-transport.ts). kind:
+ *       storeChunk, getChunk, deleteChunks, listChunks, verifyChunks. outcome: ok;
+ *       error (the node answered an error); timeout (no reply by the deadline);
+ *       unreachable (not deliverable, or the node was counted down while it waited).
+ *       Buckets 1 ms .. 10 s.
+ *   raidfs_node_up{node}                    gauge  1 while the node is up, 0 while it is down
+ *   raidfs_nodes{state="up"|"down"}         gauge  nodes in each state
+ *   raidfs_node_capacity_bytes{node}        gauge  capacity the node last reported
+ *   raidfs_node_free_bytes{node}            gauge  free space the node last reported
+ * Parts (the same numbers as GET /status)
+ *   raidfs_parts_total                      gauge  parts of committed files
+ *   raidfs_parts_under_replicated           gauge  parts with fewer than `replicas` copies on nodes that are up
+ *   raidfs_parts_unavailable                gauge  parts with no copy on a node that is up
+ * Maintenance (counters; a pass under way counts as far as it got)
+ *   raidfs_repair_passes_total              repair passes finished (background checks included)
+ *   raidfs_repair_copies_made_total         new copies made of parts that had too few
+ *   raidfs_repair_bytes_copied_total        bytes of those copies
+ *   raidfs_repair_failures_total            parts a pass left under-replicated (each pass counts its own)
+ *   raidfs_scrub_passes_total               scrub passes finished
+ *   raidfs_scrub_copies_verified_total      copies read back on their node and checked against their checksum
+ *   raidfs_scrub_bytes_verified_total       bytes nodes read back for scrub
+ *   raidfs_scrub_copies_missing_total       copies a node should hold and does not
+ *   raidfs_scrub_copies_corrupt_total       copies that failed their checksum
+ *   raidfs_scrub_copies_rewritten_total     missing or corrupt copies rewritten from a good one
+ *   raidfs_scrub_copies_dropped_total       bad copies dropped for repair to place elsewhere
+ *   raidfs_scrub_orphans_total              chunks no file refers to, doomed for deletion
+ *   raidfs_doomed_copies_deleted_total      replaced, deleted and orphan copies deleted from nodes
+ * Process
+ *   raidfs_process_*, raidfs_nodejs_*       prom-client's default metrics (CPU, memory, event loop, GC, ...)
+ *
+ * Invariants:
+ * - One registry per Controller, never prom-client's global one (one process may run
+ *   several controllers, as the tests do). Only the default process metrics are
+ *   shared: they describe the process, and are created once per process.
+ * - Label values come from small fixed sets (operations, route groups, request kinds,
+ *   outcomes, node ids): never a path, a file name or a chunk id.
+ * - Hot paths (every FUSE call, every node request, every piece of a transfer) cost
+ *   one counter or histogram update.
+ * - Cluster state and maintenance counts are read when scraped: the cluster from
+ *   `status()` (clusterStatus, what GET /status shows; one scan of the parts table
+ *   per scrape), the passes from PassTotals.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ClusterStatus } from './cluster-status';
+import type { CollectReport } from './doomed-collector';
+import type { RequestOutcome } from './node-transport';
+import { CountField, ObservedPass, PassTotals } from './pass-totals';
+import type { RepairReport } from './repairer';
+import type { ScrubReport } from './scrubber';
+
+/** Where the scrape-time metrics come from. */
+export interface MetricSources {
+  /** The cluster as GET /status shows it. */
+  status(): ClusterStatus;
+  repair: ObservedPass<RepairReport>;
+  scrub: ObservedPass<ScrubReport>;
+  collector: ObservedPass<CollectReport>;
+}
+
+export type FrontendName = 'fuse' | 'rest';
+
+const NODE_REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** What one front end records: the operations it serves and the file bytes it moves. */
+export class FrontendMetrics {
+  private readonly bytesIn: Counter.Internal;
+  private readonly bytesOut: Counter.Internal;
+  private readonly byOperation = new Map<string, Counter.Internal>();
+
+  constructor(
+    private readonly frontend: FrontendName,
+    bytes: Counter<'frontend' | 'direction'>,
+    private readonly operations: Counter<'frontend' | 'operation'>,
+  ) {
+    this.bytesIn = bytes.labels(frontend, 'in');
+    this.bytesOut = bytes.labels(frontend, 'out');
+    this.bytesIn.inc(0); // both directions show from the first scrape on
+    this.bytesOut.inc(0);
+  }
+
+  /** Counts one request of `name` (a name from a fixed set, never a path). */
+  operation(name: string): void {
+    let counter = this.byOperation.get(name);
+    if (!counter) {
+      counter = this.operations.labels(this.frontend, name);
+      this.byOperation.set(name, counter);
+    }
+    counter.inc();
+  }
+
+  /** File bytes that came in from a client. */
+  received(bytes: number): void {
+    this.bytesIn.inc(bytes);
+  }
+
+  /** File bytes that went out to a client. */
+  sent(bytes: number): void {
+    this.bytesOut.inc(bytes);
+  }
+
+  /** `source`, counting each piece as received when it is passed on. */
+  async *receiving<T extends Uint8Array>(source: AsyncIterable<T>): AsyncGenerator<T> {
+    for await (const piece of source) {
+      this.received(piece.length);
+      yield piece;
+    }
+  }
+
+  /** `source`, counting each piece as sent when it is passed on. */
+  async *sending<T extends Uint8Array>(source: AsyncIterable<T>): AsyncGenerator<T> {
+    for await (const piece of source) {
+      this.sent(piece.length);
+      yield piece;
+    }
+  }
+}
+
+export class ControllerMetrics {
+  readonly fuse: FrontendMetrics;
+  readonly rest: FrontendMetrics;
+  private readonly own = new Registry();
+  private readonly registry: Registry;
+  private readonly nodeRequests: Histogram<'kind' | 'outcome'>;
+  private readonly nodeUp: Gauge<'node'>;
+  private readonly nodesByState: Gauge<'state'>;
+  private readonly nodeCapacity: Gauge<'node'>;
+  private readonly nodeFree: Gauge<'node'>;
+  private readonly partsTotal: Gauge;
+  private readonly partsUnderReplicated: Gauge;
+  private readonly partsUnavailable: Gauge;
+  /** Sets each scrape-time counter to its current total. */
+  private readonly scrapedCounterUpdates: Array<() => void> = [];
+
+  constructor(private readonly sources: MetricSources) {
+    const registers = [this.own];
+    const frontendBytes = new Counter({
+      name: 'raidfs_frontend_bytes_total', help: 'File content bytes received from (in) and sent to (out) clients, per front end.',
+      labelNames: ['frontend', 'direction'] as const, registers,
+    });
+    const frontendOperations = new Counter({
+      name: 'raidfs_frontend_operations_total', help: 'Requests served per front end: FUSE operation, or REST method and route group.',
+      labelNames: ['frontend', 'operation'] as const, registers,
+    });
+    this.fuse = new FrontendMetrics('fuse', frontendBytes, frontendOperations);
+    this.rest = new FrontendMetrics('rest', frontendBytes, frontendOperations);
+
+    this.nodeRequests = new Histogram({
+      name: 'raidfs_node_request_duration_seconds', help: 'Time from request to reply of requests to storage nodes, by request kind and outcome.',
+      labelNames: ['kind', 'outcome'] as const, buckets: NODE_REQUEST_BUCKETS, registers,
+    });
+
+    const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
+      new Gauge<L>({ name, help, labelNames, registers });
+    this.nodeUp = gauge('raidfs_node_up', '1 while the storage node is up, 0 while it is down.', ['node']);
+    this.nodesByState = gauge('raidfs_nodes', 'Storage nodes known, by state.', ['state']);
+    this.nodeCapacity = gauge('raidfs_node_capacity_bytes', 'Capacity the storage node last reported.', ['node']);
+    this.nodeFree = gauge('raidfs_node_free_bytes', 'Free space the storage node last reported.', ['node']);
+    this.partsTotal = gauge('raidfs_parts_total', 'Parts of committed files.');
+    this.partsUnderReplicated = gauge('raidfs_parts_under_replicated', 'Parts with fewer copies than replicas on nodes that are up.');
+    this.partsUnavailable = gauge('raidfs_parts_unavailable', 'Parts with no copy on a node that is up (unreadable).');
+
+    this.passCounters(sources.repair, {
+      raidfs_repair_copies_made_total: ['New copies made of parts that had too few.', 'copiesMade'],
+      raidfs_repair_bytes_copied_total: ['Bytes of the copies repair made.', 'bytesCopied'],
+      raidfs_repair_failures_total: ['Parts a repair pass left under-replicated (each pass counts its own).', 'failed'],
+    }, ['raidfs_repair_passes_total', 'Repair passes finished (background checks included).']);
+    this.passCounters(sources.scrub, {
+      raidfs_scrub_copies_verified_total: ['Copies read back on their node and checked against their checksum.', 'chunksVerified'],
+      raidfs_scrub_bytes_verified_total: ['Bytes storage nodes read back for scrub.', 'bytesVerified'],
+      raidfs_scrub_copies_missing_total: ['Copies a node should hold and does not.', 'missing'],
+      raidfs_scrub_copies_corrupt_total: ['Copies that failed their checksum.', 'corrupt'],
+      raidfs_scrub_copies_rewritten_total: ['Missing or corrupt copies rewritten from a good copy.', 'rewritten'],
+      raidfs_scrub_copies_dropped_total: ['Bad copies dropped for repair to place elsewhere.', 'dropped'],
+      raidfs_scrub_orphans_total: ['Chunks no file refers to, doomed for deletion.', 'orphans'],
+    }, ['raidfs_scrub_passes_total', 'Scrub passes finished.']);
+    this.passCounters(sources.collector, {
+      raidfs_doomed_copies_deleted_total: ['Replaced, deleted and orphan copies deleted from storage nodes.', 'deleted'],
+    });
+
+    this.registry = Registry.merge([processMetrics(), this.own]);
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** Records one request to a storage node (node-transport.ts calls this for every request). */
+  readonly observeNodeRequest = (kind: string, outcome: RequestOutcome, seconds: number): void => {
+    this.nodeRequests.observe({ kind, outcome }, seconds);
+  };
+
+  /** Every metric in the Prometheus text format, scrape-time values read now. */
+  async scrape(): Promise<string> {
+    this.showCluster(this.sources.status());
+    for (const update of this.scrapedCounterUpdates) update();
+    return this.registry.metrics();
+  }
+
+  private showCluster(status: ClusterStatus): void {
+    for (const byNode of [this.nodeUp, this.nodeCapacity, this.nodeFree]) byNode.reset();
+    for (const node of status.nodes) {
+      this.nodeUp.set({ node: node.id }, node.alive ? 1 : 0);
+      this.nodeCapacity.set({ node: node.id }, node.capacityBytes);
+      this.nodeFree.set({ node: node.id }, node.freeBytes);
+    }
+    this.nodesByState.set({ state: 'up' }, status.nodesUp);
+    this.nodesByState.set({ state: 'down' }, status.nodesDown);
+    this.partsTotal.set(status.parts.total);
+    this.partsUnderReplicated.set(status.parts.underReplicated);
+    this.partsUnavailable.set(status.parts.unavailable);
+  }
+
+  /**
+   * Counters of one maintenance pass, read at scrape time: each entry of `counts`
+   * (name -> [help, report field]) is the sum of that field over every pass; the
+   * `passes` counter, if given, counts the passes.
+   */
+  private passCounters<R>(pass: ObservedPass<R>, counts: Record<string, [help: string, field: CountField<R>]>,
+    passes?: [name: string, help: string]): void {
+    const totals = new PassTotals(pass, Object.values(counts).map(([, field]) => field));
+    for (const [name, [help, field]] of Object.entries(counts)) this.scrapedCounter(name, help, () => totals.total(field));
+    if (passes) this.scrapedCounter(...passes, () => totals.passes());
+  }
+
+  /** A counter whose value is read from `read` (a total that never decreases) at every scrape. */
+  private scrapedCounter(name: string, help: string, read: () => number): void {
+    const counter = new Counter({ name, help, registers: [this.own] });
+    this.scrapedCounterUpdates.push(() => {
+      counter.reset();
+      counter.inc(read());
+    });
+  }
+}
+
+let sharedProcessMetrics: Registry | undefined;
+
+/** prom-client's default process metrics, prefixed raidfs_, created once per process. */
+function processMetrics(): Registry {
+  if (!sharedProcessMetrics) {
+    sharedProcessMetrics = new Registry();
+    collectDefaultMetrics({ register: sharedProcessMetrics, prefix: 'raidfs_' });
+  }
+  return sharedProcessMetrics;
+}
