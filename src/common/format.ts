@@ -2,6 +2,9 @@
  * Human-readable sizes and durations, in the units the command line accepts back
  * (options.ts parses "4MiB", "512KiB", "60s", "24h"), so a default printed in --help
  * can be pasted as a value.
+ *
+ * Invariant: no imports and no Node.js APIs; the dashboard's page scripts
+ * (src/rest/ui) run this same file in the browser.
  */
 const SIZE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 

@@ -14,7 +14,7 @@
  */
 import express, { Router } from 'express';
 import type { Controller, Entry, FileSnapshot } from '../core/controller';
-import { sendSnapshot } from './download';
+import { contentDisposition, sendSnapshot } from './download';
 import { HttpError, methodNotAllowed } from './errors';
 import { jsonBodyLimit, parseJsonUpload } from './json-upload';
 import { mediaType } from './media-type';
@@ -51,11 +51,12 @@ export function filesRoutes(controller: Controller, limits: UploadLimits): Route
     let stored: { entry: Entry; path: string };
     if (req.is('multipart/form-data')) {
       stored = await receiveFile(req, 'file', limits.maxUploadBytes, (file) => names.withFreeName(file.filename, async (path) => ({
-        entry: await controller.writeFile(path, file.bytes, { contentType: mediaType(file.mimeType, 'the file part\'s Content-Type'), exclusive: true }),
+        entry: await controller.writeFile(path, controller.metrics.rest.receiving(file.bytes), { contentType: mediaType(file.mimeType, 'the file part\'s Content-Type'), exclusive: true }),
         path,
       })));
     } else if (req.is('application/json')) {
       const upload = parseJsonUpload(req.body, jsonMaxBytes);
+      controller.metrics.rest.received(upload.contents.length);
       stored = await names.withFreeName(upload.filename, async (path) => ({
         entry: await controller.writeFile(path, upload.contents, { contentType: upload.contentType, exclusive: true }),
         path,
@@ -69,7 +70,7 @@ export function filesRoutes(controller: Controller, limits: UploadLimits): Route
 
   router.get('/:id', async (req, res) => {
     const { snapshot } = fileById(req.params.id);
-    await sendSnapshot(req, res, controller, snapshot, { 'Content-Disposition': `inline; filename*=UTF-8''${rfc5987(snapshot.entry.name)}` });
+    await sendSnapshot(req, res, controller, snapshot, { 'Content-Disposition': contentDisposition('inline', snapshot.entry.name) });
   });
 
   router.delete('/:id', (req, res) => {
@@ -86,9 +87,4 @@ export function filesRoutes(controller: Controller, limits: UploadLimits): Route
   router.all('/:id/info', methodNotAllowed(['GET', 'HEAD']));
 
   return router;
-}
-
-/** A file name as an RFC 5987 ext-value (for Content-Disposition's filename*). */
-function rfc5987(name: string): string {
-  return encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }

@@ -2,7 +2,9 @@
  * The streaming endpoints (mounted at /fs): the tree by path, for real file sizes.
  *
  *   GET    /fs/PATH          the file's bytes (Range: 206 / 416), or, for a
- *                            directory (or any PATH ending in '/'), its listing as JSON
+ *                            directory (or any PATH ending in '/'), its listing as JSON;
+ *                            ?download=true asks the browser to save the file
+ *                            (Content-Disposition: attachment with its name)
  *   HEAD   /fs/PATH          the same headers, no body
  *   PUT    /fs/PATH          the raw request body becomes the file (created or
  *                            replaced, parents created); Content-Type is stored.
@@ -16,7 +18,7 @@
  */
 import { Router, type Request } from 'express';
 import type { Controller } from '../core/controller';
-import { sendSnapshot } from './download';
+import { contentDisposition, sendSnapshot } from './download';
 import { HttpError, methodNotAllowed } from './errors';
 import { fsTarget } from './fs-path';
 import { mediaType } from './media-type';
@@ -35,7 +37,10 @@ export function fsRoutes(controller: Controller, maxUploadBytes: number): Router
       res.json(listingJson(path, controller.list(path)));
       return;
     }
-    await sendSnapshot(req, res, controller, controller.snapshot(path));
+    const snapshot = controller.snapshot(path);
+    const headers: Record<string, string> = {};
+    if (booleanQuery(req, 'download')) headers['Content-Disposition'] = contentDisposition('attachment', snapshot.entry.name);
+    await sendSnapshot(req, res, controller, snapshot, headers);
   });
 
   router.put(ANY_PATH, async (req, res) => {
@@ -47,7 +52,8 @@ export function fsRoutes(controller: Controller, maxUploadBytes: number): Router
       return;
     }
     const contentType = mediaType(req.headers['content-type'], 'Content-Type');
-    const entry = await controller.writeFile(path, requestBody(req, maxUploadBytes), { contentType, parents: true });
+    const body = controller.metrics.rest.receiving(requestBody(req, maxUploadBytes));
+    const entry = await controller.writeFile(path, body, { contentType, parents: true });
     res.status(existed ? 200 : 201).json(fileJson(entry, path));
   });
 

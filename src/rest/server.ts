@@ -1,14 +1,16 @@
 /**
  * The REST facade: an express app over the controller core, served over HTTP. It is
  * a thin front end: routes translate HTTP to core calls (files-routes.ts: the course
- * API; fs-routes.ts: streaming by path; cluster-routes.ts: status, repair, scrub)
- * and never talk to nodes or SQL.
+ * API; fs-routes.ts: streaming by path; cluster-routes.ts: status, repair, scrub;
+ * ui-routes.ts: the web dashboard, a static page over that same API) and never talk
+ * to nodes or SQL.
  *
  * Invariants:
  * - Listens on loopback unless told otherwise; with a token set, every route
- *   requires it (auth.ts) before anything else runs.
- * - Every answer that is not file bytes is JSON; every error is {"error": "..."}
- *   (errors.ts).
+ *   requires it (auth.ts: bearer header or the dashboard's login cookie) before
+ *   anything else runs, except the dashboard's login page (ui-login.ts).
+ * - Every answer that is not file bytes or the dashboard's pages and assets is
+ *   JSON; every error is {"error": "..."} (errors.ts).
  * - No whole-request or whole-response timeout (a multi-GiB transfer may take long),
  *   but a connection idle for `idleTimeoutMs` is closed, so a stalled client never
  *   holds an upload open forever (its upload then fails and commits nothing).
@@ -20,18 +22,21 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { createLogger } from '../common/log';
 import type { Controller } from '../core/controller';
-import { bearerAuth } from './auth';
+import { tokenAuth } from './auth';
 import { clusterRoutes } from './cluster-routes';
 import { errorHandler, notFoundHandler } from './errors';
 import { filesRoutes } from './files-routes';
 import { fsRoutes } from './fs-routes';
+import { metricsRoutes } from './metrics-routes';
+import { uiLoginRoutes } from './ui-login';
+import { uiRoutes } from './ui-routes';
 
 export interface RestOptions {
   /** Address to listen on (default 127.0.0.1). */
   host?: string;
   /** Port (default 9000; 0 picks a free one). */
   port?: number;
-  /** Bearer token required on every request (default: none, no authentication). */
+  /** Token required on every request, as a bearer header or the dashboard's login cookie (default: none, no authentication). */
   token?: string;
   /** Largest file an upload may store, else 413 (default: no limit). */
   maxUploadBytes?: number;
@@ -73,11 +78,14 @@ export function createRestApp(controller: Controller, options: RestOptions = {})
     res.once('finish', () => log.debug('request', { method: req.method, url: req.originalUrl, status: res.statusCode, ms: Math.round(performance.now() - started) }));
     next();
   });
-  if (options.token !== undefined) app.use(bearerAuth(options.token));
+  app.use('/ui', uiLoginRoutes(options.token));
+  if (options.token !== undefined) app.use(tokenAuth(options.token));
+  app.use(metricsRoutes(controller));
   app.get('/', (_req, res) => { res.json({ message: 'Hello World!' }); });
   app.use('/files', filesRoutes(controller, { maxUploadBytes, maxJsonUploadBytes }));
   app.use('/fs', fsRoutes(controller, maxUploadBytes));
   app.use(clusterRoutes(controller));
+  app.use('/ui', uiRoutes({ login: options.token !== undefined }));
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;

@@ -1,0 +1,38 @@
+/**
+ * The web dashboard (mounted at /ui, behind the same auth as every route):
+ *
+ *   GET /ui               redirects to /ui/ (the page's relative URLs need the slash)
+ *   GET /ui/              the dashboard page: cluster health, file browser, uploads
+ *   GET /ui/assets/...    its scripts and styles (the browser build, ui-assets.ts)
+ *
+ * The page is static; everything it shows comes from the JSON API (GET /status,
+ * GET /fs/DIR/, GET /files/ID/info) and it changes the store only through the API
+ * (PUT and DELETE /fs/PATH), so it can do nothing a script could not.
+ */
+import express, { Router } from 'express';
+import { methodNotAllowed } from './errors';
+import { ASSET_HEADERS, UI_ASSETS_DIR, sendPage } from './ui-assets';
+
+export interface UiOptions {
+  /** A token is required: the page offers to log out. */
+  login: boolean;
+}
+
+export function uiRoutes(options: UiOptions): Router {
+  const router = Router();
+  router.get('/', async (req, res) => {
+    if (!req.originalUrl.split('?')[0].endsWith('/')) {
+      res.redirect(301, '/ui/');
+      return;
+    }
+    await sendPage(res, 'index.html', 200, options.login ? { 'data-login="off"': 'data-login="on"' } : {});
+  });
+  router.all('/', methodNotAllowed(['GET', 'HEAD']));
+  router.use('/assets', express.static(UI_ASSETS_DIR, {
+    index: false,
+    dotfiles: 'ignore',
+    cacheControl: false,
+    setHeaders: (res) => { for (const [name, value] of Object.entries(ASSET_HEADERS)) res.setHeader(name, value); },
+  }));
+  return router;
+}

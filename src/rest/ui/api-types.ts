@@ -1,0 +1,95 @@
+/**
+ * The JSON the dashboard reads, as the page sees it: GET /status (ClusterStatus,
+ * src/core/cluster-status.ts), GET /fs/DIR/ (listingJson) and GET /files/ID/info
+ * (fileInfoJson, both in src/rest/representations.ts). Only the fields the page
+ * uses. Types only, no code: the browser test assigns the server's own values to
+ * these types, so the build fails if the two drift apart.
+ */
+
+export interface NodeView {
+  id: string;
+  alive: boolean;
+  address: string;
+  capacityBytes: number;
+  freeBytes: number;
+  usedBytes: number;
+  chunkCount: number;
+  /** 0: not heard from since the controller started. */
+  lastSeenMs: number;
+  downSinceMs: number | null;
+}
+
+interface PassTimes {
+  startedMs: number;
+  finishedMs: number | null;
+}
+
+export interface RepairView extends PassTimes {
+  lostNodes: string[];
+  underReplicated: number;
+  copiesMade: number;
+  bytesCopied: number;
+  failed: number;
+}
+
+export interface ScrubView extends PassTimes {
+  chunksVerified: number;
+  bytesVerified: number;
+  missing: number;
+  corrupt: number;
+  rewritten: number;
+  orphans: number;
+}
+
+export interface PassView<R> {
+  running: boolean;
+  current: R | null;
+  last: R | null;
+}
+
+export interface StatusView {
+  replicas: number;
+  nodes: NodeView[];
+  nodesUp: number;
+  nodesDown: number;
+  capacityBytes: number;
+  freeBytes: number;
+  usedBytes: number;
+  parts: { total: number; underReplicated: number; unavailable: number };
+  repair: PassView<RepairView>;
+  scrub: PassView<ScrubView>;
+}
+
+export interface EntryView {
+  id: number;
+  name: string;
+  path: string;
+  type: 'file' | 'dir' | 'symlink';
+  size: number;
+  target?: string | null;
+  modified: string;
+}
+
+export interface ListingView {
+  path: string;
+  entries: EntryView[];
+}
+
+export interface PartView {
+  index: number;
+  offset: number;
+  size: number;
+  chunk_id: string;
+  sha256: string;
+  replicas: Array<{ node: string; alive: boolean }>;
+}
+
+export interface FileInfoView {
+  id: number;
+  path: string;
+  size: number;
+  content_type: string;
+  created: string;
+  modified: string;
+  parts: PartView[];
+}
