@@ -4,7 +4,8 @@
 #      libfuse2 for fuse-native), installed with apt-get when running as root;
 #   2. node_modules, with `npm ci`, when absent or older than package-lock.json;
 #   3. the build (dist/), when absent or older than any source or .proto file.
-# With --tests it also installs what the test suite drives the mount with (rsync).
+# With --tests it also installs what the test suite needs: rsync (drives the mount)
+# and Debian's chromium (the dashboard's browser test).
 # Quiet when there is nothing to do.
 set -e
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,6 +16,7 @@ command -v fusermount >/dev/null 2>&1 || missing="$missing fuse"
 ldconfig -p 2>/dev/null | grep -q 'libfuse.so.2' || missing="$missing libfuse2"
 if [ "$1" = "--tests" ]; then
   command -v rsync >/dev/null 2>&1 || missing="$missing rsync"
+  [ -x /usr/bin/chromium ] || missing="$missing chromium"
 fi
 if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -1,7 +1,8 @@
 /**
  * `raidfs controller`: runs the controller core alone (nodes run elsewhere and
  * connect to --listen), with the REST API (unless --no-rest) and optionally the
- * mount, until SIGINT/SIGTERM.
+ * mount, until SIGINT/SIGTERM or until its mount is unmounted from outside (as
+ * `umount` does to a mount made by native/mount.raidfs from /etc/fstab).
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -11,7 +12,6 @@ import { controllerOptionSpecs, controllerOptionsFrom } from './controller-optio
 import { restOptionSpecs, restOptionsFrom } from './rest-options';
 import { FrontEnds } from './front-ends';
 import { CommandSpec, parseCommand } from './options';
-import { waitForShutdownSignal } from './signals';
 
 export const controllerCommand: CommandSpec = {
   name: 'controller',
@@ -39,7 +39,7 @@ export async function runController(argv: string[]): Promise<void> {
     throw err;
   });
   process.stdout.write(`raidfs controller ready: ${frontEnds.describe()}nodes connect to ${controller.endpoint}\n`);
-  await waitForShutdownSignal();
+  await frontEnds.untilStopped();
   await frontEnds.stop();
   await controller.close();
 }

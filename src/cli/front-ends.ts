@@ -2,11 +2,13 @@
  * The front ends one controller process serves: the mount and the REST API, either
  * or both. `raidfs up` and `raidfs controller` share this lifecycle: the mount starts
  * first, then REST; a failure while starting stops what had started; stop() closes
- * them in reverse order.
+ * them in reverse order. Both run until untilStopped(): SIGINT/SIGTERM, or the mount
+ * being unmounted from outside (`umount DIR`).
  */
 import { Controller } from '../core/controller';
 import { MountOptions, RaidfsMount } from '../fuse/mount';
 import { RestOptions, RestServer, startRestServer } from '../rest/server';
+import { waitForShutdownSignal } from './signals';
 
 export class FrontEnds {
   private constructor(readonly mount?: RaidfsMount, readonly rest?: RestServer) {}
@@ -25,6 +27,11 @@ export class FrontEnds {
   /** "mounted at DIR, REST API on URL, " (only what runs), for the ready line. */
   describe(): string {
     return `${this.mount ? `mounted at ${this.mount.mountpoint}, ` : ''}${this.rest ? `REST API on ${this.rest.url}, ` : ''}`;
+  }
+
+  /** Resolves with why the process should stop: a signal's name, or "unmounted". */
+  untilStopped(): Promise<string> {
+    return Promise.race([waitForShutdownSignal(), ...(this.mount ? [this.mount.unmountedElsewhere.then(() => 'unmounted')] : [])]);
   }
 
   async stop(): Promise<void> {

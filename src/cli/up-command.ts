@@ -19,7 +19,6 @@ import { LocalNode } from './local-nodes';
 import { secureLocalNodes } from './local-node-security';
 import { localEndpoint } from '../wire/transport-security';
 import { CommandSpec, parseCommand, parseCount, UsageError } from './options';
-import { waitForShutdownSignal } from './signals';
 
 export const upCommand: CommandSpec = {
   name: 'up',
@@ -69,7 +68,7 @@ export async function runUp(argv: string[]): Promise<void> {
     throw err;
   }
   process.stdout.write(`raidfs ready: ${frontEnds.describe()}controller ${controller.endpoint}, ${nodeCount} storage nodes (pids ${nodes.map((n) => n.pid).join(' ')}), data in ${dataDir}. Ctrl-C stops.\n`);
-  await waitForShutdownSignal();
+  await frontEnds.untilStopped();
   process.stdout.write('raidfs: stopping\n');
   await stop();
   process.stdout.write('raidfs: stopped\n');

@@ -9,7 +9,9 @@
  *
  * Lifecycle: a stale mount left by a crashed daemon ("Transport endpoint is not
  * connected") is lazily unmounted before mounting; unmount() detaches the mount
- * even while programs still use it (fusermount -uz).
+ * even while programs still use it (fusermount -uz); `unmountedElsewhere` resolves
+ * when the mount disappears without unmount() (`umount DIR`, as fstab users do), so
+ * the daemon can shut down like any FUSE file system does.
  *
  * Invariant: this process never makes file-system calls on its own mount point
  * other than mounting and unmounting it (that would deadlock the single JS thread).
@@ -44,8 +46,27 @@ const run = promisify(execFile);
 /** Operations that wait on storage nodes; the core bounds every node request. */
 const UNTIMED_OPS = ['read', 'write', 'open', 'create', 'flush', 'fsync', 'release', 'truncate', 'ftruncate'];
 
+/** How often the mount table is read to notice an unmount from outside. */
+const MOUNT_WATCH_MS = 1_000;
+
 export class RaidfsMount {
-  private constructor(readonly mountpoint: string, private readonly fuse: FuseInstance) {}
+  private unmounting = false;
+  /** Resolves if the mount goes away other than by unmount() (never rejects). */
+  readonly unmountedElsewhere: Promise<void>;
+
+  private constructor(readonly mountpoint: string, private readonly fuse: FuseInstance) {
+    this.unmountedElsewhere = new Promise((resolve) => {
+      const watch = setInterval(() => {
+        if (this.unmounting) clearInterval(watch);
+        else if (!fuseMountedAt(mountpoint)) {
+          clearInterval(watch);
+          log.warn('the mount was unmounted from outside', { mountpoint });
+          resolve();
+        }
+      }, MOUNT_WATCH_MS);
+      watch.unref();
+    });
+  }
 
   static async mount(controller: Controller, options: MountOptions): Promise<RaidfsMount> {
     const mountpoint = path.resolve(options.mountpoint);
@@ -76,6 +97,7 @@ export class RaidfsMount {
   }
 
   async unmount(): Promise<void> {
+    this.unmounting = true;
     await new Promise<void>((resolve) => this.fuse.unmount((err) => {
       if (err) log.warn('unmount failed', { mountpoint: this.mountpoint, error: err.message });
       resolve();
@@ -86,15 +108,19 @@ export class RaidfsMount {
 
 /** Lazily unmounts a FUSE mount left at `mountpoint` (by a crashed raidfs, say). */
 async function recoverStaleMount(mountpoint: string): Promise<void> {
-  const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((line) => line.split(' '));
-  const stale = mounts.find(([, target, type]) => unescapeMountPath(target ?? '') === mountpoint && /^fuse/.test(type ?? ''));
-  if (!stale) return;
+  if (!fuseMountedAt(mountpoint)) return;
   log.warn('a FUSE mount is already there (left by a crash?); unmounting it', { mountpoint });
   try {
     await run('fusermount', ['-uz', mountpoint]);
   } catch {
     await run('umount', ['-l', mountpoint]);
   }
+}
+
+/** Whether the mount table lists a FUSE mount at `mountpoint` (reads /proc, not the mount). */
+function fuseMountedAt(mountpoint: string): boolean {
+  const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((line) => line.split(' '));
+  return mounts.some(([, target, type]) => unescapeMountPath(target ?? '') === mountpoint && /^fuse/.test(type ?? ''));
 }
 
 function unescapeMountPath(field: string): string {
