@@ -99,7 +99,7 @@ export class RaidfsMount {
   async unmount(): Promise<void> {
     this.unmounting = true;
     await new Promise<void>((resolve) => this.fuse.unmount((err) => {
-      if (err) log.warn('unmount failed', { mountpoint: this.mountpoint, error: err.message });
+      if (err && fuseMountedAt(this.mountpoint)) log.warn('unmount failed', { mountpoint: this.mountpoint, error: err.message });
       resolve();
     }));
     log.info('unmounted', { mountpoint: this.mountpoint });
