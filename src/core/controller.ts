@@ -372,6 +372,25 @@ export class Controller {
     }));
   }
 
+  /**
+   * Creates an empty file (EEXIST if the name is taken) that a writer is about to
+   * fill, as open(O_CREAT | O_EXCL) does. The name is committed at once but not
+   * fsynced: like a local file system's create, it becomes durable with the next
+   * durable commit (the writer's content commit, in the same WAL), so a power loss
+   * before that can lose the empty file, never anything committed after it. Fails
+   * fast, like writeFile, when too few nodes are alive to store any content.
+   */
+  createFile(path: string, options: Pick<WriteOptions, 'mode' | 'uid' | 'gid'> = {}): Entry {
+    const names = splitPath(path);
+    if (names.length === 0) throw new RaidfsError('EISDIR', '/ is a directory');
+    this.writer.requireEnoughNodes();
+    return this.metadata.lazyTransaction(() => {
+      this.checkWritable(names, path, { exclusive: true });
+      const parent = this.parentDir(names, path, false);
+      return this.metadata.insertEntry(parent.id, names.at(-1)!, { kind: 'file', mode: options.mode ?? 0o644, uid: options.uid, gid: options.gid });
+    });
+  }
+
   /** The committed version of a file, for reading. */
   snapshot(path: string): FileSnapshot {
     return this.metadata.transaction(() => {

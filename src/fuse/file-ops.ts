@@ -12,8 +12,11 @@
  *   (spool -> parts on the nodes -> one metadata transaction) happens there: cp sees
  *   EIO/ENOSPC when replication fails. release is asynchronous and its result is
  *   dropped by the kernel: it only commits what a flush did not and frees the spool.
- * - create commits an empty file at once, so the name exists while being written; if
- *   the first commit of that file fails it is removed again, leaving no file.
+ * - create commits an empty file at once, so the name exists while being written
+ *   (for stat and readdir from any process, and for REST), but without an fsync
+ *   (Controller.createFile): a new file is dirty from the start, so its first flush
+ *   commits it durably, written or not, and close() still returns only once the file
+ *   is durable. If that first commit fails the file is removed again, leaving none.
  * - A failed commit is final for that handle: the file keeps its last committed
  *   content (nothing retries it behind the program's back).
  * - O_TRUNC arrives in open (mount option atomic_o_trunc), so truncate-and-rewrite is
@@ -71,9 +74,10 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
 
   return {
     create: (path, mode, cb) => answer(ctx, 'create', path, cb, async () => {
-      await controller.writeFile(path, new Uint8Array(0), { mode: mode & 0o7777, exclusive: true });
-      const file = new OpenFile(path, controller.stat(path).id, controller.snapshot(path), true);
+      const entry = controller.createFile(path, { mode: mode & 0o7777 });
+      const file = new OpenFile(path, entry.id, { entry, parts: [] }, true);
       await file.spoolFor(controller, spoolDir, true);
+      file.dirty = true;
       stream(file);
       return files.add(file);
     }),

@@ -8,6 +8,8 @@
  *   removeEntry), so readers see a whole old or a whole new file.
  * - A chunk copy leaves `replicas` only by moving to `doomed`; nothing forgets a copy
  *   that still occupies a node.
+ * - Every commit is fsynced except those of lazyTransaction, which the next fsynced
+ *   commit makes durable (WAL order): a power loss can only drop a suffix of commits.
  * - Calls are synchronous and short (indexed lookups); only allFiles (the REST
  *   listing of every file) scans the tree, and only the maintenance queries
  *   (partsWithFewerCopies, copyCounts) scan the parts.
@@ -167,6 +169,20 @@ export class MetadataStore {
   /** Runs `fn` in one transaction (nested calls join the outer one). */
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();
+  }
+
+  /**
+   * Runs `fn` in one transaction whose commit is not fsynced (synchronous=NORMAL for
+   * that commit). The WAL keeps commits in order, so it becomes durable with the next
+   * durable commit; a power loss before that loses it whole, never part of it.
+   */
+  lazyTransaction<T>(fn: () => T): T {
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return this.db.transaction(fn)();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
   }
 
   entry(id: number): Entry | undefined {
