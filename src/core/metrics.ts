@@ -144,8 +144,6 @@ export class ControllerMetrics {
   private readonly partsTotal: Gauge;
   private readonly partsUnderReplicated: Gauge;
   private readonly partsUnavailable: Gauge;
-  /** Sets each scrape-time counter to its current total. */
-  private readonly scrapedCounterUpdates: Array<() => void> = [];
 
   constructor(private readonly sources: MetricSources) {
     const registers = [this.own];
@@ -208,7 +206,6 @@ export class ControllerMetrics {
   /** Every metric in the Prometheus text format, scrape-time values read now. */
   async scrape(): Promise<string> {
     this.showCluster(this.sources.status());
-    for (const update of this.scrapedCounterUpdates) update();
     return this.registry.metrics();
   }
 
@@ -240,10 +237,12 @@ export class ControllerMetrics {
 
   /** A counter whose value is read from `read` (a total that never decreases) at every scrape. */
   private scrapedCounter(name: string, help: string, read: () => number): void {
-    const counter = new Counter({ name, help, registers: [this.own] });
-    this.scrapedCounterUpdates.push(() => {
-      counter.reset();
-      counter.inc(read());
+    new Counter({
+      name, help, registers: [this.own],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
     });
   }
 }
