@@ -104,6 +104,9 @@ export interface WriteOptions {
   parents?: boolean;
 }
 
+/** Mode and owner of a new file (WriteOptions' part that createFile takes). */
+type FileOwnership = Pick<WriteOptions, 'mode' | 'uid' | 'gid'>;
+
 export interface DirOptions {
   mode?: number;
   uid?: number;
@@ -122,6 +125,13 @@ export interface FileSnapshot {
 type Settings = Required<Omit<ControllerOptions, 'curve'>>;
 
 const log = createLogger('controller');
+
+/** The names of a file's path; '/' is a directory, never a file. */
+function fileNames(path: string): string[] {
+  const names = splitPath(path);
+  if (names.length === 0) throw new RaidfsError('EISDIR', '/ is a directory');
+  return names;
+}
 
 export class Controller {
   readonly stripeSize: number;
@@ -357,16 +367,14 @@ export class Controller {
    * commits it once every copy of every part is acknowledged.
    */
   async writeFile(path: string, source: AsyncIterable<Uint8Array> | Uint8Array, options: WriteOptions = {}): Promise<Entry> {
-    const names = splitPath(path);
-    if (names.length === 0) throw new RaidfsError('EISDIR', '/ is a directory');
+    const names = fileNames(path);
     this.checkWritable(names, path, options);
     const stream = source instanceof Uint8Array ? [source] : source;
     return this.writer.upload(stream, ({ size, parts }) => this.metadata.transaction(() => {
       this.checkWritable(names, path, options);
       const parent = this.parentDir(names, path, options.parents ?? false);
       const name = names.at(-1)!;
-      const file = this.metadata.child(parent.id, name)
-        ?? this.metadata.insertEntry(parent.id, name, { kind: 'file', mode: options.mode ?? 0o644, uid: options.uid, gid: options.gid });
+      const file = this.metadata.child(parent.id, name) ?? this.insertFile(parent.id, name, options);
       this.metadata.replaceContent(file.id, size, parts, options.contentType, options.modifiedMs);
       return this.metadata.entry(file.id)!;
     }));
@@ -380,14 +388,12 @@ export class Controller {
    * before that can lose the empty file, never anything committed after it. Fails
    * fast, like writeFile, when too few nodes are alive to store any content.
    */
-  createFile(path: string, options: Pick<WriteOptions, 'mode' | 'uid' | 'gid'> = {}): Entry {
-    const names = splitPath(path);
-    if (names.length === 0) throw new RaidfsError('EISDIR', '/ is a directory');
+  createFile(path: string, options: FileOwnership = {}): Entry {
+    const names = fileNames(path);
     this.writer.requireEnoughNodes();
     return this.metadata.lazyTransaction(() => {
       this.checkWritable(names, path, { exclusive: true });
-      const parent = this.parentDir(names, path, false);
-      return this.metadata.insertEntry(parent.id, names.at(-1)!, { kind: 'file', mode: options.mode ?? 0o644, uid: options.uid, gid: options.gid });
+      return this.insertFile(this.parentDir(names, path, false).id, names.at(-1)!, options);
     });
   }
 
@@ -473,6 +479,11 @@ export class Controller {
       dir = next;
     }
     return dir;
+  }
+
+  /** A new, empty regular file `name` in directory `parentId` (default mode 0644). */
+  private insertFile(parentId: number, name: string, options: FileOwnership): Entry {
+    return this.metadata.insertEntry(parentId, name, { kind: 'file', mode: options.mode ?? 0o644, uid: options.uid, gid: options.gid });
   }
 
   /** Checks a write can land at `names`, so a doomed upload fails before it starts. */
