@@ -84,7 +84,10 @@ export class FileBrowser {
     this.listing = listing;
     for (const [id, info] of infos) if (this.open.has(id)) this.open.set(id, info);
     const answers = JSON.stringify([listing, infos]);
-    if (answers !== this.drawn) this.draw(answers);
+    if (answers !== this.drawn) {
+      this.drawn = answers;
+      this.draw();
+    }
   }
 
   private drawBreadcrumb(): void {
@@ -97,8 +100,7 @@ export class FileBrowser {
     );
   }
 
-  private draw(answers: string): void {
-    this.drawn = answers;
+  private draw(): void {
     const entries = [...(this.listing?.entries ?? [])].sort(byTypeThenName);
     const rows = entries.flatMap((entry) => {
       const row = this.entryRow(entry);
@@ -152,7 +154,8 @@ export class FileBrowser {
   private async toggle(entry: EntryView): Promise<void> {
     if (this.open.has(entry.id)) this.open.delete(entry.id);
     else this.open.set(entry.id, null);
-    this.draw(`toggled ${entry.id}`);
+    this.drawn = ''; // drawn from other answers than the next refresh's
+    this.draw();
     if (this.open.has(entry.id)) await this.refresh().catch((err) => this.report(err));
   }
 
