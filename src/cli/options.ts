@@ -67,7 +67,7 @@ export function parseCommand(spec: CommandSpec, argv: string[], env: NodeJS.Proc
   for (const [name, option] of Object.entries(spec.options)) {
     const fromEnv = env[envName(name)];
     values[name] = flags[name]
-      ?? (fromEnv !== undefined ? settingValue(option, fromEnv, `${envName(name)}`) : undefined)
+      ?? (fromEnv !== undefined ? settingValue(option, fromEnv, envName(name)) : undefined)
       ?? fromFile[name]
       ?? option.default;
   }
