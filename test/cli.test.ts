@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { CLI_ENTRY } from '../src/cli/local-nodes';
+import { isMounted, pidAlive } from './helpers/host';
 import { raidfs } from './helpers/raidfs-cli';
 import { ReadyProcess } from './helpers/ready-process';
 
@@ -24,7 +25,6 @@ function childrenOf(pid: number): number[] {
   });
 }
 
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 
 describe('raidfs command line', () => {
   it('prints help with exit 0 and rejects misuse with exit 2', () => {
@@ -59,12 +59,12 @@ describe('raidfs command line', () => {
       assert.deepEqual(await (await fetch(`${rest}/`)).json(), { message: 'Hello World!' });
       assert.equal(await up.stop('SIGINT'), 0);
       assert.match(out(), /stopped/);
-      assert.deepEqual(nodes.filter(alive), [], 'every node process stopped');
-      assert.ok(!readFileSync('/proc/mounts', 'utf8').includes(mnt), 'unmounted');
+      assert.deepEqual(nodes.filter(pidAlive), [], 'every node process stopped');
+      assert.ok(!isMounted(mnt), 'unmounted');
     } finally {
       await up?.stop('SIGKILL');
-      nodes.filter(alive).forEach((pid) => process.kill(pid, 'SIGKILL'));
-      if (readFileSync('/proc/mounts', 'utf8').includes(mnt)) spawnSync('fusermount', ['-uz', mnt]);
+      nodes.filter(pidAlive).forEach((pid) => process.kill(pid, 'SIGKILL'));
+      if (isMounted(mnt)) spawnSync('fusermount', ['-uz', mnt]);
       rmSync(dir, { recursive: true, force: true });
     }
   });

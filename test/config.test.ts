@@ -11,12 +11,10 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI_ENTRY } from '../src/cli/local-nodes';
 import { envName } from '../src/cli/options';
 import { upCommand } from '../src/cli/up-command';
 import { testBytes } from './helpers/data';
-import { raidfsWithEnv } from './helpers/raidfs-cli';
-import { ReadyProcess } from './helpers/ready-process';
+import { raidfsWithEnv, startRaidfs } from './helpers/raidfs-cli';
 
 describe('configuration: flags, environment, config file', () => {
   let dir: string;
@@ -29,17 +27,16 @@ describe('configuration: flags, environment, config file', () => {
     return file;
   };
 
-  /** Starts `raidfs up ARGS` until ready; returns what it printed and the REST URL, stopped. */
+  /** Runs `raidfs up ARGS` until ready, uses its REST API, stops it (exit 0); returns what it printed. */
   const upUntilReady = async (args: string[], env: Record<string, string>, use?: (restUrl: string) => Promise<void>) => {
-    const up = await ReadyProcess.start(CLI_ENTRY, ['up', ...args], /raidfs ready/, { env: { ...process.env, RAIDFS_LOG: 'warn', ...env }, timeoutMs: 20_000 });
+    const up = await startRaidfs(['up', ...args], env);
     try {
-      const restUrl = /REST API on (\S+?),/.exec(up.stdout)?.[1];
-      assert.ok(restUrl, up.stdout);
-      await use?.(restUrl);
+      assert.ok(up.restUrl, up.out());
+      await use?.(up.restUrl);
     } finally {
-      assert.equal(await up.stop('SIGINT'), 0, up.stdout + up.stderr);
+      assert.equal(await up.stop(), 0, up.out());
     }
-    return up.stdout;
+    return up.out();
   };
 
   it('`raidfs up --help` lists every option with its environment variable and default', () => {

@@ -19,13 +19,13 @@ import { bodyOf, encodeMessage, MAX_CHUNK_BYTES, MAX_ENVELOPE_BYTES } from '../s
 import { retry, testBytes } from './helpers/data';
 import { FakeController } from './helpers/fake-controller';
 import { fuzzSeed, junkMessage, Prng } from './helpers/fuzz-frames';
+import { pidAlive } from './helpers/host';
 import { MountedRaidfs } from './helpers/mounted-raidfs';
 
 const MESSAGES = 6_000;
 const STRIPE = 64 * 1024;
 const seed = fuzzSeed();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 
 describe(`wire protocol fuzzing (seed ${seed}; replay with RAIDFS_FUZZ_SEED=${seed})`, () => {
   it(`a storage node survives ${MESSAGES} junk messages, then stores and returns a chunk byte-exact`, async (t) => {
@@ -100,8 +100,8 @@ describe(`wire protocol fuzzing (seed ${seed}; replay with RAIDFS_FUZZ_SEED=${se
       }
       await sleep(500);
       t.diagnostic(`${MESSAGES} junk messages, ${answers} answers, ${sendFailures} sends failed`);
-      assert.ok(alive(cluster.pid), `controller process still running (seed ${seed})`);
-      assert.deepEqual(cluster.nodePids.filter((pid) => !alive(pid)), [], 'storage nodes still running');
+      assert.ok(pidAlive(cluster.pid), `controller process still running (seed ${seed})`);
+      assert.deepEqual(cluster.nodePids.filter((pid) => !pidAlive(pid)), [], 'storage nodes still running');
       assert.ok(answers > 0, 'the controller answered registrations and heartbeats');
 
       dealers.forEach((d) => d.close());
@@ -112,7 +112,7 @@ describe(`wire protocol fuzzing (seed ${seed}; replay with RAIDFS_FUZZ_SEED=${se
       const got = await fetch(`${cluster.restUrl}/fs/after-fuzz.bin`);
       assert.equal(got.status, 200);
       assert.ok(Buffer.from(await got.arrayBuffer()).equals(data), `file reads back byte-exact (seed ${seed})`);
-      assert.ok(alive(cluster.pid), 'controller process still running');
+      assert.ok(pidAlive(cluster.pid), 'controller process still running');
     } finally {
       dealers.forEach((d) => d.close());
       await cluster.stop();

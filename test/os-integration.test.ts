@@ -8,27 +8,16 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LocalNode } from '../src/cli/local-nodes';
 import { waitUntil } from './helpers/data';
+import { freePort, isMounted, pidAlive } from './helpers/host';
 import { sh } from './helpers/mounted-raidfs';
 
 const ROOT = path.resolve(__dirname, '../..');
 const MOUNT_HELPER = path.join(ROOT, 'native/mount.raidfs');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-const mounted = (dir: string) => readFileSync('/proc/mounts', 'utf8').split('\n').some((line) => line.split(' ')[1] === dir);
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 
 describe('mount.raidfs, the fstab helper', () => {
   let dir: string;
@@ -55,7 +44,7 @@ describe('mount.raidfs, the fstab helper', () => {
   });
 
   after(async () => {
-    for (const pid of daemons) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    for (const pid of daemons) if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
     await sh(`fusermount -uz ${JSON.stringify(mnt)} 2>/dev/null`);
     await Promise.all(nodes.map((n) => n.stop()));
     rmSync(dir, { recursive: true, force: true });
@@ -66,8 +55,8 @@ describe('mount.raidfs, the fstab helper', () => {
     const pid = Number(/\(pid (\d+),/.exec(r.stdout)?.[1]);
     if (pid) daemons.push(pid);
     assert.equal(r.status, 0, r.stdout + r.stderr + readFileSync(path.join(dir, 'mount.log'), 'utf8'));
-    assert.ok(pid > 0 && alive(pid), r.stdout);
-    assert.ok(mounted(mnt), 'listed in /proc/mounts');
+    assert.ok(pid > 0 && pidAlive(pid), r.stdout);
+    assert.ok(isMounted(mnt), 'listed in /proc/mounts');
     await waitUntil(async () => (await (await fetch(`${restUrl}/status`)).json() as { nodes: Array<{ alive: boolean }> }).nodes.filter((n) => n.alive).length === 2, 'both nodes registered');
 
     const copy = await sh(`head -c 700000 /dev/urandom > ${dir}/src.bin && cp ${dir}/src.bin ${mnt}/a.bin && cmp ${dir}/src.bin ${mnt}/a.bin && stat -c %s ${mnt}/a.bin`);
@@ -76,8 +65,8 @@ describe('mount.raidfs, the fstab helper', () => {
 
     const umount = await sh(`umount ${JSON.stringify(mnt)}`);
     assert.equal(umount.code, 0, umount.stderr);
-    await waitUntil(() => !alive(pid), 'the daemon exits after umount', 15_000);
-    assert.equal(mounted(mnt), false);
+    await waitUntil(() => !pidAlive(pid), 'the daemon exits after umount', 15_000);
+    assert.equal(isMounted(mnt), false);
     assert.match(readFileSync(path.join(dir, 'mount.log'), 'utf8'), /unmounted from outside/);
   });
 
@@ -93,7 +82,7 @@ describe('mount.raidfs, the fstab helper', () => {
       const r = mountHelper(...args);
       assert.equal(r.status, status, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
       assert.match(r.stderr, says);
-      assert.equal(mounted(mnt), false);
+      assert.equal(isMounted(mnt), false);
     }
   });
 });

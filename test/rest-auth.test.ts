@@ -10,9 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI_ENTRY } from '../src/cli/local-nodes';
-import { raidfs } from './helpers/raidfs-cli';
-import { ReadyProcess } from './helpers/ready-process';
+import { raidfs, startRaidfs } from './helpers/raidfs-cli';
 import { RestServer, startRestServer } from '../src/rest/server';
 import { TestCluster } from './helpers/cluster';
 import { testBytes } from './helpers/data';
@@ -72,16 +70,6 @@ describe('REST authentication', () => {
   });
 });
 
-/** Runs `raidfs ARGS` until its ready line; returns the REST URL (if any) and a stop function. */
-async function startCli(args: string[], env: Record<string, string> = {}): Promise<{ out: () => string; restUrl?: string; stop: () => Promise<number | null> }> {
-  const cli = await ReadyProcess.start(CLI_ENTRY, args, /ready:/, { env: { ...process.env, RAIDFS_LOG: 'warn', ...env }, timeoutMs: 20_000 });
-  return {
-    out: () => cli.stdout + cli.stderr,
-    restUrl: /REST API on (http:\/\/\S+?),/.exec(cli.stdout)?.[1],
-    stop: () => cli.stop(),
-  };
-}
-
 describe('REST on the command line', () => {
   let dir: string;
   before(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-rest-cli-')); });
@@ -91,7 +79,7 @@ describe('REST on the command line', () => {
 
   it('`raidfs controller --rest HOST:PORT --rest-token T` serves REST behind the token; RAIDFS_REST_TOKEN works too', async () => {
     for (const [args, env] of [[['--rest-token', TOKEN], {}], [[], { RAIDFS_REST_TOKEN: TOKEN }]] as const) {
-      const cli = await startCli([...controllerArgs('c1'), '--rest', '127.0.0.1:0', ...args], env);
+      const cli = await startRaidfs([...controllerArgs('c1'), '--rest', '127.0.0.1:0', ...args], env);
       try {
         assert.ok(cli.restUrl, cli.out());
         assert.equal((await fetch(`${cli.restUrl}/`)).status, 401);
@@ -103,11 +91,11 @@ describe('REST on the command line', () => {
   });
 
   it('`--no-rest` serves nothing; a taken port fails with exit 1 and one line', async () => {
-    const quiet = await startCli([...controllerArgs('c2'), '--no-rest']);
+    const quiet = await startRaidfs([...controllerArgs('c2'), '--no-rest']);
     assert.doesNotMatch(quiet.out(), /REST/);
     assert.equal(await quiet.stop(), 0);
 
-    const holder = await startCli([...controllerArgs('c3'), '--rest', '127.0.0.1:0']);
+    const holder = await startRaidfs([...controllerArgs('c3'), '--rest', '127.0.0.1:0']);
     try {
       const taken = new URL(holder.restUrl!).host;
       const clash = raidfs(...controllerArgs('c4'), '--rest', taken);
@@ -127,7 +115,7 @@ describe('REST on the command line', () => {
   });
 
   it('`raidfs up --rest HOST:PORT` serves the store it starts', async () => {
-    const up = await startCli(['up', '--no-mount', '--nodes', '2', '--data', path.join(dir, 'up'), '--listen', 'tcp://127.0.0.1:0', '--rest', '127.0.0.1:0', '--stripe-size', '64k']);
+    const up = await startRaidfs(['up', '--no-mount', '--nodes', '2', '--data', path.join(dir, 'up'), '--listen', 'tcp://127.0.0.1:0', '--rest', '127.0.0.1:0', '--stripe-size', '64k']);
     try {
       assert.ok(up.restUrl, up.out());
       const data = testBytes(5 * 64 * 1024 + 3, 'up');

@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +12,7 @@ import { LocalNode } from '../src/cli/local-nodes';
 import type { ClusterStatus, RepairReport, ScrubReport } from '../src/core/controller';
 import { ControllerProcess } from './helpers/controller-process';
 import { testBytes } from './helpers/data';
+import { freePort } from './helpers/host';
 import { raidfs } from './helpers/raidfs-cli';
 
 describe('raidfs status, repair and scrub', () => {
@@ -88,10 +88,7 @@ describe('raidfs status, repair and scrub', () => {
   });
 
   it('fails with one line when the controller cannot be reached or the address is malformed', async () => {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    await new Promise((resolve) => server.close(resolve));
+    const port = await freePort();
     const refused = raidfs('status', '--rest', `127.0.0.1:${port}`);
     assert.equal(refused.status, 1);
     assert.match(refused.stderr, new RegExp(`^raidfs: cannot reach the controller at http://127\\.0\\.0\\.1:${port}: connection refused`));

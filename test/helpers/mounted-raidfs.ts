@@ -9,11 +9,12 @@
  * PID, lazily unmounts if the mount is still there, and removes the temp directory.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { CLI_ENTRY } from '../../src/cli/local-nodes';
+import { isMounted } from './host';
 import { ReadyProcess } from './ready-process';
 
 const execFileAsync = promisify(execFile);
@@ -82,7 +83,7 @@ export class MountedRaidfs {
     for (const pid of this.nodePids) {
       try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
     }
-    if (readFileSync('/proc/mounts', 'utf8').includes(` ${this.mnt} `)) await sh(`fusermount -uz ${JSON.stringify(this.mnt)}`);
+    if (isMounted(this.mnt)) await sh(`fusermount -uz ${JSON.stringify(this.mnt)}`);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -1,0 +1,31 @@
+/**
+ * What tests ask of this machine: whether a process is still running, whether a
+ * directory is a mount point now, and a loopback TCP port nothing listens on.
+ * Reads only (/proc, kill 0); nothing here changes the machine.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+
+/** Whether process `pid` exists (signal 0 checks without signalling). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether /proc/mounts lists a mount at exactly `dir`. */
+export function isMounted(dir: string): boolean {
+  return readFileSync('/proc/mounts', 'utf8').split('\n').some((line) => line.split(' ')[1] === dir);
+}
+
+/** A loopback port that was free a moment ago (bound, read, released). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
