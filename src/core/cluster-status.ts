@@ -4,7 +4,8 @@
  * from the registry (memory) and one scan of the parts table.
  */
 import { MetadataStore } from './metadata/metadata-store';
-import { NodeRegistry, NodeStatus } from './node-registry';
+import { NodeRegistry } from './node-registry';
+import type { NodeStatus } from './node-status';
 import { PassProgress } from './periodic-pass';
 import { RepairReport } from './repairer';
 import { ScrubReport } from './scrubber';

@@ -26,7 +26,8 @@ import { DoomedCollector } from './doomed-collector';
 import { RaidfsError } from './errors';
 import { Entry, MetadataStore, PartRecord, ROOT_ID } from './metadata/metadata-store';
 import { ControllerMetrics } from './metrics';
-import { NodeRegistry, NodeStatus } from './node-registry';
+import { NodeRegistry } from './node-registry';
+import type { NodeStatus } from './node-status';
 import { NodeTransport } from './node-transport';
 import { PartReader } from './part-reader';
 import { PartWriter } from './part-writer';
@@ -38,7 +39,7 @@ import { MAX_CHUNK_BYTES } from '../wire/messages';
 import type { CurveServerConfig } from '../wire/transport-security';
 
 export type { Entry, PartRecord } from './metadata/metadata-store';
-export type { NodeStatus } from './node-registry';
+export type { NodeStatus } from './node-status';
 export type { ClusterStatus } from './cluster-status';
 export type { RepairReport } from './repairer';
 export type { ScrubReport } from './scrubber';

@@ -22,23 +22,8 @@ import { createLogger } from '../common/log';
 import { MetadataStore } from './metadata/metadata-store';
 import { NodeTransport } from './node-transport';
 import { pickNodes } from './placement';
+import type { NodeStatus } from './node-status';
 import { bodyOf, ErrorCode, Message, NodeReport } from '../wire/messages';
-
-export interface NodeStatus {
-  id: string;
-  alive: boolean;
-  /** Where the node runs, as it reported ("host (ip)"). */
-  address: string;
-  capacityBytes: number;
-  freeBytes: number;
-  usedBytes: number;
-  chunkCount: number;
-  /** When it last spoke (0: never since this controller started, and unknown before). */
-  lastSeenMs: number;
-  /** When it was counted down; null while alive. */
-  downSinceMs: number | null;
-  softwareVersion: string;
-}
 
 /** What the registry keeps per node; `alive` and `downSinceMs` are derived when asked. */
 interface KnownNode extends Omit<NodeStatus, 'alive' | 'downSinceMs'> {

@@ -2,22 +2,14 @@
  * The JSON the dashboard reads, as the page sees it: GET /status (ClusterStatus,
  * src/core/cluster-status.ts), GET /fs/DIR/ (listingJson) and GET /files/ID/info
  * (fileInfoJson, both in src/rest/representations.ts). Only the fields the page
- * uses. Types only, no code: the browser test assigns the server's own values to
- * these types, so the build fails if the two drift apart.
+ * uses; a node is the server's own NodeStatus. Types only, no code: the browser
+ * test assigns the server's own values to these types, so the build fails if the
+ * two drift apart.
  */
+import type { NodeStatus } from '../../core/node-status.js';
 
-export interface NodeView {
-  id: string;
-  alive: boolean;
-  address: string;
-  capacityBytes: number;
-  freeBytes: number;
-  usedBytes: number;
-  chunkCount: number;
-  /** 0: not heard from since the controller started. */
-  lastSeenMs: number;
-  downSinceMs: number | null;
-}
+/** A node: the server's own declaration (dependency-free, so the browser build reads it too). */
+export type NodeView = NodeStatus;
 
 interface PassTimes {
   startedMs: number;

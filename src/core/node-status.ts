@@ -1,0 +1,20 @@
+/**
+ * A storage node as the controller reports it (GET /status, `raidfs status`, the
+ * dashboard). Invariant: no imports, types only, so the dashboard's browser build
+ * (src/rest/ui) reads this same declaration instead of a copy.
+ */
+export interface NodeStatus {
+  id: string;
+  alive: boolean;
+  /** Where the node runs, as it reported ("host (ip)"). */
+  address: string;
+  capacityBytes: number;
+  freeBytes: number;
+  usedBytes: number;
+  chunkCount: number;
+  /** When it last spoke (0: never since this controller started, and unknown before). */
+  lastSeenMs: number;
+  /** When it was counted down; null while alive. */
+  downSinceMs: number | null;
+  softwareVersion: string;
+}
