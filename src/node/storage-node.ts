@@ -92,6 +92,7 @@ export class StorageNode {
     this.stopped = true;
     clearInterval(this.heartbeat);
     this.socket.close();
+    await this.store.close();
   }
 
   /** Opens a fresh DEALER to the controller, starts serving it and registers. */
