@@ -16,10 +16,11 @@ import { BenchRow, mbPerSecond, peakRssMiB } from './report';
 const FILE_MIB = Number(process.env.RAIDFS_BENCH_CORE_MIB ?? 256);
 const PIECE = 1 << 20;
 
-/** FILE_MIB MiB of random-looking bytes, one reused 1 MiB buffer at a time (writers copy). */
+/** FILE_MIB MiB of random-looking bytes in 1 MiB pieces (each its own buffer: a writer may keep what it is given). */
 async function* source(): AsyncGenerator<Buffer> {
-  const piece = randomBytes(PIECE);
+  const random = randomBytes(PIECE);
   for (let i = 0; i < FILE_MIB; i++) {
+    const piece = Buffer.from(random);
     piece.writeUInt32LE(i, 0);
     yield piece;
   }

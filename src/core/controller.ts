@@ -365,7 +365,8 @@ export class Controller {
 
   /**
    * Stores `source` as the content of the file at `path` (created or replaced) and
-   * commits it once every copy of every part is acknowledged.
+   * commits it once every copy of every part is acknowledged. The source's pieces are
+   * handed over: one may be kept and sent as a part, so none may change once yielded.
    */
   async writeFile(path: string, source: AsyncIterable<Uint8Array> | Uint8Array, options: WriteOptions = {}): Promise<Entry> {
     const names = fileNames(path);

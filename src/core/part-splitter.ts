@@ -5,6 +5,10 @@
  *   one part, since a 0-byte half would store nothing);
  * - larger: stripe-sized parts, the last one shorter.
  *
+ * The source's pieces are handed over: a piece that is exactly one part is used as
+ * that part without a copy, so a source must not modify a piece once yielded (as
+ * with any Node stream).
+ *
  * Invariant: memory stays bounded by two stripes plus one incoming piece, whatever
  * the stream's length. Until the stream has passed two stripes the split is not known,
  * so up to two stripes are held; after that, at most one stripe is.
@@ -27,7 +31,7 @@ export async function* splitIntoParts(source: AsyncIterable<Uint8Array> | Iterab
   if (second > 0) yield queue.take(second);
 }
 
-/** A FIFO of byte pieces that hands out exact-length Buffers (copies, never views of input). */
+/** A FIFO of byte pieces that hands out exact-length Buffers: a piece of exactly that length as is, else a copy. */
 class ByteQueue {
   private pieces: Uint8Array[] = [];
   length = 0;
@@ -39,6 +43,12 @@ class ByteQueue {
   }
 
   take(n: number): Buffer {
+    const first = this.pieces[0];
+    if (first.length === n) {
+      this.pieces.shift();
+      this.length -= n;
+      return Buffer.isBuffer(first) ? first : Buffer.from(first.buffer, first.byteOffset, n);
+    }
     const out = Buffer.allocUnsafe(n);
     let filled = 0;
     while (filled < n) {

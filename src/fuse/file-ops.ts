@@ -7,7 +7,9 @@
  *   come from the version committed when it was opened (a FileSnapshot), with
  *   read-ahead when reading is sequential.
  * - write lands in the handle's disk spool (never the whole file in memory); the
- *   buffer FUSE lends is fully written before the callback, as fuse-native requires.
+ *   buffer FUSE lends is fully consumed before the callback, as fuse-native requires:
+ *   written to the spool, or, for a streamed file, copied into the upload's stripe
+ *   buffer, from which the spool is written behind.
  * - flush runs on every close(2) and its result is what close returns, so the commit
  *   (spool -> parts on the nodes -> one metadata transaction) happens there: cp sees
  *   EIO/ENOSPC when replication fails. release is asynchronous and its result is
@@ -112,10 +114,11 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       const data = buf.subarray(0, len);
       const offset = file.append ? spool.size : pos;
       const streamed = file.streaming?.push(data, offset);
-      const written = await spool.write(data, offset);
       file.dirty = true;
-      await streamed;
-      return written;
+      if (!streamed) return spool.write(data, offset);
+      for (const copy of streamed.copies) await spool.writeBehind(copy.bytes, copy.offset);
+      await streamed.room;
+      return len;
     }),
 
     truncate: (path, size, cb) => answer(ctx, 'truncate', path, cb, async () => {

@@ -3,16 +3,27 @@
  * here at their offsets; on close the whole spool is streamed into the core, which
  * cuts it into parts (write-on-close, as in AFS).
  *
+ * A sequential writer's bytes are written behind (writeBehind): the FUSE write is
+ * answered once its bytes are copied, while the spool write runs on; every other
+ * operation first waits for those writes, so it sees the spool as if they were done.
+ *
  * Invariants: the spool file is unlinked as soon as it is opened, so a crash leaves
- * nothing behind; memory use is one read buffer at a time, whatever the file size.
+ * nothing behind; memory use is one read buffer plus at most WRITE_BEHIND_BYTES of
+ * pending writes, whatever the file size; a failed write behind fails every later
+ * operation (and so the commit from the spool).
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
 const PIECE = 1 << 20;
+const WRITE_BEHIND_BYTES = 8 << 20;
 
 export class Spool {
+  private readonly behind = new Set<Promise<void>>();
+  private behindBytes = 0;
+  private behindFailure?: unknown;
+
   private constructor(private readonly handle: fs.FileHandle, public size: number) {}
 
   static async create(dir: string): Promise<Spool> {
@@ -28,6 +39,37 @@ export class Spool {
   }
 
   async write(data: Uint8Array, position: number): Promise<number> {
+    await this.writtenBehind();
+    return this.writeNow(data, position);
+  }
+
+  /**
+   * Starts writing `data` at `position` and resolves as soon as fewer than
+   * WRITE_BEHIND_BYTES are pending. `data` must stay unchanged until written, and
+   * must not overlap another write still pending.
+   */
+  async writeBehind(data: Buffer, position: number): Promise<void> {
+    if (this.behindFailure) throw this.behindFailure;
+    this.size = Math.max(this.size, position + data.length);
+    this.behindBytes += data.length;
+    const pending: Promise<void> = this.writeNow(data, position).then(
+      () => undefined,
+      (err) => { this.behindFailure ??= err; },
+    ).finally(() => {
+      this.behind.delete(pending);
+      this.behindBytes -= data.length;
+    });
+    this.behind.add(pending);
+    while (this.behindBytes > WRITE_BEHIND_BYTES) await Promise.race(this.behind);
+  }
+
+  /** Resolves once every write behind is done; rejects if one failed. */
+  async writtenBehind(): Promise<void> {
+    while (this.behind.size) await Promise.all(this.behind);
+    if (this.behindFailure) throw this.behindFailure;
+  }
+
+  private async writeNow(data: Uint8Array, position: number): Promise<number> {
     let done = 0;
     while (done < data.length) {
       const { bytesWritten } = await this.handle.write(data, done, data.length - done, position + done);
@@ -38,6 +80,7 @@ export class Spool {
   }
 
   async read(into: Buffer, length: number, position: number): Promise<number> {
+    await this.writtenBehind();
     const wanted = Math.max(0, Math.min(length, this.size - position));
     let done = 0;
     while (done < wanted) {
@@ -49,6 +92,7 @@ export class Spool {
   }
 
   async truncate(size: number): Promise<void> {
+    await this.writtenBehind();
     await this.handle.truncate(size);
     this.size = size;
   }
@@ -65,6 +109,7 @@ export class Spool {
   }
 
   async close(): Promise<void> {
+    await this.writtenBehind().catch(() => undefined);
     await this.handle.close();
   }
 }

@@ -9,8 +9,13 @@
  * nothing is committed, and close() uploads the spool (which always has every byte)
  * instead.
  *
- * Invariants: at most `maxQueuedBytes` wait in memory, writers wait beyond that;
- * the commit happens only at finish() (close), never earlier.
+ * Writes are copied straight into stripe-sized buffers, which the core then stores as
+ * parts without copying them again (a buffer handed to writeFile is not touched
+ * after), so each byte is copied once on its way from FUSE to the nodes.
+ *
+ * Invariants: at most `maxQueuedBytes` (plus the stripe being filled) wait in
+ * memory, writers wait beyond that; the commit happens only at finish() (close),
+ * never earlier.
  */
 import { Controller, Entry } from '../core/controller';
 
@@ -19,14 +24,18 @@ export class StreamAbandoned extends Error {}
 export class StreamingUpload {
   private readonly queue: Buffer[] = [];
   private queuedBytes = 0;
+  private filling?: Buffer;
+  private filled = 0;
   private nextOffset = 0;
   private ended = false;
   private abandoned?: StreamAbandoned;
   private dataArrived?: () => void;
   private readonly spaceWaiters: Array<() => void> = [];
   private readonly upload: Promise<Entry>;
+  private readonly stripeSize: number;
 
   constructor(controller: Controller, readonly path: string, private readonly maxQueuedBytes: number) {
+    this.stripeSize = controller.stripeSize;
     this.upload = controller.writeFile(path, this.source());
     this.upload.catch((err) => this.abandon(err instanceof StreamAbandoned ? err.message : `upload failed: ${(err as Error).message}`));
   }
@@ -37,19 +46,33 @@ export class StreamingUpload {
   }
 
   /**
-   * Adds a write that continues the stream; any other offset abandons it. The check
-   * and the enqueue happen before the first await, so calls keep their order.
+   * Adds a write that continues the stream (any other offset abandons it) and
+   * returns where its bytes were copied, which stay unchanged from then on (the
+   * spool writes them behind), and a promise of room in the queue, which the writer
+   * should wait for. Synchronous, so writes keep their order.
    */
-  async push(data: Uint8Array, offset: number): Promise<void> {
-    if (this.abandoned) return;
+  push(data: Uint8Array, offset: number): { copies: Array<{ bytes: Buffer; offset: number }>; room: Promise<void> } | undefined {
+    if (this.abandoned) return undefined;
     if (offset !== this.nextOffset) {
       this.abandon(`write at ${offset}, expected ${this.nextOffset}`);
-      return;
+      return undefined;
+    }
+    const copies: Array<{ bytes: Buffer; offset: number }> = [];
+    for (let at = 0; at < data.length;) {
+      this.filling ??= Buffer.allocUnsafeSlow(this.stripeSize);
+      const n = Math.min(data.length - at, this.stripeSize - this.filled);
+      this.filling.set(data.subarray(at, at + n), this.filled);
+      copies.push({ bytes: this.filling.subarray(this.filled, this.filled + n), offset: this.nextOffset + at });
+      this.filled += n;
+      at += n;
+      if (this.filled === this.stripeSize) this.enqueueFilling();
     }
     this.nextOffset += data.length;
-    this.queue.push(Buffer.from(data));
-    this.queuedBytes += data.length;
-    this.dataArrived?.();
+    return { copies, room: this.room() };
+  }
+
+  /** Resolves once at most maxQueuedBytes wait for the upload (or the stream is abandoned). */
+  private async room(): Promise<void> {
     while (this.queuedBytes > this.maxQueuedBytes && !this.abandoned) {
       await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
     }
@@ -57,6 +80,7 @@ export class StreamingUpload {
 
   /** Ends the stream and resolves once the file is committed (rejects if the upload failed). */
   finish(): Promise<Entry> {
+    if (!this.abandoned) this.enqueueFilling();
     this.ended = true;
     this.dataArrived?.();
     return this.upload;
@@ -66,8 +90,19 @@ export class StreamingUpload {
     if (this.abandoned) return;
     this.abandoned = new StreamAbandoned(reason);
     this.queue.length = 0;
+    this.filling = undefined;
     this.dataArrived?.();
     this.spaceWaiters.splice(0).forEach((wake) => wake());
+  }
+
+  private enqueueFilling(): void {
+    if (!this.filling || this.filled === 0) return;
+    const piece = this.filled === this.filling.length ? this.filling : this.filling.subarray(0, this.filled);
+    this.filling = undefined;
+    this.filled = 0;
+    this.queue.push(piece);
+    this.queuedBytes += piece.length;
+    this.dataArrived?.();
   }
 
   private async *source(): AsyncGenerator<Buffer> {
