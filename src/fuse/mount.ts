@@ -17,7 +17,7 @@
  * other than mounting and unmounting it (that would deadlock the single JS thread).
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type Fuse from 'fuse-native';
@@ -75,8 +75,9 @@ export class RaidfsMount {
     const BaseFuse = loadFuse();
     await recoverStaleMount(mountpoint);
     mkdirSync(mountpoint, { recursive: true });
-    rmSync(spoolDir, { recursive: true, force: true });
     mkdirSync(spoolDir, { recursive: true });
+    // Emptied, not removed: the spool may be a mount point of its own (a tmpfs, say).
+    for (const name of readdirSync(spoolDir)) rmSync(path.join(spoolDir, name), { recursive: true, force: true });
 
     const ctx: FuseContext = { controller, Fuse: BaseFuse, files: new OpenFiles(), spoolDir, metrics: controller.metrics.fuse };
     const ops: Fuse.Operations = { ...attrOps(ctx), ...dirOps(ctx), ...fileOps(ctx) };

@@ -5,12 +5,13 @@
  *
  * A sequential writer's bytes are written behind (writeBehind): the FUSE write is
  * answered once its bytes are copied, while the spool write runs on; every other
- * operation first waits for those writes, so it sees the spool as if they were done.
+ * operation first waits for those writes, so it sees the spool as if they were done,
+ * and fails if one of them failed.
  *
  * Invariants: the spool file is unlinked as soon as it is opened, so a crash leaves
  * nothing behind; memory use is one read buffer plus at most WRITE_BEHIND_BYTES of
  * pending writes, whatever the file size; a failed write behind fails every later
- * operation (and so the commit from the spool).
+ * read, write, truncate and stream (and so any commit from the spool).
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -46,10 +47,11 @@ export class Spool {
   /**
    * Starts writing `data` at `position` and resolves as soon as fewer than
    * WRITE_BEHIND_BYTES are pending. `data` must stay unchanged until written, and
-   * must not overlap another write still pending.
+   * must not overlap another write still pending. A failure is not thrown here but
+   * by every later use of the spool (read, write, truncate, stream): a streamed
+   * file whose upload succeeds never needs its spool.
    */
   async writeBehind(data: Buffer, position: number): Promise<void> {
-    if (this.behindFailure) throw this.behindFailure;
     this.size = Math.max(this.size, position + data.length);
     this.behindBytes += data.length;
     const pending: Promise<void> = this.writeNow(data, position).then(

@@ -1,0 +1,65 @@
+/**
+ * The mount with its spool on a full disk (a 1 MiB tmpfs). A sequential writer's
+ * bytes reach the nodes through the streaming upload, so its file is stored whole
+ * even though the spool behind it could not keep them; a writer that then goes back
+ * needs the spool: it must get the error (at that write or at close) and the file
+ * must not be left behind.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { promises as fs, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { testBytes } from './helpers/data';
+import { MountedRaidfs, sh } from './helpers/mounted-raidfs';
+
+const STRIPE = 256 * 1024;
+
+describe('the mount with its spool on a full disk', () => {
+  let fsys: MountedRaidfs | undefined;
+  let spool: string | undefined;
+  let src: string;
+  before(async () => {
+    const dir = await fs.mkdtemp('/tmp/raidfs-spool-');
+    spool = path.join(dir, 'data', 'spool'); // where `raidfs up --data DIR` keeps its spool
+    mkdirSync(spool, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', spool]);
+    fsys = await MountedRaidfs.start({ args: ['--stripe-size', `${STRIPE}`, '--data', path.join(dir, 'data')] });
+    src = path.join(dir, 'three-mib.bin');
+    await fs.writeFile(src, testBytes(3 << 20, 'spool-full'));
+  });
+  after(async () => {
+    await fsys?.stop();
+    if (spool) {
+      execFileSync('umount', ['-l', spool]);
+      await fs.rm(path.dirname(path.dirname(spool)), { recursive: true, force: true });
+    }
+  });
+
+  it('a sequential cp of 3 MiB is stored whole although the 1 MiB spool is full', async () => {
+    const r = await sh(`cp ${src} ${fsys!.mnt}/seq.bin && cmp ${src} ${fsys!.mnt}/seq.bin`);
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  it('a writer that goes back after 3 MiB gets the error (from that write or close) and leaves no file', async () => {
+    const target = fsys!.at('back.bin');
+    const program = `
+      const fs = require('node:fs');
+      const fd = fs.openSync(${JSON.stringify(target)}, 'w');
+      const piece = Buffer.alloc(128 * 1024, 7);
+      for (let i = 0; i < 24; i++) fs.writeSync(fd, piece);
+      try {
+        fs.writeSync(fd, Buffer.from('X'), 0, 1, 0);
+        fs.closeSync(fd);
+      } catch (err) {
+        console.error(err.code);
+        process.exit(3);
+      }`;
+    const script = path.join(path.dirname(src), 'go-back.js');
+    await fs.writeFile(script, program);
+    const r = await sh(`node ${script}`);
+    assert.equal(r.code, 3, `the write back or close() failed: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, /ENOSPC|EIO/);
+    await assert.rejects(fs.stat(target), { code: 'ENOENT' });
+  });
+});
