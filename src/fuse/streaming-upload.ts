@@ -21,6 +21,8 @@ import { Controller, Entry } from '../core/controller';
 
 export class StreamAbandoned extends Error {}
 
+const FIRST_BUFFER_BYTES = 64 * 1024;
+
 export class StreamingUpload {
   private readonly queue: Buffer[] = [];
   private queuedBytes = 0;
@@ -59,10 +61,10 @@ export class StreamingUpload {
     }
     const copies: Array<{ bytes: Buffer; offset: number }> = [];
     for (let at = 0; at < data.length;) {
-      this.filling ??= Buffer.allocUnsafeSlow(this.stripeSize);
       const n = Math.min(data.length - at, this.stripeSize - this.filled);
-      this.filling.set(data.subarray(at, at + n), this.filled);
-      copies.push({ bytes: this.filling.subarray(this.filled, this.filled + n), offset: this.nextOffset + at });
+      const filling = this.filling && this.filling.length >= this.filled + n ? this.filling : this.growFilling(this.filled + n);
+      filling.set(data.subarray(at, at + n), this.filled);
+      copies.push({ bytes: filling.subarray(this.filled, this.filled + n), offset: this.nextOffset + at });
       this.filled += n;
       at += n;
       if (this.filled === this.stripeSize) this.enqueueFilling();
@@ -93,6 +95,19 @@ export class StreamingUpload {
     this.filling = undefined;
     this.dataArrived?.();
     this.spaceWaiters.splice(0).forEach((wake) => wake());
+  }
+
+  /**
+   * A larger buffer for the stripe being filled: from 64 KiB, doubling up to the
+   * stripe size, so a small file does not cost a whole stripe's allocation. The old
+   * buffer is left as it is (the spool may still be writing from it).
+   */
+  private growFilling(needed: number): Buffer {
+    const size = Math.min(this.stripeSize, Math.max(FIRST_BUFFER_BYTES, 2 * (this.filling?.length ?? 0), needed));
+    const grown = Buffer.allocUnsafeSlow(size);
+    this.filling?.copy(grown, 0, 0, this.filled);
+    this.filling = grown;
+    return grown;
   }
 
   private enqueueFilling(): void {
