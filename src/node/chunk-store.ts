@@ -101,8 +101,7 @@ export class ChunkStore {
     try {
       const shard = await this.shardDirectory(id);
       isNew = data.length <= SMALL_CHUNK_BYTES ? writeChunkFileNow(file, bytes, shard.fd)
-        : this.direct ? await this.writeChunkFileDirect(file, bytes, shard)
-        : await writeChunkFile(file, bytes, shard);
+        : await placeChunkFile(file, shard, () => this.writeLargeTmp(file.tmp, bytes));
     } catch (err) {
       await fs.rm(file.tmp, { force: true });
       throw asStoreError(err, `storing chunk ${id}`);
@@ -115,23 +114,24 @@ export class ChunkStore {
   }
 
   /**
-   * writeChunkFile with O_DIRECT: the bytes go from one of our page-aligned buffers
-   * straight to the disk, bypassing the page cache. On a VM whose fresh page-cache
-   * pages are slow to fault in, buffered writes of large chunks run at a third of the
-   * disk's speed. A file system without O_DIRECT (tmpfs) gets the buffered path.
+   * Writes a large chunk's temp file durably with O_DIRECT: the bytes go from one of
+   * our page-aligned buffers straight to the disk, bypassing the page cache. On a VM
+   * whose fresh page-cache pages are slow to fault in, buffered writes of large chunks
+   * run at a third of the disk's speed. A file system that refuses O_DIRECT gets
+   * buffered writes from then on.
    */
-  private async writeChunkFileDirect(file: ChunkFile, bytes: Buffer[], shard: fs.FileHandle): Promise<boolean> {
-    const size = bytes.reduce((n, b) => n + b.length, 0);
-    const padded = Math.ceil(size / DIRECT_IO_ALIGN) * DIRECT_IO_ALIGN;
-    const existed = fs.stat(file.final).then(() => true, () => false);
+  private async writeLargeTmp(tmp: string, bytes: Buffer[]): Promise<void> {
+    if (!this.direct) return writeTmp(tmp, bytes);
     let handle: fs.FileHandle;
     try {
-      handle = await fs.open(file.tmp, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY | fsConstants.O_DIRECT, 0o644);
+      handle = await fs.open(tmp, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY | fsConstants.O_DIRECT, 0o644);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
       this.direct = false;
-      return writeChunkFile(file, bytes, shard);
+      return writeTmp(tmp, bytes);
     }
+    const size = bytes.reduce((n, b) => n + b.length, 0);
+    const padded = Math.ceil(size / DIRECT_IO_ALIGN) * DIRECT_IO_ALIGN;
     const aligned = this.alignedBuffers.take(padded);
     try {
       let at = 0;
@@ -144,10 +144,6 @@ export class ChunkStore {
       this.alignedBuffers.give(aligned);
       await handle.close();
     }
-    const isNew = !(await existed);
-    await fs.rename(file.tmp, file.final);
-    await shard.sync();
-    return isNew;
   }
 
   /**
@@ -196,10 +192,10 @@ export class ChunkStore {
       if (!st) continue;
       await fs.rm(file, { force: true });
       deleted += 1;
-      this.statfs = undefined;
       this.chunkCount -= 1;
       this.usedBytes -= st.size;
     }
+    if (deleted > 0) this.statfs = undefined;
     return deleted;
   }
 
@@ -304,12 +300,12 @@ function decodeHeader(file: Buffer): { size: number; sha256: Buffer } | undefine
   return { size: Number(file.readBigUInt64LE(8)), sha256: Buffer.from(file.subarray(16, HEADER_BYTES)) };
 }
 
+declare const WebAssembly: { Memory: new (pages: { initial: number }) => { buffer: ArrayBuffer } };
+
 /**
  * Reusable page-aligned buffers for O_DIRECT. Node has no aligned allocation, but a
  * WebAssembly memory always starts on a page boundary.
  */
-declare const WebAssembly: { Memory: new (pages: { initial: number }) => { buffer: ArrayBuffer } };
-
 class AlignedBuffers {
   private readonly free: Buffer[] = [];
 
@@ -334,25 +330,31 @@ interface ChunkFile {
 const CREATE_DURABLE = fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY | fsConstants.O_DSYNC;
 
 /**
- * Writes tmp, renames it to final and fsyncs the shard directory; resolves whether
- * final is new (false when the chunk was already stored: a rewrite).
+ * Has `writeTmp` write file.tmp durably, renames it to file.final and fsyncs the
+ * shard directory; resolves whether final is new (false when the chunk was already
+ * stored: a rewrite).
  */
-async function writeChunkFile(file: ChunkFile, bytes: Buffer[], shard: fs.FileHandle): Promise<boolean> {
+async function placeChunkFile(file: ChunkFile, shard: fs.FileHandle, writeTmp: () => Promise<void>): Promise<boolean> {
   const existed = fs.stat(file.final).then(() => true, () => false);
-  const handle = await fs.open(file.tmp, CREATE_DURABLE, 0o644);
-  try {
-    await handle.writev(bytes);
-  } finally {
-    await handle.close();
-  }
+  await writeTmp();
   const isNew = !(await existed);
   await fs.rename(file.tmp, file.final);
   await shard.sync();
   return isNew;
 }
 
+/** Writes a temp file durably through the page cache (O_DSYNC). */
+async function writeTmp(tmp: string, bytes: Buffer[]): Promise<void> {
+  const handle = await fs.open(tmp, CREATE_DURABLE, 0o644);
+  try {
+    await handle.writev(bytes);
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
- * writeChunkFile for a small chunk, with synchronous calls: its six file-system calls
+ * placeChunkFile and writeTmp for a small chunk, with synchronous calls: its six file-system calls
  * then take about half a millisecond in all, where six thread-pool round trips take
  * twice that. The event loop is blocked meanwhile; requests wait in the socket's queue.
  */
