@@ -3,6 +3,7 @@
  * and exit 2; failures print one line (no stack trace unless RAIDFS_DEBUG is set) and
  * exit 1.
  */
+import '../common/gc-tuning';
 import { controllerCommand, runController } from './controller-command';
 import { keygenCommand, runKeygen } from './keygen-command';
 import { repairCommand, runRepair, runScrub, scrubCommand } from './maintenance-commands';
