@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { Router } from 'zeromq';
 import { LocalNode } from '../src/cli/local-nodes';
 import { newChunkId } from '../src/wire/chunk-id';
-import { sha256Sync } from '../src/wire/checksum';
+import { sha256 } from '../src/wire/checksum';
 import { bodyOf, encodeMessage, ErrorCode, Message } from '../src/wire/messages';
 import { retry, testBytes } from './helpers/data';
 import { FakeController } from './helpers/fake-controller';
@@ -30,7 +30,7 @@ describe('storage node protocol handling', () => {
     await ctl?.stop();
   });
 
-  const store = (chunkId: string, data: Buffer, digest = sha256Sync(data), size = data.length) =>
+  const store = (chunkId: string, data: Buffer, digest = sha256(data), size = data.length) =>
     ctl.request({ storeChunk: { chunkId, size, sha256: digest } }, data);
   const errorCode = (m: Message) => (m.kind === 'error' ? bodyOf(m.envelope, 'error').code : undefined);
 
@@ -61,8 +61,8 @@ describe('storage node protocol handling', () => {
 
   it('refuses bytes that do not match their checksum or declared size', async () => {
     const data = Buffer.from('some bytes');
-    assert.equal(errorCode(await store(newChunkId(), data, sha256Sync(Buffer.from('other')))), ErrorCode.CHECKSUM_MISMATCH);
-    assert.equal(errorCode(await store(newChunkId(), data, sha256Sync(data), 3)), ErrorCode.BAD_REQUEST);
+    assert.equal(errorCode(await store(newChunkId(), data, sha256(Buffer.from('other')))), ErrorCode.CHECKSUM_MISMATCH);
+    assert.equal(errorCode(await store(newChunkId(), data, sha256(data), 3)), ErrorCode.BAD_REQUEST);
   });
 
   it('survives garbage frames, wrong message types and an oversized message, then still serves', async () => {

@@ -44,7 +44,7 @@ export class ChunkIO {
     if (reply.kind !== 'chunkData' || !reply.payload) throw new NodeRequestError(nodeId, ErrorCode.BAD_REQUEST, `answered ${reply.kind} to a get`);
     this.registry.noteReport(nodeId, undefined);
     const data = reply.payload;
-    if (data.length !== size || !sameDigest(await sha256(data), digest)) {
+    if (data.length !== size || !sameDigest(sha256(data), digest)) {
       throw new NodeRequestError(nodeId, ErrorCode.CHECKSUM_MISMATCH, `chunk ${chunkId} arrived corrupted`);
     }
     return data;

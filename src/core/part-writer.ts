@@ -100,7 +100,7 @@ export class PartWriter {
   }
 
   private async storePart(data: Buffer, chunkId: string, idx: number, offset: number): Promise<PartRecord> {
-    const digest = await sha256(data);
+    const digest = sha256(data);
     const holders: string[] = [];
     const tried = new Set<string>();
     const errors: Error[] = [];

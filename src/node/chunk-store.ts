@@ -9,8 +9,7 @@
  * (uint64 LE) and the SHA-256 of the bytes, so the node can check its chunks by
  * itself (scrub's verify).
  *
- * Hashing is synchronous: a node does little else, and the thread-pool form would
- * copy every 4 MiB chunk once more and scrub the copy.
+ * Hashing is synchronous, as everywhere in raidfs (see wire/checksum.ts).
  *
  * Invariants:
  * - A chunk appears under its real name only complete and durable: bytes are written
@@ -26,7 +25,7 @@ import * as fsSync from 'node:fs';
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isChunkId } from '../wire/chunk-id';
-import { sameDigest, sha256Sync } from '../wire/checksum';
+import { sameDigest, sha256 } from '../wire/checksum';
 import { ErrorCode, NodeReport } from '../wire/messages';
 
 const MAGIC = Buffer.from('RAIDFSC1', 'ascii');
@@ -88,7 +87,7 @@ export class ChunkStore {
   /** Stores a chunk durably after checking its bytes against `digest`. Idempotent. */
   async put(id: string, data: Buffer, digest: Buffer): Promise<void> {
     requireId(id);
-    if (!sameDigest(sha256Sync(data), digest)) {
+    if (!sameDigest(sha256(data), digest)) {
       throw new ChunkStoreError(ErrorCode.CHECKSUM_MISMATCH, `chunk ${id} arrived corrupted`);
     }
     const { free } = await this.diskSpace();
@@ -172,7 +171,7 @@ export class ChunkStore {
   async verify(id: string): Promise<{ state: 'ok' | 'missing' | 'corrupt'; bytes: number }> {
     try {
       const chunk = await this.get(id);
-      if (!sameDigest(sha256Sync(chunk.data), chunk.sha256)) return { state: 'corrupt', bytes: 0 };
+      if (!sameDigest(sha256(chunk.data), chunk.sha256)) return { state: 'corrupt', bytes: 0 };
       return { state: 'ok', bytes: chunk.data.length };
     } catch (err) {
       if (!(err instanceof ChunkStoreError)) throw err;

@@ -9,7 +9,7 @@
  * Invariant: the same seed yields the same sequence of messages.
  */
 import { newChunkId } from '../../src/wire/chunk-id';
-import { sha256Sync } from '../../src/wire/checksum';
+import { sha256 } from '../../src/wire/checksum';
 import { encodeMessage, Envelope, ErrorCode } from '../../src/wire/messages';
 
 /** mulberry32: a small, fast, seeded 32-bit generator (not for cryptography). */
@@ -71,7 +71,7 @@ export function validMessage(rng: Prng, nodeId: string): Buffer[] {
   const chunkId = () => rng.pick([newChunkId(), newChunkId(), '', '../../etc/passwd', '/tmp/x', 'A'.repeat(32), rng.text(40), '0'.repeat(3000)]);
   const report = () => ({ capacityBytes: rng.pick(HUGE), freeBytes: rng.pick(HUGE), chunkCount: rng.pick(HUGE) });
   const data = rng.bytes(rng.size(64 * 1024));
-  const digest = rng.chance(0.5) ? sha256Sync(data) : rng.bytes(rng.pick([0, 31, 32, 33]));
+  const digest = rng.chance(0.5) ? sha256(data) : rng.bytes(rng.pick([0, 31, 32, 33]));
   const size = rng.chance(0.5) ? data.length : rng.pick(HUGE.filter((n) => n <= 0xffffffff));
   const bodies: Array<() => [Envelope, Buffer?]> = [
     () => [{ register: { nodeId: rng.chance(0.7) ? nodeId : rng.text(20), report: report(), softwareVersion: rng.text(30) } }],
