@@ -98,12 +98,16 @@ export class StreamingUpload {
   }
 
   /**
-   * A larger buffer for the stripe being filled: from 64 KiB, doubling up to the
-   * stripe size, so a small file does not cost a whole stripe's allocation. The old
-   * buffer is left as it is (the spool may still be writing from it).
+   * A larger buffer for the stripe being filled. The first stripe's buffer starts at
+   * 64 KiB and doubles, so a small file does not cost a whole stripe's allocation;
+   * once a file has passed its first stripe it is a large one, and each later stripe
+   * gets a whole stripe at once (regrowing every stripe would allocate and copy it
+   * twice). The old buffer is left as it is (the spool may still be writing from it).
    */
   private growFilling(needed: number): Buffer {
-    const size = Math.min(this.stripeSize, Math.max(FIRST_BUFFER_BYTES, 2 * (this.filling?.length ?? 0), needed));
+    const size = this.nextOffset >= this.stripeSize
+      ? this.stripeSize
+      : Math.min(this.stripeSize, Math.max(FIRST_BUFFER_BYTES, 2 * (this.filling?.length ?? 0), needed));
     const grown = Buffer.allocUnsafeSlow(size);
     this.filling?.copy(grown, 0, 0, this.filled);
     this.filling = grown;
