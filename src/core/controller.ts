@@ -4,7 +4,8 @@
  *
  * Metadata calls (stat, list, mkdir, rename, remove, ...) are short synchronous
  * SQLite transactions. Data calls are async: writeFile streams a source into parts
- * on the nodes and commits the file only after every copy was acknowledged; reads go
+ * on the nodes and commits the file only after every copy was acknowledged (in two
+ * steps, storeDraft then commitDraft, for a writer that decides at the end); reads go
  * through a FileSnapshot, the parts of one committed version of a file, so a reader
  * sees the old or the new content of a file being replaced, never a mix.
  *
@@ -30,7 +31,7 @@ import { NodeRegistry } from './node-registry';
 import type { NodeStatus } from './node-status';
 import { NodeTransport } from './node-transport';
 import { PartReader } from './part-reader';
-import { PartWriter } from './part-writer';
+import { Draft, PartWriter } from './part-writer';
 import { Repairer, RepairReport } from './repairer';
 import { Scrubber, ScrubReport } from './scrubber';
 import { UncommittedChunks } from './uncommitted-chunks';
@@ -39,6 +40,7 @@ import { MAX_CHUNK_BYTES } from '../wire/messages';
 import type { CurveServerConfig } from '../wire/transport-security';
 
 export type { Entry, PartRecord } from './metadata/metadata-store';
+export type { Draft } from './part-writer';
 export type { NodeStatus } from './node-status';
 export type { ClusterStatus } from './cluster-status';
 export type { RepairReport } from './repairer';
@@ -121,6 +123,14 @@ export interface FileSnapshot {
   entry: Entry;
   parts: PartRecord[];
 }
+
+/** Bytes laid out in parts: a file version's or a draft's. */
+interface Content {
+  size: number;
+  parts: readonly PartRecord[];
+}
+
+const contentOf = (snapshot: FileSnapshot): Content => ({ size: snapshot.entry.size, parts: snapshot.parts });
 
 /** ControllerOptions with every default filled in. */
 type Settings = Required<Omit<ControllerOptions, 'curve'>>;
@@ -369,10 +379,25 @@ export class Controller {
    * handed over: one may be kept and sent as a part, so none may change once yielded.
    */
   async writeFile(path: string, source: AsyncIterable<Uint8Array> | Uint8Array, options: WriteOptions = {}): Promise<Entry> {
+    this.checkWritable(fileNames(path), path, options);
+    const draft = await this.storeDraft(source instanceof Uint8Array ? [source] : source);
+    return this.commitDraft(path, draft, options);
+  }
+
+  /**
+   * Stores `source` on the nodes without making it any file's content yet: a Draft,
+   * which must then be committed (commitDraft) or dropped (dropDraft). Until then its
+   * copies are safe from the orphan collector and invisible in the tree. Pieces are
+   * handed over, as with writeFile.
+   */
+  storeDraft(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<Draft> {
+    return this.writer.store(source);
+  }
+
+  /** Makes a draft the content of the file at `path` (created or replaced), in one transaction; a failed commit drops the draft. */
+  commitDraft(path: string, draft: Draft, options: WriteOptions = {}): Entry {
     const names = fileNames(path);
-    this.checkWritable(names, path, options);
-    const stream = source instanceof Uint8Array ? [source] : source;
-    return this.writer.upload(stream, ({ size, parts }) => this.metadata.transaction(() => {
+    return this.writer.settle(draft, ({ size, parts }) => this.metadata.transaction(() => {
       this.checkWritable(names, path, options);
       const parent = this.parentDir(names, path, options.parents ?? false);
       const name = names.at(-1)!;
@@ -380,6 +405,16 @@ export class Controller {
       this.metadata.replaceContent(file.id, size, parts, options.contentType, options.modifiedMs);
       return this.metadata.entry(file.id)!;
     }));
+  }
+
+  /** Dooms the copies of a draft that will not be committed (nothing happens if it already was). */
+  dropDraft(draft: Draft): void {
+    this.writer.discard(draft);
+  }
+
+  /** The bytes of a draft, read back from the nodes like a file's. */
+  readDraft(draft: Draft): AsyncGenerator<Buffer> {
+    return this.streamRange(draft, 0, draft.size);
   }
 
   /**
@@ -412,7 +447,7 @@ export class Controller {
   /** Bytes [offset, offset + length) of a snapshot, clipped to its size; fetches only the parts the range touches. */
   async readRange(snapshot: FileSnapshot, offset: number, length: number): Promise<Buffer> {
     const pieces: Buffer[] = [];
-    for await (const piece of this.streamRange(snapshot, offset, length)) pieces.push(piece);
+    for await (const piece of this.streamRange(contentOf(snapshot), offset, length)) pieces.push(piece);
     return pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
   }
 
@@ -433,18 +468,18 @@ export class Controller {
   readSnapshot(snapshot: FileSnapshot, range: { start?: number; end?: number } = {}): AsyncGenerator<Buffer> {
     const start = range.start ?? 0;
     const end = Math.min(range.end ?? snapshot.entry.size - 1, snapshot.entry.size - 1);
-    return this.streamRange(snapshot, start, end - start + 1);
+    return this.streamRange(contentOf(snapshot), start, end - start + 1);
   }
 
   /** Starts fetching the parts of a range into the chunk cache without waiting (read-ahead). */
   prefetch(snapshot: FileSnapshot, offset: number, length: number): void {
-    for (const part of partsTouching(snapshot, offset, length)) this.reader.read(part).catch(() => undefined);
+    for (const part of partsTouching(contentOf(snapshot), offset, length)) this.reader.read(part).catch(() => undefined);
   }
 
-  private async *streamRange(snapshot: FileSnapshot, offset: number, length: number): AsyncGenerator<Buffer> {
+  private async *streamRange(content: Content, offset: number, length: number): AsyncGenerator<Buffer> {
     if (!Number.isSafeInteger(offset) || offset < 0 || !(length >= 0)) throw new RaidfsError('EINVAL', 'invalid range');
-    const end = Math.min(snapshot.entry.size, offset + length);
-    const touched = partsTouching(snapshot, offset, length);
+    const end = Math.min(content.size, offset + length);
+    const touched = partsTouching(content, offset, length);
     const ahead: Array<Promise<Buffer>> = [];
     const fetchUpTo = (i: number) => {
       while (ahead.length < Math.min(i, touched.length)) {
@@ -520,10 +555,10 @@ export class Controller {
   }
 }
 
-/** The parts of a snapshot that hold bytes of [offset, offset + length). */
-function partsTouching(snapshot: FileSnapshot, offset: number, length: number): PartRecord[] {
-  const end = Math.min(snapshot.entry.size, offset + length);
-  return snapshot.parts.filter((p) => p.offset < end && p.offset + p.size > offset);
+/** The parts of some content that hold bytes of [offset, offset + length). */
+function partsTouching(content: Content, offset: number, length: number): PartRecord[] {
+  const end = Math.min(content.size, offset + length);
+  return content.parts.filter((p) => p.offset < end && p.offset + p.size > offset);
 }
 
 function definedOnly<T extends object>(options: T): Partial<T> {

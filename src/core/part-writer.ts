@@ -3,6 +3,9 @@
  * every part on `replicas` distinct live nodes, and hands the part records to the
  * caller's metadata commit.
  *
+ * An upload has two steps: store() puts the parts on the nodes and returns a Draft;
+ * settle() runs the commit with it, or discard() drops it.
+ *
  * Invariants:
  * - At most `partsInFlight` parts are being hashed or sent at once, and the source is
  *   not read further until one finishes: memory is bounded by
@@ -10,10 +13,12 @@
  * - A part counts as stored only when every copy was acknowledged by its node. A copy
  *   that fails (error, timeout, disk full) is retried on another live node that does
  *   not already hold the part; the two copies of a part are always on distinct nodes.
- * - On failure every copy already stored is handed to `discard` (to be deleted from
- *   its node) and the error is thrown: a failed upload leaves nothing visible.
- * - From the moment a chunk id is drawn until the commit (or the discard) its id is in
- *   `uncommitted`, so the orphan collector never deletes a part of an upload under way.
+ * - On failure every copy already stored is handed to `doom` (to be deleted from its
+ *   node) and the error is thrown: a failed upload leaves nothing visible.
+ * - From the moment a chunk id is drawn until its draft is settled (committed, or
+ *   doomed) its id is in `uncommitted`, so the orphan collector never deletes a part
+ *   of an upload under way or of a draft waiting for its commit. A draft is settled
+ *   exactly once.
  */
 import { createLogger, errorMessage } from '../common/log';
 import { ChunkIO } from './chunk-io';
@@ -38,6 +43,13 @@ export interface UploadResult {
   parts: PartRecord[];
 }
 
+/** Content stored on the nodes but committed nowhere yet (see the invariants above). */
+export class Draft implements UploadResult {
+  settled = false;
+
+  constructor(readonly size: number, readonly parts: PartRecord[], readonly chunkIds: string[]) {}
+}
+
 const log = createLogger('upload');
 
 export class PartWriter {
@@ -45,7 +57,7 @@ export class PartWriter {
     private readonly io: ChunkIO,
     private readonly registry: NodeRegistry,
     private readonly settings: UploadSettings,
-    private readonly discard: (copies: DoomedCopy[]) => void,
+    private readonly doom: (copies: DoomedCopy[]) => void,
     private readonly uncommitted: UncommittedChunks,
   ) {}
 
@@ -58,11 +70,11 @@ export class PartWriter {
   }
 
   /**
-   * Uploads `source`, then calls `commit` with the parts, in the same synchronous step
-   * that releases their chunk ids from `uncommitted`. If the upload or the commit
-   * fails, every copy stored is doomed and the error is thrown.
+   * Stores every part of `source` on the nodes and returns them as a Draft, which
+   * the caller must settle or discard. If storing fails, every copy stored is doomed
+   * and the error is thrown.
    */
-  async upload<T>(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, commit: (result: UploadResult) => T): Promise<T> {
+  async store(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<Draft> {
     this.requireEnoughNodes();
     const parts: PartRecord[] = [];
     const chunkIds: string[] = [];
@@ -88,15 +100,38 @@ export class PartWriter {
       failure ??= err;
     }
     await Promise.all(inFlight);
-    try {
-      if (failure) throw failure;
-      return commit({ size: offset, parts });
-    } catch (err) {
-      this.discard(parts.filter(Boolean).flatMap((p) => p.nodes.map((nodeId) => ({ chunkId: p.chunkId, nodeId }))));
-      throw err;
-    } finally {
-      this.uncommitted.delete(chunkIds);
+    const draft = new Draft(offset, parts, chunkIds);
+    if (failure) {
+      this.discard(draft);
+      throw failure;
     }
+    return draft;
+  }
+
+  /**
+   * Calls `commit` with the draft's parts, in the same synchronous step that releases
+   * their chunk ids from `uncommitted`. If the commit throws, the draft is discarded
+   * and the error rethrown.
+   */
+  settle<T>(draft: Draft, commit: (result: UploadResult) => T): T {
+    if (draft.settled) throw new RaidfsError('EINVAL', 'this upload was already committed or dropped');
+    try {
+      const result = commit(draft);
+      draft.settled = true;
+      this.uncommitted.delete(draft.chunkIds);
+      return result;
+    } catch (err) {
+      this.discard(draft);
+      throw err;
+    }
+  }
+
+  /** Dooms every copy of the draft (deleted from its node later); does nothing if already settled. */
+  discard(draft: Draft): void {
+    if (draft.settled) return;
+    draft.settled = true;
+    this.doom(draft.parts.filter(Boolean).flatMap((p) => p.nodes.map((nodeId) => ({ chunkId: p.chunkId, nodeId }))));
+    this.uncommitted.delete(draft.chunkIds);
   }
 
   private async storePart(data: Buffer, chunkId: string, idx: number, offset: number): Promise<PartRecord> {
@@ -118,7 +153,7 @@ export class PartWriter {
       });
     }
     if (holders.length < this.settings.replicas) {
-      this.discard(holders.map((nodeId) => ({ chunkId, nodeId })));
+      this.doom(holders.map((nodeId) => ({ chunkId, nodeId })));
       throw this.placementFailure(holders.length, data.length, errors);
     }
     return { idx, offset, size: data.length, chunkId, sha256: digest, nodes: holders };
