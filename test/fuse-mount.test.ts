@@ -85,6 +85,42 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB)', () => {
     assert.ok((await fs.readFile(fsys.at('holes.bin'))).equals(expected));
   });
 
+  it('a file streamed to the nodes keeps every byte when its writer reads it back and seeks back', async () => {
+    const data = testBytes(3 * STRIPE + 1234, 'diverted');
+    const handle = await fs.open(fsys.at('diverted.bin'), 'w+');
+    try {
+      const streamed = 2 * STRIPE + 100; // two whole stripes reach the nodes while writing
+      for (let at = 0; at < streamed; at += 64 * 1024) await handle.write(data, at, Math.min(64 * 1024, streamed - at), at);
+      const back = Buffer.alloc(200);
+      assert.equal((await handle.read(back, 0, 200, STRIPE - 100)).bytesRead, 200);
+      assert.ok(back.equals(data.subarray(STRIPE - 100, STRIPE + 100)), 'bytes read back from the stream');
+      await handle.write(Buffer.from('XYZ'), 0, 3, 5);
+      await handle.write(data, streamed, data.length - streamed, streamed);
+    } finally {
+      await handle.close();
+    }
+    const expected = Buffer.from(data);
+    expected.write('XYZ', 5);
+    assert.ok((await fs.readFile(fsys.at('diverted.bin'))).equals(expected));
+  });
+
+  it('a streamed file fsynced and renamed while open ends up whole under its new name', async () => {
+    const data = testBytes(2 * STRIPE + 777, 'fsynced');
+    const half = STRIPE + 333;
+    const handle = await fs.open(fsys.at('fsynced.bin'), 'w');
+    try {
+      await handle.write(data, 0, half, 0);
+      await handle.sync();
+      assert.ok((await fs.readFile(fsys.at('fsynced.bin'))).equals(data.subarray(0, half)), 'fsync committed the first half');
+      await fs.rename(fsys.at('fsynced.bin'), fsys.at('renamed-open.bin'));
+      await handle.write(data, half, data.length - half, half);
+    } finally {
+      await handle.close();
+    }
+    assert.ok((await fs.readFile(fsys.at('renamed-open.bin'))).equals(data));
+    await assert.rejects(fs.stat(fsys.at('fsynced.bin')), { code: 'ENOENT' });
+  });
+
   it('cp -a and rsync -a keep mode, owner and mtime', async () => {
     await ok(`echo keep > keep.txt && chmod 640 keep.txt && chown 1234:5678 keep.txt && touch -d '2020-01-02 03:04:05' keep.txt
               cp -a keep.txt ${fsys.mnt}/keep.txt && mkdir -p rs/in && echo r > rs/in/r && touch -d '2019-05-06 07:08:09' rs/in/r

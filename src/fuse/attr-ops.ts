@@ -2,7 +2,7 @@
  * FUSE attribute operations: getattr/fgetattr, chmod, chown, utimens, statfs.
  *
  * Kernel contract: getattr answers stat(2) for a path (the kernel caches it for
- * attr_timeout seconds); a file with unsaved writes reports its spool's size. chmod,
+ * attr_timeout seconds); a file with unsaved writes reports the size written. chmod,
  * chown and utimens change metadata only (uid/gid of -1 and UTIME_OMIT leave a field
  * as it is); statfs reports the cluster's capacity and free space divided by the
  * number of copies, since every byte is stored `replicas` times.
@@ -44,7 +44,7 @@ export function attrOps(ctx: FuseContext): Fuse.Operations {
   const getattr = (path: string): Fuse.Stat => {
     const entry = controller.stat(path);
     const dirty = entry.kind === 'file' ? files.dirtyOf(entry.id) : undefined;
-    return dirty ? statOf(entry, dirty.spool!.size, dirty.explicitMtimeMs ?? Date.now()) : statOf(entry);
+    return dirty ? statOf(entry, dirty.localSize, dirty.explicitMtimeMs ?? Date.now()) : statOf(entry);
   };
 
   return {

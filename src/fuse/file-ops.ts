@@ -6,10 +6,9 @@
  * - open/create return a handle. Reads of a file not written through this handle
  *   come from the version committed when it was opened (a FileSnapshot), with
  *   read-ahead when reading is sequential.
- * - write lands in the handle's disk spool (never the whole file in memory); the
- *   buffer FUSE lends is fully consumed before the callback, as fuse-native requires:
- *   written to the spool, or, for a streamed file, copied into the upload's stripe
- *   buffer, from which the spool is written behind.
+ * - write lands in the handle's disk spool (never the whole file in memory), or, for a
+ *   streamed file, in the upload's stripe buffer; the buffer FUSE lends is fully
+ *   consumed before the callback, as fuse-native requires.
  * - flush runs on every close(2) and its result is what close returns, so the commit
  *   (spool -> parts on the nodes -> one metadata transaction) happens there: cp sees
  *   EIO/ENOSPC when replication fails. release is asynchronous and its result is
@@ -25,7 +24,7 @@
  *   one commit and readers never see the empty file in between.
  * - A file created or opened with O_TRUNC starts a StreamingUpload: while it is
  *   written sequentially, stripes are stored during the writes and close() commits
- *   the stream; otherwise close() uploads the spool.
+ *   the stream; anything else moves its bytes to a spool, which close() uploads.
  */
 import type Fuse from 'fuse-native';
 import { Controller } from '../core/controller';
@@ -51,21 +50,23 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
     return file;
   };
 
-  /** Starts uploading during the writes of a file whose spool starts empty. */
+  /** Starts uploading during the writes of a file that starts empty. */
   const stream = (file: OpenFile) => {
-    file.streaming = new StreamingUpload(controller, file.path, 2 * controller.stripeSize);
+    file.dirty = true;
+    file.streaming = new StreamingUpload(controller, 2 * controller.stripeSize);
   };
 
   const commit = (file: OpenFile) => file.commitIfDirty(async () => {
-    const streaming = file.streaming;
-    file.streaming = undefined;
+    const options = { modifiedMs: file.explicitMtimeMs };
     try {
-      if (streaming?.usable && streaming.path === file.path) {
-        await streaming.finish();
-        if (file.explicitMtimeMs !== undefined) controller.setAttributes(file.path, { modifiedMs: file.explicitMtimeMs });
+      const streaming = file.streaming;
+      if (streaming && !streaming.ended) {
+        file.streaming = undefined;
+        const draft = await streaming.finish();
+        file.snapshot = { entry: controller.commitDraft(file.path, draft, options), parts: draft.parts };
       } else {
-        streaming?.abandon('not written sequentially');
-        await controller.writeFile(file.path, file.spool!.stream(), { modifiedMs: file.explicitMtimeMs });
+        const spool = await file.spoolFor(controller, spoolDir, false);
+        await controller.writeFile(file.path, spool.stream(), options);
       }
       file.createdHere = false;
     } catch (err) {
@@ -74,12 +75,18 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
     }
   });
 
+  /** Truncates an open file's content (a stream keeps going if its size does not change). */
+  const truncateOpen = async (file: OpenFile, size: number) => {
+    file.dirty = true;
+    if (file.streaming?.accepts(size)) return;
+    const spool = await file.spoolFor(controller, spoolDir, size === 0);
+    await spool.truncate(size);
+  };
+
   return {
     create: (path, mode, cb) => answer(ctx, 'create', path, cb, async () => {
       const entry = controller.createFile(path, { mode: mode & 0o7777 });
       const file = new OpenFile(path, entry.id, { entry, parts: [] }, true);
-      await file.spoolFor(controller, spoolDir, true);
-      file.dirty = true;
       stream(file);
       return files.add(file);
     }),
@@ -88,18 +95,14 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       const snapshot = controller.snapshot(path);
       const file = new OpenFile(path, snapshot.entry.id, snapshot, false);
       const writable = (flags & O_ACCMODE) !== O_RDONLY;
-      if (writable && flags & O_TRUNC) {
-        await file.spoolFor(controller, spoolDir, true);
-        file.dirty = true;
-        stream(file);
-      }
+      if (writable && flags & O_TRUNC) stream(file);
       file.append = writable && (flags & O_APPEND) !== 0;
       return files.add(file);
     }),
 
     read: (path, fd, buf, len, pos, cb) => answerBytes(ctx, 'read', path, cb, async () => {
       const file = handle(fd);
-      if (file.spool) return file.spool.read(buf, len, pos);
+      if (file.hasLocalContent) return (await file.spoolFor(controller, spoolDir, false)).read(buf, len, pos);
       const snapshot = file.snapshot!;
       const data = await controller.readRange(snapshot, pos, len);
       data.copy(buf);
@@ -110,35 +113,29 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
 
     write: (path, fd, buf, len, pos, cb) => answerBytes(ctx, 'write', path, cb, async () => {
       const file = handle(fd);
-      const spool = await file.spoolFor(controller, spoolDir, false);
       const data = buf.subarray(0, len);
-      const offset = file.append ? spool.size : pos;
-      const streamed = file.streaming?.push(data, offset);
       file.dirty = true;
-      if (!streamed) return spool.write(data, offset);
-      for (const copy of streamed.copies) await spool.writeBehind(copy.bytes, copy.offset);
-      await streamed.room;
-      return len;
+      const streaming = file.streaming;
+      if (streaming?.accepts(file.append ? streaming.size : pos)) {
+        await streaming.push(data);
+        return len;
+      }
+      const spool = await file.spoolFor(controller, spoolDir, false);
+      return spool.write(data, file.append ? spool.size : pos);
     }),
 
     truncate: (path, size, cb) => answer(ctx, 'truncate', path, cb, async () => {
       const entry = controller.stat(path);
-      const spooled = files.ofFile(entry.id).find((f) => f.spool);
-      if (spooled) {
-        spooled.streaming?.abandon('truncated while open');
-        await spooled.spool!.truncate(size);
-        spooled.dirty = true;
+      const writing = files.ofFile(entry.id).find((f) => f.hasLocalContent);
+      if (writing) {
+        await truncateOpen(writing, size);
       } else if (size !== entry.size) {
         await controller.writeFile(path, resized(controller, path, entry.size, size));
       }
     }),
 
     ftruncate: (path, fd, size, cb) => answer(ctx, 'ftruncate', path, cb, async () => {
-      const file = handle(fd);
-      file.streaming?.abandon('truncated while open');
-      const spool = await file.spoolFor(controller, spoolDir, size === 0);
-      await spool.truncate(size);
-      file.dirty = true;
+      await truncateOpen(handle(fd), size);
     }),
 
     flush: (path, fd, cb) => answer(ctx, 'flush', path, cb, () => commit(handle(fd))),
@@ -153,7 +150,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       } catch (err) {
         log.warn('commit on release failed', { path: file.path, error: errorMessage(err) });
       } finally {
-        file.streaming?.abandon('closed without writes');
+        file.streaming?.cancel();
         files.remove(fd);
         await file.spool?.close();
       }

@@ -2,13 +2,17 @@
  * The files open through the mount, by file handle number.
  *
  * An open file reads a FileSnapshot (the version committed when it was opened) until
- * it is written; its first write (or ftruncate) moves it to a Spool, filled with the
- * committed content unless the file was opened with O_TRUNC or just created. A dirty
- * file is committed by flush (close), fsync or release, each time only if dirty.
+ * it is written. A file created, or opened with O_TRUNC, is written as a
+ * StreamingUpload while its writes are sequential; any other first write (or
+ * ftruncate) moves the file to a Spool, filled with the committed content, and so
+ * does anything a stream cannot serve (the stream's bytes move into the spool). A
+ * dirty file is committed by flush (close), fsync or release, each time only if
+ * dirty.
  *
- * Invariants: commits of one open file never overlap; a rename of an open file (or of
- * a directory above it) moves the path its next commit goes to; `explicitMtimeMs`,
- * set by utimens while dirty (cp -a, rsync -a), is the mtime the commit records.
+ * Invariants: commits of one open file never overlap; a commit goes to the file's
+ * path at that moment (a rename of the open file, or of a directory above it, moves
+ * it); `explicitMtimeMs`, set by utimens while dirty (cp -a, rsync -a), is the mtime
+ * the commit records; once filling a spool failed, every later use of it fails.
  */
 import { Controller, FileSnapshot } from '../core/controller';
 import { Spool } from './spool';
@@ -16,7 +20,7 @@ import { StreamingUpload } from './streaming-upload';
 
 export class OpenFile {
   spool?: Spool;
-  /** The upload running while the file is written sequentially from offset 0, if any. */
+  /** The upload of a file written sequentially from offset 0, until it is committed or moved to the spool. */
   streaming?: StreamingUpload;
   dirty = false;
   explicitMtimeMs?: number;
@@ -35,14 +39,35 @@ export class OpenFile {
     public createdHere: boolean,
   ) {}
 
-  /** The spool, created on first need, holding the committed content unless `empty`. */
+  /** Bytes written but not committed yet live here (a stream or a spool). */
+  get hasLocalContent(): boolean {
+    return Boolean(this.streaming || this.spool);
+  }
+
+  /** The size of the content being written (for stat), if any. */
+  get localSize(): number | undefined {
+    return this.streaming?.size ?? this.spool?.size;
+  }
+
+  /**
+   * The spool, created on first need, holding: the stream's bytes if the file was
+   * being streamed, else the committed content; nothing if `empty` (the caller is
+   * about to truncate to 0).
+   */
   spoolFor(controller: Controller, spoolDir: string, empty: boolean): Promise<Spool> {
     this.spooling ??= (async () => {
       const spool = await Spool.create(spoolDir);
-      if (!empty && this.snapshot && this.snapshot.entry.size > 0) {
-        await spool.fill(controller.readStream(this.path));
+      try {
+        const streaming = this.streaming;
+        if (streaming && empty) streaming.cancel();
+        else if (streaming) await streaming.divertInto(spool);
+        else if (!empty && this.snapshot && this.snapshot.entry.size > 0) await spool.fill(controller.readStream(this.path));
+      } catch (err) {
+        await spool.close();
+        throw err;
       }
       this.spool = spool;
+      this.streaming = undefined;
       return spool;
     })();
     return this.spooling;
@@ -89,15 +114,14 @@ export class OpenFiles {
 
   /** The open file with unsaved writes for `fileId`, if any: its size is the one to report. */
   dirtyOf(fileId: number): OpenFile | undefined {
-    return this.ofFile(fileId).find((f) => f.spool && f.dirty);
+    return this.ofFile(fileId).find((f) => f.dirty && f.hasLocalContent);
   }
 
-  /** Follows a rename: open files at `from` or below it now live under `to` (their running uploads cannot follow). */
+  /** Follows a rename: open files at `from` or below it now live under `to`. */
   renamed(from: string, to: string): void {
     for (const file of this.files.values()) {
       if (file.path !== from && !file.path.startsWith(`${from}/`)) continue;
       file.path = to + file.path.slice(from.length);
-      file.streaming?.abandon('the open file was renamed');
     }
   }
 }

@@ -1,30 +1,19 @@
 /**
  * The local, disk-backed copy of a file being written through the mount. Writes land
  * here at their offsets; on close the whole spool is streamed into the core, which
- * cuts it into parts (write-on-close, as in AFS).
- *
- * A sequential writer's bytes are written behind (writeBehind): the FUSE write is
- * answered once its bytes are copied, while the spool write runs on; every other
- * operation first waits for those writes, so it sees the spool as if they were done,
- * and fails if one of them failed.
+ * cuts it into parts (write-on-close, as in AFS). A file written sequentially from
+ * its start needs none until it stops being sequential (see streaming-upload.ts).
  *
  * Invariants: the spool file is unlinked as soon as it is opened, so a crash leaves
- * nothing behind; memory use is one read buffer plus at most WRITE_BEHIND_BYTES of
- * pending writes, whatever the file size; a failed write behind fails every later
- * read, write, truncate and stream (and so any commit from the spool).
+ * nothing behind; memory use is one read buffer, whatever the file size.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
 const PIECE = 1 << 20;
-const WRITE_BEHIND_BYTES = 8 << 20;
 
 export class Spool {
-  private readonly behind = new Set<Promise<void>>();
-  private behindBytes = 0;
-  private behindFailure?: unknown;
-
   private constructor(private readonly handle: fs.FileHandle, public size: number) {}
 
   static async create(dir: string): Promise<Spool> {
@@ -40,38 +29,6 @@ export class Spool {
   }
 
   async write(data: Uint8Array, position: number): Promise<number> {
-    await this.writtenBehind();
-    return this.writeNow(data, position);
-  }
-
-  /**
-   * Starts writing `data` at `position` and resolves as soon as fewer than
-   * WRITE_BEHIND_BYTES are pending. `data` must stay unchanged until written, and
-   * must not overlap another write still pending. A failure is not thrown here but
-   * by every later use of the spool (read, write, truncate, stream): a streamed
-   * file whose upload succeeds never needs its spool.
-   */
-  async writeBehind(data: Buffer, position: number): Promise<void> {
-    this.size = Math.max(this.size, position + data.length);
-    this.behindBytes += data.length;
-    const pending: Promise<void> = this.writeNow(data, position).then(
-      () => undefined,
-      (err) => { this.behindFailure ??= err; },
-    ).finally(() => {
-      this.behind.delete(pending);
-      this.behindBytes -= data.length;
-    });
-    this.behind.add(pending);
-    while (this.behindBytes > WRITE_BEHIND_BYTES) await Promise.race(this.behind);
-  }
-
-  /** Resolves once every write behind is done; rejects if one failed. */
-  async writtenBehind(): Promise<void> {
-    while (this.behind.size) await Promise.all(this.behind);
-    if (this.behindFailure) throw this.behindFailure;
-  }
-
-  private async writeNow(data: Uint8Array, position: number): Promise<number> {
     let done = 0;
     while (done < data.length) {
       const { bytesWritten } = await this.handle.write(data, done, data.length - done, position + done);
@@ -82,7 +39,6 @@ export class Spool {
   }
 
   async read(into: Buffer, length: number, position: number): Promise<number> {
-    await this.writtenBehind();
     const wanted = Math.max(0, Math.min(length, this.size - position));
     let done = 0;
     while (done < wanted) {
@@ -94,7 +50,6 @@ export class Spool {
   }
 
   async truncate(size: number): Promise<void> {
-    await this.writtenBehind();
     await this.handle.truncate(size);
     this.size = size;
   }
@@ -111,7 +66,6 @@ export class Spool {
   }
 
   async close(): Promise<void> {
-    await this.writtenBehind().catch(() => undefined);
     await this.handle.close();
   }
 }

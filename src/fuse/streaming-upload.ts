@@ -1,25 +1,26 @@
 /**
  * Uploading a file while it is being written (as SeaweedFS's upload pipeline does):
- * when a file is written sequentially from offset 0 (cp, dd, tar), each write is also
- * handed to a running Controller.writeFile, so completed stripes travel to the nodes
- * while the writer goes on; close() then only sends the tail and commits.
+ * a file created, or opened with O_TRUNC, starts as a stream fed to
+ * Controller.storeDraft. While the writer stays sequential (cp, dd, tar), each write
+ * is copied into a stripe-sized buffer and completed stripes travel to the nodes while
+ * the writer goes on; close() then sends the tail and commits the draft under the
+ * file's path at that moment (so a rename of the open file is simply followed).
  *
- * Any other pattern (a write elsewhere than at the end, a truncate, a rename of the
- * open file) abandons the stream: its upload fails, so its copies are doomed and
- * nothing is committed, and close() uploads the spool (which always has every byte)
- * instead.
+ * Such a file has no spool: its bytes live in the stripe buffers and on the nodes.
+ * Anything else (a write elsewhere than at the end, a read, a truncate) diverts the
+ * stream: it ends, its bytes are read back from the nodes into a fresh spool, and
+ * its copies are dropped; from then on the spool is the file, as for any other.
  *
- * Writes are copied straight into stripe-sized buffers, which the core then stores as
- * parts without copying them again (a buffer handed to writeFile is not touched
- * after), so each byte is copied once on its way from FUSE to the nodes.
+ * Each byte is copied once on its way from FUSE to the nodes: the stripe buffers
+ * become the parts (a buffer handed to storeDraft is not touched after).
  *
- * Invariants: at most `maxQueuedBytes` (plus the stripe being filled) wait in
- * memory, writers wait beyond that; the commit happens only at finish() (close),
- * never earlier.
+ * Invariants: at most `maxQueuedBytes` (plus the stripe being filled) wait in memory,
+ * writers wait beyond that; nothing is committed before finish() (close or fsync);
+ * once the upload fails every later push, finish and divert fails with its error, as
+ * the bytes handed over are gone; the draft is committed or dropped exactly once.
  */
-import { Controller, Entry } from '../core/controller';
-
-export class StreamAbandoned extends Error {}
+import { Controller, Draft } from '../core/controller';
+import type { Spool } from './spool';
 
 const FIRST_BUFFER_BYTES = 64 * 1024;
 
@@ -28,73 +29,81 @@ export class StreamingUpload {
   private queuedBytes = 0;
   private filling?: Buffer;
   private filled = 0;
-  private nextOffset = 0;
-  private ended = false;
-  private abandoned?: StreamAbandoned;
+  /** Bytes written so far: where the next write must start. */
+  size = 0;
+  /** No more writes: finishing, diverted or cancelled. */
+  ended = false;
+  private failure?: unknown;
   private dataArrived?: () => void;
   private readonly spaceWaiters: Array<() => void> = [];
-  private readonly upload: Promise<Entry>;
+  private readonly stored: Promise<Draft>;
   private readonly stripeSize: number;
 
-  constructor(controller: Controller, readonly path: string, private readonly maxQueuedBytes: number) {
+  constructor(private readonly controller: Controller, private readonly maxQueuedBytes: number) {
     this.stripeSize = controller.stripeSize;
-    this.upload = controller.writeFile(path, this.source());
-    this.upload.catch((err) => this.abandon(err instanceof StreamAbandoned ? err.message : `upload failed: ${(err as Error).message}`));
+    this.stored = controller.storeDraft(this.source());
+    this.stored.catch((err) => {
+      this.failure = err;
+      this.queue.length = 0;
+      this.filling = undefined;
+      this.spaceWaiters.splice(0).forEach((wake) => wake());
+    });
   }
 
-  /** False once the stream is abandoned (then the spool is what counts). */
-  get usable(): boolean {
-    return !this.abandoned;
+  /** True when a write at `offset` continues the stream. */
+  accepts(offset: number): boolean {
+    return !this.ended && offset === this.size;
   }
 
   /**
-   * Adds a write that continues the stream (any other offset abandons it) and
-   * returns where its bytes were copied, which stay unchanged from then on (the
-   * spool writes them behind), and a promise of room in the queue, which the writer
-   * should wait for. Synchronous, so writes keep their order.
+   * Copies a write that continues the stream (accepts() said so) and resolves once
+   * there is room in the queue; rejects with the upload's error if it failed.
+   * The copy is made synchronously, so writes keep their order.
    */
-  push(data: Uint8Array, offset: number): { copies: Array<{ bytes: Buffer; offset: number }>; room: Promise<void> } | undefined {
-    if (this.abandoned) return undefined;
-    if (offset !== this.nextOffset) {
-      this.abandon(`write at ${offset}, expected ${this.nextOffset}`);
-      return undefined;
-    }
-    const copies: Array<{ bytes: Buffer; offset: number }> = [];
+  push(data: Uint8Array): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
     for (let at = 0; at < data.length;) {
       const n = Math.min(data.length - at, this.stripeSize - this.filled);
       const filling = this.filling && this.filling.length >= this.filled + n ? this.filling : this.growFilling(this.filled + n);
       filling.set(data.subarray(at, at + n), this.filled);
-      copies.push({ bytes: filling.subarray(this.filled, this.filled + n), offset: this.nextOffset + at });
       this.filled += n;
       at += n;
       if (this.filled === this.stripeSize) this.enqueueFilling();
     }
-    this.nextOffset += data.length;
-    return { copies, room: this.room() };
+    this.size += data.length;
+    return this.room();
   }
 
-  /** Resolves once at most maxQueuedBytes wait for the upload (or the stream is abandoned). */
-  private async room(): Promise<void> {
-    while (this.queuedBytes > this.maxQueuedBytes && !this.abandoned) {
-      await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
+  /** Ends the stream; resolves with the draft of every byte written, to be committed or dropped. */
+  finish(): Promise<Draft> {
+    if (!this.ended) {
+      this.ended = true;
+      if (!this.failure) this.enqueueFilling();
+      this.dataArrived?.();
+    }
+    return this.stored;
+  }
+
+  /** Ends the stream and copies every byte written into `spool` (read back from the nodes); the draft is dropped. */
+  async divertInto(spool: Spool): Promise<void> {
+    const draft = await this.finish();
+    try {
+      await spool.fill(this.controller.readDraft(draft));
+    } finally {
+      this.controller.dropDraft(draft);
     }
   }
 
-  /** Ends the stream and resolves once the file is committed (rejects if the upload failed). */
-  finish(): Promise<Entry> {
-    if (!this.abandoned) this.enqueueFilling();
-    this.ended = true;
-    this.dataArrived?.();
-    return this.upload;
+  /** Ends the stream and drops what it stored. */
+  cancel(): void {
+    this.finish().then((draft) => this.controller.dropDraft(draft), () => undefined);
   }
 
-  abandon(reason: string): void {
-    if (this.abandoned) return;
-    this.abandoned = new StreamAbandoned(reason);
-    this.queue.length = 0;
-    this.filling = undefined;
-    this.dataArrived?.();
-    this.spaceWaiters.splice(0).forEach((wake) => wake());
+  private async room(): Promise<void> {
+    while (this.queuedBytes > this.maxQueuedBytes && !this.failure) {
+      await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
+    }
+    if (this.failure) throw this.failure;
   }
 
   /**
@@ -102,10 +111,10 @@ export class StreamingUpload {
    * 64 KiB and doubles, so a small file does not cost a whole stripe's allocation;
    * once a file has passed its first stripe it is a large one, and each later stripe
    * gets a whole stripe at once (regrowing every stripe would allocate and copy it
-   * twice). The old buffer is left as it is (the spool may still be writing from it).
+   * twice).
    */
   private growFilling(needed: number): Buffer {
-    const size = this.nextOffset >= this.stripeSize
+    const size = this.size >= this.stripeSize
       ? this.stripeSize
       : Math.min(this.stripeSize, Math.max(FIRST_BUFFER_BYTES, 2 * (this.filling?.length ?? 0), needed));
     const grown = Buffer.allocUnsafeSlow(size);
@@ -126,7 +135,6 @@ export class StreamingUpload {
 
   private async *source(): AsyncGenerator<Buffer> {
     for (;;) {
-      if (this.abandoned) throw this.abandoned;
       const piece = this.queue.shift();
       if (piece) {
         this.queuedBytes -= piece.length;
