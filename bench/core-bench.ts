@@ -5,6 +5,7 @@
  * same bytes written (with fsync) to and read from one local file on the same disk.
  * Prints its rows as JSON on stdout.
  */
+import '../src/common/gc-tuning'; // the controller here runs with raidfs's V8 settings, as `raidfs controller` does
 import { mkdtempSync, promises as fs, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
