@@ -67,6 +67,7 @@ export class ChunkStore {
   static async open(root: string, capacityLimit?: number): Promise<ChunkStore> {
     const store = new ChunkStore(root, capacityLimit);
     await fs.mkdir(path.join(root, 'chunks'), { recursive: true });
+    await createShards(path.join(root, 'chunks'));
     await fs.rm(path.join(root, 'tmp'), { recursive: true, force: true });
     await fs.mkdir(path.join(root, 'tmp'), { recursive: true });
     for (const shard of await store.shards()) {
@@ -281,9 +282,9 @@ export class ChunkStore {
   }
 
   /**
-   * The open handle of a chunk's shard directory (created on first use, with the
-   * chunks/ directory fsynced so the new shard's name is durable), kept open so that
-   * each store fsyncs it without an open and a close.
+   * The open handle of a chunk's shard directory, kept open so that each store
+   * fsyncs it without an open and a close. Shards are made at open (createShards); one
+   * removed since is made again here, with chunks/ fsynced so its name is durable.
    */
   private shardDirectory(id: string): Promise<fs.FileHandle> {
     const shard = id.slice(0, 2);
@@ -415,6 +416,22 @@ function asStoreError(err: unknown, doing: string): ChunkStoreError {
   if (code === 'ENOENT') return new ChunkStoreError(ErrorCode.NOT_FOUND, `${doing}: no such chunk`);
   if (code === 'ENOSPC' || code === 'EDQUOT') return new ChunkStoreError(ErrorCode.NO_SPACE, `${doing}: disk full`);
   return new ChunkStoreError(ErrorCode.IO_ERROR, `${doing}: ${(err as Error).message}`);
+}
+
+/** The 256 shard directories, named by a chunk id's first two hex digits. */
+const SHARDS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/**
+ * Makes every shard directory a store lacks, then fsyncs chunks/ once so their names
+ * are durable: a new store pays for its 256 directories at open, not one fsync of
+ * chunks/ per store that lands in a new shard (most of the first thousand).
+ */
+async function createShards(chunks: string): Promise<void> {
+  const existing = new Set(await fs.readdir(chunks));
+  const missing = SHARDS.filter((shard) => !existing.has(shard));
+  if (missing.length === 0) return;
+  await Promise.all(missing.map((shard) => fs.mkdir(path.join(chunks, shard), { recursive: true })));
+  await fsyncDirectory(chunks);
 }
 
 /** A file's bytes in one read call (fs.readFile reads in 512 KiB steps, a thread-pool round trip each). */
