@@ -32,6 +32,7 @@ import type { NodeStatus } from './node-status';
 import { NodeTransport } from './node-transport';
 import { PartReader } from './part-reader';
 import { Draft, PartWriter } from './part-writer';
+import { StripeBuffers } from './stripe-buffers';
 import { Repairer, RepairReport } from './repairer';
 import { Scrubber, ScrubReport } from './scrubber';
 import { UncommittedChunks } from './uncommitted-chunks';
@@ -146,6 +147,8 @@ function fileNames(path: string): string[] {
 
 export class Controller {
   readonly stripeSize: number;
+  /** Stripe buffers reused by uploads that fill them (the mount's streamed files). */
+  readonly stripeBuffers: StripeBuffers;
   readonly replicas: number;
   readonly metrics: ControllerMetrics;
   /** Parts fetched ahead of the one a stream is yielding. */
@@ -167,7 +170,8 @@ export class Controller {
     this.readAhead = Math.max(1, settings.partsInFlight - 1);
     const io = new ChunkIO(transport, registry, settings.requestTimeoutMs);
     const uncommitted = new UncommittedChunks();
-    this.writer = new PartWriter(io, registry, settings, (copies) => metadata.doom(copies), uncommitted);
+    this.stripeBuffers = new StripeBuffers(settings.stripeSize, settings.partsInFlight + 2);
+    this.writer = new PartWriter(io, registry, settings, (copies) => metadata.doom(copies), uncommitted, this.stripeBuffers);
     this.reader = new PartReader(io, registry, new ChunkCache(settings.cacheBytes));
     this.collector = new DoomedCollector(metadata, registry, io, settings.deleteDelayMs);
     this.collector.start(Math.max(250, Math.min(settings.deleteDelayMs, 5_000)));

@@ -27,6 +27,7 @@ import { DoomedCopy, PartRecord } from './metadata/metadata-store';
 import { NodeRegistry } from './node-registry';
 import { NodeRequestError } from './node-transport';
 import { splitIntoParts } from './part-splitter';
+import { StripeBuffers } from './stripe-buffers';
 import { UncommittedChunks } from './uncommitted-chunks';
 import { newChunkId } from '../wire/chunk-id';
 import { sha256 } from '../wire/checksum';
@@ -59,6 +60,8 @@ export class PartWriter {
     private readonly settings: UploadSettings,
     private readonly doom: (copies: DoomedCopy[]) => void,
     private readonly uncommitted: UncommittedChunks,
+    /** Where a part's buffer goes back once stored (if it came from there). */
+    private readonly buffers: StripeBuffers,
   ) {}
 
   /** Fails fast, before any byte is read, when too few nodes are alive to hold the copies. */
@@ -156,6 +159,8 @@ export class PartWriter {
       this.doom(holders.map((nodeId) => ({ chunkId, nodeId })));
       throw this.placementFailure(holders.length, data.length, errors);
     }
+    // A copy that failed may still sit in a queue towards its node: then the bytes are not reused.
+    if (errors.length === 0) this.buffers.give(data);
     return { idx, offset, size: data.length, chunkId, sha256: digest, nodes: holders };
   }
 

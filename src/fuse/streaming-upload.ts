@@ -12,7 +12,8 @@
  * its copies are dropped; from then on the spool is the file, as for any other.
  *
  * Each byte is copied once on its way from FUSE to the nodes: the stripe buffers
- * become the parts (a buffer handed to storeDraft is not touched after).
+ * become the parts (a buffer handed to storeDraft is not touched after), and whole
+ * stripe buffers come from the controller's pool, to which stored parts return.
  *
  * Invariants: at most `maxQueuedBytes` (plus the stripe being filled) wait in memory,
  * writers wait beyond that; nothing is committed before finish() (close or fsync);
@@ -117,7 +118,7 @@ export class StreamingUpload {
     const size = this.size >= this.stripeSize
       ? this.stripeSize
       : Math.min(this.stripeSize, Math.max(FIRST_BUFFER_BYTES, 2 * (this.filling?.length ?? 0), needed));
-    const grown = Buffer.allocUnsafeSlow(size);
+    const grown = size === this.stripeSize ? this.controller.stripeBuffers.take() : Buffer.allocUnsafeSlow(size);
     this.filling?.copy(grown, 0, 0, this.filled);
     this.filling = grown;
     return grown;
