@@ -231,3 +231,30 @@ describe('the mount with too few nodes', () => {
     assert.equal(await fs.readFile(fsys.at('before.txt'), 'utf8'), 'stored while both nodes were up\n');
   });
 });
+
+describe('the mount losing a node while a file is streamed in (2 nodes, stripe 256 KiB)', () => {
+  let fsys: MountedRaidfs;
+  before(async () => { fsys = await MountedRaidfs.start({ nodes: 2, args: ['--stripe-size', `${STRIPE}`] }); });
+  after(async () => { await fsys?.stop(); });
+
+  it('the writer gets EIO from a later write or from close, and no file is left', async () => {
+    const data = testBytes(8 * STRIPE, 'lost');
+    const handle = await fs.open(fsys.at('lost.bin'), 'w');
+    let failure: unknown;
+    try {
+      await handle.write(data, 0, 3 * STRIPE, 0); // stripes already on their way to both nodes
+      fsys.killNode(1);
+      await new Promise((r) => setTimeout(r, 2_500)); // the controller counts the node down after 1.5 s
+      await handle.write(data, 3 * STRIPE, 5 * STRIPE, 3 * STRIPE);
+    } catch (err) {
+      failure = err;
+    }
+    try {
+      await handle.close();
+    } catch (err) {
+      failure ??= err;
+    }
+    assert.equal((failure as NodeJS.ErrnoException | undefined)?.code, 'EIO', `expected EIO, got ${String(failure)}`);
+    await assert.rejects(fs.stat(fsys.at('lost.bin')), { code: 'ENOENT' });
+  });
+});
