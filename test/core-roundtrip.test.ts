@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { TestCluster } from './helpers/cluster';
-import { collect, pieces, testBytes } from './helpers/data';
+import { collect, pieces, testBytes, waitUntil } from './helpers/data';
 
 const STRIPE = 64 * 1024;
 
@@ -35,6 +35,24 @@ describe('core round trips (stripe 64 KiB, 4 nodes)', () => {
       assert.ok((await collect(cluster.controller.readStream(path))).equals(data));
     });
   }
+
+  it('keeps a draft out of the tree until commitDraft; a dropped draft leaves no copies', async () => {
+    const copies = () => cluster.controller.nodes().reduce((sum, node) => sum + node.chunkCount, 0);
+    const data = testBytes(3 * STRIPE + 5, 'draft');
+    const kept = await cluster.controller.storeDraft(pieces(data, 10_000));
+    assert.throws(() => cluster.controller.stat('/draft.bin'), { code: 'ENOENT' });
+    assert.ok((await collect(cluster.controller.readDraft(kept))).equals(data), 'a draft reads back before any commit');
+    cluster.controller.commitDraft('/draft.bin', kept);
+    assert.ok((await cluster.controller.readFile('/draft.bin')).equals(data));
+    assert.throws(() => cluster.controller.commitDraft('/draft-again.bin', kept), /already committed or dropped/);
+    await waitUntil(async () => copies() > 0, 'the nodes report their copies', 5_000);
+    const committed = copies();
+    const dropped = await cluster.controller.storeDraft(pieces(data, 10_000));
+    await waitUntil(async () => copies() === committed + 2 * 4, 'the second draft is stored (4 parts, 2 copies each)', 5_000);
+    cluster.controller.dropDraft(dropped);
+    await waitUntil(async () => copies() === committed, 'the dropped draft is deleted from the nodes', 10_000);
+    assert.ok((await cluster.controller.readFile('/draft.bin')).equals(data), 'the committed draft is untouched');
+  });
 
   it('puts the two copies of every part on two distinct nodes, spread over all nodes', async () => {
     const data = testBytes(40 * STRIPE, 'spread');
