@@ -5,11 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { CLI_ENTRY } from '../src/cli/local-nodes';
+import { waitUntil } from './helpers/data';
 import { isMounted, pidAlive } from './helpers/host';
 import { raidfs } from './helpers/raidfs-cli';
 import { ReadyProcess } from './helpers/ready-process';
@@ -61,6 +62,37 @@ describe('raidfs command line', () => {
       assert.match(out(), /stopped/);
       assert.deepEqual(nodes.filter(pidAlive), [], 'every node process stopped');
       assert.ok(!isMounted(mnt), 'unmounted');
+    } finally {
+      await up?.stop('SIGKILL');
+      nodes.filter(pidAlive).forEach((pid) => process.kill(pid, 'SIGKILL'));
+      if (isMounted(mnt)) spawnSync('fusermount', ['-uz', mnt]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('`raidfs up` killed -9 takes its nodes with it; a data directory in use is refused, a stale lock taken over', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-up-'));
+    const mnt = path.join(dir, 'mnt');
+    const data = path.join(dir, 'data');
+    const start = () => ReadyProcess.start(CLI_ENTRY, ['up', mnt, '--data', data, '--nodes', '2', '--listen', 'tcp://127.0.0.1:0', '--rest', '127.0.0.1:0'],
+      /raidfs ready/, { env: { ...process.env, RAIDFS_LOG: 'warn' }, timeoutMs: 20_000 });
+    let up: ReadyProcess | undefined;
+    let nodes: number[] = [];
+    try {
+      up = await start();
+      nodes = childrenOf(up.pid);
+      assert.equal(nodes.length, 2);
+      const intruder = raidfs('node', '--data', path.join(data, 'node1'), '--controller', 'tcp://127.0.0.1:1');
+      assert.equal(intruder.status, 1, 'a second node on a data directory in use must not start');
+      assert.match(intruder.stderr, /data directory .*node1 is in use by process \d+/);
+      await up.stop('SIGKILL');
+      await waitUntil(() => nodes.every((pid) => !pidAlive(pid)), 'the nodes of the killed raidfs up have exited', 10_000);
+      // A lock left by a process that is gone (as after a power cut) is taken over.
+      writeFileSync(path.join(data, 'node1', 'LOCK'), `${spawnSync('true').pid}\n`);
+      up = await start(); // also recovers the mount the killed one left behind
+      nodes = childrenOf(up.pid);
+      assert.equal(nodes.length, 2, 'both nodes started again on their directories');
+      assert.equal(await up.stop('SIGINT'), 0);
     } finally {
       await up?.stop('SIGKILL');
       nodes.filter(pidAlive).forEach((pid) => process.kill(pid, 'SIGKILL'));

@@ -2,7 +2,9 @@
  * Storage nodes run as child processes of this one (the embedded default of
  * `raidfs up`, and the tests' clusters): each is `raidfs node` on its own data
  * directory. Children are tracked by PID and stopped with SIGTERM, then SIGKILL after
- * a grace period; only processes started here are ever signalled.
+ * a grace period; only processes started here are ever signalled. Each child's stdin
+ * is a pipe from this process (`--exit-with-stdin`), so if this process dies, even by
+ * kill -9, its nodes see the pipe close and stop: no orphan keeps a data directory.
  * A child is configured by its arguments alone: the parent's RAIDFS_* settings
  * (meant for the parent's own options, e.g. RAIDFS_KEY) are not passed on, only the
  * logging ones.
@@ -32,10 +34,10 @@ export class LocalNode {
   readonly exited: Promise<number | NodeJS.Signals>;
 
   constructor(readonly spec: LocalNodeSpec, stdio: 'inherit' | 'ignore' = 'inherit') {
-    const args = [CLI_ENTRY, 'node', '--id', spec.id, '--data', spec.dataDir, '--controller', spec.controller];
+    const args = [CLI_ENTRY, 'node', '--id', spec.id, '--data', spec.dataDir, '--controller', spec.controller, '--exit-with-stdin'];
     if (spec.capacity !== undefined) args.push('--capacity', String(spec.capacity));
     args.push(...(spec.extraArgs ?? []));
-    this.process = spawn(process.execPath, args, { stdio: ['ignore', stdio, stdio], env: childEnv() });
+    this.process = spawn(process.execPath, args, { stdio: ['pipe', stdio, stdio], env: childEnv() });
     this.exited = new Promise((resolve) => this.process.once('exit', (code, signal) => resolve(signal ?? code ?? 0)));
   }
 

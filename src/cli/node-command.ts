@@ -1,5 +1,7 @@
 /**
- * `raidfs node`: runs one storage node on a data directory until SIGINT/SIGTERM.
+ * `raidfs node`: runs one storage node on a data directory until SIGINT/SIGTERM (or,
+ * with --exit-with-stdin, until its standard input closes: how `raidfs up` ties its
+ * local nodes to its own life, so they end with it even when it is killed -9).
  */
 import { CommandSpec, parseCommand, parseSize, UsageError } from './options';
 import { StorageNode } from '../node/storage-node';
@@ -15,6 +17,7 @@ export const nodeCommand: CommandSpec = {
     controller: { type: 'string', help: 'controller endpoint', default: 'tcp://127.0.0.1:5557' },
     id: { type: 'string', help: 'node id (default: the one recorded in DIR, or a new random one)' },
     capacity: { type: 'string', help: 'most bytes this node may store (default: the whole disk)' },
+    'exit-with-stdin': { type: 'boolean', help: 'also stop cleanly when standard input closes (set by raidfs up for its local nodes)' },
     ...nodeCurveSpecs,
   },
 };
@@ -29,6 +32,15 @@ export async function runNode(argv: string[]): Promise<void> {
     capacity: typeof values.capacity === 'string' ? parseSize(values.capacity, '--capacity') : undefined,
     ...nodeCurveFrom(values),
   });
-  await waitForShutdownSignal();
+  await Promise.race([waitForShutdownSignal(), ...(values['exit-with-stdin'] ? [stdinClosed()] : [])]);
   await node.stop();
+}
+
+/** Resolves when standard input reaches its end (the process holding its other end exited). */
+function stdinClosed(): Promise<void> {
+  return new Promise((resolve) => {
+    process.stdin.once('end', resolve);
+    process.stdin.once('error', () => resolve());
+    process.stdin.resume();
+  });
 }

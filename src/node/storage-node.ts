@@ -13,16 +13,19 @@
  *
  * Invariants: every request gets exactly one reply with its request id (data or an
  * ErrorReply); a malformed message is logged and answered or dropped, never fatal;
- * a chunk is acknowledged only once durable (see chunk-store.ts).
+ * a chunk is acknowledged only once durable (see chunk-store.ts); one node process
+ * per data directory (data-dir-lock.ts).
  *
  * With `curve` the DEALER is a CURVE client: it proves the node's key and accepts
  * only the controller holding `serverPublicKey`. Without it, start() refuses a
  * non-loopback controller unless `insecure` is set (wire/transport-security.ts).
  */
+import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import { Dealer } from 'zeromq';
 import { createLogger, errorMessage } from '../common/log';
 import { ChunkStore, ChunkStoreError } from './chunk-store';
+import { DataDirLock } from './data-dir-lock';
 import { resolveNodeId } from './node-identity';
 import { isChunkId } from '../wire/chunk-id';
 import {
@@ -68,6 +71,7 @@ export class StorageNode {
     readonly id: string,
     private readonly options: StorageNodeOptions,
     private readonly store: ChunkStore,
+    private readonly lock: DataDirLock,
   ) {
     this.log = createLogger(`node[${id}]`);
   }
@@ -78,9 +82,18 @@ export class StorageNode {
     } catch (err) {
       throw new InsecureEndpointError(`cannot connect to the controller at ${options.controller}: ${errorMessage(err)}`);
     }
-    const id = await resolveNodeId(options.dataDir, options.id);
-    const store = await ChunkStore.open(options.dataDir, options.capacity);
-    const node = new StorageNode(id, options, store);
+    await fs.mkdir(options.dataDir, { recursive: true });
+    const lock = await DataDirLock.acquire(options.dataDir);
+    let store: ChunkStore;
+    let id: string;
+    try {
+      id = await resolveNodeId(options.dataDir, options.id);
+      store = await ChunkStore.open(options.dataDir, options.capacity);
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
+    const node = new StorageNode(id, options, store, lock);
     node.log.info('started', { data: options.dataDir, controller: options.controller, chunks: store.count });
     await node.connect();
     const heartbeatMs = options.heartbeatMs ?? 1_000;
@@ -93,6 +106,7 @@ export class StorageNode {
     clearInterval(this.heartbeat);
     this.socket.close();
     await this.store.close();
+    await this.lock.release();
   }
 
   /** Opens a fresh DEALER to the controller, starts serving it and registers. */
