@@ -39,6 +39,11 @@ const O_RDONLY = 0o0;
 const O_TRUNC = 0o1000;
 const O_APPEND = 0o2000;
 const ZEROS = Buffer.alloc(1 << 20);
+/**
+ * Stripes fetched ahead of a sequential reader. A cold 4 MiB fetch takes ~10-15 ms
+ * under load, so 2 left the reader waiting; 4 gave ~5% more on a 1 GiB cat, 6 no more.
+ */
+const READ_AHEAD_STRIPES = 4;
 const log = createLogger('fuse');
 
 export function fileOps(ctx: FuseContext): Fuse.Operations {
@@ -106,7 +111,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       const snapshot = file.snapshot!;
       const data = await controller.readRange(snapshot, pos, len);
       data.copy(buf);
-      if (pos === file.lastReadEnd) controller.prefetch(snapshot, pos + len, 2 * controller.stripeSize);
+      if (pos === file.lastReadEnd) controller.prefetch(snapshot, pos + len, READ_AHEAD_STRIPES * controller.stripeSize);
       file.lastReadEnd = pos + data.length;
       return data.length;
     }),
