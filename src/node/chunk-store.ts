@@ -153,27 +153,29 @@ export class ChunkStore {
    */
   private async readChunkFile(file: string): Promise<Buffer> {
     if (!this.direct) return readWholeFile(file);
-    let handle: fs.FileHandle;
+    let fd: number;
     try {
-      handle = await fs.open(file, fsConstants.O_RDONLY | fsConstants.O_DIRECT);
+      // open, fstat and close are metadata calls of microseconds: made in place, they
+      // spare three thread-pool round trips, which take far longer on a busy machine.
+      fd = fsSync.openSync(file, fsConstants.O_RDONLY | fsConstants.O_DIRECT);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
       this.direct = false;
       return readWholeFile(file);
     }
     try {
-      const { size } = await handle.stat();
+      const { size } = fsSync.fstatSync(fd);
       const aligned = this.alignedBuffers.take(Math.ceil(size / DIRECT_IO_ALIGN) * DIRECT_IO_ALIGN || DIRECT_IO_ALIGN);
       try {
         // One read of the whole padded length: it stops at the end of the file.
-        const { bytesRead } = await handle.read(aligned, 0, aligned.length, 0);
+        const bytesRead = await readAt(fd, aligned, 0);
         if (bytesRead !== size) throw new Error(`short read: ${bytesRead} of ${size} bytes`);
         return Buffer.from(aligned.subarray(0, size));
       } finally {
         this.alignedBuffers.give(aligned);
       }
     } finally {
-      await handle.close();
+      fsSync.closeSync(fd);
     }
   }
 
@@ -432,6 +434,13 @@ async function createShards(chunks: string): Promise<void> {
   if (missing.length === 0) return;
   await Promise.all(missing.map((shard) => fs.mkdir(path.join(chunks, shard), { recursive: true })));
   await fsyncDirectory(chunks);
+}
+
+/** One pread(2) of `into.length` bytes at `position`, on the thread pool. */
+function readAt(fd: number, into: Buffer, position: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    fsSync.read(fd, into, 0, into.length, position, (err, bytesRead) => (err ? reject(err) : resolve(bytesRead)));
+  });
 }
 
 /** A file's bytes in one read call (fs.readFile reads in 512 KiB steps, a thread-pool round trip each). */
