@@ -180,7 +180,7 @@ describe('CURVE authentication and encryption of node traffic', () => {
       }
 
       assert.deepEqual(cluster.controller.nodes().map((n) => n.id), ['node1', 'node2'], 'only the authorized nodes are known');
-      for (const i of rogues) assert.ok(cluster.nodes[i].running, `${cluster.nodeId(i)} keeps running (and retrying)`);
+      for (const i of rogues) assert.ok(cluster.nodes[i].running, `${cluster.nodeId(i)} keeps running (and retrying); it exited with ${cluster.nodes[i].process.exitCode ?? cluster.nodes[i].process.signalCode}`);
       const data = testBytes(4 * STRIPE, 'after-rogues');
       await cluster.controller.writeFile('/after-rogues.bin', data);
       assert.ok((await cluster.controller.readFile('/after-rogues.bin')).equals(data));
