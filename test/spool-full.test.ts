@@ -1,9 +1,9 @@
 /**
  * The mount with its spool on a full disk (a 1 MiB tmpfs). A sequential writer's
- * bytes reach the nodes through the streaming upload, so its file is stored whole
- * even though the spool behind it could not keep them; a writer that then goes back
- * needs the spool: it must get the error (at that write or at close) and the file
- * must not be left behind.
+ * bytes reach the nodes through the streaming upload and never need the spool, so
+ * its file is stored whole; a writer that then goes back needs the spool (the
+ * stream's bytes are read back into it): it must get the error (at that write or at
+ * close) and the file must not be left behind.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -36,7 +36,7 @@ describe('the mount with its spool on a full disk', () => {
     }
   });
 
-  it('a sequential cp of 3 MiB is stored whole although the 1 MiB spool is full', async () => {
+  it('a sequential cp of 3 MiB is stored whole although the 1 MiB spool cannot hold it', async () => {
     const r = await sh(`cp ${src} ${fsys!.mnt}/seq.bin && cmp ${src} ${fsys!.mnt}/seq.bin`);
     assert.equal(r.code, 0, r.stderr);
   });
