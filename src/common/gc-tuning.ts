@@ -11,6 +11,13 @@
  * ~130 mark-compacts per GiB written through the mount, a fifth of the CPU on these
  * 2 cores. A growing factor of 11 (limit ~110 MB for a 10 MB heap) ends the loop; the
  * old generation still gets collected, only later.
+ *
+ * The price: garbage may now fill the old generation up to ~11 times the live heap
+ * before a collection. With raidfs's ~10 MB of live objects that stays inside the
+ * memory the benchmark checks (controller peak RSS during a 1 GiB copy: 209 MiB,
+ * against 193 MiB before); a process whose live heap grew far larger would need a
+ * smaller factor. Buffers are not counted here: V8 collects for their external
+ * memory on its own schedule.
  */
 import v8 from 'node:v8';
 
