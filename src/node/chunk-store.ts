@@ -13,8 +13,8 @@
  *
  * Invariants:
  * - A chunk appears under its real name only complete and durable: bytes are written
- *   to tmp/ with O_DSYNC (on disk when the write returns), renamed into place, and
- *   the shard directory is fsynced before put() returns. A crash leaves at most a
+ *   to tmp/ and made durable (O_DSYNC for small chunks, fdatasync for large ones),
+ *   renamed into place, and the shard directory is fsynced before put() returns. A crash leaves at most a
  *   temp file, removed on the next open().
  * - A chunk is stored only if its bytes match the checksum it came with. get() does
  *   not hash (the controller checks what it fetches, end to end); a wrong header or
@@ -52,21 +52,28 @@ export interface StoredChunk {
 export class ChunkStore {
   private chunkCount = 0;
   private usedBytes = 0;
-  private statfs?: { atMs: number; capacity: number; free: number };
-  private storedSinceStatfs = 0;
+  /** The last statfs, and usedBytes then (bytes stored since are not in its `free`). */
+  private statfs?: { atMs: number; capacity: number; free: number; usedBytes: number };
   private readonly shardDirs = new Map<string, Promise<fs.FileHandle>>();
-  private readonly alignedBuffers = new AlignedBuffers();
+  private readonly alignedBuffers: AlignedBuffers;
   private direct = true;
 
   private constructor(
     private readonly root: string,
     /** Upper bound on bytes this node stores (its configured capacity), if any. */
     private readonly capacityLimit: number | undefined,
-  ) {}
+    concurrency: number,
+  ) {
+    this.alignedBuffers = new AlignedBuffers(concurrency);
+  }
 
-  /** Opens (creating if needed) a data directory, clears interrupted writes, counts chunks. */
-  static async open(root: string, capacityLimit?: number): Promise<ChunkStore> {
-    const store = new ChunkStore(root, capacityLimit);
+  /**
+   * Opens (creating if needed) a data directory, clears interrupted writes, counts
+   * chunks. `concurrency`: how many requests the node serves at once (as many aligned
+   * buffers are kept for reuse).
+   */
+  static async open(root: string, capacityLimit?: number, concurrency = 8): Promise<ChunkStore> {
+    const store = new ChunkStore(root, capacityLimit, concurrency);
     await fs.mkdir(path.join(root, 'chunks'), { recursive: true });
     await createShards(path.join(root, 'chunks'));
     await fs.rm(path.join(root, 'tmp'), { recursive: true, force: true });
@@ -92,8 +99,7 @@ export class ChunkStore {
     if (!sameDigest(sha256(data), digest)) {
       throw new ChunkStoreError(ErrorCode.CHECKSUM_MISMATCH, `chunk ${id} arrived corrupted`);
     }
-    const { free } = await this.diskSpace();
-    if (data.length + HEADER_BYTES > Math.min(free, this.capacityLeft())) {
+    if (data.length + HEADER_BYTES > await this.freeBytes()) {
       throw new ChunkStoreError(ErrorCode.NO_SPACE, `no space for chunk ${id} (${data.length} bytes)`);
     }
     const file = { final: this.chunkPath(id), tmp: path.join(this.root, 'tmp', `${id}.${process.pid}.${Math.random().toString(36).slice(2)}`) };
@@ -110,70 +116,61 @@ export class ChunkStore {
     if (isNew) {
       this.chunkCount += 1;
       this.usedBytes += data.length + HEADER_BYTES;
-      this.storedSinceStatfs += data.length + HEADER_BYTES;
     }
   }
 
   /**
-   * Writes a large chunk's temp file durably with O_DIRECT: the bytes go from one of
-   * our page-aligned buffers straight to the disk, bypassing the page cache. On a VM
+   * Writes a large chunk's temp file durably. With O_DIRECT the bytes go from one of
+   * our page-aligned buffers straight to the disk, bypassing the page cache: on a VM
    * whose fresh page-cache pages are slow to fault in, buffered writes of large chunks
-   * run at a third of the disk's speed. A file system that refuses O_DIRECT gets
-   * buffered writes from then on.
+   * run at a third of the disk's speed. Where O_DIRECT is refused, they are written
+   * through the page cache. Either way fdatasync makes them durable.
    */
   private async writeLargeTmp(tmp: string, bytes: Buffer[]): Promise<void> {
-    if (!this.direct) return writeTmp(tmp, bytes);
-    let fd: number;
+    const { fd, direct } = this.openFile(tmp, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY, 0o644);
     try {
-      fd = fsSync.openSync(tmp, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY | fsConstants.O_DIRECT, 0o644);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
-      this.direct = false;
-      return writeTmp(tmp, bytes);
-    }
-    const size = bytes.reduce((n, b) => n + b.length, 0);
-    const padded = Math.ceil(size / DIRECT_IO_ALIGN) * DIRECT_IO_ALIGN;
-    const aligned = this.alignedBuffers.take(padded);
-    try {
-      let at = 0;
-      for (const b of bytes) at += b.copy(aligned, at);
-      aligned.fill(0, size, padded);
-      // The write and the flush wait for the disk, on the thread pool; the metadata
-      // calls around them take microseconds and are made in place (see readChunkFile).
-      const { bytesWritten } = await writeAsync(fd, aligned, 0, padded, 0);
-      if (bytesWritten !== padded) throw new Error(`short write: ${bytesWritten} of ${padded} bytes`);
-      fsSync.ftruncateSync(fd, size);
+      // The writes and the flush wait for the disk, on the thread pool; the metadata
+      // calls around them take microseconds and are made in place (see openFile).
+      const size = bytes.reduce((n, b) => n + b.length, 0);
+      if (direct) {
+        const padded = Math.ceil(size / DIRECT_IO_ALIGN) * DIRECT_IO_ALIGN;
+        const aligned = this.alignedBuffers.take(padded);
+        try {
+          let at = 0;
+          for (const b of bytes) at += b.copy(aligned, at);
+          aligned.fill(0, size, padded);
+          requireWhole('write', (await writeAsync(fd, aligned, 0, padded, 0)).bytesWritten, padded);
+        } finally {
+          this.alignedBuffers.give(aligned);
+        }
+        fsSync.ftruncateSync(fd, size);
+      } else {
+        requireWhole('write', (await writevAsync(fd, bytes, 0)).bytesWritten, size);
+      }
       await fdatasyncAsync(fd);
     } finally {
-      this.alignedBuffers.give(aligned);
       fsSync.closeSync(fd);
     }
   }
 
   /**
-   * A chunk file's bytes, read with O_DIRECT into an aligned buffer and copied out
-   * (a cold 4 MiB chunk: ~4 ms, against ~10 ms through the page cache on this VM);
-   * read through the page cache where O_DIRECT is refused.
+   * A chunk file's bytes in one read: with O_DIRECT into an aligned buffer, copied
+   * out (a cold 4 MiB chunk: ~4 ms, against ~10 ms through the page cache on this
+   * VM), or through the page cache where O_DIRECT is refused.
    */
   private async readChunkFile(file: string): Promise<Buffer> {
-    if (!this.direct) return readWholeFile(file);
-    let fd: number;
-    try {
-      // open, fstat and close are metadata calls of microseconds: made in place, they
-      // spare three thread-pool round trips, which take far longer on a busy machine.
-      fd = fsSync.openSync(file, fsConstants.O_RDONLY | fsConstants.O_DIRECT);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
-      this.direct = false;
-      return readWholeFile(file);
-    }
+    const { fd, direct } = this.openFile(file, fsConstants.O_RDONLY);
     try {
       const { size } = fsSync.fstatSync(fd);
+      if (!direct) {
+        const data = Buffer.allocUnsafeSlow(size);
+        requireWhole('read', (await readAsync(fd, data, 0, size, 0)).bytesRead, size);
+        return data;
+      }
       const aligned = this.alignedBuffers.take(Math.ceil(size / DIRECT_IO_ALIGN) * DIRECT_IO_ALIGN || DIRECT_IO_ALIGN);
       try {
         // One read of the whole padded length: it stops at the end of the file.
-        const { bytesRead } = await readAsync(fd, aligned, 0, aligned.length, 0);
-        if (bytesRead !== size) throw new Error(`short read: ${bytesRead} of ${size} bytes`);
+        requireWhole('read', (await readAsync(fd, aligned, 0, aligned.length, 0)).bytesRead, size);
         return Buffer.from(aligned.subarray(0, size));
       } finally {
         this.alignedBuffers.give(aligned);
@@ -181,6 +178,26 @@ export class ChunkStore {
     } finally {
       fsSync.closeSync(fd);
     }
+  }
+
+  /**
+   * Opens a chunk or temp file with O_DIRECT while the file system accepts it; the
+   * first EINVAL turns O_DIRECT off for good. open, fstat and close are metadata calls
+   * of microseconds: made in place, they spare thread-pool round trips, which take far
+   * longer on a busy machine.
+   */
+  private openFile(file: string, flags: number, mode?: number): { fd: number; direct: boolean } {
+    if (this.direct) {
+      try {
+        return { fd: fsSync.openSync(file, flags | fsConstants.O_DIRECT, mode), direct: true };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+        this.direct = false;
+        // The refusal can come after the file was created: create it again below.
+        if (flags & fsConstants.O_CREAT) fsSync.rmSync(file, { force: true });
+      }
+    }
+    return { fd: fsSync.openSync(file, flags, mode), direct: false };
   }
 
   /**
@@ -257,8 +274,7 @@ export class ChunkStore {
   async report(): Promise<NodeReport> {
     const disk = await this.diskSpace();
     const capacity = Math.min(disk.capacity, this.capacityLimit ?? Infinity);
-    const free = Math.min(disk.free, this.capacityLeft());
-    return { capacityBytes: capacity, freeBytes: free, chunkCount: this.chunkCount, usedBytes: this.usedBytes };
+    return { capacityBytes: capacity, freeBytes: await this.freeBytes(), chunkCount: this.chunkCount, usedBytes: this.usedBytes };
   }
 
   /** Closes the shard directories kept open for fsync. */
@@ -268,8 +284,10 @@ export class ChunkStore {
     await Promise.all(dirs.map((dir) => dir.then((handle) => handle.close(), () => undefined)));
   }
 
-  private capacityLeft(): number {
-    return this.capacityLimit === undefined ? Infinity : Math.max(0, this.capacityLimit - this.usedBytes);
+  /** Bytes this node may still store: the disk's free space, bounded by the configured capacity. */
+  private async freeBytes(): Promise<number> {
+    const capacityLeft = this.capacityLimit === undefined ? Infinity : Math.max(0, this.capacityLimit - this.usedBytes);
+    return Math.min((await this.diskSpace()).free, capacityLeft);
   }
 
   /**
@@ -281,10 +299,9 @@ export class ChunkStore {
   private async diskSpace(): Promise<{ capacity: number; free: number }> {
     if (!this.statfs || Date.now() - this.statfs.atMs > STATFS_MAX_AGE_MS) {
       const st = await fs.statfs(this.root);
-      this.statfs = { atMs: Date.now(), capacity: st.blocks * st.bsize, free: st.bavail * st.bsize };
-      this.storedSinceStatfs = 0;
+      this.statfs = { atMs: Date.now(), capacity: st.blocks * st.bsize, free: st.bavail * st.bsize, usedBytes: this.usedBytes };
     }
-    return { capacity: this.statfs.capacity, free: Math.max(0, this.statfs.free - this.storedSinceStatfs) };
+    return { capacity: this.statfs.capacity, free: Math.max(0, this.statfs.free - (this.usedBytes - this.statfs.usedBytes)) };
   }
 
   /**
@@ -297,11 +314,12 @@ export class ChunkStore {
     let dir = this.shardDirs.get(shard);
     if (!dir) {
       const chunks = path.join(this.root, 'chunks');
-      dir = (async () => {
-        const made = await fs.mkdir(path.join(chunks, shard), { recursive: true });
-        if (made) await fsyncDirectory(chunks);
+      dir = fs.open(path.join(chunks, shard), 'r').catch(async (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+        await fs.mkdir(path.join(chunks, shard), { recursive: true });
+        await fsyncDirectory(chunks);
         return fs.open(path.join(chunks, shard), 'r');
-      })();
+      });
       dir.catch(() => this.shardDirs.delete(shard));
       this.shardDirs.set(shard, dir);
     }
@@ -346,6 +364,9 @@ declare const WebAssembly: { Memory: new (pages: { initial: number }) => { buffe
 class AlignedBuffers {
   private readonly free: Buffer[] = [];
 
+  /** `keep`: at most this many wait for reuse (one per request served at once). */
+  constructor(private readonly keep: number) {}
+
   take(size: number): Buffer {
     const i = this.free.findIndex((b) => b.length >= size);
     if (i >= 0) return this.free.splice(i, 1)[0];
@@ -353,7 +374,7 @@ class AlignedBuffers {
   }
 
   give(buffer: Buffer): void {
-    if (this.free.length < 4) this.free.push(buffer);
+    if (this.free.length < this.keep) this.free.push(buffer);
   }
 }
 
@@ -379,18 +400,8 @@ async function placeChunkFile(file: ChunkFile, shard: fs.FileHandle, writeTmp: (
   return isNew;
 }
 
-/** Writes a temp file durably through the page cache (O_DSYNC). */
-async function writeTmp(tmp: string, bytes: Buffer[]): Promise<void> {
-  const handle = await fs.open(tmp, CREATE_DURABLE, 0o644);
-  try {
-    await handle.writev(bytes);
-  } finally {
-    await handle.close();
-  }
-}
-
 /**
- * placeChunkFile and writeTmp for a small chunk, with synchronous calls: its six file-system calls
+ * placeChunkFile and writeLargeTmp for a small chunk, with synchronous calls: its six file-system calls
  * then take about half a millisecond in all, where six thread-pool round trips take
  * twice that. The event loop is blocked meanwhile; requests wait in the socket's queue.
  */
@@ -441,22 +452,9 @@ async function createShards(chunks: string): Promise<void> {
 
 const readAsync = promisify(fsSync.read);
 const writeAsync = promisify(fsSync.write);
+const writevAsync = promisify(fsSync.writev);
 const fdatasyncAsync = promisify(fsSync.fdatasync);
 
-/** A file's bytes in one read call (fs.readFile reads in 512 KiB steps, a thread-pool round trip each). */
-async function readWholeFile(file: string): Promise<Buffer> {
-  const handle = await fs.open(file, 'r');
-  try {
-    const { size } = await handle.stat();
-    const data = Buffer.allocUnsafeSlow(size);
-    let done = 0;
-    while (done < size) {
-      const { bytesRead } = await handle.read(data, done, size - done, done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    return done === size ? data : data.subarray(0, done);
-  } finally {
-    await handle.close();
-  }
+function requireWhole(what: 'read' | 'write', done: number, wanted: number): void {
+  if (done !== wanted) throw new Error(`short ${what}: ${done} of ${wanted} bytes`);
 }

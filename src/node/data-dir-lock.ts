@@ -41,7 +41,10 @@ export class DataDirLock {
   }
 }
 
-/** Whether `pid` is alive and, as far as /proc tells, a `raidfs node` (not a reused PID). */
+/**
+ * Whether `pid` is alive and, as far as /proc tells, a `raidfs node` (the CLI entry
+ * followed by `node`), not another process that reused the PID.
+ */
 async function isRunningNode(pid: number): Promise<boolean> {
   try {
     process.kill(pid, 0);
@@ -49,5 +52,8 @@ async function isRunningNode(pid: number): Promise<boolean> {
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
   const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
-  return cmdline === undefined || cmdline.split('\0').includes('node');
+  if (cmdline === undefined) return true;
+  const args = cmdline.split('\0');
+  const entry = args.findIndex((arg) => arg.endsWith(path.join('cli', 'main.js')));
+  return entry >= 0 && args[entry + 1] === 'node';
 }

@@ -88,7 +88,7 @@ export class StorageNode {
     let id: string;
     try {
       id = await resolveNodeId(options.dataDir, options.id);
-      store = await ChunkStore.open(options.dataDir, options.capacity);
+      store = await ChunkStore.open(options.dataDir, options.capacity, options.concurrency);
     } catch (err) {
       await lock.release();
       throw err;
