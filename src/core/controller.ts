@@ -31,7 +31,7 @@ import { NodeRegistry } from './node-registry';
 import type { NodeStatus } from './node-status';
 import { NodeTransport } from './node-transport';
 import { PartReader } from './part-reader';
-import { Draft, PartWriter } from './part-writer';
+import { Draft, PartWriter, UploadResult } from './part-writer';
 import { StripeBuffers } from './stripe-buffers';
 import { Repairer, RepairReport } from './repairer';
 import { Scrubber, ScrubReport } from './scrubber';
@@ -125,13 +125,8 @@ export interface FileSnapshot {
   parts: PartRecord[];
 }
 
-/** Bytes laid out in parts: a file version's or a draft's. */
-interface Content {
-  size: number;
-  parts: readonly PartRecord[];
-}
-
-const contentOf = (snapshot: FileSnapshot): Content => ({ size: snapshot.entry.size, parts: snapshot.parts });
+/** A file version's bytes laid out in parts, as a draft's are (UploadResult). */
+const contentOf = (snapshot: FileSnapshot): UploadResult => ({ size: snapshot.entry.size, parts: snapshot.parts });
 
 /** ControllerOptions with every default filled in. */
 type Settings = Required<Omit<ControllerOptions, 'curve'>>;
@@ -480,7 +475,7 @@ export class Controller {
     for (const part of partsTouching(contentOf(snapshot), offset, length)) this.reader.read(part).catch(() => undefined);
   }
 
-  private async *streamRange(content: Content, offset: number, length: number): AsyncGenerator<Buffer> {
+  private async *streamRange(content: UploadResult, offset: number, length: number): AsyncGenerator<Buffer> {
     if (!Number.isSafeInteger(offset) || offset < 0 || !(length >= 0)) throw new RaidfsError('EINVAL', 'invalid range');
     const end = Math.min(content.size, offset + length);
     const touched = partsTouching(content, offset, length);
@@ -560,7 +555,7 @@ export class Controller {
 }
 
 /** The parts of some content that hold bytes of [offset, offset + length). */
-function partsTouching(content: Content, offset: number, length: number): PartRecord[] {
+function partsTouching(content: UploadResult, offset: number, length: number): PartRecord[] {
   const end = Math.min(content.size, offset + length);
   return content.parts.filter((p) => p.offset < end && p.offset + p.size > offset);
 }

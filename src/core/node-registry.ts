@@ -19,7 +19,7 @@
  * Registration is recorded in SQLite (nodes table); heartbeats stay in memory.
  */
 import { createLogger } from '../common/log';
-import { MetadataStore } from './metadata/metadata-store';
+import { MetadataStore, NodeRow } from './metadata/metadata-store';
 import { NodeTransport } from './node-transport';
 import { pickNodes } from './placement';
 import type { NodeStatus } from './node-status';
@@ -205,14 +205,8 @@ export class NodeRegistry {
   }
 }
 
-export interface PlainReport {
-  capacityBytes: number;
-  freeBytes: number;
-  usedBytes: number;
-  chunkCount: number;
-}
-
-function plainReport(report: NodeReport | null | undefined): PlainReport {
+/** A node's report as numbers, in the shape the metadata stores it. */
+function plainReport(report: NodeReport | null | undefined): Omit<NodeRow, 'id' | 'address'> {
   return {
     capacityBytes: Number(report?.capacityBytes ?? 0),
     freeBytes: Number(report?.freeBytes ?? 0),

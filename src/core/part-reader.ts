@@ -50,9 +50,10 @@ export class PartReader {
     return this.rewriteCopies(part, data, nodeIds);
   }
 
-  private async fetchFromReplicas(part: PartRecord, avoid: ReadonlySet<string> = new Set()): Promise<Buffer> {
+  private async fetchFromReplicas(part: PartRecord, avoid?: ReadonlySet<string>): Promise<Buffer> {
+    const holders = avoid ? part.nodes.filter((id) => !avoid.has(id)) : part.nodes;
     const failures: NodeRequestError[] = [];
-    for (const nodeId of this.replicaOrder(part.nodes.filter((id) => !avoid.has(id)))) {
+    for (const nodeId of this.replicaOrder(holders)) {
       try {
         const data = await this.io.fetch(nodeId, part.chunkId, part.size, part.sha256);
         this.cache.set(part.chunkId, data);
@@ -65,7 +66,6 @@ export class PartReader {
         log.warn('replica unreadable, trying the next', { chunk: part.chunkId, node: nodeId, error: failure.message });
       }
     }
-    const holders = part.nodes.filter((id) => !avoid.has(id));
     const why = failures.map((f) => f.message).join('; ')
       || (holders.length ? `its copies are on nodes that are down (${holders.join(', ')})` : 'it has no other copy');
     throw new RaidfsError(holders.some((id) => this.registry.isAlive(id)) ? 'EIO' : 'EUNAVAIL', `no readable copy of part ${part.idx}: ${why}`);

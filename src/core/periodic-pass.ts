@@ -15,6 +15,14 @@
  */
 import { createLogger, errorMessage } from '../common/log';
 
+/** Errors a pass report keeps (the first few: the log has them all). */
+const REPORTED_ERRORS = 5;
+
+/** Adds an error to a pass report unless it already holds REPORTED_ERRORS. */
+export function noteError(report: { errors: string[] }, message: string): void {
+  if (report.errors.length < REPORTED_ERRORS) report.errors.push(message);
+}
+
 export interface PassProgress<R> {
   running: boolean;
   /** Passes finished since the controller started. */

@@ -23,8 +23,8 @@
  */
 import { createLogger, errorMessage } from '../common/log';
 import { ClusterAccess } from './cluster-access';
-import { StoredPart } from './metadata/metadata-store';
-import { PeriodicPass } from './periodic-pass';
+import { PartRecord } from './metadata/metadata-store';
+import { noteError, PeriodicPass } from './periodic-pass';
 import { RateLimiter } from './rate-limiter';
 
 export interface RepairReport {
@@ -130,10 +130,10 @@ export class Repairer {
     return report.underReplicated > 0;
   }
 
-  private async repairPart(part: StoredPart, lost: ReadonlySet<string>, report: RepairReport): Promise<void> {
+  private async repairPart(part: PartRecord, lost: ReadonlySet<string>, report: RepairReport): Promise<void> {
     const fail = (why: string) => {
       report.failed += 1;
-      if (report.errors.length < 5) report.errors.push(`part ${part.chunkId}: ${why}`);
+      noteError(report, `part ${part.chunkId}: ${why}`);
     };
     const usable = part.nodes.filter((id) => !lost.has(id)).length;
     const exclude = new Set([...part.nodes, ...this.cluster.metadata.doomedNodesOf(part.chunkId)]);

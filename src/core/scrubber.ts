@@ -17,7 +17,7 @@
  */
 import { createLogger, errorMessage } from '../common/log';
 import { ClusterAccess } from './cluster-access';
-import { PeriodicPass } from './periodic-pass';
+import { noteError, PeriodicPass } from './periodic-pass';
 import { RateLimiter } from './rate-limiter';
 
 export interface ScrubReport {
@@ -82,7 +82,7 @@ export class Scrubber {
         await this.findOrphans(nodeId, report);
         report.nodesScrubbed += 1;
       } catch (err) {
-        if (report.errors.length < 5) report.errors.push(`${nodeId}: ${errorMessage(err)}`);
+        noteError(report, `${nodeId}: ${errorMessage(err)}`);
         log.warn('scrub of a node stopped', { node: nodeId, error: errorMessage(err) });
       }
     }
@@ -96,8 +96,13 @@ export class Scrubber {
     for (;;) {
       const copies = this.cluster.metadata.copiesOnNode(nodeId, after, VERIFY_MAX_IDS);
       if (copies.length === 0) return;
+      const batch: typeof copies = [];
       let bytes = 0;
-      const batch = copies.filter((c) => bytes < VERIFY_MAX_BYTES && (bytes += c.size) > 0);
+      for (const copy of copies) {
+        if (bytes >= VERIFY_MAX_BYTES) break;
+        batch.push(copy);
+        bytes += copy.size;
+      }
       after = batch.at(-1)!.chunkId;
       await this.limiter.take(bytes);
       const result = await this.cluster.io.verify(nodeId, batch.map((c) => c.chunkId));
@@ -118,7 +123,7 @@ export class Scrubber {
       failed = await this.cluster.reader.restoreCopies(part, [nodeId]);
     } catch (err) {
       failed = [nodeId];
-      if (report.errors.length < 5) report.errors.push(`part ${chunkId}: ${errorMessage(err)}`);
+      noteError(report, `part ${chunkId}: ${errorMessage(err)}`);
     }
     if (failed.length === 0) {
       report.rewritten += 1;
@@ -133,8 +138,8 @@ export class Scrubber {
     for (;;) {
       const page = await this.cluster.io.list(nodeId, after, LIST_PAGE);
       // No await between the check and the doom: see UncommittedChunks.
-      const orphans = page.ids
-        .filter((chunkId) => !this.cluster.uncommitted.has(chunkId) && !this.cluster.metadata.accountsFor(chunkId, nodeId))
+      const orphans = this.cluster.metadata.unaccounted(nodeId, page.ids)
+        .filter((chunkId) => !this.cluster.uncommitted.has(chunkId))
         .map((chunkId) => ({ chunkId, nodeId }));
       if (orphans.length) {
         this.cluster.metadata.doom(orphans);

@@ -64,7 +64,7 @@ export function decodeMessage(frames: Buffer[]): Message {
  * Decoded bodies by kind. Decoding yields instances of the generated classes, whose
  * proto3 fields always hold a value (the default when absent on the wire).
  */
-interface DecodedBody {
+export interface DecodedBody {
   register: wire.Register;
   heartbeat: wire.Heartbeat;
   registerAck: wire.RegisterAck;

@@ -67,11 +67,6 @@ export interface DoomedCopy {
   nodeId: string;
 }
 
-/** A part found by a maintenance scan (repair, scrub), with the file it belongs to. */
-export interface StoredPart extends PartRecord {
-  fileId: number;
-}
-
 export interface NodeRow {
   id: string;
   address: string;
@@ -84,7 +79,7 @@ export interface NodeRow {
 /** Copies of each part on a set of nodes, as a correlated subquery over `replicas`. */
 const COPIES_ON = `(SELECT count(*) FROM replicas r WHERE r.chunk_id = p.chunk_id
                       AND r.node_id IN (SELECT value FROM json_each(@nodes)))`;
-const PART_COLUMNS = `p.file_id AS fileId, p.idx, p.offset, p.size, p.chunk_id AS chunkId, p.sha256,
+const PART_COLUMNS = `p.idx, p.offset, p.size, p.chunk_id AS chunkId, p.sha256,
   (SELECT json_group_array(node_id) FROM replicas r WHERE r.chunk_id = p.chunk_id) AS nodes`;
 
 const ENTRY_COLUMNS = `id, parent_id AS parentId, name, kind, size, mode, uid, gid, content_type AS contentType,
@@ -145,6 +140,7 @@ export class MetadataStore {
       knownNodes: db.prepare(`SELECT id, address, capacity_bytes AS capacityBytes, free_bytes AS freeBytes,
                                 used_bytes AS usedBytes, chunk_count AS chunkCount FROM nodes ORDER BY id`),
       part: db.prepare(`SELECT ${PART_COLUMNS} FROM parts p WHERE p.chunk_id = ?`),
+      partExists: db.prepare(`SELECT 1 FROM parts WHERE chunk_id = ?`),
       fewerCopies: db.prepare(`SELECT ${PART_COLUMNS} FROM parts p
                                  WHERE p.chunk_id > @after AND ${COPIES_ON} < @replicas ORDER BY p.chunk_id LIMIT @limit`),
       copyCounts: db.prepare(`SELECT count(*) AS parts, coalesce(sum(copies < @replicas), 0) AS underReplicated,
@@ -152,8 +148,9 @@ export class MetadataStore {
                               FROM (SELECT ${COPIES_ON} AS copies FROM parts p)`),
       copiesOnNode: db.prepare(`SELECT r.chunk_id AS chunkId, p.size FROM replicas r JOIN parts p ON p.chunk_id = r.chunk_id
                                  WHERE r.node_id = ? AND r.chunk_id > ? ORDER BY r.chunk_id LIMIT ?`),
-      isReplica: db.prepare(`SELECT 1 FROM replicas WHERE chunk_id = ? AND node_id = ?`),
-      isDoomed: db.prepare(`SELECT 1 FROM doomed WHERE chunk_id = ? AND node_id = ?`),
+      unaccounted: db.prepare(`SELECT j.value FROM json_each(@ids) j
+                                 WHERE NOT EXISTS (SELECT 1 FROM replicas WHERE chunk_id = j.value AND node_id = @nodeId)
+                                   AND NOT EXISTS (SELECT 1 FROM doomed WHERE chunk_id = j.value AND node_id = @nodeId)`).pluck(),
       doomedNodes: db.prepare(`SELECT node_id AS nodeId FROM doomed WHERE chunk_id = ?`),
       deleteReplica: db.prepare(`DELETE FROM replicas WHERE chunk_id = ? AND node_id = ?`),
       setAttrs: db.prepare(`UPDATE entries SET mode = COALESCE(@mode, mode), uid = COALESCE(@uid, uid),
@@ -301,13 +298,13 @@ export class MetadataStore {
   // ---- maintenance: repair, scrub, orphan collection ----------------------------
 
   /** The part stored as `chunkId`, if a committed file still refers to it. */
-  part(chunkId: string): StoredPart | undefined {
+  part(chunkId: string): PartRecord | undefined {
     const row = this.stmt.part.get(chunkId) as RawStoredPart | undefined;
     return row && storedPart(row);
   }
 
   /** Parts with fewer than `replicas` copies on `nodes`, in chunk id order after `after`. */
-  partsWithFewerCopies(nodes: readonly string[], replicas: number, after: string, limit: number): StoredPart[] {
+  partsWithFewerCopies(nodes: readonly string[], replicas: number, after: string, limit: number): PartRecord[] {
     const rows = this.stmt.fewerCopies.all({ nodes: JSON.stringify(nodes), replicas, after, limit }) as RawStoredPart[];
     return rows.map(storedPart);
   }
@@ -322,9 +319,9 @@ export class MetadataStore {
     return this.stmt.copiesOnNode.all(nodeId, after, limit) as Array<{ chunkId: string; size: number }>;
   }
 
-  /** True if the metadata accounts for this copy: a committed file's replica, or doomed. */
-  accountsFor(chunkId: string, nodeId: string): boolean {
-    return this.stmt.isReplica.get(chunkId, nodeId) !== undefined || this.stmt.isDoomed.get(chunkId, nodeId) !== undefined;
+  /** Of `chunkIds` on `nodeId`, those the metadata does not account for (neither a committed file's replica nor doomed); one query. */
+  unaccounted(nodeId: string, chunkIds: readonly string[]): string[] {
+    return this.stmt.unaccounted.all({ ids: JSON.stringify(chunkIds), nodeId }) as string[];
   }
 
   /** Nodes holding a doomed copy of `chunkId` (a new copy must not go there: it would be deleted). */
@@ -340,7 +337,7 @@ export class MetadataStore {
   moveCopies(chunkId: string, dropped: readonly string[], added: readonly string[]): boolean {
     return this.transaction(() => {
       const now = Date.now();
-      if (!this.part(chunkId)) {
+      if (!this.stmt.partExists.get(chunkId)) {
         added.forEach((nodeId) => this.stmt.doom.run(chunkId, nodeId, now));
         return false;
       }
@@ -353,8 +350,8 @@ export class MetadataStore {
   }
 }
 
-type RawStoredPart = Omit<StoredPart, 'nodes'> & { nodes: string };
+type RawStoredPart = Omit<PartRecord, 'nodes'> & { nodes: string };
 
-function storedPart(row: RawStoredPart): StoredPart {
+function storedPart(row: RawStoredPart): PartRecord {
   return { ...row, nodes: JSON.parse(row.nodes) as string[] };
 }
