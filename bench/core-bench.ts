@@ -9,49 +9,22 @@ import '../src/common/gc-tuning'; // the controller here runs with raidfs's V8 s
 import { mkdtempSync, promises as fs, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { Controller } from '../src/core/controller';
-import { LocalNode } from '../src/cli/local-nodes';
+import { PIECE, randomPieces, startLocalCluster, timed, writeAndReadBack } from './local-cluster';
 import { BenchRow, mbPerSecond, peakRssMiB } from './report';
 
 const FILE_MIB = Number(process.env.RAIDFS_BENCH_CORE_MIB ?? 256);
-const PIECE = 1 << 20;
-
-/** FILE_MIB MiB of random-looking bytes in 1 MiB pieces (each its own buffer: a writer may keep what it is given). */
-async function* source(): AsyncGenerator<Buffer> {
-  const random = randomBytes(PIECE);
-  for (let i = 0; i < FILE_MIB; i++) {
-    const piece = Buffer.from(random);
-    piece.writeUInt32LE(i, 0);
-    yield piece;
-  }
-}
-
-async function timed<T>(fn: () => Promise<T>): Promise<number> {
-  const start = performance.now();
-  await fn();
-  return performance.now() - start;
-}
-
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-bench-core-'));
   const bytes = FILE_MIB * PIECE;
-  const controller = await Controller.start({ dbPath: path.join(dir, 'meta.sqlite'), endpoint: 'tcp://127.0.0.1:0' });
-  const nodes = [1, 2, 3, 4].map((i) => new LocalNode({ id: `node${i}`, dataDir: path.join(dir, `node${i}`), controller: controller.endpoint }, 'ignore'));
+  const cluster = await startLocalCluster(dir);
   try {
-    await controller.waitForNodes(4, 15_000);
-    const writeMs = await timed(() => controller.writeFile('/bench.bin', source()));
-    const readMs = await timed(async () => {
-      let n = 0;
-      for await (const piece of controller.readStream('/bench.bin')) n += piece.length;
-      if (n !== bytes) throw new Error(`read ${n} of ${bytes} bytes`);
-    });
+    const { writeMs, readMs } = await writeAndReadBack(cluster.controller, '/bench.bin', FILE_MIB);
     const rss = peakRssMiB();
 
     const local = path.join(dir, 'ceiling.bin');
     const localWriteMs = await timed(async () => {
       const handle = await fs.open(local, 'w');
-      for await (const piece of source()) await handle.write(piece);
+      for await (const piece of randomPieces(FILE_MIB)) await handle.write(piece);
       await handle.sync();
       await handle.close();
     });
@@ -70,8 +43,7 @@ async function main(): Promise<void> {
     ];
     process.stdout.write(JSON.stringify(rows) + '\n');
   } finally {
-    await Promise.all(nodes.map((n) => n.stop()));
-    await controller.close();
+    await cluster.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

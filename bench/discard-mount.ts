@@ -10,12 +10,12 @@
  *                   as `RaidfsMount` does with `smallWrites`.
  * Prints "discard mount ready" once mounted; SIGINT/SIGTERM unmount and exit.
  *
- * Keep the mount options identical to src/fuse/mount.ts (RaidfsMount.mount).
+ * Its mount options are raidfs's: both mounts are made by newFuse (src/fuse/binding.ts).
  * Like raidfs, this process never touches its own mount point.
  */
 import path from 'node:path';
 import type Fuse from 'fuse-native';
-import { fuseWithOptions, loadFuse, MAX_IO_BYTES } from '../src/fuse/binding';
+import { loadFuse, newFuse } from '../src/fuse/binding';
 
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
@@ -25,6 +25,8 @@ const OMIT_TIME_FROM = 2 ** 63;
 const UNCHANGED_ID = 0xffffffff;
 
 interface Node {
+  /** Inode number (the mount uses use_ino, as raidfs's does). */
+  ino: number;
   mode: number;
   uid: number;
   gid: number;
@@ -50,11 +52,12 @@ function main(): void {
   const now = Date.now();
   const uid = process.getuid?.() ?? 0;
   const gid = process.getgid?.() ?? 0;
-  const nodes = new Map<string, Node>([['/', { mode: S_IFDIR | 0o755, uid, gid, size: 4096, atime: now, mtime: now, ctime: now, children: new Set() }]]);
+  const nodes = new Map<string, Node>([['/', { ino: 1, mode: S_IFDIR | 0o755, uid, gid, size: 4096, atime: now, mtime: now, ctime: now, children: new Set() }]]);
   let nextFd = 1;
+  let nextIno = 2;
 
   const stat = (n: Node): Fuse.Stat => ({
-    mode: n.mode, uid: n.uid, gid: n.gid, size: n.size, nlink: n.children ? 2 : 1,
+    ino: n.ino, mode: n.mode, uid: n.uid, gid: n.gid, size: n.size, nlink: n.children ? 2 : 1,
     blksize: 4096, blocks: Math.ceil(n.size / 512), atime: n.atime, mtime: n.mtime, ctime: n.ctime,
   });
   const add = (p: string, mode: number): Node | number => {
@@ -62,7 +65,7 @@ function main(): void {
     if (!parent) return BaseFuse.ENOENT;
     if (!parent.children) return BaseFuse.ENOTDIR;
     const t = Date.now();
-    const node: Node = { mode, uid, gid, size: 0, atime: t, mtime: t, ctime: t, children: (mode & S_IFDIR) === S_IFDIR ? new Set() : undefined };
+    const node: Node = { ino: nextIno++, mode, uid, gid, size: 0, atime: t, mtime: t, ctime: t, children: (mode & S_IFDIR) === S_IFDIR ? new Set() : undefined };
     nodes.set(p, node);
     parent.children.add(path.posix.basename(p));
     parent.mtime = parent.ctime = t;
@@ -160,17 +163,8 @@ function main(): void {
     }),
   };
 
-  // The same options as RaidfsMount.mount (src/fuse/mount.ts).
-  const extra = ['atomic_o_trunc', 'default_permissions', 'fsname=discard', 'subtype=discard'];
-  if (!smallWrites) extra.push('big_writes', `max_write=${MAX_IO_BYTES}`);
-  const FuseClass = fuseWithOptions(BaseFuse, extra);
-  const fuse = new FuseClass(path.resolve(mountpoint), ops, {
-    autoCache: true,
-    maxRead: MAX_IO_BYTES,
-    attrTimeout: '1',
-    entryTimeout: '1',
-    timeout: false,
-  });
+  // The same options as RaidfsMount.mount: both come from newFuse.
+  const fuse = newFuse(BaseFuse, path.resolve(mountpoint), ops, { name: 'discard', smallWrites });
 
   let stopping = false;
   const stop = (): void => {

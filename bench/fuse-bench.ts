@@ -21,13 +21,14 @@
  *
  * RAIDFS_BENCH_FUSE_MIB sets the big file's size (default 1024).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
+import { isMounted } from '../test/helpers/host';
 import { MountedRaidfs, sh } from '../test/helpers/mounted-raidfs';
 import { ReadyProcess } from '../test/helpers/ready-process';
-import { BenchRow, mbPerSecond, peakRssMiB } from './report';
+import { BenchRow, fmt, mbPerSecond, peakRssMiB } from './report';
 
 const FILE_MIB = Number(process.env.RAIDFS_BENCH_FUSE_MIB ?? 1024);
 const SMALL_COUNT = 2000;
@@ -69,10 +70,6 @@ async function run(script: string, timeoutMs = 120_000): Promise<void> {
 /** Writes back dirty pages and drops the page cache, dentries and inodes; false when not allowed. */
 async function dropCaches(): Promise<boolean> {
   return (await sh('sync && echo 3 > /proc/sys/vm/drop_caches', { timeoutMs: 120_000 })).code === 0;
-}
-
-function isMounted(mnt: string): boolean {
-  return readFileSync('/proc/mounts', 'utf8').split('\n').some((line) => line.split(' ')[1] === mnt);
 }
 
 interface Figures {
@@ -145,10 +142,6 @@ async function startDiscardMount(mnt: string, smallWrites: boolean): Promise<() 
   };
   cleanups.push(stop);
   return stop;
-}
-
-function fmt(n: number): string {
-  return n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
 }
 
 async function main(): Promise<void> {

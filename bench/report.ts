@@ -18,7 +18,8 @@ export interface BenchRow {
   met?: boolean;
 }
 
-function fmt(n: number): string {
+/** A figure with three significant digits at most (as the table prints it). */
+export function fmt(n: number): string {
   return n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
 }
 

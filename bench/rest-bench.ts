@@ -18,34 +18,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { LocalNode } from '../src/cli/local-nodes';
-import { Controller } from '../src/core/controller';
 import { startRestServer } from '../src/rest/server';
+import { PIECE, randomPieces, startLocalCluster, timed, writeAndReadBack } from './local-cluster';
 import { BenchRow, mbPerSecond, peakRssMiB } from './report';
 
 const STREAM_MIB = Number(process.env.RAIDFS_BENCH_REST_MIB ?? 256);
 const SMALL_MIB = 16;
-const PIECE = 1 << 20;
-
-/**
- * `mib` MiB of random-looking bytes in 1 MiB pieces; `reuse` yields one buffer over
- * and over (fine for the core, which copies), otherwise each piece is a fresh copy
- * (a socket may still hold a piece after write() returned).
- */
-async function* source(mib: number, reuse = true): AsyncGenerator<Buffer> {
-  const piece = randomBytes(PIECE);
-  for (let i = 0; i < mib; i++) {
-    piece.writeUInt32LE(i, 0);
-    yield reuse ? piece : Buffer.from(piece);
-  }
-}
-
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const start = performance.now();
-  await fn();
-  return performance.now() - start;
-}
-
 // ---- client side (child process) -------------------------------------------------
 
 interface Answer {
@@ -91,7 +69,7 @@ async function runClient(phase: string, base: string): Promise<Record<string, nu
   if (phase === 'stream') {
     const bytes = STREAM_MIB * PIECE;
     const url = `${base}/fs/bench/stream.bin`;
-    const uploadMs = await timed(async () => expect(await send(url, 'PUT', { 'Content-Length': bytes }, source(STREAM_MIB, false)), 201, 'PUT'));
+    const uploadMs = await timed(async () => expect(await send(url, 'PUT', { 'Content-Length': bytes }, randomPieces(STREAM_MIB)), 201, 'PUT'));
     const downloadMs = await timed(() => download(url, bytes, 'GET'));
     return { uploadMs, downloadMs };
   }
@@ -138,20 +116,11 @@ function clientPhase(phase: string, url: string): Promise<Record<string, number>
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-bench-rest-'));
-  const controller = await Controller.start({ dbPath: path.join(dir, 'meta.sqlite'), endpoint: 'tcp://127.0.0.1:0' });
-  const nodes = [1, 2, 3, 4].map((i) => new LocalNode({ id: `node${i}`, dataDir: path.join(dir, `node${i}`), controller: controller.endpoint }, 'ignore'));
+  const cluster = await startLocalCluster(dir);
+  const { controller } = cluster;
   const rest = await startRestServer(controller, { port: 0 });
   try {
-    await controller.waitForNodes(4, 15_000);
-    const core = async (mib: number, name: string) => {
-      const writeMs = await timed(() => controller.writeFile(`/ceiling/${name}`, source(mib), { parents: true }));
-      const readMs = await timed(async () => {
-        let n = 0;
-        for await (const piece of controller.readStream(`/ceiling/${name}`)) n += piece.length;
-        if (n !== mib * PIECE) throw new Error(`read ${n} of ${mib * PIECE} bytes`);
-      });
-      return { writeMs, readMs };
-    };
+    const core = (mib: number, name: string) => writeAndReadBack(controller, `/ceiling/${name}`, mib, { parents: true });
     const stream = await clientPhase('stream', rest.url);
     const streamRss = peakRssMiB();
     resetPeakRss();
@@ -181,8 +150,7 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify(rows) + '\n');
   } finally {
     await rest.close();
-    await Promise.all(nodes.map((n) => n.stop()));
-    await controller.close();
+    await cluster.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,10 +1,14 @@
 /**
- * Loading fuse-native, and the mount options it cannot express.
+ * Loading fuse-native, and raidfs's mount options, including those it cannot express.
  *
  * fuse-native builds libfuse's "-o" string in Fuse.prototype._fuseOptions() and
  * knows no option for write size, so the kernel would send 4 KiB writes (about
- * 30 MB/s here). RaidfsFuse appends big_writes and max_write/max_read = 128 KiB
- * (libfuse 2's largest), plus any extra options given.
+ * 30 MB/s here). newFuse() appends big_writes and max_write/max_read = 128 KiB
+ * (libfuse 2's largest), atomic_o_trunc (O_TRUNC reaches open, see file-ops.ts),
+ * use_ino (st_ino is the file system's own), auto_cache (the kernel keeps a file's
+ * pages while its mtime and size are unchanged) and attribute/entry caching. The
+ * benchmark's discard mount is made by the same function, so the ceiling it
+ * measures has exactly these options.
  *
  * A missing libfuse or /dev/fuse becomes one sentence saying what to install.
  */
@@ -33,8 +37,34 @@ export function loadFuse(): FuseClass {
 /** The kernel's largest write/read request with libfuse 2. */
 export const MAX_IO_BYTES = 128 * 1024;
 
+export interface MountSettings {
+  /** fsname and subtype in the mount table. */
+  name: string;
+  /** Mount with fuse-native's defaults only (4 KiB writes): for benchmarks. */
+  smallWrites?: boolean;
+  /** Seconds the kernel caches attributes and names (default 1; 0 disables). */
+  cacheSeconds?: number;
+}
+
+/** Operations that wait on storage nodes, so no fuse-native timeout (the core bounds every node request). */
+const UNTIMED_OPS = ['read', 'write', 'open', 'create', 'flush', 'fsync', 'release', 'truncate', 'ftruncate'];
+
+/** A fuse-native instance for `ops` at `mountpoint` with raidfs's mount options (not mounted yet). */
+export function newFuse(Fuse: FuseClass, mountpoint: string, ops: FuseType.Operations, settings: MountSettings): FuseInstance {
+  const extra = ['atomic_o_trunc', 'use_ino', 'default_permissions', `fsname=${settings.name}`, `subtype=${settings.name}`];
+  if (!settings.smallWrites) extra.push('big_writes', `max_write=${MAX_IO_BYTES}`);
+  const cache = String(settings.cacheSeconds ?? 1);
+  return new (fuseWithOptions(Fuse, extra))(mountpoint, ops, {
+    autoCache: true,
+    maxRead: MAX_IO_BYTES,
+    attrTimeout: cache,
+    entryTimeout: cache,
+    timeout: { default: 30_000, ...Object.fromEntries(UNTIMED_OPS.map((op) => [op, false])) },
+  });
+}
+
 /** A fuse-native subclass whose option string also carries `extraOptions`. */
-export function fuseWithOptions(Fuse: FuseClass, extraOptions: readonly string[]): FuseClass {
+function fuseWithOptions(Fuse: FuseClass, extraOptions: readonly string[]): FuseClass {
   const base = Fuse.prototype as unknown as { _fuseOptions(): string };
   class RaidfsFuse extends (Fuse as unknown as new (...args: unknown[]) => object) {
     _fuseOptions(): string {

@@ -1,11 +1,8 @@
 /**
  * The raidfs mount: the controller core served as a directory through fuse-native.
  *
- * Mount options: big_writes with max_write/max_read of 128 KiB (fuse-native alone
- * mounts with 4 KiB writes), atomic_o_trunc (O_TRUNC reaches open, see file-ops.ts),
- * auto_cache (the kernel keeps a file's pages while its mtime and size are
- * unchanged), use_ino (st_ino is the entry id, the same id REST uses), and
- * attribute/entry caching for `cacheSeconds`.
+ * Mount options: see binding.ts (newFuse); st_ino is the entry id, the same id REST
+ * uses, and attributes and names are cached for `cacheSeconds`.
  *
  * Lifecycle: a stale mount left by a crashed daemon ("Transport endpoint is not
  * connected") is lazily unmounted before mounting; unmount() detaches the mount
@@ -24,7 +21,7 @@ import type Fuse from 'fuse-native';
 import { createLogger } from '../common/log';
 import { Controller } from '../core/controller';
 import { attrOps } from './attr-ops';
-import { FuseInstance, fuseWithOptions, loadFuse, MAX_IO_BYTES } from './binding';
+import { FuseInstance, loadFuse, newFuse } from './binding';
 import { FuseContext } from './context';
 import { dirOps } from './dir-ops';
 import { fileOps } from './file-ops';
@@ -43,8 +40,6 @@ export interface MountOptions {
 const log = createLogger('fuse');
 const run = promisify(execFile);
 
-/** Operations that wait on storage nodes; the core bounds every node request. */
-const UNTIMED_OPS = ['read', 'write', 'open', 'create', 'flush', 'fsync', 'release', 'truncate', 'ftruncate'];
 
 /** How often the mount table is read to notice an unmount from outside. */
 const MOUNT_WATCH_MS = 1_000;
@@ -81,17 +76,7 @@ export class RaidfsMount {
 
     const ctx: FuseContext = { controller, Fuse: BaseFuse, files: new OpenFiles(), spoolDir, metrics: controller.metrics.fuse };
     const ops: Fuse.Operations = { ...attrOps(ctx), ...dirOps(ctx), ...fileOps(ctx) };
-    const extra = ['atomic_o_trunc', 'use_ino', 'default_permissions', 'fsname=raidfs', 'subtype=raidfs'];
-    if (!options.smallWrites) extra.push('big_writes', `max_write=${MAX_IO_BYTES}`);
-    const FuseClass = fuseWithOptions(BaseFuse, extra);
-    const cache = String(options.cacheSeconds ?? 1);
-    const fuse = new FuseClass(mountpoint, ops, {
-      autoCache: true,
-      maxRead: MAX_IO_BYTES,
-      attrTimeout: cache,
-      entryTimeout: cache,
-      timeout: { default: 30_000, ...Object.fromEntries(UNTIMED_OPS.map((op) => [op, false])) },
-    });
+    const fuse = newFuse(BaseFuse, mountpoint, ops, { name: 'raidfs', smallWrites: options.smallWrites, cacheSeconds: options.cacheSeconds });
     await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(new Error(`cannot mount ${mountpoint}: ${err.message}`)) : resolve())));
     log.info('mounted', { mountpoint, spool: spoolDir });
     return new RaidfsMount(mountpoint, fuse);
