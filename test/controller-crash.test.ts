@@ -8,13 +8,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { promises as fs, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { promises as fs, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LocalNode } from '../src/cli/local-nodes';
 import { ControllerProcess } from './helpers/controller-process';
 import { testBytes, waitUntil } from './helpers/data';
+import { isMounted } from './helpers/host';
 import { sh } from './helpers/mounted-raidfs';
 
 describe('controller crash mid-write', () => {
@@ -47,7 +48,7 @@ describe('controller crash mid-write', () => {
   after(async () => {
     await controller?.stop();
     await Promise.all(nodes.map((n) => n.stop(2_000)));
-    if (readFileSync('/proc/mounts', 'utf8').includes(` ${mnt} `)) await sh(`fusermount -uz ${JSON.stringify(mnt)}`);
+    if (isMounted(mnt)) await sh(`fusermount -uz ${JSON.stringify(mnt)}`);
     rmSync(dir, { recursive: true, force: true });
   });
 

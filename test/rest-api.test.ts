@@ -14,7 +14,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RestServer, startRestServer } from '../src/rest/server';
 import { TestCluster } from './helpers/cluster';
-import { pieces, testBytes } from './helpers/data';
+import { pieces, testBytes, waitUntil } from './helpers/data';
 
 const STRIPE = 64 * 1024;
 const SIZES = [0, 1, 1000, 2 * STRIPE, 2 * STRIPE + 1, 5 * STRIPE + 123];
@@ -78,14 +78,6 @@ async function assertAbsent(corePath: string): Promise<void> {
   assertError(await call('GET', `/fs${encodeURI(corePath)}`), 404);
   const { files } = (await call('GET', '/files')).json();
   assert.ok(!files.some((f: { path: string }) => f.path === corePath), `${corePath} is listed`);
-}
-
-async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('REST facade', () => {
@@ -180,7 +172,7 @@ describe('REST facade', () => {
       assertError(await call('GET', `/files/${id}`), 404);
       assertError(await call('DELETE', `/files/${id}`), 404);
       await assertAbsent('/doomed.bin');
-      await waitFor(() => !chunkFiles.some(existsSync), 'the chunks to be deleted from the nodes');
+      await waitUntil(() => !chunkFiles.some(existsSync), 'the chunks are deleted from the nodes', 5_000);
     });
 
     it('never replaces on a name clash: the next upload gets "NAME (N).EXT", also when concurrent', async () => {
