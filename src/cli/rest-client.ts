@@ -6,6 +6,7 @@
  */
 import { REST_DEFAULTS } from '../rest/server';
 import { OptionSpec, OptionValues, parseDuration } from './options';
+import { restUrl } from '../rest/server';
 import { parseHostPort } from './rest-options';
 
 export const restClientOptionSpecs: Record<string, OptionSpec> = {
@@ -20,7 +21,7 @@ export interface RestClient {
 
 export function restClientFrom(values: OptionValues): RestClient {
   const { host, port } = parseHostPort(values.rest as string);
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const url = restUrl(host, port);
   const token = values['rest-token'] as string | undefined;
   return {
     url,

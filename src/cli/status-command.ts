@@ -26,7 +26,7 @@ export async function runStatus(argv: string[]): Promise<void> {
   process.stdout.write(values.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status, client.url, Date.now()));
 }
 
-export function renderStatus(status: ClusterStatus, url: string, now: number): string {
+function renderStatus(status: ClusterStatus, url: string, now: number): string {
   const { parts } = status;
   const lines = [
     `controller ${url}: ${status.nodesUp} node${status.nodesUp === 1 ? '' : 's'} up, ${status.nodesDown} down; `

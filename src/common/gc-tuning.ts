@@ -21,6 +21,6 @@
  */
 import v8 from 'node:v8';
 
-export const HEAP_GROWING_PERCENT = 1000;
+const HEAP_GROWING_PERCENT = 1000;
 
 v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);

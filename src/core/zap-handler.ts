@@ -22,7 +22,7 @@ import { createLogger, errorMessage } from '../common/log';
 import { keyBytes, keyText } from '../wire/curve-keys';
 import { ZAP_DOMAIN } from '../wire/transport-security';
 
-export const ZAP_ENDPOINT = 'inproc://zeromq.zap.01';
+const ZAP_ENDPOINT = 'inproc://zeromq.zap.01';
 const ZAP_VERSION = '1.0';
 const REFUSAL_LOG_INTERVAL_MS = 60_000;
 

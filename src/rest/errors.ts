@@ -27,7 +27,7 @@ export class HttpError extends Error {
   }
 }
 
-export const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
+const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
   EINVAL: 400,
   ENAMETOOLONG: 400,
   ENOENT: 404,
@@ -41,7 +41,7 @@ export const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
 };
 
 /** The status and client-facing message of any error thrown while handling a request. */
-export function describeError(err: unknown): { status: number; message: string } {
+function describeError(err: unknown): { status: number; message: string } {
   if (err instanceof HttpError) return { status: err.status, message: err.message };
   if (err instanceof RaidfsError) return { status: STATUS_OF_CODE[err.code], message: err.message };
   // express' own 4xx errors: body parsers (malformed JSON, over the limit), undecodable URL parameters.

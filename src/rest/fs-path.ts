@@ -11,7 +11,7 @@ import type { Request } from 'express';
 import { checkName, splitPath } from '../core/paths';
 import { HttpError } from './errors';
 
-export interface FsTarget {
+interface FsTarget {
   /** Absolute core path, without a trailing '/'. */
   path: string;
   /** The URL ended in '/' (or named the root). */

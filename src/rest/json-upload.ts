@@ -14,7 +14,7 @@ import { HttpError } from './errors';
 import { mediaType } from './media-type';
 import { tooLarge } from './upload-source';
 
-export interface JsonUpload {
+interface JsonUpload {
   filename: string;
   contentType: string | null;
   contents: Buffer;

@@ -19,7 +19,7 @@ import { errorMessage } from '../common/log';
 import { HttpError } from './errors';
 import { streamBytes } from './upload-source';
 
-export interface IncomingFile {
+interface IncomingFile {
   filename: string;
   /** The part's Content-Type (busboy: text/plain when the part has none). */
   mimeType: string;

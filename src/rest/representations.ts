@@ -7,7 +7,7 @@
 import type { Entry, FileSnapshot, NodeStatus } from '../core/controller';
 import { DEFAULT_MEDIA_TYPE } from './media-type';
 
-export interface FileJson {
+interface FileJson {
   id: number;
   filename: string;
   path: string;

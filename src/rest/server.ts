@@ -67,7 +67,7 @@ export interface RestServer {
 
 const log = createLogger('rest');
 
-export function createRestApp(controller: Controller, options: RestOptions = {}): express.Express {
+function createRestApp(controller: Controller, options: RestOptions = {}): express.Express {
   const maxUploadBytes = options.maxUploadBytes ?? REST_DEFAULTS.maxUploadBytes;
   const maxJsonUploadBytes = options.maxJsonUploadBytes ?? REST_DEFAULTS.maxJsonUploadBytes;
   const app = express();
@@ -102,7 +102,7 @@ export async function startRestServer(controller: Controller, options: RestOptio
     server.listen(options.port ?? REST_DEFAULTS.port, host, resolve);
   });
   const { port } = server.address() as AddressInfo;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const url = restUrl(host, port);
   log.info('REST API listening', { url, auth: options.token !== undefined ? 'bearer token' : 'none' });
   return {
     url,
@@ -114,4 +114,9 @@ export async function startRestServer(controller: Controller, options: RestOptio
       server.closeIdleConnections();
     }),
   };
+}
+
+/** The base URL of a REST API served on `host`:`port` (an IPv6 host in brackets). */
+export function restUrl(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }

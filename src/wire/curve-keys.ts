@@ -37,7 +37,7 @@ export function newKeyPair(): CurveKeyPair {
 }
 
 /** Why `key` is not a CURVE key in Z85, or undefined if it is one. */
-export function keyProblem(key: string): string | undefined {
+function keyProblem(key: string): string | undefined {
   if (key.length !== KEY_CHARS) return `a key is ${KEY_CHARS} Z85 characters, this is ${key.length}`;
   if (!z85Decode(key)) return 'not valid Z85 text';
   return undefined;

@@ -66,7 +66,7 @@ export function fuzzSeed(): number {
 const HUGE = [0, 1, 0xffffffff, 2 ** 32, Number.MAX_SAFE_INTEGER];
 
 /** A well-formed message of a random kind; `nodeId` goes where a node names itself. */
-export function validMessage(rng: Prng, nodeId: string): Buffer[] {
+function validMessage(rng: Prng, nodeId: string): Buffer[] {
   const requestId = rng.pick([0, 1, rng.next(), Number.MAX_SAFE_INTEGER]);
   const chunkId = () => rng.pick([newChunkId(), newChunkId(), '', '../../etc/passwd', '/tmp/x', 'A'.repeat(32), rng.text(40), '0'.repeat(3000)]);
   const report = () => ({ capacityBytes: rng.pick(HUGE), freeBytes: rng.pick(HUGE), chunkCount: rng.pick(HUGE) });
