@@ -1,6 +1,6 @@
 /**
  * Real faults against a real cluster: kill -9 of a node, too few live nodes for a
- * write, a chunk file corrupted on disk, a node restarted on its data, a full disk.
+ * write, a chunk file corrupted on disk or swapped for another, a node restarted on its data, a full disk.
  * After each, data is checked byte-exact.
  */
 import assert from 'node:assert/strict';
@@ -65,6 +65,22 @@ describe('core under failures', () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     await waitUntil(() => repaired().catch(() => false), 'the corrupt copy is rewritten', 5_000);
+  });
+
+  it('refuses a sound chunk file under another part\'s name, reads the other copy and repairs it', async () => {
+    cluster = await TestCluster.start({ nodes: 3, controller: { stripeSize: STRIPE, cacheBytes: 1 } });
+    const data = testBytes(3 * STRIPE, 'swap');
+    await cluster.controller.writeFile('/swap', data);
+    const { parts } = cluster.controller.snapshot('/swap');
+    // Part 1's chunk file (header and bytes consistent, so its node finds nothing wrong)
+    // replaces one copy of part 0: only the controller's digest check can catch it.
+    const victim = cluster.chunkFile(parts[0].nodes[0], parts[0].chunkId);
+    await fs.copyFile(cluster.chunkFile(parts[1].nodes[0], parts[1].chunkId), victim);
+    const repaired = async () => (await fs.readFile(victim)).subarray(48).equals(data.subarray(0, STRIPE));
+    for (let i = 0; i < 30 && !(await repaired()); i++) {
+      assert.ok((await cluster.controller.readFile('/swap')).equals(data), `read ${i} is byte-exact`);
+    }
+    await waitUntil(() => repaired().catch(() => false), 'the swapped copy is rewritten', 5_000);
   });
 
   it('serves its chunks again after a node restarts on the same data directory', async () => {

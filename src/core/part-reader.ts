@@ -4,7 +4,8 @@
  * counted down are skipped, not tried: a read never waits on a node known to be gone.
  *
  * Invariants:
- * - Bytes are returned only after their SHA-256 matched the part's recorded digest.
+ * - Bytes are returned only after their node checked them against the SHA-256 stored
+ *   with them and that SHA-256 matched the part's recorded digest (chunk-io.ts).
  * - Concurrent reads of the same part share one fetch.
  * - A copy that its node answered as missing or corrupt is rewritten in the
  *   background from the good bytes (read repair), under the same chunk id; scrub

@@ -16,9 +16,11 @@
  *   to tmp/ and made durable (O_DSYNC for small chunks, fdatasync for large ones),
  *   renamed into place, and the shard directory is fsynced before put() returns. A crash leaves at most a
  *   temp file, removed on the next open().
- * - A chunk is stored only if its bytes match the checksum it came with. get() does
- *   not hash (the controller checks what it fetches, end to end); a wrong header or
- *   length is answered CHECKSUM_MISMATCH.
+ * - A chunk is stored only if its bytes match the checksum it came with, and returned
+ *   only if they still match the checksum stored with them: a node never serves bytes
+ *   that rotted on its disk (answered CHECKSUM_MISMATCH, so the controller reads the
+ *   other copy and repairs this one). Hashing here, where the bytes leave the disk,
+ *   spreads the cost of checking reads over the nodes instead of the controller.
  * - Ids are validated before they touch a path (see wire/chunk-id.ts).
  */
 import * as fsSync from 'node:fs';
@@ -202,9 +204,9 @@ export class ChunkStore {
 
   /**
    * Returns a chunk's bytes and the checksum stored with them, after checking the
-   * header and the length. The bytes are not hashed here: the controller checks every
-   * chunk it fetches against the part's recorded SHA-256 (end to end, so a corrupt
-   * copy is caught, answered from the other copy and repaired), and verify() hashes.
+   * header, the length and the bytes against that checksum. The controller then checks
+   * the checksum against the one it recorded for the part (a chunk file under the
+   * wrong name is caught there).
    */
   async get(id: string): Promise<StoredChunk> {
     requireId(id);
@@ -219,6 +221,9 @@ export class ChunkStore {
     if (!header || header.size !== data.length) {
       throw new ChunkStoreError(ErrorCode.CHECKSUM_MISMATCH, `chunk ${id} is corrupt on disk (bad header or length)`);
     }
+    if (!sameDigest(sha256(data), header.sha256)) {
+      throw new ChunkStoreError(ErrorCode.CHECKSUM_MISMATCH, `chunk ${id} is corrupt on disk (its bytes do not match their checksum)`);
+    }
     return { data, sha256: header.sha256 };
   }
 
@@ -226,7 +231,6 @@ export class ChunkStore {
   async verify(id: string): Promise<{ state: 'ok' | 'missing' | 'corrupt'; bytes: number }> {
     try {
       const chunk = await this.get(id);
-      if (!sameDigest(sha256(chunk.data), chunk.sha256)) return { state: 'corrupt', bytes: 0 };
       return { state: 'ok', bytes: chunk.data.length };
     } catch (err) {
       if (!(err instanceof ChunkStoreError)) throw err;
