@@ -30,7 +30,7 @@ import { splitIntoParts } from './part-splitter';
 import { StripeBuffers } from './stripe-buffers';
 import { UncommittedChunks } from './uncommitted-chunks';
 import { newChunkId } from '../wire/chunk-id';
-import { sha256 } from '../wire/checksum';
+import { partSha256 } from '../wire/checksum';
 import { ErrorCode } from '../wire/messages';
 
 export interface UploadSettings {
@@ -138,7 +138,7 @@ export class PartWriter {
   }
 
   private async storePart(data: Buffer, chunkId: string, idx: number, offset: number): Promise<PartRecord> {
-    const digest = sha256(data);
+    const digest = partSha256(data);
     const holders: string[] = [];
     const tried = new Set<string>();
     const errors: Error[] = [];

@@ -14,13 +14,17 @@
  * Each byte is copied once on its way from FUSE to the nodes: the stripe buffers
  * become the parts (a buffer handed to storeDraft is not touched after), and whole
  * stripe buffers come from the controller's pool, to which stored parts return.
+ * Each write is hashed right after its copy, while still in the CPU's cache, so a
+ * stripe that becomes a part needs no hashing of its own (checksum.ts).
  *
  * Invariants: at most `maxQueuedBytes` (plus the stripe being filled) wait in memory,
  * writers wait beyond that; nothing is committed before finish() (close or fsync);
  * once the upload fails every later push, finish and divert fails with its error, as
  * the bytes handed over are gone; the draft is committed or dropped exactly once.
  */
+import type { Hash } from 'node:crypto';
 import { Controller, Draft } from '../core/controller';
+import { rememberSha256, sha256Hasher } from '../wire/checksum';
 import type { Spool } from './spool';
 
 const FIRST_BUFFER_BYTES = 64 * 1024;
@@ -30,6 +34,8 @@ export class StreamingUpload {
   private queuedBytes = 0;
   private filling?: Buffer;
   private filled = 0;
+  /** SHA-256 of the bytes in `filling`, fed as they are copied in (see checksum.ts). */
+  private fillingHash: Hash = sha256Hasher();
   /** Bytes written so far: where the next write must start. */
   size = 0;
   /** No more writes: finishing, diverted or cancelled. */
@@ -67,6 +73,7 @@ export class StreamingUpload {
       const n = Math.min(data.length - at, this.stripeSize - this.filled);
       const filling = this.filling && this.filling.length >= this.filled + n ? this.filling : this.growFilling(this.filled + n);
       filling.set(data.subarray(at, at + n), this.filled);
+      this.fillingHash.update(filling.subarray(this.filled, this.filled + n));
       this.filled += n;
       at += n;
       if (this.filled === this.stripeSize) this.enqueueFilling();
@@ -127,6 +134,8 @@ export class StreamingUpload {
   private enqueueFilling(): void {
     if (!this.filling || this.filled === 0) return;
     const piece = this.filled === this.filling.length ? this.filling : this.filling.subarray(0, this.filled);
+    rememberSha256(piece, this.fillingHash.digest());
+    this.fillingHash = sha256Hasher();
     this.filling = undefined;
     this.filled = 0;
     this.queue.push(piece);

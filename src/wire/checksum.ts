@@ -8,10 +8,37 @@
  * CPU than the hash itself on these 2 cores (1 GiB cp through the mount: 5.6 -> 5.0
  * controller CPU seconds, 124 -> 128 MB/s when hashed in place).
  */
-import { createHash } from 'node:crypto';
+import { createHash, Hash } from 'node:crypto';
 
+/** Digests computed while their buffer was being filled, by buffer (see partSha256). */
+const digestsWhileFilled = new WeakMap<Uint8Array, Buffer>();
+
+/** Hashes `data` now: what every check (on store, on read, in scrub) uses. */
 export function sha256(data: Uint8Array): Buffer {
   return createHash('sha256').update(data).digest();
+}
+
+/**
+ * A hash to feed piece by piece while a buffer is filled: each piece is hashed while
+ * it is still in the CPU's cache, ~1.5x faster than hashing the whole 4 MiB buffer
+ * later, and in small steps instead of one 3.5 ms pause of the event loop.
+ */
+export function sha256Hasher(): Hash {
+  return createHash('sha256');
+}
+
+/** Records the digest of a filled buffer that will not change any more, for partSha256. */
+export function rememberSha256(data: Uint8Array, digest: Buffer): void {
+  digestsWhileFilled.set(data, digest);
+}
+
+/**
+ * The SHA-256 a new part is recorded and stored with: the one remembered for this
+ * very buffer, else hashed now. A wrong remembered digest cannot go unnoticed: every
+ * node hashes what it receives and refuses a chunk that does not match.
+ */
+export function partSha256(data: Uint8Array): Buffer {
+  return digestsWhileFilled.get(data) ?? sha256(data);
 }
 
 export function sameDigest(a: Uint8Array, b: Uint8Array): boolean {
