@@ -56,7 +56,7 @@ export class ChunkStore {
   private usedBytes = 0;
   /** The last statfs, and usedBytes then (bytes stored since are not in its `free`). */
   private statfs?: { atMs: number; capacity: number; free: number; usedBytes: number };
-  private readonly shardDirs = new Map<string, Promise<fs.FileHandle>>();
+  private readonly shardDirs = new Map<string, number>();
   private readonly alignedBuffers: AlignedBuffers;
   private direct = true;
 
@@ -108,8 +108,8 @@ export class ChunkStore {
     const bytes = [encodeHeader(data.length, digest), data];
     let isNew: boolean;
     try {
-      const shard = await this.shardDirectory(id);
-      isNew = data.length <= SMALL_CHUNK_BYTES ? writeChunkFileNow(file, bytes, shard.fd)
+      const shard = this.shardDirectory(id);
+      isNew = data.length <= SMALL_CHUNK_BYTES ? writeChunkFileNow(file, bytes, shard)
         : await placeChunkFile(file, shard, () => this.writeLargeTmp(file.tmp, bytes));
     } catch (err) {
       await fs.rm(file.tmp, { force: true });
@@ -283,9 +283,8 @@ export class ChunkStore {
 
   /** Closes the shard directories kept open for fsync. */
   async close(): Promise<void> {
-    const dirs = [...this.shardDirs.values()];
+    for (const fd of this.shardDirs.values()) fsSync.closeSync(fd);
     this.shardDirs.clear();
-    await Promise.all(dirs.map((dir) => dir.then((handle) => handle.close(), () => undefined)));
   }
 
   /** Bytes this node may still store: the disk's free space, bounded by the configured capacity. */
@@ -309,25 +308,28 @@ export class ChunkStore {
   }
 
   /**
-   * The open handle of a chunk's shard directory, kept open so that each store
-   * fsyncs it without an open and a close. Shards are made at open (createShards); one
-   * removed since is made again here, with chunks/ fsynced so its name is durable.
+   * The descriptor of a chunk's shard directory, kept open so that each store fsyncs
+   * it without an open and a close, and opened in place (a metadata call, see
+   * openFile): through the thread pool, the first store into each of the 256 shards
+   * paid a round trip. Shards are made at open (createShards); one removed since is
+   * made again here, with chunks/ fsynced so its name is durable.
    */
-  private shardDirectory(id: string): Promise<fs.FileHandle> {
+  private shardDirectory(id: string): number {
     const shard = id.slice(0, 2);
-    let dir = this.shardDirs.get(shard);
-    if (!dir) {
+    let fd = this.shardDirs.get(shard);
+    if (fd === undefined) {
       const chunks = path.join(this.root, 'chunks');
-      dir = fs.open(path.join(chunks, shard), 'r').catch(async (err: NodeJS.ErrnoException) => {
-        if (err.code !== 'ENOENT') throw err;
-        await fs.mkdir(path.join(chunks, shard), { recursive: true });
-        await fsyncDirectory(chunks);
-        return fs.open(path.join(chunks, shard), 'r');
-      });
-      dir.catch(() => this.shardDirs.delete(shard));
-      this.shardDirs.set(shard, dir);
+      try {
+        fd = fsSync.openSync(path.join(chunks, shard), 'r');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        fsSync.mkdirSync(path.join(chunks, shard), { recursive: true });
+        fsyncDirectory(chunks);
+        fd = fsSync.openSync(path.join(chunks, shard), 'r');
+      }
+      this.shardDirs.set(shard, fd);
     }
-    return dir;
+    return fd;
   }
 
   private chunkPath(id: string): string {
@@ -396,11 +398,11 @@ const CREATE_DURABLE = fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_
  * shard directory; resolves whether final is new (false when the chunk was already
  * stored: a rewrite).
  */
-async function placeChunkFile(file: ChunkFile, shard: fs.FileHandle, writeTmp: () => Promise<void>): Promise<boolean> {
+async function placeChunkFile(file: ChunkFile, shardFd: number, writeTmp: () => Promise<void>): Promise<boolean> {
   const isNew = !fsSync.existsSync(file.final);
   await writeTmp();
   fsSync.renameSync(file.tmp, file.final);
-  await shard.sync();
+  await fsyncAsync(shardFd);
   return isNew;
 }
 
@@ -422,12 +424,13 @@ function writeChunkFileNow(file: ChunkFile, bytes: Buffer[], shardFd: number): b
   return isNew;
 }
 
-async function fsyncDirectory(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
+/** Makes a directory's entries durable (rare: at open and when a shard is remade). */
+function fsyncDirectory(dir: string): void {
+  const fd = fsSync.openSync(dir, 'r');
   try {
-    await handle.sync();
+    fsSync.fsyncSync(fd);
   } finally {
-    await handle.close();
+    fsSync.closeSync(fd);
   }
 }
 
@@ -451,13 +454,14 @@ async function createShards(chunks: string): Promise<void> {
   const missing = SHARDS.filter((shard) => !existing.has(shard));
   if (missing.length === 0) return;
   await Promise.all(missing.map((shard) => fs.mkdir(path.join(chunks, shard), { recursive: true })));
-  await fsyncDirectory(chunks);
+  fsyncDirectory(chunks);
 }
 
 const readAsync = promisify(fsSync.read);
 const writeAsync = promisify(fsSync.write);
 const writevAsync = promisify(fsSync.writev);
 const fdatasyncAsync = promisify(fsSync.fdatasync);
+const fsyncAsync = promisify(fsSync.fsync);
 
 function requireWhole(what: 'read' | 'write', done: number, wanted: number): void {
   if (done !== wanted) throw new Error(`short ${what}: ${done} of ${wanted} bytes`);
