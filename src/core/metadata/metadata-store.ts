@@ -100,6 +100,9 @@ export class MetadataStore {
     migrate(this.db);
     const db = this.db;
     this.stmt = {
+      // Prepared once: db.pragma() compiles its statement on every call (twice per lazyTransaction).
+      syncNormal: db.prepare('PRAGMA synchronous = NORMAL'),
+      syncFull: db.prepare('PRAGMA synchronous = FULL'),
       byId: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE id = ?`),
       child: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE parent_id = ? AND name = ?`),
       children: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE parent_id = ? ORDER BY name`),
@@ -174,11 +177,11 @@ export class MetadataStore {
    * durable commit; a power loss before that loses it whole, never part of it.
    */
   lazyTransaction<T>(fn: () => T): T {
-    this.db.pragma('synchronous = NORMAL');
+    this.stmt.syncNormal.run();
     try {
       return this.db.transaction(fn)();
     } finally {
-      this.db.pragma('synchronous = FULL');
+      this.stmt.syncFull.run();
     }
   }
 
