@@ -72,10 +72,12 @@ export class ChunkStore {
   /**
    * Opens (creating if needed) a data directory, clears interrupted writes, counts
    * chunks. `concurrency`: how many requests the node serves at once (as many aligned
-   * buffers are kept for reuse).
+   * buffers are kept for reuse). `directIo: false` uses the page cache from the start,
+   * as after a file system refused O_DIRECT (tests cover that path with it).
    */
-  static async open(root: string, capacityLimit?: number, concurrency = 8): Promise<ChunkStore> {
+  static async open(root: string, capacityLimit?: number, concurrency = 8, directIo = true): Promise<ChunkStore> {
     const store = new ChunkStore(root, capacityLimit, concurrency);
+    store.direct = directIo;
     await fs.mkdir(path.join(root, 'chunks'), { recursive: true });
     await createShards(path.join(root, 'chunks'));
     await fs.rm(path.join(root, 'tmp'), { recursive: true, force: true });
@@ -93,6 +95,11 @@ export class ChunkStore {
 
   get count(): number {
     return this.chunkCount;
+  }
+
+  /** Whether chunk files are read and written with O_DIRECT (false once refused, or if opened so). */
+  get directIo(): boolean {
+    return this.direct;
   }
 
   /**
