@@ -31,6 +31,7 @@ import { NodeRegistry } from './node-registry';
 import type { NodeStatus } from './node-status';
 import { NodeTransport } from './node-transport';
 import { PartReader } from './part-reader';
+import type { ContentSource } from './part-splitter';
 import { Draft, PartWriter, UploadResult } from './part-writer';
 import { StripeBuffers } from './stripe-buffers';
 import { Repairer, RepairReport } from './repairer';
@@ -389,7 +390,7 @@ export class Controller {
    * copies are safe from the orphan collector and invisible in the tree. Pieces are
    * handed over, as with writeFile.
    */
-  storeDraft(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<Draft> {
+  storeDraft(source: ContentSource): Promise<Draft> {
     return this.writer.store(source);
   }
 

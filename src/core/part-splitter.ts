@@ -7,13 +7,24 @@
  *
  * The source's pieces are handed over: a piece that is exactly one part is used as
  * that part without a copy, so a source must not modify a piece once yielded (as
- * with any Node stream).
+ * with any Node stream). Such a part keeps the SHA-256 its source gave the piece, if
+ * any (a stripe hashed while FUSE writes filled it); any other part has none.
  *
  * Invariant: memory stays bounded by two stripes plus one incoming piece, whatever
  * the stream's length. Until the stream has passed two stripes the split is not known,
  * so up to two stripes are held; after that, at most one stripe is.
  */
-export async function* splitIntoParts(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, stripeSize: number): AsyncGenerator<Buffer> {
+
+/** Bytes of a file, with their SHA-256 when whoever produced them hashed them on the way. */
+export interface Bytes {
+  data: Buffer;
+  sha256?: Buffer;
+}
+
+/** What a file's content is read from: plain pieces, or pieces that carry their SHA-256. */
+export type ContentSource = AsyncIterable<Uint8Array | Bytes> | Iterable<Uint8Array | Bytes>;
+
+export async function* splitIntoParts(source: ContentSource, stripeSize: number): AsyncGenerator<Bytes> {
   const queue = new ByteQueue();
   let striped = false;
   for await (const piece of source) {
@@ -31,35 +42,40 @@ export async function* splitIntoParts(source: AsyncIterable<Uint8Array> | Iterab
   if (second > 0) yield queue.take(second);
 }
 
-/** A FIFO of byte pieces that hands out exact-length Buffers: a piece of exactly that length as is, else a copy. */
+/**
+ * A FIFO of byte pieces that hands out exact lengths: a piece of exactly that length
+ * as is (with its SHA-256, if it came with one), else a copy (without).
+ */
 class ByteQueue {
-  private pieces: Uint8Array[] = [];
+  private pieces: Array<{ data: Uint8Array; sha256?: Buffer }> = [];
   length = 0;
 
-  push(piece: Uint8Array): void {
-    if (piece.length === 0) return;
-    this.pieces.push(piece);
-    this.length += piece.length;
+  push(piece: Uint8Array | Bytes): void {
+    const entry = piece instanceof Uint8Array ? { data: piece } : piece;
+    if (entry.data.length === 0) return;
+    this.pieces.push(entry);
+    this.length += entry.data.length;
   }
 
-  take(n: number): Buffer {
+  take(n: number): Bytes {
     const first = this.pieces[0];
-    if (first.length === n) {
+    if (first.data.length === n) {
       this.pieces.shift();
       this.length -= n;
-      return Buffer.isBuffer(first) ? first : Buffer.from(first.buffer, first.byteOffset, n);
+      const data = Buffer.isBuffer(first.data) ? first.data : Buffer.from(first.data.buffer, first.data.byteOffset, n);
+      return { data, sha256: first.sha256 };
     }
     const out = Buffer.allocUnsafe(n);
     let filled = 0;
     while (filled < n) {
-      const head = this.pieces[0];
+      const head = this.pieces[0].data;
       const used = Math.min(head.length, n - filled);
       out.set(head.subarray(0, used), filled);
       filled += used;
       if (used === head.length) this.pieces.shift();
-      else this.pieces[0] = head.subarray(used);
+      else this.pieces[0] = { data: head.subarray(used) };
     }
     this.length -= n;
-    return out;
+    return { data: out };
   }
 }

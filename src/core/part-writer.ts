@@ -1,5 +1,6 @@
 /**
- * The upload pipeline of one file: cuts the source into parts, hashes each, stores
+ * The upload pipeline of one file: cuts the source into parts, hashes each (unless
+ * its source already did, see part-splitter.ts), stores
  * every part on `replicas` distinct live nodes, and hands the part records to the
  * caller's metadata commit.
  *
@@ -26,11 +27,11 @@ import { RaidfsError } from './errors';
 import { DoomedCopy, PartRecord } from './metadata/metadata-store';
 import { NodeRegistry } from './node-registry';
 import { NodeRequestError } from './node-transport';
-import { splitIntoParts } from './part-splitter';
+import { ContentSource, splitIntoParts } from './part-splitter';
 import { StripeBuffers } from './stripe-buffers';
 import { UncommittedChunks } from './uncommitted-chunks';
 import { newChunkId } from '../wire/chunk-id';
-import { partSha256 } from '../wire/checksum';
+import { sha256 } from '../wire/checksum';
 import { ErrorCode } from '../wire/messages';
 
 export interface UploadSettings {
@@ -77,7 +78,7 @@ export class PartWriter {
    * the caller must settle or discard. If storing fails, every copy stored is doomed
    * and the error is thrown.
    */
-  async store(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<Draft> {
+  async store(source: ContentSource): Promise<Draft> {
     this.requireEnoughNodes();
     const parts: PartRecord[] = [];
     const chunkIds: string[] = [];
@@ -85,11 +86,11 @@ export class PartWriter {
     let failure: unknown;
     let offset = 0;
     try {
-      for await (const data of splitIntoParts(source, this.settings.stripeSize)) {
+      for await (const { data, sha256: digest } of splitIntoParts(source, this.settings.stripeSize)) {
         const chunkId = newChunkId();
         chunkIds.push(chunkId);
         this.uncommitted.add(chunkId);
-        const task = this.storePart(data, chunkId, chunkIds.length - 1, offset).then(
+        const task = this.storePart(data, digest ?? sha256(data), chunkId, chunkIds.length - 1, offset).then(
           (record) => { parts[record.idx] = record; },
           (err) => { failure ??= err; },
         );
@@ -137,8 +138,7 @@ export class PartWriter {
     this.uncommitted.delete(draft.chunkIds);
   }
 
-  private async storePart(data: Buffer, chunkId: string, idx: number, offset: number): Promise<PartRecord> {
-    const digest = partSha256(data);
+  private async storePart(data: Buffer, digest: Buffer, chunkId: string, idx: number, offset: number): Promise<PartRecord> {
     const holders: string[] = [];
     const tried = new Set<string>();
     const errors: Error[] = [];

@@ -58,7 +58,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
   /** Starts uploading during the writes of a file that starts empty. */
   const stream = (file: OpenFile) => {
     file.dirty = true;
-    file.streaming = new StreamingUpload(controller, 2 * controller.stripeSize);
+    file.streaming = new StreamingUpload(controller);
   };
 
   const commit = (file: OpenFile) => file.commitIfDirty(async () => {

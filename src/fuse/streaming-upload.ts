@@ -7,35 +7,39 @@
  * file's path at that moment (so a rename of the open file is simply followed).
  *
  * Such a file has no spool: its bytes live in the stripe buffers and on the nodes.
- * Anything else (a write elsewhere than at the end, a read, a truncate) diverts the
- * stream: it ends, its bytes are read back from the nodes into a fresh spool, and
- * its copies are dropped; from then on the spool is the file, as for any other.
+ * Anything else (a write elsewhere than at the end, a read, a truncate to another
+ * size) diverts the stream: it ends, its bytes are read back from the nodes into a
+ * fresh spool, and its copies are dropped; from then on the spool is the file, as for
+ * any other. (A truncate to 0 just cancels the stream: nothing needs reading back.)
  *
- * Each byte is copied once on its way from FUSE to the nodes: the stripe buffers
- * become the parts (a buffer handed to storeDraft is not touched after), and whole
- * stripe buffers come from the controller's pool, to which stored parts return.
- * Each write is hashed right after its copy, while still in the CPU's cache, so a
- * stripe that becomes a part needs no hashing of its own (checksum.ts).
+ * For a file of more than two stripes, each byte is copied once on its way from FUSE
+ * to the nodes: the stripe buffers become the parts (a buffer handed to storeDraft is
+ * not touched after), and whole stripe buffers come from the controller's pool, to
+ * which stored parts return. From the third stripe on (the first two become parts
+ * only if a third comes: a smaller file is cut into two halves, see part-splitter.ts)
+ * each write is hashed right after its copy, while still in the CPU's cache, and the
+ * stripe is handed over with its SHA-256, so it needs no hashing pass of its own.
  *
- * Invariants: at most `maxQueuedBytes` (plus the stripe being filled) wait in memory,
+ * Invariants: at most two stripes (plus the stripe being filled) wait in memory,
  * writers wait beyond that; nothing is committed before finish() (close or fsync);
  * once the upload fails every later push, finish and divert fails with its error, as
  * the bytes handed over are gone; the draft is committed or dropped exactly once.
  */
 import type { Hash } from 'node:crypto';
 import { Controller, Draft } from '../core/controller';
-import { rememberSha256, sha256Hasher } from '../wire/checksum';
+import type { Bytes } from '../core/part-splitter';
+import { copyHashing, sha256Hasher } from '../wire/checksum';
 import type { Spool } from './spool';
 
 const FIRST_BUFFER_BYTES = 64 * 1024;
 
 export class StreamingUpload {
-  private readonly queue: Buffer[] = [];
+  private readonly queue: Bytes[] = [];
   private queuedBytes = 0;
   private filling?: Buffer;
   private filled = 0;
-  /** SHA-256 of the bytes in `filling`, fed as they are copied in (see checksum.ts). */
-  private fillingHash: Hash = sha256Hasher();
+  /** SHA-256 of the bytes in `filling`, fed as they are copied in; from the third stripe on. */
+  private fillingHash?: Hash;
   /** Bytes written so far: where the next write must start. */
   size = 0;
   /** No more writes: finishing, diverted or cancelled. */
@@ -45,9 +49,12 @@ export class StreamingUpload {
   private readonly spaceWaiters: Array<() => void> = [];
   private readonly stored: Promise<Draft>;
   private readonly stripeSize: number;
+  /** Completed stripes that may wait for the nodes before a writer waits. */
+  private readonly maxQueuedBytes: number;
 
-  constructor(private readonly controller: Controller, private readonly maxQueuedBytes: number) {
+  constructor(private readonly controller: Controller) {
     this.stripeSize = controller.stripeSize;
+    this.maxQueuedBytes = 2 * this.stripeSize;
     this.stored = controller.storeDraft(this.source());
     this.stored.catch((err) => {
       this.failure = err;
@@ -72,13 +79,14 @@ export class StreamingUpload {
     for (let at = 0; at < data.length;) {
       const n = Math.min(data.length - at, this.stripeSize - this.filled);
       const filling = this.filling && this.filling.length >= this.filled + n ? this.filling : this.growFilling(this.filled + n);
-      filling.set(data.subarray(at, at + n), this.filled);
-      this.fillingHash.update(filling.subarray(this.filled, this.filled + n));
+      const piece = data.subarray(at, at + n);
+      if (this.fillingHash) copyHashing(piece, filling, this.filled, this.fillingHash);
+      else filling.set(piece, this.filled);
       this.filled += n;
+      this.size += n;
       at += n;
       if (this.filled === this.stripeSize) this.enqueueFilling();
     }
-    this.size += data.length;
     return this.room();
   }
 
@@ -133,21 +141,20 @@ export class StreamingUpload {
 
   private enqueueFilling(): void {
     if (!this.filling || this.filled === 0) return;
-    const piece = this.filled === this.filling.length ? this.filling : this.filling.subarray(0, this.filled);
-    rememberSha256(piece, this.fillingHash.digest());
-    this.fillingHash = sha256Hasher();
+    const data = this.filled === this.filling.length ? this.filling : this.filling.subarray(0, this.filled);
+    this.queue.push({ data, sha256: this.fillingHash?.digest() });
+    this.queuedBytes += data.length;
+    this.fillingHash = this.size >= 2 * this.stripeSize ? sha256Hasher() : undefined;
     this.filling = undefined;
     this.filled = 0;
-    this.queue.push(piece);
-    this.queuedBytes += piece.length;
     this.dataArrived?.();
   }
 
-  private async *source(): AsyncGenerator<Buffer> {
+  private async *source(): AsyncGenerator<Bytes> {
     for (;;) {
       const piece = this.queue.shift();
       if (piece) {
-        this.queuedBytes -= piece.length;
+        this.queuedBytes -= piece.data.length;
         if (this.queuedBytes <= this.maxQueuedBytes) this.spaceWaiters.splice(0).forEach((wake) => wake());
         yield piece;
       } else if (this.ended) {
