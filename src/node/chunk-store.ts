@@ -7,15 +7,15 @@
  *   tmp/                                       chunks being written
  * A chunk file starts with a 48-byte header: magic "RAIDFSC1", the byte count
  * (uint64 LE) and the SHA-256 of the bytes, so the node can check its chunks by
- * itself (scrub's verify).
+ * itself (on every get, and in scrub's verify).
  *
  * Hashing is synchronous, as everywhere in raidfs (see wire/checksum.ts).
  *
  * Invariants:
  * - A chunk appears under its real name only complete and durable: bytes are written
  *   to tmp/ and made durable (O_DSYNC for small chunks, fdatasync for large ones),
- *   renamed into place, and the shard directory is fsynced before put() returns. A crash leaves at most a
- *   temp file, removed on the next open().
+ *   renamed into place, and the shard directory is fsynced before put() returns. A
+ *   crash leaves at most a temp file, removed on the next open().
  * - A chunk is stored only if its bytes match the checksum it came with, and returned
  *   only if they still match the checksum stored with them: a node never serves bytes
  *   that rotted on its disk (answered CHECKSUM_MISMATCH, so the controller reads the
@@ -58,13 +58,14 @@ export class ChunkStore {
   private statfs?: { atMs: number; capacity: number; free: number; usedBytes: number };
   private readonly shardDirs = new Map<string, number>();
   private readonly alignedBuffers: AlignedBuffers;
-  private direct = true;
 
   private constructor(
     private readonly root: string,
     /** Upper bound on bytes this node stores (its configured capacity), if any. */
     private readonly capacityLimit: number | undefined,
     concurrency: number,
+    /** O_DIRECT in use: true until a file system refuses it (see openFile). */
+    private direct: boolean,
   ) {
     this.alignedBuffers = new AlignedBuffers(concurrency);
   }
@@ -75,14 +76,13 @@ export class ChunkStore {
    * buffers are kept for reuse). `directIo: false` uses the page cache from the start,
    * as after a file system refused O_DIRECT (tests cover that path with it).
    */
-  static async open(root: string, capacityLimit?: number, concurrency = 8, directIo = true): Promise<ChunkStore> {
-    const store = new ChunkStore(root, capacityLimit, concurrency);
-    store.direct = directIo;
+  static async open(root: string, capacityLimit?: number, concurrency = DEFAULT_CONCURRENCY, directIo = true): Promise<ChunkStore> {
+    const store = new ChunkStore(root, capacityLimit, concurrency, directIo);
     await fs.mkdir(path.join(root, 'chunks'), { recursive: true });
     await createShards(path.join(root, 'chunks'));
     await fs.rm(path.join(root, 'tmp'), { recursive: true, force: true });
     await fs.mkdir(path.join(root, 'tmp'), { recursive: true });
-    for (const shard of await store.shards()) {
+    for (const shard of SHARDS) {
       for (const name of await fs.readdir(path.join(root, 'chunks', shard))) {
         if (!isChunkId(name)) continue;
         const st = await fs.stat(path.join(root, 'chunks', shard, name));
@@ -113,6 +113,7 @@ export class ChunkStore {
     const size = HEADER_BYTES + data.length;
     const staged = data.length > SMALL_CHUNK_BYTES ? this.alignedBuffers.take(alignUp(size)) : undefined;
     try {
+      if (staged) header.copy(staged, 0);
       if (!sameDigest(staged ? copyWithSha256(data, staged, HEADER_BYTES) : sha256(data), digest)) {
         throw new ChunkStoreError(ErrorCode.CHECKSUM_MISMATCH, `chunk ${id} arrived corrupted`);
       }
@@ -123,9 +124,9 @@ export class ChunkStore {
       let isNew: boolean;
       try {
         const shard = this.shardDirectory(id);
-        if (staged) header.copy(staged, 0);
-        isNew = staged ? await placeChunkFile(file, shard, () => this.writeLargeTmp(file.tmp, staged, size))
-          : writeChunkFileNow(file, [header, data], shard);
+        isNew = staged
+          ? await placeChunkFile(file, () => this.writeLargeTmp(file.tmp, staged, size), () => fsyncAsync(shard))
+          : await placeChunkFile(file, () => writeSmallTmp(file.tmp, [header, data]), () => fsSync.fsyncSync(shard));
       } catch (err) {
         await fs.rm(file.tmp, { force: true });
         throw asStoreError(err, `storing chunk ${id}`);
@@ -333,14 +334,9 @@ export class ChunkStore {
     let fd = this.shardDirs.get(shard);
     if (fd === undefined) {
       const chunks = path.join(this.root, 'chunks');
-      try {
-        fd = fsSync.openSync(path.join(chunks, shard), 'r');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-        fsSync.mkdirSync(path.join(chunks, shard), { recursive: true });
-        fsyncDirectory(chunks);
-        fd = fsSync.openSync(path.join(chunks, shard), 'r');
-      }
+      // mkdirSync returns a path only when it made the directory.
+      if (fsSync.mkdirSync(path.join(chunks, shard), { recursive: true }) !== undefined) fsyncDirectory(chunks);
+      fd = fsSync.openSync(path.join(chunks, shard), 'r');
       this.shardDirs.set(shard, fd);
     }
     return fd;
@@ -418,34 +414,31 @@ interface ChunkFile {
 const CREATE_DURABLE = fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY | fsConstants.O_DSYNC;
 
 /**
- * Has `writeTmp` write file.tmp durably, renames it to file.final and fsyncs the
- * shard directory; resolves whether final is new (false when the chunk was already
- * stored: a rewrite).
+ * Has `writeTmp` write file.tmp durably, renames it to file.final and has
+ * `syncShard` fsync the shard directory; resolves whether final is new (false when
+ * the chunk was already stored: a rewrite).
  */
-async function placeChunkFile(file: ChunkFile, shardFd: number, writeTmp: () => Promise<void>): Promise<boolean> {
+async function placeChunkFile(file: ChunkFile, writeTmp: () => void | Promise<void>, syncShard: () => void | Promise<void>): Promise<boolean> {
   const isNew = !fsSync.existsSync(file.final);
   await writeTmp();
   fsSync.renameSync(file.tmp, file.final);
-  await fsyncAsync(shardFd);
+  await syncShard();
   return isNew;
 }
 
 /**
- * placeChunkFile and writeLargeTmp for a small chunk, with synchronous calls: its six file-system calls
- * then take about half a millisecond in all, where six thread-pool round trips take
- * twice that. The event loop is blocked meanwhile; requests wait in the socket's queue.
+ * Writes a small chunk's temp file with synchronous calls, and its put() fsyncs the
+ * shard synchronously too: its six file-system calls then take about half a
+ * millisecond in all, where six thread-pool round trips take twice that. The event
+ * loop is blocked meanwhile; requests wait in the socket's queue.
  */
-function writeChunkFileNow(file: ChunkFile, bytes: Buffer[], shardFd: number): boolean {
-  const isNew = !fsSync.existsSync(file.final);
-  const fd = fsSync.openSync(file.tmp, CREATE_DURABLE, 0o644);
+function writeSmallTmp(tmp: string, bytes: Buffer[]): void {
+  const fd = fsSync.openSync(tmp, CREATE_DURABLE, 0o644);
   try {
     fsSync.writevSync(fd, bytes);
   } finally {
     fsSync.closeSync(fd);
   }
-  fsSync.renameSync(file.tmp, file.final);
-  fsSync.fsyncSync(shardFd);
-  return isNew;
 }
 
 /** Makes a directory's entries durable (rare: at open and when a shard is remade). */
@@ -464,6 +457,9 @@ function asStoreError(err: unknown, doing: string): ChunkStoreError {
   if (code === 'ENOSPC' || code === 'EDQUOT') return new ChunkStoreError(ErrorCode.NO_SPACE, `${doing}: disk full`);
   return new ChunkStoreError(ErrorCode.IO_ERROR, `${doing}: ${(err as Error).message}`);
 }
+
+/** Requests a node serves at once, by default (as many aligned buffers are kept). */
+export const DEFAULT_CONCURRENCY = 8;
 
 /** The 256 shard directories, named by a chunk id's first two hex digits. */
 const SHARDS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));

@@ -24,7 +24,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import { Dealer } from 'zeromq';
 import { createLogger, errorMessage } from '../common/log';
-import { ChunkStore, ChunkStoreError } from './chunk-store';
+import { ChunkStore, ChunkStoreError, DEFAULT_CONCURRENCY } from './chunk-store';
 import { DataDirLock } from './data-dir-lock';
 import { resolveNodeId } from './node-identity';
 import { isChunkId } from '../wire/chunk-id';
@@ -63,7 +63,8 @@ export class StorageNode {
   private heartbeat?: NodeJS.Timeout;
   private lastHeardMs = Date.now();
   private controllerId = '';
-  private inflight = 0;
+  /** Requests being served; at most `concurrency`. */
+  private readonly serving = new Set<Promise<void>>();
   private slotFreed?: () => void;
   private stopped = false;
 
@@ -72,6 +73,7 @@ export class StorageNode {
     private readonly options: StorageNodeOptions,
     private readonly store: ChunkStore,
     private readonly lock: DataDirLock,
+    private readonly concurrency: number,
   ) {
     this.log = createLogger(`node[${id}]`);
   }
@@ -84,27 +86,30 @@ export class StorageNode {
     }
     await fs.mkdir(options.dataDir, { recursive: true });
     const lock = await DataDirLock.acquire(options.dataDir);
-    let store: ChunkStore;
-    let id: string;
+    let store: ChunkStore | undefined;
     try {
-      id = await resolveNodeId(options.dataDir, options.id);
-      store = await ChunkStore.open(options.dataDir, options.capacity, options.concurrency);
+      const id = await resolveNodeId(options.dataDir, options.id);
+      const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+      store = await ChunkStore.open(options.dataDir, options.capacity, concurrency);
+      const node = new StorageNode(id, options, store, lock, concurrency);
+      node.log.info('started', { data: options.dataDir, controller: options.controller, chunks: store.count });
+      await node.connect();
+      const heartbeatMs = options.heartbeatMs ?? 1_000;
+      node.heartbeat = setInterval(() => void node.onHeartbeatTick(heartbeatMs * 5), heartbeatMs);
+      return node;
     } catch (err) {
+      await store?.close();
       await lock.release();
       throw err;
     }
-    const node = new StorageNode(id, options, store, lock);
-    node.log.info('started', { data: options.dataDir, controller: options.controller, chunks: store.count });
-    await node.connect();
-    const heartbeatMs = options.heartbeatMs ?? 1_000;
-    node.heartbeat = setInterval(() => void node.onHeartbeatTick(heartbeatMs * 5), heartbeatMs);
-    return node;
   }
 
+  /** Stops serving; the chunk store closes once the requests under way are done with it. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.heartbeat);
     this.socket.close();
+    await Promise.allSettled([...this.serving]);
     await this.store.close();
     await this.lock.release();
   }
@@ -174,7 +179,11 @@ export class StorageNode {
         continue;
       }
       await this.acquireSlot();
-      void this.handle(message).finally(() => this.releaseSlot());
+      const request: Promise<void> = this.handle(message).finally(() => {
+        this.serving.delete(request);
+        this.releaseSlot();
+      });
+      this.serving.add(request);
     }
   }
 
@@ -262,14 +271,12 @@ export class StorageNode {
   }
 
   private async acquireSlot(): Promise<void> {
-    while (this.inflight >= (this.options.concurrency ?? 8)) {
+    while (this.serving.size >= this.concurrency) {
       await new Promise<void>((resolve) => { this.slotFreed = resolve; });
     }
-    this.inflight += 1;
   }
 
   private releaseSlot(): void {
-    this.inflight -= 1;
     const wake = this.slotFreed;
     this.slotFreed = undefined;
     wake?.();
