@@ -56,7 +56,7 @@ export class ChunkIO {
     const { body: chunk, payload: data } = await this.ask(nodeId, { getChunk: { chunkId } }, 'chunkData');
     if (!data) throw new NodeRequestError(nodeId, ErrorCode.BAD_REQUEST, 'answered a get without the chunk bytes');
     this.registry.noteReport(nodeId, undefined);
-    if (data.length !== size || chunk.size !== size || !sameDigest(chunk.sha256, digest)) {
+    if (data.length !== size || !sameDigest(chunk.sha256, digest)) {
       throw new NodeRequestError(nodeId, ErrorCode.CHECKSUM_MISMATCH, `chunk ${chunkId} came back with another size or checksum than its part's`);
     }
     return data;

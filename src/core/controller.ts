@@ -32,7 +32,7 @@ import type { NodeStatus } from './node-status';
 import { NodeTransport } from './node-transport';
 import { PartReader } from './part-reader';
 import type { ContentSource } from './part-splitter';
-import { Draft, PartWriter, UploadResult } from './part-writer';
+import { Draft, PartWriter } from './part-writer';
 import { StripeBuffers } from './stripe-buffers';
 import { Repairer, RepairReport } from './repairer';
 import { Scrubber, ScrubReport } from './scrubber';
@@ -125,9 +125,6 @@ export interface FileSnapshot {
   entry: Entry;
   parts: PartRecord[];
 }
-
-/** A file version's bytes laid out in parts, as a draft's are (UploadResult). */
-const contentOf = (snapshot: FileSnapshot): UploadResult => ({ size: snapshot.entry.size, parts: snapshot.parts });
 
 /** ControllerOptions with every default filled in. */
 type Settings = Required<Omit<ControllerOptions, 'curve'>>;
@@ -414,7 +411,7 @@ export class Controller {
 
   /** The bytes of a draft, read back from the nodes like a file's. */
   readDraft(draft: Draft): AsyncGenerator<Buffer> {
-    return this.streamRange(draft, 0, draft.size);
+    return this.streamRange(draft.parts, draft.size, 0, draft.size);
   }
 
   /**
@@ -447,7 +444,7 @@ export class Controller {
   /** Bytes [offset, offset + length) of a snapshot, clipped to its size; fetches only the parts the range touches. */
   async readRange(snapshot: FileSnapshot, offset: number, length: number): Promise<Buffer> {
     const pieces: Buffer[] = [];
-    for await (const piece of this.streamRange(contentOf(snapshot), offset, length)) pieces.push(piece);
+    for await (const piece of this.streamRange(snapshot.parts, snapshot.entry.size, offset, length)) pieces.push(piece);
     return pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
   }
 
@@ -468,18 +465,19 @@ export class Controller {
   readSnapshot(snapshot: FileSnapshot, range: { start?: number; end?: number } = {}): AsyncGenerator<Buffer> {
     const start = range.start ?? 0;
     const end = Math.min(range.end ?? snapshot.entry.size - 1, snapshot.entry.size - 1);
-    return this.streamRange(contentOf(snapshot), start, end - start + 1);
+    return this.streamRange(snapshot.parts, snapshot.entry.size, start, end - start + 1);
   }
 
   /** Starts fetching the parts of a range into the chunk cache without waiting (read-ahead). */
   prefetch(snapshot: FileSnapshot, offset: number, length: number): void {
-    for (const part of partsTouching(contentOf(snapshot), offset, length)) this.reader.read(part).catch(() => undefined);
+    for (const part of partsTouching(snapshot.parts, snapshot.entry.size, offset, length)) this.reader.read(part).catch(() => undefined);
   }
 
-  private async *streamRange(content: UploadResult, offset: number, length: number): AsyncGenerator<Buffer> {
+  /** Bytes [offset, offset + length) of the content made of `parts` (`size` bytes in all), part by part. */
+  private async *streamRange(parts: readonly PartRecord[], size: number, offset: number, length: number): AsyncGenerator<Buffer> {
     if (!Number.isSafeInteger(offset) || offset < 0 || !(length >= 0)) throw new RaidfsError('EINVAL', 'invalid range');
-    const end = Math.min(content.size, offset + length);
-    const touched = partsTouching(content, offset, length);
+    const end = Math.min(size, offset + length);
+    const touched = partsTouching(parts, size, offset, length);
     const ahead: Array<Promise<Buffer>> = [];
     const fetchUpTo = (i: number) => {
       while (ahead.length < Math.min(i, touched.length)) {
@@ -556,9 +554,9 @@ export class Controller {
 }
 
 /** The parts of some content that hold bytes of [offset, offset + length). */
-function partsTouching(content: UploadResult, offset: number, length: number): PartRecord[] {
-  const end = Math.min(content.size, offset + length);
-  return content.parts.filter((p) => p.offset < end && p.offset + p.size > offset);
+function partsTouching(parts: readonly PartRecord[], size: number, offset: number, length: number): PartRecord[] {
+  const end = Math.min(size, offset + length);
+  return parts.filter((p) => p.offset < end && p.offset + p.size > offset);
 }
 
 function definedOnly<T extends object>(options: T): Partial<T> {

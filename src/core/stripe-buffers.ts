@@ -13,7 +13,7 @@ export class StripeBuffers {
   private readonly free: Buffer[] = [];
   private readonly issued = new WeakSet<Buffer>();
 
-  constructor(readonly size: number, private readonly keep: number) {}
+  constructor(private readonly size: number, private readonly keep: number) {}
 
   take(): Buffer {
     const buffer = this.free.pop() ?? Buffer.allocUnsafeSlow(this.size);
@@ -22,8 +22,8 @@ export class StripeBuffers {
   }
 
   /** Takes back a buffer handed out by take(); anything else is left to the garbage collector. */
-  give(buffer: Uint8Array): void {
-    if (!Buffer.isBuffer(buffer) || !this.issued.has(buffer)) return;
+  give(buffer: Buffer): void {
+    if (!this.issued.has(buffer)) return;
     this.issued.delete(buffer);
     if (this.free.length < this.keep) this.free.push(buffer);
   }

@@ -1,7 +1,7 @@
 /**
  * Chunk ids that are on (or on their way to) storage nodes but not yet accounted for
- * in the metadata: the parts of uploads under way and the new copies a repair is
- * making. The orphan collector never touches these.
+ * in the metadata: the parts of uploads under way, of drafts awaiting their commit,
+ * and the new copies a repair is making. The orphan collector never touches these.
  *
  * Invariant: an id is added before its first store request is sent and removed only
  * in the same synchronous step that records it (commit) or dooms it, so at every

@@ -1,7 +1,7 @@
 /**
  * All SQL of the controller: the directory tree, parts, replicas, nodes and doomed
  * chunk copies, in one better-sqlite3 connection (WAL, synchronous=FULL so a
- * committed file survives power loss).
+ * committed file survives power loss; lazyTransaction excepted, see below).
  *
  * Invariants:
  * - A file's parts and replicas change only inside one transaction (replaceContent,
@@ -179,7 +179,7 @@ export class MetadataStore {
   lazyTransaction<T>(fn: () => T): T {
     this.stmt.syncNormal.run();
     try {
-      return this.db.transaction(fn)();
+      return this.transaction(fn);
     } finally {
       this.stmt.syncFull.run();
     }
@@ -302,14 +302,14 @@ export class MetadataStore {
 
   /** The part stored as `chunkId`, if a committed file still refers to it. */
   part(chunkId: string): PartRecord | undefined {
-    const row = this.stmt.part.get(chunkId) as RawStoredPart | undefined;
-    return row && storedPart(row);
+    const row = this.stmt.part.get(chunkId) as RawPart | undefined;
+    return row && partFromRow(row);
   }
 
   /** Parts with fewer than `replicas` copies on `nodes`, in chunk id order after `after`. */
   partsWithFewerCopies(nodes: readonly string[], replicas: number, after: string, limit: number): PartRecord[] {
-    const rows = this.stmt.fewerCopies.all({ nodes: JSON.stringify(nodes), replicas, after, limit }) as RawStoredPart[];
-    return rows.map(storedPart);
+    const rows = this.stmt.fewerCopies.all({ nodes: JSON.stringify(nodes), replicas, after, limit }) as RawPart[];
+    return rows.map(partFromRow);
   }
 
   /** How many parts there are, how many have fewer than `replicas` copies on `nodes`, and how many none. */
@@ -353,8 +353,8 @@ export class MetadataStore {
   }
 }
 
-type RawStoredPart = Omit<PartRecord, 'nodes'> & { nodes: string };
+type RawPart = Omit<PartRecord, 'nodes'> & { nodes: string };
 
-function storedPart(row: RawStoredPart): PartRecord {
+function partFromRow(row: RawPart): PartRecord {
   return { ...row, nodes: JSON.parse(row.nodes) as string[] };
 }
