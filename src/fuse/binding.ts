@@ -3,10 +3,12 @@
  *
  * fuse-native builds libfuse's "-o" string in Fuse.prototype._fuseOptions() and
  * knows no option for write size, so the kernel would send 4 KiB writes (about
- * 30 MB/s here). newFuse() appends big_writes and max_write/max_read = 128 KiB
- * (libfuse 2's largest), atomic_o_trunc (O_TRUNC reaches open, see file-ops.ts),
- * use_ino (st_ino is the file system's own), auto_cache (the kernel keeps a file's
- * pages while its mtime and size are unchanged) and attribute/entry caching. The
+ * 30 MB/s here). newFuse() appends big_writes and max_write = 128 KiB (libfuse 2's
+ * largest), atomic_o_trunc (O_TRUNC reaches open, see file-ops.ts), use_ino (st_ino
+ * is the file system's own), default_permissions (the kernel checks mode bits) and
+ * fsname/subtype; through fuse-native's own options it sets max_read = 128 KiB,
+ * auto_cache (the kernel keeps a file's pages while its mtime and size are
+ * unchanged) and attribute/entry caching. The
  * benchmark's discard mount is made by the same function, so the ceiling it
  * measures has exactly these options.
  *

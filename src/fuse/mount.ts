@@ -21,25 +21,20 @@ import type Fuse from 'fuse-native';
 import { createLogger } from '../common/log';
 import { Controller } from '../core/controller';
 import { attrOps } from './attr-ops';
-import { FuseInstance, loadFuse, newFuse } from './binding';
+import { FuseInstance, loadFuse, MountSettings, newFuse } from './binding';
 import { FuseContext } from './context';
 import { dirOps } from './dir-ops';
 import { fileOps } from './file-ops';
 import { OpenFiles } from './open-files';
 
-export interface MountOptions {
+export interface MountOptions extends Omit<MountSettings, 'name'> {
   mountpoint: string;
   /** Where spools of files being written live (never inside the mount). */
   spoolDir: string;
-  /** Seconds the kernel caches attributes and names (default 1; 0 disables). */
-  cacheSeconds?: number;
-  /** Mount with fuse-native's defaults only (4 KiB writes): for benchmarks. */
-  smallWrites?: boolean;
 }
 
 const log = createLogger('fuse');
 const run = promisify(execFile);
-
 
 /** How often the mount table is read to notice an unmount from outside. */
 const MOUNT_WATCH_MS = 1_000;

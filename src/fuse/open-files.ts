@@ -41,7 +41,7 @@ export class OpenFile {
 
   /** Bytes written but not committed yet live here (a stream or a spool). */
   get hasLocalContent(): boolean {
-    return Boolean(this.streaming || this.spool);
+    return this.localSize !== undefined;
   }
 
   /** The size of the content being written (for stat), if any. */

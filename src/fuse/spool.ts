@@ -5,7 +5,7 @@
  * its start needs none until it stops being sequential (see streaming-upload.ts).
  *
  * Invariants: the spool file is unlinked as soon as it is opened, so a crash leaves
- * nothing behind; memory use is one read buffer, whatever the file size.
+ * nothing behind; memory use is one read buffer at a time, whatever the file size.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
