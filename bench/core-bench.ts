@@ -13,6 +13,7 @@ import { PIECE, randomPieces, startLocalCluster, timed, writeAndReadBack } from 
 import { BenchRow, mbPerSecond, peakRssMiB } from './report';
 
 const FILE_MIB = Number(process.env.RAIDFS_BENCH_CORE_MIB ?? 256);
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-bench-core-'));
   const bytes = FILE_MIB * PIECE;

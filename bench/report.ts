@@ -18,7 +18,7 @@ export interface BenchRow {
   met?: boolean;
 }
 
-/** A figure with three significant digits at most (as the table prints it). */
+/** A figure as the table prints it: no decimals from 100, one from 10, two below. */
 export function fmt(n: number): string {
   return n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
 }

@@ -11,7 +11,7 @@
  * readStream of the same number of bytes, without HTTP. Peak RSS is measured per
  * phase (the high-water mark is reset in between). Prints its rows as JSON on stdout.
  */
-import '../src/common/gc-tuning'; // the controller here runs with raidfs's V8 settings, as `raidfs controller` does
+import '../src/common/gc-tuning'; // raidfs's V8 settings, as `raidfs controller` has (for the HTTP client child too)
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

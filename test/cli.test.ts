@@ -1,7 +1,9 @@
 /**
  * The raidfs command line as a user runs it: help and usage errors with their exit
- * codes, and `raidfs up` starting the controller plus 4 storage nodes (5 processes)
- * and stopping all of them on Ctrl-C (SIGINT).
+ * codes; `raidfs up` starting the controller plus 4 storage nodes (5 processes) and
+ * stopping all of them on Ctrl-C (SIGINT); a `raidfs up` killed with -9 taking its
+ * nodes with it; a node refused on a data directory in use, and a stale lock taken
+ * over.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -26,6 +28,31 @@ function childrenOf(pid: number): number[] {
   });
 }
 
+/** `raidfs up` runs on a fresh directory; cleanUp() stops what they started and removes it. */
+class UpRuns {
+  readonly dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-up-'));
+  readonly mnt = path.join(this.dir, 'mnt');
+  readonly data = path.join(this.dir, 'data');
+  up?: ReadyProcess;
+  /** The node processes of the last run started. */
+  nodes: number[] = [];
+
+  constructor(private readonly nodeCount: number) {}
+
+  async start(): Promise<ReadyProcess> {
+    this.up = await ReadyProcess.start(CLI_ENTRY, ['up', this.mnt, '--data', this.data, '--nodes', String(this.nodeCount), '--listen', 'tcp://127.0.0.1:0', '--rest', '127.0.0.1:0'],
+      /raidfs ready/, { env: { ...process.env, RAIDFS_LOG: 'warn' }, timeoutMs: 20_000 });
+    this.nodes = childrenOf(this.up.pid);
+    return this.up;
+  }
+
+  async cleanUp(): Promise<void> {
+    await this.up?.stop('SIGKILL');
+    this.nodes.filter(pidAlive).forEach((pid) => process.kill(pid, 'SIGKILL'));
+    if (isMounted(this.mnt)) spawnSync('fusermount', ['-uz', this.mnt]);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
 
 describe('raidfs command line', () => {
   it('prints help with exit 0 and rejects misuse with exit 2', () => {
@@ -44,15 +71,11 @@ describe('raidfs command line', () => {
   });
 
   it('`raidfs up` runs 5 processes with mount and REST, and stops them all on Ctrl-C', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-up-'));
-    const mnt = path.join(dir, 'mnt');
-    let up: ReadyProcess | undefined;
-    let nodes: number[] = [];
+    const runs = new UpRuns(4);
     try {
-      up = await ReadyProcess.start(CLI_ENTRY, ['up', mnt, '--data', path.join(dir, 'data'), '--listen', 'tcp://127.0.0.1:0', '--rest', '127.0.0.1:0'],
-        /raidfs ready/, { env: { ...process.env, RAIDFS_LOG: 'warn' }, timeoutMs: 20_000 });
-      const out = () => up!.stdout;
-      nodes = childrenOf(up.pid);
+      const up = await runs.start();
+      const out = () => up.stdout;
+      const nodes = runs.nodes;
       assert.equal(nodes.length, 4, 'controller + 4 node processes');
       assert.match(out(), /4 storage nodes/);
       assert.match(out(), /mounted at /);
@@ -61,26 +84,18 @@ describe('raidfs command line', () => {
       assert.equal(await up.stop('SIGINT'), 0);
       assert.match(out(), /stopped/);
       assert.deepEqual(nodes.filter(pidAlive), [], 'every node process stopped');
-      assert.ok(!isMounted(mnt), 'unmounted');
+      assert.ok(!isMounted(runs.mnt), 'unmounted');
     } finally {
-      await up?.stop('SIGKILL');
-      nodes.filter(pidAlive).forEach((pid) => process.kill(pid, 'SIGKILL'));
-      if (isMounted(mnt)) spawnSync('fusermount', ['-uz', mnt]);
-      rmSync(dir, { recursive: true, force: true });
+      await runs.cleanUp();
     }
   });
 
   it('`raidfs up` killed -9 takes its nodes with it; a data directory in use is refused, a stale lock taken over', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-up-'));
-    const mnt = path.join(dir, 'mnt');
-    const data = path.join(dir, 'data');
-    const start = () => ReadyProcess.start(CLI_ENTRY, ['up', mnt, '--data', data, '--nodes', '2', '--listen', 'tcp://127.0.0.1:0', '--rest', '127.0.0.1:0'],
-      /raidfs ready/, { env: { ...process.env, RAIDFS_LOG: 'warn' }, timeoutMs: 20_000 });
-    let up: ReadyProcess | undefined;
-    let nodes: number[] = [];
+    const runs = new UpRuns(2);
+    const data = runs.data;
     try {
-      up = await start();
-      nodes = childrenOf(up.pid);
+      const up = await runs.start();
+      const nodes = runs.nodes;
       assert.equal(nodes.length, 2);
       const intruder = raidfs('node', '--data', path.join(data, 'node1'), '--controller', 'tcp://127.0.0.1:1');
       assert.equal(intruder.status, 1, 'a second node on a data directory in use must not start');
@@ -89,15 +104,11 @@ describe('raidfs command line', () => {
       await waitUntil(() => nodes.every((pid) => !pidAlive(pid)), 'the nodes of the killed raidfs up have exited', 10_000);
       // A lock left by a process that is gone (as after a power cut) is taken over.
       writeFileSync(path.join(data, 'node1', 'LOCK'), `${spawnSync('true').pid}\n`);
-      up = await start(); // also recovers the mount the killed one left behind
-      nodes = childrenOf(up.pid);
-      assert.equal(nodes.length, 2, 'both nodes started again on their directories');
-      assert.equal(await up.stop('SIGINT'), 0);
+      const again = await runs.start(); // also recovers the mount the killed one left behind
+      assert.equal(runs.nodes.length, 2, 'both nodes started again on their directories');
+      assert.equal(await again.stop('SIGINT'), 0);
     } finally {
-      await up?.stop('SIGKILL');
-      nodes.filter(pidAlive).forEach((pid) => process.kill(pid, 'SIGKILL'));
-      if (isMounted(mnt)) spawnSync('fusermount', ['-uz', mnt]);
-      rmSync(dir, { recursive: true, force: true });
+      await runs.cleanUp();
     }
   });
 });

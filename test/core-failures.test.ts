@@ -1,7 +1,7 @@
 /**
  * Real faults against a real cluster: kill -9 of a node, too few live nodes for a
- * write, a chunk file corrupted on disk or swapped for another, a node restarted on its data, a full disk.
- * After each, data is checked byte-exact.
+ * write, a chunk file corrupted on disk or swapped for another, a node restarted on
+ * its data, a full disk. After each, data is checked byte-exact.
  */
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
@@ -10,6 +10,11 @@ import { TestCluster } from './helpers/cluster';
 import { collect, testBytes, waitUntil } from './helpers/data';
 
 const STRIPE = 64 * 1024;
+/** A chunk file's header (chunk-store.ts); the chunk's bytes follow it. */
+const HEADER_BYTES = 48;
+
+/** Whether the chunk file at `file` holds `expected` (read repair has rewritten it). */
+const holds = async (file: string, expected: Buffer) => (await fs.readFile(file)).subarray(HEADER_BYTES).equals(expected);
 
 describe('core under failures', () => {
   let cluster: TestCluster | undefined;
@@ -50,7 +55,7 @@ describe('core under failures', () => {
     for (const part of parts) {
       const file = cluster.chunkFile(part.nodes[0], part.chunkId);
       const bytes = await fs.readFile(file);
-      bytes[48 + 100] ^= 0xff; // one bit-flipped byte after the 48-byte header
+      bytes[HEADER_BYTES + 100] ^= 0xff; // one bit-flipped byte after the header
       await fs.writeFile(file, bytes);
     }
     // Part 1 loses its other copy too (truncated to nothing): no good copy is left.
@@ -58,7 +63,7 @@ describe('core under failures', () => {
     await assert.rejects(cluster.controller.readFile('/rot'), { code: 'EIO' });
     // Part 0 is readable from its good copy; once a read has tried the corrupt copy (the
     // copy a read tries first is chosen at random), that copy is rewritten.
-    const repaired = async () => (await fs.readFile(cluster!.chunkFile(parts[0].nodes[0], parts[0].chunkId))).subarray(48).equals(data.subarray(0, STRIPE));
+    const repaired = () => holds(cluster!.chunkFile(parts[0].nodes[0], parts[0].chunkId), data.subarray(0, STRIPE));
     for (let i = 0; i < 30 && !(await repaired()); i++) {
       const first = await cluster.controller.readRange(cluster.controller.snapshot('/rot'), 0, STRIPE);
       assert.ok(first.equals(data.subarray(0, STRIPE)));
@@ -76,7 +81,7 @@ describe('core under failures', () => {
     // replaces one copy of part 0: only the controller's digest check can catch it.
     const victim = cluster.chunkFile(parts[0].nodes[0], parts[0].chunkId);
     await fs.copyFile(cluster.chunkFile(parts[1].nodes[0], parts[1].chunkId), victim);
-    const repaired = async () => (await fs.readFile(victim)).subarray(48).equals(data.subarray(0, STRIPE));
+    const repaired = () => holds(victim, data.subarray(0, STRIPE));
     for (let i = 0; i < 30 && !(await repaired()); i++) {
       assert.ok((await cluster.controller.readFile('/swap')).equals(data), `read ${i} is byte-exact`);
     }

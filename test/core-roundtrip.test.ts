@@ -38,6 +38,7 @@ describe('core round trips (stripe 64 KiB, 4 nodes)', () => {
 
   it('keeps a draft out of the tree until commitDraft; a dropped draft leaves no copies', async () => {
     const copies = () => cluster.controller.nodes().reduce((sum, node) => sum + node.chunkCount, 0);
+    const before = copies();
     const data = testBytes(3 * STRIPE + 5, 'draft');
     const kept = await cluster.controller.storeDraft(pieces(data, 10_000));
     assert.throws(() => cluster.controller.stat('/draft.bin'), { code: 'ENOENT' });
@@ -45,12 +46,12 @@ describe('core round trips (stripe 64 KiB, 4 nodes)', () => {
     cluster.controller.commitDraft('/draft.bin', kept);
     assert.ok((await cluster.controller.readFile('/draft.bin')).equals(data));
     assert.throws(() => cluster.controller.commitDraft('/draft-again.bin', kept), /already committed or dropped/);
-    await waitUntil(async () => copies() > 0, 'the nodes report their copies', 5_000);
-    const committed = copies();
+    const committed = before + 2 * 4;
+    await waitUntil(() => copies() === committed, 'the nodes report the committed draft\'s copies (4 parts, 2 copies each)', 5_000);
     const dropped = await cluster.controller.storeDraft(pieces(data, 10_000));
-    await waitUntil(async () => copies() === committed + 2 * 4, 'the second draft is stored (4 parts, 2 copies each)', 5_000);
+    await waitUntil(() => copies() === committed + 2 * 4, 'the second draft is stored (4 parts, 2 copies each)', 5_000);
     cluster.controller.dropDraft(dropped);
-    await waitUntil(async () => copies() === committed, 'the dropped draft is deleted from the nodes', 10_000);
+    await waitUntil(() => copies() === committed, 'the dropped draft is deleted from the nodes', 10_000);
     assert.ok((await cluster.controller.readFile('/draft.bin')).equals(data), 'the committed draft is untouched');
   });
 

@@ -217,7 +217,7 @@ describe('the mount with too few nodes', () => {
   it('cp exits non-zero and leaves no file when only one node is alive', async () => {
     await fs.writeFile(fsys.at('before.txt'), 'stored while both nodes were up\n');
     fsys.killNode(1);
-    await new Promise((r) => setTimeout(r, 2_500)); // the controller counts the node down after 1.5 s
+    await fsys.waitUntilNodesDown(1);
     const src = path.join(os.tmpdir(), `raidfs-few-${process.pid}`);
     await fs.writeFile(src, testBytes(300_000, 'few'));
     try {
@@ -244,7 +244,7 @@ describe('the mount losing a node while a file is streamed in (2 nodes, stripe 2
     try {
       await handle.write(data, 0, 3 * STRIPE, 0); // stripes already on their way to both nodes
       fsys.killNode(1);
-      await new Promise((r) => setTimeout(r, 2_500)); // the controller counts the node down after 1.5 s
+      await fsys.waitUntilNodesDown(1);
       await handle.write(data, 3 * STRIPE, 5 * STRIPE, 3 * STRIPE);
     } catch (err) {
       failure = err;

@@ -4,9 +4,8 @@
  * request with a deadline. A JSON error from the controller, a refused connection or
  * the deadline passing becomes a one-line error (exit 1).
  */
-import { REST_DEFAULTS } from '../rest/server';
+import { REST_DEFAULTS, restUrl } from '../rest/server';
 import { OptionSpec, OptionValues, parseDuration } from './options';
-import { restUrl } from '../rest/server';
 import { parseHostPort } from './rest-options';
 
 export const restClientOptionSpecs: Record<string, OptionSpec> = {

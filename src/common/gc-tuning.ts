@@ -1,6 +1,7 @@
 /**
  * V8 heap settings for raidfs processes, applied before anything else is loaded
- * (imported first by the CLI entry point).
+ * (imported first by the CLI entry point, and by the benchmarks that host a
+ * controller).
  *
  * raidfs processes keep a small JavaScript heap (~10 MB) while moving hundreds of MB/s
  * through short-lived buffers. V8 sizes the old generation's next collection limit

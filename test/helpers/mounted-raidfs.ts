@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { CLI_ENTRY } from '../../src/cli/local-nodes';
+import { waitUntil } from './data';
 import { isMounted } from './host';
 import { ReadyProcess } from './ready-process';
 
@@ -76,6 +77,12 @@ export class MountedRaidfs {
 
   killNode(index: number): void {
     process.kill(this.nodePids[index], 'SIGKILL');
+  }
+
+  /** Waits until the controller counts `count` nodes down (GET /status). */
+  async waitUntilNodesDown(count: number): Promise<void> {
+    const nodesDown = async () => ((await (await fetch(`${this.restUrl}/status`)).json()) as { nodesDown: number }).nodesDown;
+    await waitUntil(async () => (await nodesDown()) === count, `${count} node(s) counted down`, 10_000);
   }
 
   async stop(): Promise<void> {
