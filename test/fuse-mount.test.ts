@@ -239,22 +239,13 @@ describe('the mount losing a node while a file is streamed in (2 nodes, stripe 2
 
   it('the writer gets EIO from a later write or from close, and no file is left', async () => {
     const data = testBytes(8 * STRIPE, 'lost');
-    const handle = await fs.open(fsys.at('lost.bin'), 'w');
-    let failure: unknown;
-    try {
+    const failure = await fsys.writeAndClose('lost.bin', async (handle) => {
       await handle.write(data, 0, 3 * STRIPE, 0); // stripes already on their way to both nodes
       fsys.killNode(1);
       await fsys.waitUntilNodesDown(1);
       await handle.write(data, 3 * STRIPE, 5 * STRIPE, 3 * STRIPE);
-    } catch (err) {
-      failure = err;
-    }
-    try {
-      await handle.close();
-    } catch (err) {
-      failure ??= err;
-    }
-    assert.equal((failure as NodeJS.ErrnoException | undefined)?.code, 'EIO', `expected EIO, got ${String(failure)}`);
+    });
+    assert.equal(failure?.code, 'EIO', `expected EIO, got ${String(failure)}`);
     await assert.rejects(fs.stat(fsys.at('lost.bin')), { code: 'ENOENT' });
   });
 });

@@ -43,23 +43,12 @@ describe('the mount with its spool on a full disk', () => {
   });
 
   it('a writer that goes back after 3 MiB gets the error (from that write or close) and leaves no file', async () => {
-    // This process does not serve the mount, so it may write to it itself.
-    const target = fsys!.at('back.bin');
-    const handle = await fs.open(target, 'w');
     const piece = Buffer.alloc(128 * 1024, 7);
-    let failure: unknown;
-    try {
+    const failure = await fsys!.writeAndClose('back.bin', async (handle) => {
       for (let i = 0; i < 24; i++) await handle.write(piece);
       await handle.write(Buffer.from('X'), 0, 1, 0);
-    } catch (err) {
-      failure = err;
-    }
-    try {
-      await handle.close();
-    } catch (err) {
-      failure ??= err;
-    }
-    assert.match(String((failure as NodeJS.ErrnoException | undefined)?.code), /ENOSPC|EIO/, `the write back or close() failed: ${String(failure)}`);
-    await assert.rejects(fs.stat(target), { code: 'ENOENT' });
+    });
+    assert.match(String(failure?.code), /ENOSPC|EIO/, `the write back or close() failed: ${String(failure)}`);
+    await assert.rejects(fs.stat(fsys!.at('back.bin')), { code: 'ENOENT' });
   });
 });

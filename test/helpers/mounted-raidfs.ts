@@ -9,7 +9,8 @@
  * PID, lazily unmounts if the mount is still there, and removes the temp directory.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, promises as fs, rmSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -77,6 +78,27 @@ export class MountedRaidfs {
 
   killNode(index: number): void {
     process.kill(this.nodePids[index], 'SIGKILL');
+  }
+
+  /**
+   * Opens `relative` for writing, runs `writes` on it and closes it, as a program
+   * would; resolves with the first error of the writes or of close() (where a failed
+   * commit shows), if any. The test process does not serve the mount, so it may.
+   */
+  async writeAndClose(relative: string, writes: (handle: FileHandle) => Promise<void>): Promise<NodeJS.ErrnoException | undefined> {
+    const handle = await fs.open(this.at(relative), 'w');
+    let failure: unknown;
+    try {
+      await writes(handle);
+    } catch (err) {
+      failure = err;
+    }
+    try {
+      await handle.close();
+    } catch (err) {
+      failure ??= err;
+    }
+    return failure as NodeJS.ErrnoException | undefined;
   }
 
   /** Waits until the controller counts `count` nodes down (GET /status). */
