@@ -17,7 +17,7 @@ import { after, before, describe, it } from 'node:test';
 import { Dealer } from 'zeromq';
 import { LocalNode } from '../src/cli/local-nodes';
 import { ControllerOptions } from '../src/core/controller';
-import { KeyFileError, readAuthorizedKeys, readKeyPair, readPublicKey } from '../src/wire/curve-keys';
+import { KeyFileError, newKeyPair, readAuthorizedKeys, readKeyPair, readPublicKey } from '../src/wire/curve-keys';
 import { encodeMessage } from '../src/wire/messages';
 import { curveClientSocketOptions, isLoopbackEndpoint, localEndpoint } from '../src/wire/transport-security';
 import { TestCluster } from './helpers/cluster';
@@ -123,6 +123,11 @@ describe('CURVE authentication and encryption of node traffic', () => {
     for (const [read, message] of cases) {
       assert.throws(read, (err: Error) => err instanceof KeyFileError && message.test(err.message) && !err.message.includes('\n'), String(message));
     }
+    // '{' is a Z85 character too (one key in 85 starts with it): such a key is a key, not JSON.
+    let braced = newKeyPair().publicKey;
+    while (!braced.startsWith('{')) braced = newKeyPair().publicKey;
+    assert.equal(readPublicKey(bad('braced.pub', `${braced}\n`)), braced);
+    assert.deepEqual(readAuthorizedKeys(bad('auth-braced', `${braced} node-1\n`)), [braced]);
     assert.deepEqual(readAuthorizedKeys(bad('auth-ok', `# comment\n\n  ${pub}   node-1 at rack 3\n${curve.publicKey}\n`)), [pub, curve.publicKey]);
   });
 

@@ -77,10 +77,11 @@ export function readKeyPair(file: string): CurveKeyPair {
 
 export function readPublicKey(file: string): string {
   const key = readText(file).trim();
-  if (key.startsWith('{')) throw new KeyFileError(`${file}: this is a key pair file (with a secret key); give the public key file (.pub)`);
   const problem = keyProblem(key);
-  if (problem) throw new KeyFileError(`${file}: ${problem}`);
-  return key;
+  if (problem === undefined) return key;
+  // '{' is a Z85 character, so only text that is not a key may be taken for a key pair.
+  if (key.startsWith('{')) throw new KeyFileError(`${file}: this is a key pair file (with a secret key); give the public key file (.pub)`);
+  throw new KeyFileError(`${file}: ${problem}`);
 }
 
 /** The keys in an authorized_keys file, in file order (at least one). */
