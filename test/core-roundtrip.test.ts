@@ -71,6 +71,14 @@ describe('core round trips (stripe 64 KiB, 4 nodes)', () => {
     assert.ok(pairs.size >= 4, `copies are spread over many node pairs, not fixed ones (saw ${[...pairs].join(', ')})`);
   });
 
+  it('writes the two halves of a small file to four different nodes, in parallel', async () => {
+    for (let i = 0; i < 20; i++) {
+      await cluster.controller.writeFile(`/halves-${i}`, testBytes(4096, `halves ${i}`));
+      const nodes = cluster.controller.snapshot(`/halves-${i}`).parts.flatMap((p) => p.nodes);
+      assert.equal(new Set(nodes).size, 4, `file ${i}: copies on ${nodes.join(', ')}`);
+    }
+  });
+
   it('reads arbitrary ranges, fetching only the parts a range touches', async () => {
     const data = testBytes(5 * STRIPE + 99, 'ranges');
     await cluster.controller.writeFile('/ranges.bin', data);
