@@ -19,7 +19,7 @@ function seeded(seed: number): () => number {
   };
 }
 
-const node = (id: string, freeBytes: number, storesInFlight = 0): Candidate => ({ id, freeBytes, storesInFlight });
+const node = (id: string, freeBytes: number, busy = false): Candidate => ({ id, freeBytes, idle: !busy });
 
 /** How often each id is picked over `draws` calls. */
 function tally(candidates: Candidate[], count: number, draws: number, seed: number): Map<string, number> {
@@ -34,7 +34,7 @@ function tally(candidates: Candidate[], count: number, draws: number, seed: numb
 describe('placement', () => {
   it('picks distinct nodes that have room, fewer when not enough have', () => {
     const random = seeded(1);
-    const nodes = [node('a', 100), node('b', 5), node('c', 100, 3), node('d', 0)];
+    const nodes = [node('a', 100), node('b', 5), node('c', 100, true), node('d', 0)];
     for (let i = 0; i < 200; i++) {
       const two = pickNodes(nodes, 2, 10, random);
       assert.equal(two.length, 2);
@@ -47,9 +47,9 @@ describe('placement', () => {
 
   it('sends copies to idle nodes first, then to busy ones', () => {
     const random = seeded(2);
-    const nodes = [node('a', 100, 1), node('b', 100, 1), node('c', 100), node('d', 100)];
+    const nodes = [node('a', 100, true), node('b', 100, true), node('c', 100), node('d', 100)];
     for (let i = 0; i < 200; i++) assert.deepEqual(pickNodes(nodes, 2, 1, random).sort(), ['c', 'd']);
-    const oneIdle = [node('a', 100, 1), node('b', 100, 2), node('c', 100)];
+    const oneIdle = [node('a', 100, true), node('b', 100, true), node('c', 100)];
     for (let i = 0; i < 200; i++) {
       const [first, second] = pickNodes(oneIdle, 2, 1, random);
       assert.equal(first, 'c');
@@ -60,7 +60,7 @@ describe('placement', () => {
   it('draws with odds proportional to free bytes among idle nodes, and among busy ones', () => {
     const idle = tally([node('big', 3000), node('small', 1000)], 1, 20_000, 3);
     assert.ok(Math.abs(idle.get('big')! / 20_000 - 0.75) < 0.02, `big drawn ${idle.get('big')} times in 20000, expected about 15000`);
-    const busy = tally([node('big', 3000, 2), node('small', 1000, 1)], 1, 20_000, 4);
+    const busy = tally([node('big', 3000, true), node('small', 1000, true)], 1, 20_000, 4);
     assert.ok(Math.abs(busy.get('big')! / 20_000 - 0.75) < 0.02, `big drawn ${busy.get('big')} times in 20000, expected about 15000`);
   });
 

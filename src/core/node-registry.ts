@@ -28,7 +28,6 @@ import { bodyOf, ErrorCode, Message, NodeReport } from '../wire/messages';
 /** What the registry keeps per node; `alive` and `downSinceMs` are derived when asked. */
 interface KnownNode extends Omit<NodeStatus, 'alive' | 'downSinceMs'> {
   reservedBytes: number;
-  storesInFlight: number;
   /** The node's going down was acted on (logged, pending requests failed). */
   downNoticed: boolean;
 }
@@ -50,7 +49,7 @@ export class NodeRegistry {
     private readonly nodeTimeoutMs: number,
   ) {
     for (const row of metadata.knownNodes()) {
-      this.nodes.set(row.id, { ...row, lastSeenMs: 0, softwareVersion: '', reservedBytes: 0, storesInFlight: 0, downNoticed: true });
+      this.nodes.set(row.id, { ...row, lastSeenMs: 0, softwareVersion: '', reservedBytes: 0, downNoticed: true });
     }
     transport.onMessage = (nodeId, message) => this.onMessage(nodeId, message);
     this.sweeper = setInterval(() => this.noticeDownNodes(), SWEEP_MS);
@@ -89,7 +88,7 @@ export class NodeRegistry {
   statuses(): NodeStatus[] {
     return [...this.nodes.values()]
       .map((node) => {
-        const { reservedBytes: _reserved, storesInFlight: _stores, downNoticed: _noticed, ...status } = node;
+        const { reservedBytes: _reserved, downNoticed: _noticed, ...status } = node;
         return { ...status, alive: this.isAlive(node.id), downSinceMs: this.downSinceMs(node) };
       })
       .sort((a, b) => a.id.localeCompare(b.id));
@@ -101,7 +100,8 @@ export class NodeRegistry {
       .filter((id) => !exclude.has(id))
       .map((id) => {
         const node = this.nodes.get(id)!;
-        return { id, freeBytes: node.freeBytes - node.reservedBytes, storesInFlight: node.storesInFlight };
+        // Every part has bytes, so a node has stores in flight exactly when it has bytes reserved.
+        return { id, freeBytes: node.freeBytes - node.reservedBytes, idle: node.reservedBytes === 0 };
       });
     return pickNodes(candidates, count, bytes);
   }
@@ -109,16 +109,12 @@ export class NodeRegistry {
   /** A copy of `bytes` is on its way to node `id`: it counts against the node's free space, and the node as busy, until release. */
   reserve(id: string, bytes: number): void {
     const node = this.nodes.get(id);
-    if (!node) return;
-    node.reservedBytes += bytes;
-    node.storesInFlight += 1;
+    if (node) node.reservedBytes += bytes;
   }
 
   release(id: string, bytes: number): void {
     const node = this.nodes.get(id);
-    if (!node) return;
-    node.reservedBytes = Math.max(0, node.reservedBytes - bytes);
-    node.storesInFlight = Math.max(0, node.storesInFlight - 1);
+    if (node) node.reservedBytes = Math.max(0, node.reservedBytes - bytes);
   }
 
   /** Records a fresh report that came with a reply from a node. */
@@ -188,7 +184,7 @@ export class NodeRegistry {
       const known = this.nodes.get(nodeId);
       this.nodes.set(nodeId, {
         id: nodeId, ...report, address: body.address, lastSeenMs: Date.now(), softwareVersion: body.softwareVersion,
-        reservedBytes: known?.reservedBytes ?? 0, storesInFlight: known?.storesInFlight ?? 0, downNoticed: false,
+        reservedBytes: known?.reservedBytes ?? 0, downNoticed: false,
       });
       this.metadata.upsertNode(nodeId, body.address, report);
       this.log.info('node registered', { node: nodeId, address: body.address, free: report.freeBytes, chunks: report.chunkCount });

@@ -17,15 +17,15 @@ export interface Candidate {
   id: string;
   /** Bytes the node can still take (free space minus writes in flight to it). */
   freeBytes: number;
-  /** Copies being sent to the node and not acknowledged yet. */
-  storesInFlight: number;
+  /** No copy is on its way to the node (none sent and not acknowledged yet). */
+  idle: boolean;
 }
 
 /** Up to `count` distinct candidate ids with room for `bytes`; fewer if not enough have room. */
 export function pickNodes(candidates: readonly Candidate[], count: number, bytes: number, random: () => number = Math.random): string[] {
   const withRoom = candidates.filter((c) => c.freeBytes >= bytes);
-  const idle = withRoom.filter((c) => c.storesInFlight === 0);
-  const busy = withRoom.filter((c) => c.storesInFlight > 0);
+  const idle = withRoom.filter((c) => c.idle);
+  const busy = withRoom.filter((c) => !c.idle);
   const chosen: string[] = [];
   for (const pool of [idle, busy]) {
     while (chosen.length < count && pool.length > 0) {
