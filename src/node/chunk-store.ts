@@ -117,7 +117,7 @@ export class ChunkStore {
       if (!sameDigest(staged ? copyWithSha256(data, staged, HEADER_BYTES) : sha256(data), digest)) {
         throw new ChunkStoreError(ErrorCode.CHECKSUM_MISMATCH, `chunk ${id} arrived corrupted`);
       }
-      if (size > await this.freeBytes()) {
+      if (size > this.freeBytes(await this.diskSpace())) {
         throw new ChunkStoreError(ErrorCode.NO_SPACE, `no space for chunk ${id} (${data.length} bytes)`);
       }
       const file = { final: this.chunkPath(id), tmp: path.join(this.root, 'tmp', `${id}.${process.pid}.${Math.random().toString(36).slice(2)}`) };
@@ -293,7 +293,7 @@ export class ChunkStore {
   async report(): Promise<NodeReport> {
     const disk = await this.diskSpace();
     const capacity = Math.min(disk.capacity, this.capacityLimit ?? Infinity);
-    return { capacityBytes: capacity, freeBytes: await this.freeBytes(), chunkCount: this.chunkCount, usedBytes: this.usedBytes };
+    return { capacityBytes: capacity, freeBytes: this.freeBytes(disk), chunkCount: this.chunkCount, usedBytes: this.usedBytes };
   }
 
   /** Closes the shard directories kept open for fsync. */
@@ -302,10 +302,10 @@ export class ChunkStore {
     this.shardDirs.clear();
   }
 
-  /** Bytes this node may still store: the disk's free space, bounded by the configured capacity. */
-  private async freeBytes(): Promise<number> {
+  /** Bytes this node may still store: the disk's free space (`disk`, from diskSpace), bounded by the configured capacity. */
+  private freeBytes(disk: { free: number }): number {
     const capacityLeft = this.capacityLimit === undefined ? Infinity : Math.max(0, this.capacityLimit - this.usedBytes);
-    return Math.min((await this.diskSpace()).free, capacityLeft);
+    return Math.min(disk.free, capacityLeft);
   }
 
   /**
