@@ -127,6 +127,7 @@ describe('CURVE authentication and encryption of node traffic', () => {
     let braced = newKeyPair().publicKey;
     while (!braced.startsWith('{')) braced = newKeyPair().publicKey;
     assert.equal(readPublicKey(bad('braced.pub', `${braced}\n`)), braced);
+    assert.throws(() => readPublicKey(bad('braced-short.pub', braced.slice(0, 39))), /braced-short\.pub: a key is 40 Z85 characters, this is 39/);
     assert.deepEqual(readAuthorizedKeys(bad('auth-braced', `${braced} node-1\n`)), [braced]);
     assert.deepEqual(readAuthorizedKeys(bad('auth-ok', `# comment\n\n  ${pub}   node-1 at rack 3\n${curve.publicKey}\n`)), [pub, curve.publicKey]);
   });

@@ -79,9 +79,18 @@ export function readPublicKey(file: string): string {
   const key = readText(file).trim();
   const problem = keyProblem(key);
   if (problem === undefined) return key;
-  // '{' is a Z85 character, so only text that is not a key may be taken for a key pair.
-  if (key.startsWith('{')) throw new KeyFileError(`${file}: this is a key pair file (with a secret key); give the public key file (.pub)`);
+  if (isJsonObject(key)) throw new KeyFileError(`${file}: this is a key pair file (with a secret key); give the public key file (.pub)`);
   throw new KeyFileError(`${file}: ${problem}`);
+}
+
+/** Whether `text` is JSON of an object, as a key pair file is ('{' alone says nothing: it is a Z85 character). */
+function isJsonObject(text: string): boolean {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null;
+  } catch {
+    return false;
+  }
 }
 
 /** The keys in an authorized_keys file, in file order (at least one). */
