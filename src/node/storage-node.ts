@@ -134,7 +134,10 @@ export class StorageNode {
     this.socket.connect(this.options.controller);
     this.lastHeardMs = Date.now();
     void this.serve(this.socket);
-    await this.register();
+    // A register that cannot be sent (no handshake yet: a refused key, a controller
+    // not up) is not fatal: the node keeps going, and the heartbeat's silence check
+    // reconnects and registers again.
+    await this.register().catch((err) => this.log.warn('registration not sent; retrying', { error: errorMessage(err) }));
   }
 
   private async onHeartbeatTick(silenceLimitMs: number): Promise<void> {
