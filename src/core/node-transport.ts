@@ -121,7 +121,11 @@ export class NodeTransport {
       }, timeoutMs);
       this.pending.set(requestId, { nodeId, kind, startedMs: performance.now(), resolve, reject, timer });
       this.send(nodeId, { ...body, requestId }, payload).catch((err) => {
-        this.settle(requestId, new NodeRequestError(nodeId, 'UNREACHABLE', errorMessage(err)));
+        // EHOSTUNREACH: the ROUTER has no connection to the node. Anything else (EAGAIN:
+        // its queue stayed full for sendTimeout) is a slow node, not a gone one: the
+        // request fails like one without a reply, and the node is not counted down.
+        const unreachable = (err as { code?: string }).code === 'EHOSTUNREACH';
+        this.settle(requestId, new NodeRequestError(nodeId, unreachable ? 'UNREACHABLE' : 'TIMEOUT', `not sent: ${errorMessage(err)}`));
       });
     });
   }
