@@ -31,6 +31,7 @@ import { NodeRegistry } from './node-registry';
 import type { NodeStatus } from './node-status';
 import { NodeTransport } from './node-transport';
 import { PartReader } from './part-reader';
+import { partsInRange } from './parts-in-range';
 import type { ContentSource } from './part-splitter';
 import { Draft, PartWriter } from './part-writer';
 import { StripeBuffers } from './stripe-buffers';
@@ -470,14 +471,14 @@ export class Controller {
 
   /** Starts fetching the parts of a range into the chunk cache without waiting (read-ahead). */
   prefetch(snapshot: FileSnapshot, offset: number, length: number): void {
-    for (const part of partsTouching(snapshot.parts, snapshot.entry.size, offset, length)) this.reader.read(part).catch(() => undefined);
+    for (const part of partsInRange(snapshot.parts, snapshot.entry.size, offset, length)) this.reader.read(part).catch(() => undefined);
   }
 
   /** Bytes [offset, offset + length) of the content made of `parts` (`size` bytes in all), part by part. */
   private async *streamRange(parts: readonly PartRecord[], size: number, offset: number, length: number): AsyncGenerator<Buffer> {
     if (!Number.isSafeInteger(offset) || offset < 0 || !(length >= 0)) throw new RaidfsError('EINVAL', 'invalid range');
     const end = Math.min(size, offset + length);
-    const touched = partsTouching(parts, size, offset, length);
+    const touched = partsInRange(parts, size, offset, length);
     const ahead: Array<Promise<Buffer>> = [];
     const fetchUpTo = (i: number) => {
       while (ahead.length < Math.min(i, touched.length)) {
@@ -554,11 +555,6 @@ export class Controller {
 }
 
 /** The parts of some content that hold bytes of [offset, offset + length). */
-function partsTouching(parts: readonly PartRecord[], size: number, offset: number, length: number): PartRecord[] {
-  const end = Math.min(size, offset + length);
-  return parts.filter((p) => p.offset < end && p.offset + p.size > offset);
-}
-
 function definedOnly<T extends object>(options: T): Partial<T> {
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
