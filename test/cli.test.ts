@@ -3,7 +3,7 @@
  * codes; `raidfs up` starting the controller plus 4 storage nodes (5 processes) and
  * stopping all of them on Ctrl-C (SIGINT); a `raidfs up` killed with -9 taking its
  * nodes with it; a node refused on a data directory in use, and a stale lock taken
- * over.
+ * over; a second controller refused on a metadata file in use.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -90,7 +90,7 @@ describe('raidfs command line', () => {
     }
   });
 
-  it('`raidfs up` killed -9 takes its nodes with it; a data directory in use is refused, a stale lock taken over', async () => {
+  it('`raidfs up` killed -9 takes its nodes with it; a data directory or metadata file in use is refused, a stale lock taken over', async () => {
     const runs = new UpRuns(2);
     const data = runs.data;
     try {
@@ -100,9 +100,14 @@ describe('raidfs command line', () => {
       const intruder = raidfs('node', '--data', path.join(data, 'node1'), '--controller', 'tcp://127.0.0.1:1');
       assert.equal(intruder.status, 1, 'a second node on a data directory in use must not start');
       assert.match(intruder.stderr, /data directory .*node1 is in use by process \d+/);
+      const metadata = path.join(data, 'meta.sqlite');
+      const rival = raidfs('controller', '--db', metadata, '--listen', 'tcp://127.0.0.1:0', '--no-rest');
+      assert.equal(rival.status, 1, 'a second controller on a metadata file in use must not start');
+      assert.match(rival.stderr, /metadata file .*meta\.sqlite is in use by another raidfs controller/);
       await up.stop('SIGKILL');
       await waitUntil(() => nodes.every((pid) => !pidAlive(pid)), 'the nodes of the killed raidfs up have exited', 10_000);
-      // A lock left by a process that is gone (as after a power cut) is taken over.
+      // A lock left by a process that is gone (as after a power cut) is taken over; the
+      // metadata file's lock went with the killed controller.
       writeFileSync(path.join(data, 'node1', 'LOCK'), `${spawnSync('true').pid}\n`);
       const again = await runs.start(); // also recovers the mount the killed one left behind
       assert.equal(runs.nodes.length, 2, 'both nodes started again on their directories');

@@ -1,7 +1,8 @@
 /**
  * All SQL of the controller: the directory tree, parts, replicas, nodes and doomed
  * chunk copies, in one better-sqlite3 connection (WAL, synchronous=FULL so a
- * committed file survives power loss; lazyTransaction excepted, see below).
+ * committed file survives power loss; lazyTransaction excepted, see below). The
+ * connection holds the file locked: one controller per metadata file (openLocked).
  *
  * Invariants:
  * - A file's parts and replicas change only inside one transaction (replaceContent,
@@ -87,16 +88,42 @@ const ENTRY_COLUMNS = `id, parent_id AS parentId, name, kind, size, mode, uid, g
 
 export const ROOT_ID = 1;
 
+/** How long opening waits for a controller that is still exiting to let go of the file. */
+const OPEN_WAIT_MS = 2000;
+
+export class MetadataInUseError extends Error {}
+
+/**
+ * Opens the metadata file in WAL mode and locks it for this connection until it
+ * closes (SQLite's EXCLUSIVE locking mode, taken at once by an empty write
+ * transaction). Two controllers on one metadata file would each count the other's
+ * nodes as down and repair against them, and each keeps in memory the copies it
+ * stored but has not committed yet, which its scrub and collector rely on; so a
+ * second controller is refused, with one sentence. The lock is the operating system's (fcntl): it goes
+ * with the process, kill -9 included.
+ */
+function openLocked(file: string): Database.Database {
+  const db = new Database(file, { timeout: OPEN_WAIT_MS });
+  try {
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.pragma('journal_mode = WAL');
+    db.exec('BEGIN IMMEDIATE; COMMIT');
+    return db;
+  } catch (err) {
+    db.close();
+    if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
+    throw new MetadataInUseError(`metadata file ${file} is in use by another raidfs controller; stop it first`);
+  }
+}
+
 export class MetadataStore {
   private readonly db: Database.Database;
   private readonly stmt;
 
   constructor(file: string) {
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
+    this.db = openLocked(file);
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 2000');
     migrate(this.db);
     const db = this.db;
     this.stmt = {
