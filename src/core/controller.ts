@@ -554,7 +554,6 @@ export class Controller {
   }
 }
 
-/** The parts of some content that hold bytes of [offset, offset + length). */
 function definedOnly<T extends object>(options: T): Partial<T> {
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

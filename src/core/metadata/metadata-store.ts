@@ -99,8 +99,8 @@ export class MetadataInUseError extends Error {}
  * transaction). Two controllers on one metadata file would each count the other's
  * nodes as down and repair against them, and each keeps in memory the copies it
  * stored but has not committed yet, which its scrub and collector rely on; so a
- * second controller is refused, with one sentence. The lock is the operating system's (fcntl): it goes
- * with the process, kill -9 included.
+ * second controller is refused, with one sentence. The lock is the operating
+ * system's (fcntl): it goes with the process, kill -9 included.
  */
 function openLocked(file: string): Database.Database {
   const db = new Database(file, { timeout: OPEN_WAIT_MS });
