@@ -471,14 +471,14 @@ export class Controller {
 
   /** Starts fetching the parts of a range into the chunk cache without waiting (read-ahead). */
   prefetch(snapshot: FileSnapshot, offset: number, length: number): void {
-    for (const part of partsInRange(snapshot.parts, snapshot.entry.size, offset, length)) this.reader.read(part).catch(() => undefined);
+    for (const part of partsInRange(snapshot.parts, offset, length)) this.reader.read(part).catch(() => undefined);
   }
 
   /** Bytes [offset, offset + length) of the content made of `parts` (`size` bytes in all), part by part. */
   private async *streamRange(parts: readonly PartRecord[], size: number, offset: number, length: number): AsyncGenerator<Buffer> {
     if (!Number.isSafeInteger(offset) || offset < 0 || !(length >= 0)) throw new RaidfsError('EINVAL', 'invalid range');
     const end = Math.min(size, offset + length);
-    const touched = partsInRange(parts, size, offset, length);
+    const touched = partsInRange(parts, offset, length);
     const ahead: Array<Promise<Buffer>> = [];
     const fetchUpTo = (i: number) => {
       while (ahead.length < Math.min(i, touched.length)) {

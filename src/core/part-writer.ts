@@ -1,8 +1,7 @@
 /**
  * The upload pipeline of one file: cuts the source into parts, hashes each (unless
- * its source already did, see part-splitter.ts), stores
- * every part on `replicas` distinct live nodes, and hands the part records to the
- * caller's metadata commit.
+ * its source already did, see part-splitter.ts), stores every part on `replicas`
+ * distinct live nodes, and hands the part records to the caller's metadata commit.
  *
  * An upload has two steps: store() puts the parts on the nodes and returns a Draft;
  * settle() runs the commit with it, or discard() drops it.

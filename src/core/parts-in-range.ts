@@ -7,13 +7,14 @@
  * ~40 s of CPU for the whole file); a binary search costs O(log parts).
  *
  * Invariant relied on: a file's parts are in idx order, contiguous and non-empty,
- * covering [0, size) (part-splitter.ts cuts them so; metadata keeps that order).
+ * covering [0, size) (part-splitter.ts cuts them so; metadata keeps that order), so
+ * the parts alone bound a range: a range past the end touches none.
  */
 import type { PartRecord } from './metadata/metadata-store';
 
-/** The parts holding any byte of [offset, offset + length), clipped to `size`, in order. */
-export function partsInRange(parts: readonly PartRecord[], size: number, offset: number, length: number): PartRecord[] {
-  const end = Math.min(size, offset + length);
+/** The parts holding any byte of [offset, offset + length), in order. */
+export function partsInRange(parts: readonly PartRecord[], offset: number, length: number): PartRecord[] {
+  const end = offset + length;
   const touched: PartRecord[] = [];
   for (let i = firstEndingAfter(parts, offset); i < parts.length && parts[i].offset < end; i++) touched.push(parts[i]);
   return touched;

@@ -8,9 +8,8 @@
  * is the file system's own), default_permissions (the kernel checks mode bits) and
  * fsname/subtype; through fuse-native's own options it sets max_read = 128 KiB,
  * auto_cache (the kernel keeps a file's pages while its mtime and size are
- * unchanged) and attribute/entry caching. The
- * benchmark's discard mount is made by the same function, so the ceiling it
- * measures has exactly these options.
+ * unchanged) and attribute/entry caching. The benchmark's discard mount is made by
+ * the same function, so the ceiling it measures has exactly these options.
  *
  * A missing libfuse or /dev/fuse becomes one sentence saying what to install.
  */
