@@ -1,7 +1,8 @@
 /**
  * What `raidfs status` and GET /status show: every node with its state and space,
  * how many parts lack copies, and what repair and scrub are doing. Built on demand
- * from the registry (memory) and one scan of the parts table.
+ * from the registry (memory) and the per-holders part counts (a few rows, whatever
+ * the number of parts).
  */
 import { MetadataStore } from './metadata/metadata-store';
 import { NodeRegistry } from './node-registry';

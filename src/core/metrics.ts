@@ -53,8 +53,8 @@
  * - Hot paths (every FUSE call, every node request, every piece of a transfer) cost
  *   one counter or histogram update.
  * - Cluster state and maintenance counts are read when scraped: the cluster from
- *   `status()` (clusterStatus, what GET /status shows; one scan of the parts table
- *   per scrape), the passes from PassTotals.
+ *   `status()` (clusterStatus, what GET /status shows; a few rows of SQLite per
+ *   scrape), the passes from PassTotals.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ClusterStatus } from './cluster-status';

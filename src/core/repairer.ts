@@ -17,9 +17,10 @@
  *   old copies are deleted, and a deleted file never comes back with it.
  * - Copying is paced by a byte rate (RateLimiter), two parts at a time, so user I/O
  *   keeps most of the disks and network.
- * - The background timer scans the parts table only when the set of lost nodes
- *   changed (or the last scan left parts unrepaired, then at most once a minute), so
- *   a healthy cluster, or one with a node long gone and repaired around, pays nothing.
+ * - The background timer looks for parts only when the set of lost nodes changed (or
+ *   the last pass left parts unrepaired, then at most once a minute), so a healthy
+ *   cluster, or one with a node long gone and repaired around, pays nothing. Looking
+ *   reads the per-holders counts and then only the parts that lack copies, by index.
  */
 import { createLogger, errorMessage } from '../common/log';
 import { ClusterAccess } from './cluster-access';
@@ -97,9 +98,9 @@ export class Repairer {
   }
 
   /**
-   * A full pass scans every part (one SQLite query, synchronous). The timer runs one
-   * only when the set of lost nodes changed since the last, or, if that one left
-   * parts unrepaired, once a minute; otherwise it costs nothing.
+   * A full pass visits every part that lacks copies. The timer runs one only when the
+   * set of lost nodes changed since the last, or, if that one left parts unrepaired,
+   * once a minute; otherwise it costs nothing.
    */
   private shouldScan(lostKey: string): boolean {
     if (lostKey !== this.settled.lost) return true;
@@ -112,11 +113,7 @@ export class Repairer {
     if (request.background && !this.shouldScan(lostKey)) return false;
     report.lostNodes = [...lost];
     const usable = this.cluster.registry.knownIds().filter((id) => !lost.has(id));
-    let after = '';
-    for (;;) {
-      const batch = this.cluster.metadata.partsWithFewerCopies(usable, this.settings.replicas, after, BATCH);
-      if (batch.length === 0) break;
-      after = batch.at(-1)!.chunkId;
+    for (const batch of this.cluster.metadata.partsWithFewerCopies(usable, this.settings.replicas, BATCH)) {
       report.underReplicated += batch.length;
       let next = 0;
       const worker = async () => {

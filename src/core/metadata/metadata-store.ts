@@ -12,8 +12,9 @@
  * - Every commit is fsynced except those of lazyTransaction, which the next fsynced
  *   commit makes durable (WAL order): a power loss can only drop a suffix of commits.
  * - Calls are synchronous and short (indexed lookups); only allFiles (the REST
- *   listing of every file) scans the tree, and only the maintenance queries
- *   (partsWithFewerCopies, copyCounts) scan the parts.
+ *   listing of every file) scans the tree. Nothing scans the parts: counts of copies
+ *   come from holder_sets, kept by triggers (schema.ts), and partsWithFewerCopies
+ *   pages through the parts of the sets that lack copies, by index.
  */
 import Database from 'better-sqlite3';
 import { RaidfsError } from '../errors';
@@ -77,11 +78,8 @@ export interface NodeRow {
   chunkCount: number;
 }
 
-/** Copies of each part on a set of nodes, as a correlated subquery over `replicas`. */
-const COPIES_ON = `(SELECT count(*) FROM replicas r WHERE r.chunk_id = p.chunk_id
-                      AND r.node_id IN (SELECT value FROM json_each(@nodes)))`;
-const PART_COLUMNS = `p.idx, p.offset, p.size, p.chunk_id AS chunkId, p.sha256,
-  (SELECT json_group_array(node_id) FROM replicas r WHERE r.chunk_id = p.chunk_id) AS nodes`;
+/** A part's columns as a RawPart: its holders (schema.ts) are the nodes with a copy. */
+const PART_COLUMNS = `idx, offset, size, chunk_id AS chunkId, sha256, holders AS nodes`;
 
 const ENTRY_COLUMNS = `id, parent_id AS parentId, name, kind, size, mode, uid, gid, content_type AS contentType,
   target, version, created_ms AS createdMs, modified_ms AS modifiedMs, changed_ms AS changedMs, accessed_ms AS accessedMs`;
@@ -149,10 +147,8 @@ export class MetadataStore {
       setContent: db.prepare(`UPDATE entries SET size = @size, version = version + 1, modified_ms = @modifiedMs,
                                 changed_ms = @now, content_type = COALESCE(@contentType, content_type) WHERE id = @id`),
       move: db.prepare(`UPDATE entries SET parent_id = ?, name = ?, changed_ms = ? WHERE id = ?`),
-      parts: db.prepare(`SELECT idx, offset, size, chunk_id AS chunkId, sha256 FROM parts WHERE file_id = ? ORDER BY idx`),
-      replicasOf: db.prepare(`SELECT r.chunk_id AS chunkId, r.node_id AS nodeId FROM replicas r
-                                JOIN parts p ON p.chunk_id = r.chunk_id WHERE p.file_id = ?`),
-      insertPart: db.prepare(`INSERT INTO parts (file_id, idx, offset, size, chunk_id, sha256) VALUES (?, ?, ?, ?, ?, ?)`),
+      parts: db.prepare(`SELECT ${PART_COLUMNS} FROM parts WHERE file_id = ? ORDER BY idx`),
+      insertPart: db.prepare(`INSERT INTO parts (file_id, idx, offset, size, chunk_id, sha256, holders) VALUES (?, ?, ?, ?, ?, ?, ?)`),
       insertReplica: db.prepare(`INSERT INTO replicas (chunk_id, node_id) VALUES (?, ?)`),
       doomReplicas: db.prepare(`INSERT OR IGNORE INTO doomed (chunk_id, node_id, since_ms)
                                   SELECT r.chunk_id, r.node_id, ? FROM replicas r
@@ -169,13 +165,11 @@ export class MetadataStore {
                                 chunk_count = excluded.chunk_count, last_seen_ms = excluded.last_seen_ms`),
       knownNodes: db.prepare(`SELECT id, address, capacity_bytes AS capacityBytes, free_bytes AS freeBytes,
                                 used_bytes AS usedBytes, chunk_count AS chunkCount FROM nodes ORDER BY id`),
-      part: db.prepare(`SELECT ${PART_COLUMNS} FROM parts p WHERE p.chunk_id = ?`),
+      part: db.prepare(`SELECT ${PART_COLUMNS} FROM parts WHERE chunk_id = ?`),
       partExists: db.prepare(`SELECT 1 FROM parts WHERE chunk_id = ?`),
-      fewerCopies: db.prepare(`SELECT ${PART_COLUMNS} FROM parts p
-                                 WHERE p.chunk_id > @after AND ${COPIES_ON} < @replicas ORDER BY p.chunk_id LIMIT @limit`),
-      copyCounts: db.prepare(`SELECT count(*) AS parts, coalesce(sum(copies < @replicas), 0) AS underReplicated,
-                                coalesce(sum(copies = 0), 0) AS unavailable
-                              FROM (SELECT ${COPIES_ON} AS copies FROM parts p)`),
+      holderSets: db.prepare(`SELECT holders, parts FROM holder_sets`),
+      partsHeldBy: db.prepare(`SELECT ${PART_COLUMNS} FROM parts
+                                 WHERE holders = @holders AND chunk_id > @after ORDER BY chunk_id LIMIT @limit`),
       copiesOnNode: db.prepare(`SELECT r.chunk_id AS chunkId, p.size FROM replicas r JOIN parts p ON p.chunk_id = r.chunk_id
                                  WHERE r.node_id = ? AND r.chunk_id > ? ORDER BY r.chunk_id LIMIT ?`),
       unaccounted: db.prepare(`SELECT j.value FROM json_each(@ids) j
@@ -261,7 +255,7 @@ export class MetadataStore {
     this.stmt.doomReplicas.run(now, fileId);
     this.stmt.deleteParts.run(fileId);
     for (const part of parts) {
-      this.stmt.insertPart.run(fileId, part.idx, part.offset, part.size, part.chunkId, part.sha256);
+      this.stmt.insertPart.run(fileId, part.idx, part.offset, part.size, part.chunkId, part.sha256, holdersOf(part.nodes));
       for (const node of part.nodes) this.stmt.insertReplica.run(part.chunkId, node);
     }
     this.stmt.setContent.run({ id: fileId, size, now, modifiedMs: modifiedMs ?? now, contentType: contentType ?? null });
@@ -290,15 +284,7 @@ export class MetadataStore {
   }
 
   parts(fileId: number): PartRecord[] {
-    const parts = this.stmt.parts.all(fileId) as Array<Omit<PartRecord, 'nodes'>>;
-    const byChunk = new Map<string, PartRecord>();
-    const records = parts.map((p) => {
-      const record: PartRecord = { ...p, nodes: [] };
-      byChunk.set(p.chunkId, record);
-      return record;
-    });
-    for (const row of this.stmt.replicasOf.all(fileId) as DoomedCopy[]) byChunk.get(row.chunkId)?.nodes.push(row.nodeId);
-    return records;
+    return (this.stmt.parts.all(fileId) as RawPart[]).map(partFromRow);
   }
 
   /** Marks chunk copies that were stored but will never be committed. */
@@ -333,15 +319,39 @@ export class MetadataStore {
     return row && partFromRow(row);
   }
 
-  /** Parts with fewer than `replicas` copies on `nodes`, in chunk id order after `after`. */
-  partsWithFewerCopies(nodes: readonly string[], replicas: number, after: string, limit: number): PartRecord[] {
-    const rows = this.stmt.fewerCopies.all({ nodes: JSON.stringify(nodes), replicas, after, limit }) as RawPart[];
-    return rows.map(partFromRow);
+  /**
+   * Parts with fewer than `replicas` copies on `nodes`, in batches of at most `limit`:
+   * one indexed query per batch, run when the batch is asked for, so a caller that
+   * waits between batches never holds the database for long. Parts that change
+   * holders during the walk may be skipped or seen twice; the next pass finds them.
+   */
+  *partsWithFewerCopies(nodes: readonly string[], replicas: number, limit: number): Generator<PartRecord[]> {
+    for (const { holders } of this.holderSets().filter((set) => copiesOn(set.nodes, nodes) < replicas)) {
+      for (let after = ''; ;) {
+        const batch = (this.stmt.partsHeldBy.all({ holders, after, limit }) as RawPart[]).map(partFromRow);
+        if (batch.length) yield batch;
+        if (batch.length < limit) break;
+        after = batch.at(-1)!.chunkId;
+      }
+    }
   }
 
   /** How many parts there are, how many have fewer than `replicas` copies on `nodes`, and how many none. */
   copyCounts(nodes: readonly string[], replicas: number): { parts: number; underReplicated: number; unavailable: number } {
-    return this.stmt.copyCounts.get({ nodes: JSON.stringify(nodes), replicas }) as { parts: number; underReplicated: number; unavailable: number };
+    const counts = { parts: 0, underReplicated: 0, unavailable: 0 };
+    for (const set of this.holderSets()) {
+      const copies = copiesOn(set.nodes, nodes);
+      counts.parts += set.parts;
+      if (copies < replicas) counts.underReplicated += set.parts;
+      if (copies === 0) counts.unavailable += set.parts;
+    }
+    return counts;
+  }
+
+  /** Each distinct set of holders and how many parts it has (a few rows: one per combination of nodes in use). */
+  private holderSets(): Array<{ holders: string; nodes: string[]; parts: number }> {
+    return (this.stmt.holderSets.all() as Array<{ holders: string; parts: number }>)
+      .map((row) => ({ ...row, nodes: JSON.parse(row.holders) as string[] }));
   }
 
   /** The copies `nodeId` should hold (chunk id and size), in chunk id order after `after`. */
@@ -384,4 +394,14 @@ type RawPart = Omit<PartRecord, 'nodes'> & { nodes: string };
 
 function partFromRow(row: RawPart): PartRecord {
   return { ...row, nodes: JSON.parse(row.nodes) as string[] };
+}
+
+/** `nodes` as parts.holders stores them (schema.ts): a JSON array in SQLite's order (BINARY: byte order). */
+function holdersOf(nodes: readonly string[]): string {
+  return JSON.stringify([...nodes].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+}
+
+/** How many of `holders` are in `nodes`. */
+function copiesOn(holders: readonly string[], nodes: readonly string[]): number {
+  return holders.filter((id) => nodes.includes(id)).length;
 }

@@ -7,10 +7,13 @@
  *   nodes     every storage node ever registered, with its address and last report
  *   entries   the directory tree: files, directories and symlinks; id 1 is the root;
  *             (parent_id, name) is unique; `version` grows on every content change
- *   parts     a file's parts in order: byte range, chunk id and SHA-256
+ *   parts     a file's parts in order: byte range, chunk id, SHA-256, and `holders`,
+ *             the nodes with a copy (derived from replicas by triggers)
  *   replicas  which nodes hold each part's chunk (one row per copy)
  *   doomed    chunk copies no committed file refers to any more, to delete from their
  *             nodes once `since_ms` is older than the delete delay
+ *   holder_sets  how many parts have each `holders` value, kept by triggers: status
+ *             counts and repair's search read it instead of scanning every part
  */
 import type Database from 'better-sqlite3';
 
@@ -70,6 +73,44 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE nodes ADD COLUMN used_bytes INTEGER NOT NULL DEFAULT 0;
   DROP INDEX replicas_by_node;
   CREATE INDEX replicas_by_node ON replicas(node_id, chunk_id);
+  `,
+  // 3: each part's holders (sorted JSON array of node ids, from replicas) and the count
+  // of parts per holders value, both kept by triggers whatever changes a replica or
+  // part (including cascades), so "how many parts lack copies" reads a few rows. A
+  // part may be inserted with its holders already set, its replicas following in the
+  // same transaction (replaceContent): those inserts then change nothing.
+  `
+  ALTER TABLE parts ADD COLUMN holders TEXT NOT NULL DEFAULT '[]';
+  UPDATE parts SET holders = (SELECT json_group_array(node_id ORDER BY node_id) FROM replicas r WHERE r.chunk_id = parts.chunk_id);
+  CREATE INDEX parts_by_holders ON parts(holders, chunk_id);
+  CREATE TABLE holder_sets (
+    holders TEXT PRIMARY KEY,
+    parts   INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO holder_sets SELECT holders, count(*) FROM parts GROUP BY holders;
+
+  CREATE TRIGGER replica_added AFTER INSERT ON replicas
+    WHEN NOT EXISTS (SELECT 1 FROM parts p, json_each(p.holders) h WHERE p.chunk_id = NEW.chunk_id AND h.value = NEW.node_id)
+  BEGIN
+    UPDATE parts SET holders = (SELECT json_group_array(node_id ORDER BY node_id) FROM replicas WHERE chunk_id = NEW.chunk_id)
+      WHERE chunk_id = NEW.chunk_id;
+  END;
+  CREATE TRIGGER replica_removed AFTER DELETE ON replicas BEGIN
+    UPDATE parts SET holders = (SELECT json_group_array(node_id ORDER BY node_id) FROM replicas WHERE chunk_id = OLD.chunk_id)
+      WHERE chunk_id = OLD.chunk_id;
+  END;
+  CREATE TRIGGER part_added AFTER INSERT ON parts BEGIN
+    INSERT INTO holder_sets VALUES (NEW.holders, 1) ON CONFLICT (holders) DO UPDATE SET parts = parts + 1;
+  END;
+  CREATE TRIGGER part_removed AFTER DELETE ON parts BEGIN
+    UPDATE holder_sets SET parts = parts - 1 WHERE holders = OLD.holders;
+    DELETE FROM holder_sets WHERE holders = OLD.holders AND parts = 0;
+  END;
+  CREATE TRIGGER part_holders_changed AFTER UPDATE OF holders ON parts BEGIN
+    UPDATE holder_sets SET parts = parts - 1 WHERE holders = OLD.holders;
+    DELETE FROM holder_sets WHERE holders = OLD.holders AND parts = 0;
+    INSERT INTO holder_sets VALUES (NEW.holders, 1) ON CONFLICT (holders) DO UPDATE SET parts = parts + 1;
+  END;
   `,
 ];
 

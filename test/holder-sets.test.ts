@@ -1,0 +1,155 @@
+/**
+ * The copy counts behind status and metrics, and the repair pass's search for parts
+ * that lack copies, read parts.holders and holder_sets, which SQLite triggers keep
+ * (src/core/metadata/schema.ts). These tests change copies every way the controller
+ * does (new content, replaced content, moved copies, files deleted alone or with their
+ * directory in one transaction),
+ * against a plain model of which node holds what, and check the counts for every set
+ * of nodes up and every replica count; and that a database from before the triggers
+ * is brought up to date when opened.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { MetadataStore, PartRecord, ROOT_ID } from '../src/core/metadata/metadata-store';
+
+const NODES = ['n1', 'n2', 'n3', 'n4'];
+const dir = mkdtempSync(path.join(tmpdir(), 'raidfs-holders-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A small deterministic random source, so a failure can be replayed. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+}
+
+/** Which nodes hold each chunk, as the operations below leave it. */
+type Model = Map<string, Set<string>>;
+
+/** Every subset of NODES. */
+const nodeSets = Array.from({ length: 2 ** NODES.length }, (_, mask) => NODES.filter((_, i) => mask & (1 << i)));
+
+function expectedCounts(model: Model, up: readonly string[], replicas: number) {
+  const copies = [...model.values()].map((holders) => [...holders].filter((id) => up.includes(id)).length);
+  return {
+    parts: copies.length,
+    underReplicated: copies.filter((n) => n < replicas).length,
+    unavailable: copies.filter((n) => n === 0).length,
+  };
+}
+
+/** Checks counts and the repair search for every set of nodes up, and every part's nodes, against the model. */
+function assertMatches(store: MetadataStore, model: Model, files: Map<number, string[]>, step: string): void {
+  for (const up of nodeSets) {
+    for (const replicas of [1, 2, 3]) {
+      assert.deepEqual(store.copyCounts(up, replicas), expectedCounts(model, up, replicas), `${step}: counts with ${up} up, ${replicas} replicas`);
+    }
+    const found = [...store.partsWithFewerCopies(up, 2, 3)];
+    assert.ok(found.every((batch) => batch.length > 0 && batch.length <= 3), `${step}: batches of 1 to 3 parts`);
+    const wanted = [...model].filter(([, holders]) => [...holders].filter((id) => up.includes(id)).length < 2).map(([id]) => id);
+    assert.deepEqual(found.flat().map((p) => p.chunkId).sort(), wanted.sort(), `${step}: parts lacking copies with ${up} up`);
+  }
+  // The copies themselves (replicas), read past the store's API: holders must agree with them.
+  const db = (store as unknown as { db: Database.Database }).db;
+  const copies = db.prepare('SELECT chunk_id AS chunkId, node_id AS nodeId FROM replicas').all() as Array<{ chunkId: string; nodeId: string }>;
+  assert.deepEqual(copies.map((c) => `${c.chunkId}@${c.nodeId}`).sort(),
+    [...model].flatMap(([chunk, holders]) => [...holders].map((id) => `${chunk}@${id}`)).sort(), `${step}: replicas`);
+  for (const [fileId, chunks] of files) {
+    const parts = store.parts(fileId);
+    assert.deepEqual(parts.map((p) => p.chunkId), chunks, `${step}: parts of file ${fileId}`);
+    for (const part of parts) assert.deepEqual([...part.nodes].sort(), [...model.get(part.chunkId)!].sort(), `${step}: nodes of ${part.chunkId}`);
+  }
+}
+
+describe('copy counts and the search for parts lacking copies (holder_sets)', () => {
+  it('follow new, replaced and deleted content, moved copies and a directory removed whole', () => {
+    const store = new MetadataStore(path.join(dir, 'ops.sqlite'));
+    const next = random(7);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
+    const model: Model = new Map();
+    const files = new Map<number, string[]>();
+    let chunkSeq = 0;
+    const newParts = (): PartRecord[] => Array.from({ length: Math.floor(next() * 4) }, (_, idx) => ({
+      idx, offset: idx * 10, size: 10, chunkId: `c${String(chunkSeq++).padStart(4, '0')}`, sha256: Buffer.alloc(32),
+      nodes: NODES.filter(() => next() < 0.5).sort(() => next() - 0.5), // any order: holders are stored sorted
+    }));
+    const setContent = (fileId: number) => {
+      const parts = newParts();
+      for (const chunk of files.get(fileId) ?? []) model.delete(chunk);
+      for (const part of parts) model.set(part.chunkId, new Set(part.nodes));
+      files.set(fileId, parts.map((p) => p.chunkId));
+      store.transaction(() => store.replaceContent(fileId, parts.length * 10, parts));
+    };
+    const subdir = store.insertEntry(ROOT_ID, 'sub', { kind: 'dir', mode: 0o755 });
+    const inSubdir = new Set<number>();
+
+    for (let step = 0; step < 120; step++) {
+      const op = files.size < 3 ? 'create' : pick(['create', 'replace', 'move', 'move', 'remove']);
+      if (op === 'create') {
+        const parent = next() < 0.3 ? subdir.id : ROOT_ID;
+        const file = store.insertEntry(parent, `f${step}`, { kind: 'file', mode: 0o644 });
+        if (parent === subdir.id) inSubdir.add(file.id);
+        setContent(file.id);
+      } else if (op === 'replace') {
+        setContent(pick([...files.keys()]));
+      } else if (op === 'move') {
+        const chunks = [...model.keys()];
+        if (chunks.length === 0) continue;
+        const chunk = pick(chunks);
+        const holders = model.get(chunk)!;
+        const dropped = [...holders].filter(() => next() < 0.5);
+        const added = NODES.filter((id) => !holders.has(id) && next() < 0.5);
+        assert.equal(store.moveCopies(chunk, dropped, added), true);
+        dropped.forEach((id) => holders.delete(id));
+        added.forEach((id) => holders.add(id));
+      } else {
+        const fileId = pick([...files.keys()]);
+        store.transaction(() => store.removeEntry(store.entry(fileId)!));
+        for (const chunk of files.get(fileId)!) model.delete(chunk);
+        files.delete(fileId);
+        inSubdir.delete(fileId);
+      }
+      assertMatches(store, model, files, `step ${step} (${op})`);
+    }
+
+    // A directory removed with its files in one transaction, as controller.remove does for rm -r.
+    store.transaction(() => {
+      for (const fileId of inSubdir) store.removeEntry(store.entry(fileId)!);
+      store.removeEntry(store.entry(subdir.id)!);
+    });
+    for (const fileId of inSubdir) {
+      for (const chunk of files.get(fileId)!) model.delete(chunk);
+      files.delete(fileId);
+    }
+    assertMatches(store, model, files, 'after removing the directory');
+    store.close();
+  });
+
+  it('are built for a database written before they existed', () => {
+    const file = path.join(dir, 'old.sqlite');
+    const store = new MetadataStore(file);
+    const fileEntry = store.insertEntry(ROOT_ID, 'old', { kind: 'file', mode: 0o644 });
+    const held = [['n1', 'n2'], ['n2'], [], ['n3', 'n1']];
+    store.transaction(() => store.replaceContent(fileEntry.id, 40, held.map((nodes, idx) => ({
+      idx, offset: idx * 10, size: 10, chunkId: `old${idx}`, sha256: Buffer.alloc(32), nodes,
+    }))));
+    store.close();
+
+    // Back to schema 2: no holders, no counts, no triggers; the copies stay in replicas.
+    const db = new Database(file);
+    db.exec(`DROP TRIGGER replica_added; DROP TRIGGER replica_removed; DROP TRIGGER part_added;
+             DROP TRIGGER part_removed; DROP TRIGGER part_holders_changed; DROP TABLE holder_sets;
+             DROP INDEX parts_by_holders; ALTER TABLE parts DROP COLUMN holders; PRAGMA user_version = 2`);
+    db.close();
+
+    const reopened = new MetadataStore(file);
+    const model: Model = new Map(held.map((nodes, idx) => [`old${idx}`, new Set(nodes)]));
+    assertMatches(reopened, model, new Map([[fileEntry.id, held.map((_, idx) => `old${idx}`)]]), 'after the migration');
+    reopened.close();
+  });
+});
