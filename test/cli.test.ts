@@ -6,7 +6,7 @@
  * over; a second controller refused on a metadata file in use.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -90,6 +90,31 @@ describe('raidfs command line', () => {
     }
   });
 
+  it('of two nodes started at once on one data directory, exactly one runs', { timeout: 60_000 }, async () => {
+    const data = mkdtempSync(path.join(os.tmpdir(), 'raidfs-race-'));
+    const started: ChildProcess[] = [];
+    try {
+      for (let round = 0; round < 5; round++) {
+        const pair = [0, 1].map(() => spawn(process.execPath, [CLI_ENTRY, 'node', '--data', data, '--controller', 'tcp://127.0.0.1:1'],
+          { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RAIDFS_LOG: 'error' } }));
+        started.push(...pair);
+        const stderr = pair.map((child) => { let text = ''; child.stderr!.on('data', (d) => { text += d; }); return () => text; });
+        const exits = pair.map((child) => new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code))));
+        const first = await Promise.race(exits.map((exit, i) => exit.then((code) => ({ i, code }))));
+        const [loser, winner] = [pair[first.i], pair[1 - first.i]];
+        assert.equal(first.code, 1, `round ${round}: the second node exits 1`);
+        await new Promise((resolve) => setTimeout(resolve, 300)); // its stderr drained; the winner had time to fail too, if it would
+        assert.match(stderr[first.i](), new RegExp(`data directory .* is in use by process ${winner.pid} \\(a running raidfs node\\)`));
+        assert.equal(winner.exitCode, null, `round ${round}: the first node keeps running (loser ${loser.pid})`);
+        winner.kill('SIGKILL');
+        await exits[1 - first.i];
+      }
+    } finally {
+      for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      rmSync(data, { recursive: true, force: true });
+    }
+  });
+
   it('`raidfs up` killed -9 takes its nodes with it; a data directory or metadata file in use is refused, a stale lock taken over', async () => {
     const runs = new UpRuns(2);
     const data = runs.data;
@@ -103,11 +128,11 @@ describe('raidfs command line', () => {
       const metadata = path.join(data, 'meta.sqlite');
       const rival = raidfs('controller', '--db', metadata, '--listen', 'tcp://127.0.0.1:0', '--no-rest');
       assert.equal(rival.status, 1, 'a second controller on a metadata file in use must not start');
-      assert.match(rival.stderr, /metadata file .*meta\.sqlite is in use by another raidfs controller/);
+      assert.match(rival.stderr, new RegExp(`metadata file .*meta\\.sqlite is in use by another raidfs controller \\(process ${up.pid}\\)`));
       await up.stop('SIGKILL');
       await waitUntil(() => nodes.every((pid) => !pidAlive(pid)), 'the nodes of the killed raidfs up have exited', 10_000);
-      // A lock left by a process that is gone (as after a power cut) is taken over; the
-      // metadata file's lock went with the killed controller.
+      // The locks went with the killed processes. A LOCK in the old format (a text file
+      // naming a PID, which no lock of the OS backed) is replaced.
       writeFileSync(path.join(data, 'node1', 'LOCK'), `${spawnSync('true').pid}\n`);
       const again = await runs.start(); // also recovers the mount the killed one left behind
       assert.equal(runs.nodes.length, 2, 'both nodes started again on their directories');

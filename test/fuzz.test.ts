@@ -68,7 +68,7 @@ describe(`wire protocol fuzzing (seed ${seed}; replay with RAIDFS_FUZZ_SEED=${se
       assert.equal(bodyOf(got.envelope, 'chunkData').chunkId, id);
       assert.ok(ctl.node.running, 'node process still running');
       assert.deepEqual(readdirSync(ctl.dir), ['data'], 'nothing written outside the data directory');
-      assert.deepEqual(readdirSync(path.join(ctl.dir, 'data')).sort(), ['LOCK', 'chunks', 'node-id', 'tmp']);
+      assert.deepEqual(readdirSync(path.join(ctl.dir, 'data')).sort(), ['LOCK', 'LOCK-wal', 'chunks', 'node-id', 'tmp']);
     } finally {
       await ctl.stop();
     }

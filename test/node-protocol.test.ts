@@ -56,7 +56,7 @@ describe('storage node protocol handling', () => {
     }
     assert.equal(errorCode(await ctl.request({ deleteChunks: { chunkIds: [newChunkId(), '../x'] } })), ErrorCode.BAD_REQUEST);
     await assert.rejects(fs.access(path.join(dir, 'escape')));
-    assert.deepEqual((await fs.readdir(path.join(dir, 'data'))).sort(), ['LOCK', 'chunks', 'node-id', 'tmp']);
+    assert.deepEqual((await fs.readdir(path.join(dir, 'data'))).sort(), ['LOCK', 'LOCK-wal', 'chunks', 'node-id', 'tmp']);
   });
 
   it('refuses bytes that do not match their checksum or declared size', async () => {

@@ -85,7 +85,7 @@ export class StorageNode {
       throw new InsecureEndpointError(`cannot connect to the controller at ${options.controller}: ${errorMessage(err)}`);
     }
     await fs.mkdir(options.dataDir, { recursive: true });
-    const lock = await DataDirLock.acquire(options.dataDir);
+    const lock = DataDirLock.acquire(options.dataDir);
     let store: ChunkStore | undefined;
     try {
       const id = await resolveNodeId(options.dataDir, options.id);
@@ -99,7 +99,7 @@ export class StorageNode {
       return node;
     } catch (err) {
       await store?.close();
-      await lock.release();
+      lock.release();
       throw err;
     }
   }
@@ -111,7 +111,7 @@ export class StorageNode {
     this.socket.close();
     await Promise.allSettled([...this.serving]);
     await this.store.close();
-    await this.lock.release();
+    this.lock.release();
   }
 
   /** Opens a fresh DEALER to the controller, starts serving it and registers. */

@@ -2,7 +2,7 @@
  * All SQL of the controller: the directory tree, parts, replicas, nodes and doomed
  * chunk copies, in one better-sqlite3 connection (WAL, synchronous=FULL so a
  * committed file survives power loss; lazyTransaction excepted, see below). The
- * connection holds the file locked: one controller per metadata file (openLocked).
+ * connection holds the file locked: one controller per metadata file (openMetadataFile).
  *
  * Invariants:
  * - A file's parts and replicas change only inside one transaction (replaceContent,
@@ -17,6 +17,7 @@
  *   pages through the parts of the sets that lack copies, by index.
  */
 import Database from 'better-sqlite3';
+import { FileLockedError, openLocked } from '../../common/file-lock';
 import { RaidfsError } from '../errors';
 import { migrate } from './schema';
 
@@ -92,25 +93,19 @@ const OPEN_WAIT_MS = 2000;
 export class MetadataInUseError extends Error {}
 
 /**
- * Opens the metadata file in WAL mode and locks it for this connection until it
- * closes (SQLite's EXCLUSIVE locking mode, taken at once by an empty write
- * transaction). Two controllers on one metadata file would each count the other's
- * nodes as down and repair against them, and each keeps in memory the copies it
- * stored but has not committed yet, which its scrub and collector rely on; so a
- * second controller is refused, with one sentence. The lock is the operating
- * system's (fcntl): it goes with the process, kill -9 included.
+ * Opens the metadata file, locked for this controller until it closes (file-lock.ts).
+ * Two controllers on one metadata file would each count the other's nodes as down
+ * and repair against them, and each keeps in memory the copies it stored but has not
+ * committed yet, which its scrub and collector rely on; so a second controller is
+ * refused, with one sentence.
  */
-function openLocked(file: string): Database.Database {
-  const db = new Database(file, { timeout: OPEN_WAIT_MS });
+function openMetadataFile(file: string): Database.Database {
   try {
-    db.pragma('locking_mode = EXCLUSIVE');
-    db.pragma('journal_mode = WAL');
-    db.exec('BEGIN IMMEDIATE; COMMIT');
-    return db;
+    return openLocked(file, OPEN_WAIT_MS);
   } catch (err) {
-    db.close();
-    if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
-    throw new MetadataInUseError(`metadata file ${file} is in use by another raidfs controller; stop it first`);
+    if (!(err instanceof FileLockedError)) throw err;
+    const holder = err.holderPid === undefined ? '' : ` (process ${err.holderPid})`;
+    throw new MetadataInUseError(`metadata file ${file} is in use by another raidfs controller${holder}; stop it first`);
   }
 }
 
@@ -119,7 +114,7 @@ export class MetadataStore {
   private readonly stmt;
 
   constructor(file: string) {
-    this.db = openLocked(file);
+    this.db = openMetadataFile(file);
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     migrate(this.db);

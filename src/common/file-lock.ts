@@ -1,0 +1,80 @@
+/**
+ * A file held locked by one process for as long as it runs: one controller per
+ * metadata file, one storage node per data directory.
+ *
+ * The file is opened as a SQLite database in EXCLUSIVE locking mode (WAL), and the
+ * lock is taken at once by an empty write transaction; it is held until the
+ * connection closes. The lock is the operating system's (fcntl), so:
+ * - of two processes opening the file at the same instant, exactly one gets it;
+ * - the kernel drops it when its process ends, kill -9 and crashes included, so there
+ *   is never a stale lock to recognise and take over;
+ * - /proc/locks names the process that holds it, for the refusal's message.
+ * A lock file is never deleted: a process opening the path after the delete would lock
+ * a new file while the old one is still held.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import Database from 'better-sqlite3';
+
+export class FileLockedError extends Error {
+  constructor(readonly file: string, readonly holderPid: number | undefined) {
+    super(`${file} is locked by ${holderPid === undefined ? 'another process' : `process ${holderPid}`}`);
+  }
+}
+
+/** Tries after contention with no holder to name (two processes setting up at once). */
+const SETUP_RACE_ATTEMPTS = 50;
+
+/**
+ * `file` opened as a SQLite database and locked until the connection closes. Waits up
+ * to `waitMs` for a holder that is exiting, then throws FileLockedError.
+ *
+ * Two processes opening a new file at the same instant can both be refused by SQLite
+ * (each holds a read lock the other's switch to WAL must wait for); then neither holds
+ * the file, /proc/locks shows no holder, and the attempt is repeated after a random
+ * pause, so one of them gets it.
+ */
+export function openLocked(file: string, waitMs: number): Database.Database {
+  const deadline = Date.now() + waitMs;
+  for (let attempt = 1; ; attempt++) {
+    const db = new Database(file, { timeout: 0 });
+    try {
+      db.pragma('locking_mode = EXCLUSIVE');
+      db.pragma('journal_mode = WAL');
+      db.exec('BEGIN IMMEDIATE; COMMIT');
+      return db;
+    } catch (err) {
+      db.close();
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
+    }
+    const holder = lockHolder(file);
+    const retry = holder === undefined ? attempt < SETUP_RACE_ATTEMPTS : Date.now() < deadline;
+    if (!retry) throw new FileLockedError(file, holder);
+    sleep(5 + Math.random() * 20);
+  }
+}
+
+/** Blocks the thread for `ms` (only while opening: there is nothing else to do yet). */
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * The process holding a POSIX lock on `file`, from /proc/locks, whose lines read
+ * "1: POSIX  ADVISORY  WRITE 4242 fe:00:2261014 1073741824 1073742335" (pid, then the
+ * device's major:minor in hex and the inode); undefined if none is found.
+ */
+function lockHolder(file: string): number | undefined {
+  try {
+    const { dev, ino } = statSync(file, { bigint: true });
+    const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
+    const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
+    const key = `${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}:${ino}`;
+    for (const line of readFileSync('/proc/locks', 'utf8').split('\n')) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[1] === 'POSIX' && fields[5] === key) return Number(fields[4]);
+    }
+  } catch {
+    // no /proc/locks, or the file is gone: the message just names no process
+  }
+  return undefined;
+}
