@@ -16,8 +16,13 @@ import { readFileSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 
 export class FileLockedError extends Error {
+  /** Who holds the file, for messages: "process N", or "another process" when /proc/locks does not say. */
+  readonly holder: string;
+
   constructor(readonly file: string, readonly holderPid: number | undefined) {
-    super(`${file} is locked by ${holderPid === undefined ? 'another process' : `process ${holderPid}`}`);
+    const holder = holderPid === undefined ? 'another process' : `process ${holderPid}`;
+    super(`${file} is locked by ${holder}`);
+    this.holder = holder;
   }
 }
 

@@ -24,8 +24,7 @@ export class DataDirLock {
       return new DataDirLock(openLockFile(file));
     } catch (err) {
       if (!(err instanceof FileLockedError)) throw err;
-      const holder = err.holderPid === undefined ? 'another process' : `process ${err.holderPid}`;
-      throw new DataDirInUseError(`data directory ${dir} is in use by ${holder} (a running raidfs node); stop it first`);
+      throw new DataDirInUseError(`data directory ${dir} is in use by ${err.holder} (a running raidfs node); stop it first`);
     }
   }
 

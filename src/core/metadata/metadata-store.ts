@@ -391,9 +391,13 @@ function partFromRow(row: RawPart): PartRecord {
   return { ...row, nodes: JSON.parse(row.nodes) as string[] };
 }
 
-/** `nodes` as parts.holders stores them (schema.ts): a JSON array in SQLite's order (BINARY: byte order). */
+/**
+ * `nodes` as parts.holders stores them (schema.ts): a sorted JSON array. The order only
+ * keeps one row per set in holder_sets; counts and the repair search go by membership,
+ * so an id that sorted otherwise in SQLite would cost a row, not a wrong count.
+ */
 function holdersOf(nodes: readonly string[]): string {
-  return JSON.stringify([...nodes].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+  return JSON.stringify([...nodes].sort());
 }
 
 /** How many of `holders` are in `nodes`. */
