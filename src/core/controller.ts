@@ -279,6 +279,14 @@ export class Controller {
     return this.metadata.allFiles();
   }
 
+  /**
+   * Calls `listener` after any entry changes, through any front end (see
+   * MetadataStore.onEntriesChanged); returns a function that stops the calls.
+   */
+  onEntriesChanged(listener: () => void): () => void {
+    return this.metadata.onEntriesChanged(listener);
+  }
+
   /** Entries of a directory, sorted by name. */
   list(path: string): Entry[] {
     const dir = this.existing(splitPath(path), path);

@@ -112,6 +112,7 @@ function openMetadataFile(file: string): Database.Database {
 export class MetadataStore {
   private readonly db: Database.Database;
   private readonly stmt;
+  private readonly entryListeners = new Set<() => void>();
 
   constructor(file: string) {
     this.db = openMetadataFile(file);
@@ -233,6 +234,20 @@ export class MetadataStore {
     return entry;
   }
 
+  /**
+   * Calls `listener` after every change to an entry: inserted, moved, removed, new
+   * attributes or content (for attributes cached outside, such as the mount's).
+   * Returns a function that stops the calls.
+   */
+  onEntriesChanged(listener: () => void): () => void {
+    this.entryListeners.add(listener);
+    return () => this.entryListeners.delete(listener);
+  }
+
+  private entriesChanged(): void {
+    for (const listener of this.entryListeners) listener();
+  }
+
   insertEntry(parentId: number, name: string, spec: NewEntry): Entry {
     const now = Date.now();
     const info = this.stmt.insert.run({
@@ -241,6 +256,7 @@ export class MetadataStore {
       modifiedMs: spec.modifiedMs ?? now,
     });
     this.stmt.touchDir.run(now, now, parentId);
+    this.entriesChanged();
     return this.entry(Number(info.lastInsertRowid))!;
   }
 
@@ -254,6 +270,7 @@ export class MetadataStore {
       for (const node of part.nodes) this.stmt.insertReplica.run(part.chunkId, node);
     }
     this.stmt.setContent.run({ id: fileId, size, now, modifiedMs: modifiedMs ?? now, contentType: contentType ?? null });
+    this.entriesChanged();
   }
 
   /** Deletes an entry (a file's copies become doomed). The caller checks directories are empty. */
@@ -262,6 +279,7 @@ export class MetadataStore {
     this.stmt.doomReplicas.run(now, entry.id);
     this.stmt.deleteEntry.run(entry.id);
     if (entry.parentId !== null) this.stmt.touchDir.run(now, now, entry.parentId);
+    this.entriesChanged();
   }
 
   moveEntry(entry: Entry, newParentId: number, newName: string): void {
@@ -269,6 +287,7 @@ export class MetadataStore {
     this.stmt.move.run(newParentId, newName, now, entry.id);
     if (entry.parentId !== null) this.stmt.touchDir.run(now, now, entry.parentId);
     this.stmt.touchDir.run(now, now, newParentId);
+    this.entriesChanged();
   }
 
   setAttributes(id: number, attrs: { mode?: number; uid?: number; gid?: number; modifiedMs?: number; accessedMs?: number }): void {
@@ -276,6 +295,7 @@ export class MetadataStore {
       id, now: Date.now(), mode: attrs.mode === undefined ? null : attrs.mode & 0o7777, uid: attrs.uid ?? null,
       gid: attrs.gid ?? null, modifiedMs: attrs.modifiedMs ?? null, accessedMs: attrs.accessedMs ?? null,
     });
+    this.entriesChanged();
   }
 
   parts(fileId: number): PartRecord[] {
