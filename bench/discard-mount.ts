@@ -91,7 +91,9 @@ function main(): void {
       const n = nodes.get(p);
       if (!n) return cb(BaseFuse.ENOENT);
       if (!n.children) return cb(BaseFuse.ENOTDIR);
-      cb(0, ['.', '..', ...n.children]);
+      // With attributes, as raidfs answers: the binding then serves the lookups that follow.
+      const children = [...n.children];
+      cb(0, ['.', '..', ...children], [stat(n), stat(nodes.get(parentOf(p))!), ...children.map((c) => stat(nodes.get(path.posix.join(p, c))!))]);
     },
     create: (p, mode, cb) => {
       const existing = nodes.get(p);

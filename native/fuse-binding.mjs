@@ -1,51 +1,93 @@
-// Builds fuse-native's C binding from source with two fixes, so that `cp -a`,
-// `rsync -a` and `touch` keep the times they set. Run by `npm ci` (postinstall).
+// Builds fuse-native's C binding from source with raidfs's changes. Run by `npm ci`
+// (postinstall) and by native/setup.sh; does nothing when the binding built last is
+// already this one.
 //
-// fuse-native 2.2.6 (unmaintained since 2020) passes utimens' atime where the mtime
-// belongs, so every mtime a program sets would be lost; and it turns UTIME_NOW and
-// UTIME_OMIT into meaningless millisecond counts. The fix:
-//   - the 5th/6th utimens arguments carry the mtime;
-//   - UTIME_NOW becomes the current time, UTIME_OMIT becomes 2^64-1 ("leave as is"),
-//     which src/fuse/ treats as "do not change".
+// 1. utimens, so that `cp -a`, `rsync -a` and `touch` keep the times they set.
+//    fuse-native 2.2.6 (unmaintained since 2020) passes utimens' atime where the mtime
+//    belongs, so every mtime a program sets would be lost; and it turns UTIME_NOW and
+//    UTIME_OMIT into meaningless millisecond counts. The fix: the 5th/6th utimens
+//    arguments carry the mtime; UTIME_NOW becomes the current time, UTIME_OMIT becomes
+//    2^64-1 ("leave as is"), which src/fuse/ treats as "do not change".
+// 2. getattr answered from readdir's attributes on the FUSE thread
+//    (native/readdir-attr-cache.c, which says when an answer may be served): the file
+//    is copied beside fuse-native.c and hooked into its handlers.
+//
 // The patched source is compiled with node-gyp into node_modules/fuse-native/build/,
 // which node-gyp-build loads in preference to the shipped prebuilt binary. libfuse's
 // headers come from the fuse-shared-library package, so no -dev package is needed.
-// Idempotent: does nothing when the patched binding is already built.
+// The binary carries a tag derived from this script and the C file, so changing
+// either rebuilds it.
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
+const here = path.dirname(fileURLToPath(import.meta.url));
 const dir = path.dirname(require.resolve('fuse-native/package.json'));
 const source = path.join(dir, 'fuse-native.c');
 const built = path.join(dir, 'build', 'Release', 'fuse.node');
-const MARK = '/* raidfs: utimens fixed */';
+const ATTR_CACHE_FILE = 'raidfs-readdir-attr-cache.c';
+
+/** Each patch: a marker (present once applied) and text replacements in fuse-native.c. */
+const patches = [
+  {
+    mark: '/* raidfs: utimens fixed */',
+    header: '#include <stdint.h>\n#include <time.h>\n#include <sys/stat.h>\n',
+    fixes: [
+      ['  FUSE_UINT64_TO_INTS_ARGV(l->atime, 5)', '  FUSE_UINT64_TO_INTS_ARGV(l->mtime, 5)'],
+      ['static uint64_t timespec_to_uint64 (const struct timespec* ts) {\n',
+        'static uint64_t timespec_to_uint64 (const struct timespec* ts) {\n' +
+        '  if (ts->tv_nsec == UTIME_OMIT) return UINT64_MAX;\n' +
+        '  if (ts->tv_nsec == UTIME_NOW) {\n' +
+        '    struct timespec now;\n' +
+        '    clock_gettime(CLOCK_REALTIME, &now);\n' +
+        '    return (now.tv_sec * 1000) + (now.tv_nsec / 1000000);\n' +
+        '  }\n'],
+    ],
+  },
+  {
+    mark: '/* raidfs: readdir attribute cache */',
+    header: '',
+    fixes: [
+      ['  fuse_fill_dir_t readdir_filler;\n',
+        '  fuse_fill_dir_t readdir_filler;\n  uint64_t attr_generation; /* raidfs: see readdir-attr-cache.c */\n'],
+      ['static fuse_thread_locals_t* get_thread_locals();\n',
+        `static fuse_thread_locals_t* get_thread_locals();\n#include "${ATTR_CACHE_FILE}"\n`],
+      ['  blk\\\n  uv_async_send(&(l->async));\\\n  uv_sem_wait(&(l->sem));\\\n  return l->res;',
+        '  blk\\\n  int raidfs_changes = raidfs_attr_op_starts(l);\\\n  uv_async_send(&(l->async));\\\n' +
+        '  uv_sem_wait(&(l->sem));\\\n  if (raidfs_changes) raidfs_attr_op_ends();\\\n  return l->res;'],
+      ['FUSE_METHOD(getattr, 1, 1, (const char *path, struct stat *stat), {\n',
+        'FUSE_METHOD(getattr, 1, 1, (const char *path, struct stat *stat), {\n' +
+        '  if (raidfs_attr_cached(fuse_get_context()->private_data, path, stat)) return 0;\n'],
+      ['      populate_stat(stats_array, &st);\n',
+        '      populate_stat(stats_array, &st);\n      raidfs_attr_put(l->fuse, l->path, name, &st, l->attr_generation);\n'],
+      ['  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n',
+        '  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n  NAPI_EXPORT_FUNCTION(raidfs_attr_cache_ttl)\n' +
+        '  NAPI_EXPORT_FUNCTION(raidfs_attr_cache_invalidate)\n  NAPI_EXPORT_FUNCTION(raidfs_attr_cache_hits)\n'],
+    ],
+  },
+];
+
+const attrCache = readFileSync(path.join(here, 'readdir-attr-cache.c'), 'utf8');
+const tag = `raidfs-binding-${createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url))).update(attrCache).digest('hex').slice(0, 16)}`;
+if (existsSync(built) && readFileSync(built).includes(Buffer.from(tag))) process.exit(0);
 
 let code = readFileSync(source, 'utf8');
-if (!code.includes(MARK)) {
-  const fixes = [
-    ['  FUSE_UINT64_TO_INTS_ARGV(l->atime, 5)', '  FUSE_UINT64_TO_INTS_ARGV(l->mtime, 5)'],
-    ['static uint64_t timespec_to_uint64 (const struct timespec* ts) {\n',
-      'static uint64_t timespec_to_uint64 (const struct timespec* ts) {\n' +
-      '  if (ts->tv_nsec == UTIME_OMIT) return UINT64_MAX;\n' +
-      '  if (ts->tv_nsec == UTIME_NOW) {\n' +
-      '    struct timespec now;\n' +
-      '    clock_gettime(CLOCK_REALTIME, &now);\n' +
-      '    return (now.tv_sec * 1000) + (now.tv_nsec / 1000000);\n' +
-      '  }\n'],
-  ];
+for (const { mark, header, fixes } of patches) {
+  if (code.includes(mark)) continue;
   for (const [from, to] of fixes) {
     if (!code.includes(from)) throw new Error(`fuse-native.c changed upstream; cannot apply fix near: ${from.trim()}`);
     code = code.replace(from, to);
   }
-  code = `${MARK}\n#include <stdint.h>\n#include <time.h>\n#include <sys/stat.h>\n${code}`;
-  writeFileSync(source, code);
+  code = `${mark}\n${header}${code}`;
 }
-if (existsSync(built) && readFileSync(built).includes(Buffer.from('raidfs-utimens-fixed'))) process.exit(0);
-if (!code.includes('raidfs-utimens-fixed')) {
-  writeFileSync(source, code.replace(MARK, `${MARK}\nstatic const char raidfs_build_tag[] __attribute__((used)) = "raidfs-utimens-fixed";`));
-}
+writeFileSync(source, code);
+writeFileSync(path.join(dir, ATTR_CACHE_FILE),
+  `static const char raidfs_binding_tag[] __attribute__((used)) = "${tag}";\n${attrCache}`);
+
 const gyp = process.env.npm_config_node_gyp
   ?? path.join(path.dirname(require.resolve('npm/package.json', { paths: [path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules')] })), 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
 // Build against the running Node's own headers: nothing may be downloaded here.
@@ -53,5 +95,5 @@ const prefix = path.resolve(path.dirname(process.execPath), '..');
 const nodedir = process.env.npm_config_nodedir
   ?? (existsSync(path.join(prefix, 'include', 'node', 'node_api.h')) ? prefix : undefined);
 process.stderr.write('raidfs: building the patched fuse-native binding (node-gyp)\n');
-execFileSync(process.execPath, [gyp, 'rebuild', '--release', ...(nodedir ? [`--nodedir=${nodedir}`] : [])],
+execFileSync(process.execPath, [gyp, 'rebuild', '--release', '--loglevel=error', ...(nodedir ? [`--nodedir=${nodedir}`] : [])],
   { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });

@@ -3,7 +3,9 @@
 #   1. the system packages FUSE needs at run time (Debian: fuse for fusermount,
 #      libfuse2 for fuse-native), installed with apt-get when running as root;
 #   2. node_modules, with `npm ci`, when absent or older than package-lock.json;
-#   3. the build (dist/), when absent or older than any source or .proto file.
+#   3. fuse-native's binding with raidfs's changes (native/fuse-binding.mjs), when
+#      the one built is not made from the current native/ sources;
+#   4. the build (dist/), when absent or older than any source or .proto file.
 # With --tests it also installs what the test suite needs: rsync (drives the mount)
 # and Debian's chromium (the dashboard's browser test).
 # Quiet when there is nothing to do.
@@ -33,6 +35,7 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   echo "raidfs setup: installing npm packages (npm ci; builds better-sqlite3, about a minute)"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+node native/fuse-binding.mjs
 
 if [ ! -f dist/.build-stamp ] || [ -n "$(find src proto scripts test bench package.json tsconfig.json -newer dist/.build-stamp -print -quit)" ]; then
   echo "raidfs setup: building"

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { testBytes } from './helpers/data';
 import { MountedRaidfs, sh } from './helpers/mounted-raidfs';
+import { PrometheusText } from './helpers/prometheus-text';
 
 const STRIPE = 256 * 1024;
 
@@ -195,6 +196,45 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB)', () => {
       assert.ok(Date.now() < deadline, 'deleted over REST, still in the mount after 3 s');
       await new Promise((r) => setTimeout(r, 100));
     }
+  });
+
+  /** getattr calls that reached JS (those the binding answers from a readdir's attributes do not). */
+  const getattrsInJs = async () => PrometheusText.parse(await (await fetch(`${fsys.restUrl}/metrics`)).text())
+    .samples('raidfs_frontend_operations_total', { frontend: 'fuse', operation: 'getattr' }).reduce((n, s) => n + s.value, 0);
+  /** Outlasts the kernel's attribute and entry cache (--cache-seconds 1): the next stat asks the mount. */
+  const kernelCacheExpiry = () => new Promise((resolve) => setTimeout(resolve, 1_200));
+
+  it('ls -l answers each name from its readdir, without a getattr in JS, and with the right sizes', async () => {
+    await ok(`mkdir ${fsys.mnt}/attrs && for i in $(seq 1 60); do head -c $i /dev/zero > ${fsys.mnt}/attrs/f$i; done`);
+    await kernelCacheExpiry();
+    const before = await getattrsInJs();
+    const listing = await ok(`ls -l --time-style=+%s ${fsys.mnt}/attrs`);
+    const inJs = await getattrsInJs() - before;
+    for (let i = 1; i <= 60; i++) assert.match(listing, new RegExp(`\\s${i} \\d+ f${i}\n`));
+    assert.ok(inJs < 10, `${inJs} getattr calls reached JS for 60 names`);
+  });
+
+  it('a change made over REST shows at once, not the attributes the readdir before it returned', async () => {
+    await kernelCacheExpiry();
+    await ok(`ls ${fsys.mnt}/attrs > /dev/null`);
+    const put = await fetch(`${fsys.restUrl}/fs/attrs/f7`, { method: 'PUT', body: Buffer.alloc(7777) });
+    assert.ok(put.ok, `PUT answered ${put.status}`);
+    assert.equal((await fs.stat(fsys.at('attrs/f7'))).size, 7777);
+  });
+
+  it('a file with unsaved writes shows the size written after a readdir', async () => {
+    const handle = await fs.open(fsys.at('attrs/f9'), 'r+');
+    try {
+      await handle.write(Buffer.alloc(5000, 1), 0, 5000, 100);
+      await kernelCacheExpiry();
+      // Listed from this process: a program started now would inherit the open file
+      // and close it at exec, a FLUSH that commits it, so it would have no unsaved writes.
+      await fs.readdir(fsys.at('attrs'));
+      assert.equal((await fs.stat(fsys.at('attrs/f9'))).size, 5100);
+    } finally {
+      await handle.close();
+    }
+    assert.equal((await fs.stat(fsys.at('attrs/f9'))).size, 5100);
   });
 
   it('cat keeps going when a node is killed mid-read', async () => {

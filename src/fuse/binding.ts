@@ -11,9 +11,16 @@
  * unchanged) and attribute/entry caching. The benchmark's discard mount is made by
  * the same function, so the ceiling it measures has exactly these options.
  *
+ * raidfs builds fuse-native from its own patched C source (native/fuse-binding.mjs);
+ * readdirAttrCache() reaches what that adds: getattr answered on the FUSE thread from
+ * the attributes the last readdir returned (native/readdir-attr-cache.c), kept for
+ * the same time as the kernel's attribute cache.
+ *
  * A missing libfuse or /dev/fuse becomes one sentence saying what to install.
  */
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import type FuseType from 'fuse-native';
 
 export type FuseClass = typeof FuseType;
@@ -33,6 +40,34 @@ export function loadFuse(): FuseClass {
     if (/libfuse/.test(why)) throw new FuseUnavailableError(`libfuse is missing (${why.split('\n')[0]}): install it, e.g. apt-get install fuse libfuse2`);
     throw new FuseUnavailableError(`cannot load the FUSE binding (fuse-native): ${why.split('\n')[0]}; run npm ci`);
   }
+}
+
+/** The native side of the readdir attribute cache (native/readdir-attr-cache.c). */
+export interface ReaddirAttrCache {
+  /** How long a readdir's attributes may answer getattr, in ms (0: never); one value per process. */
+  setTtlMs(ms: number): void;
+  /** Stops every cached attribute from being served: after a change made other than through the mount. */
+  invalidate(): void;
+  /** How many getattr calls the cache answered so far. */
+  hits(): number;
+}
+
+interface PatchedBinding {
+  raidfs_attr_cache_ttl?(ms: number): void;
+  raidfs_attr_cache_invalidate?(): void;
+  raidfs_attr_cache_hits?(): number;
+}
+
+/** The cache in the loaded fuse-native binding; call after loadFuse(). */
+export function readdirAttrCache(): ReaddirAttrCache {
+  // The module fuse-native itself loaded (node-gyp-build picks the same file; require caches it).
+  const dir = path.dirname(require.resolve('fuse-native/package.json'));
+  const native = createRequire(path.join(dir, 'index.js'))('node-gyp-build')(dir) as PatchedBinding;
+  const { raidfs_attr_cache_ttl: ttl, raidfs_attr_cache_invalidate: invalidate, raidfs_attr_cache_hits: hits } = native;
+  if (!ttl || !invalidate || !hits) {
+    throw new FuseUnavailableError('the fuse-native binding was not built with raidfs\'s changes: run npm ci (or node native/fuse-binding.mjs)');
+  }
+  return { setTtlMs: (ms) => ttl(Math.max(0, Math.round(ms))), invalidate, hits };
 }
 
 /** The kernel's largest write/read request with libfuse 2. */
@@ -55,6 +90,7 @@ export function newFuse(Fuse: FuseClass, mountpoint: string, ops: FuseType.Opera
   const extra = ['atomic_o_trunc', 'use_ino', 'default_permissions', `fsname=${settings.name}`, `subtype=${settings.name}`];
   if (!settings.smallWrites) extra.push('big_writes', `max_write=${MAX_IO_BYTES}`);
   const cache = String(settings.cacheSeconds ?? 1);
+  readdirAttrCache().setTtlMs((settings.cacheSeconds ?? 1) * 1000);
   return new (fuseWithOptions(Fuse, extra))(mountpoint, ops, {
     autoCache: true,
     maxRead: MAX_IO_BYTES,

@@ -2,7 +2,8 @@
  * FUSE namespace operations: readdir, mkdir, rmdir, unlink, rename, symlink,
  * readlink, link.
  *
- * Kernel contract: readdir lists names (with "." and ".."); rmdir fails ENOTEMPTY on
+ * Kernel contract: readdir lists names (with "." and ".."), here with their
+ * attributes, so `ls -l` costs no round trip to JS per name; rmdir fails ENOTEMPTY on
  * a non-empty directory and ENOTDIR on a file; unlink fails EISDIR on a directory;
  * rename replaces an existing target atomically (rename(2) rules, enforced by the
  * core). libfuse 2 renames a file that is unlinked while open to .fuse_hidden* and
@@ -11,13 +12,31 @@
  */
 import type Fuse from 'fuse-native';
 import { RaidfsError } from '../core/errors';
+import { statOf } from './attr-ops';
 import { answer, FuseContext } from './context';
+
+/**
+ * A directory's names, and with them the attributes getattr would answer for each,
+ * which the binding serves to the lookups that follow (native/readdir-attr-cache.c).
+ */
+interface Listing {
+  names: string[];
+  stats?: Fuse.Stat[];
+}
 
 export function dirOps(ctx: FuseContext): Fuse.Operations {
   const { controller, files } = ctx;
   return {
-    readdir: (path, cb) => answer(ctx, 'readdir', path, (err, names?: string[]) => cb(err, names), () =>
-      ['.', '..', ...controller.list(path).map((e) => e.name)]),
+    readdir: (path, cb) => answer(ctx, 'readdir', path, (err, listing?: Listing) => cb(err, listing?.names, listing?.stats), () => {
+      const entries = controller.list(path);
+      const names = ['.', '..', ...entries.map((e) => e.name)];
+      // A file with unsaved writes reports a size and time of its own (attr-ops.ts):
+      // then names only, so that getattr asks JS for every one.
+      if (entries.some((e) => e.kind === 'file' && files.dirtyOf(e.id))) return { names };
+      const dir = controller.stat(path);
+      const parent = dir.parentId === null ? dir : controller.statById(dir.parentId);
+      return { names, stats: [statOf(dir), statOf(parent), ...entries.map((e) => statOf(e))] };
+    }),
 
     mkdir: (path, mode, cb) => answer(ctx, 'mkdir', path, cb, () => { controller.mkdir(path, { mode: mode & 0o7777 }); }),
 

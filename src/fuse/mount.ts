@@ -2,7 +2,9 @@
  * The raidfs mount: the controller core served as a directory through fuse-native.
  *
  * Mount options: see binding.ts (newFuse); st_ino is the entry id, the same id REST
- * uses, and attributes and names are cached for `cacheSeconds`.
+ * uses, and attributes and names are cached for `cacheSeconds` (by the kernel, and
+ * by the binding from readdir's answers: every change of an entry made other than
+ * through the mount, by REST say, tells the binding to stop serving them).
  *
  * Lifecycle: a stale mount left by a crashed daemon ("Transport endpoint is not
  * connected") is lazily unmounted before mounting; unmount() detaches the mount
@@ -21,7 +23,7 @@ import type Fuse from 'fuse-native';
 import { createLogger } from '../common/log';
 import { Controller } from '../core/controller';
 import { attrOps } from './attr-ops';
-import { FuseInstance, loadFuse, MountSettings, newFuse } from './binding';
+import { FuseInstance, loadFuse, MountSettings, newFuse, readdirAttrCache } from './binding';
 import { FuseContext } from './context';
 import { dirOps } from './dir-ops';
 import { fileOps } from './file-ops';
@@ -44,7 +46,7 @@ export class RaidfsMount {
   /** Resolves if the mount goes away other than by unmount() (never rejects). */
   readonly unmountedElsewhere: Promise<void>;
 
-  private constructor(readonly mountpoint: string, private readonly fuse: FuseInstance) {
+  private constructor(readonly mountpoint: string, private readonly fuse: FuseInstance, private readonly stopInvalidating: () => void) {
     this.unmountedElsewhere = new Promise((resolve) => {
       const watch = setInterval(() => {
         if (this.unmounting) clearInterval(watch);
@@ -72,13 +74,22 @@ export class RaidfsMount {
     const ctx: FuseContext = { controller, Fuse: BaseFuse, files: new OpenFiles(), spoolDir, metrics: controller.metrics.fuse };
     const ops: Fuse.Operations = { ...attrOps(ctx), ...dirOps(ctx), ...fileOps(ctx) };
     const fuse = newFuse(BaseFuse, mountpoint, ops, { name: 'raidfs', smallWrites: options.smallWrites, cacheSeconds: options.cacheSeconds });
-    await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(new Error(`cannot mount ${mountpoint}: ${err.message}`)) : resolve())));
+    // Changes through the mount reach the attribute cache in the binding by themselves; others (REST) from here.
+    const attrCache = readdirAttrCache();
+    const stopInvalidating = controller.onEntriesChanged(() => attrCache.invalidate());
+    try {
+      await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(new Error(`cannot mount ${mountpoint}: ${err.message}`)) : resolve())));
+    } catch (err) {
+      stopInvalidating();
+      throw err;
+    }
     log.info('mounted', { mountpoint, spool: spoolDir });
-    return new RaidfsMount(mountpoint, fuse);
+    return new RaidfsMount(mountpoint, fuse, stopInvalidating);
   }
 
   async unmount(): Promise<void> {
     this.unmounting = true;
+    this.stopInvalidating();
     await new Promise<void>((resolve) => this.fuse.unmount((err) => {
       if (err && fuseMountedAt(this.mountpoint)) log.warn('unmount failed', { mountpoint: this.mountpoint, error: err.message });
       resolve();

@@ -1,0 +1,165 @@
+/*
+ * raidfs: answers getattr from the attributes the last readdir returned, on the FUSE
+ * thread, without a round trip to JavaScript (what FUSE 3's readdirplus does; libfuse
+ * 2, which fuse-native uses, has no readdirplus). `ls -l` of a directory whose
+ * entries the kernel no longer caches is a readdir and then one LOOKUP, so one
+ * getattr, per name: each used to wake the JS thread and wait for it.
+ *
+ * native/fuse-binding.mjs copies this file beside fuse-native.c and includes it there,
+ * after fuse-native's types; it also hooks it into fuse-native's handlers:
+ *   - every operation's handler calls raidfs_attr_op_starts() before handing the
+ *     operation to JS and, for one that may change attributes, raidfs_attr_op_ends()
+ *     once JS has answered;
+ *   - readdir's answer (on the JS thread) passes each entry's stat to raidfs_attr_put();
+ *   - getattr asks raidfs_attr_cached() first and returns at once on a hit.
+ *
+ * Invariants:
+ * - An entry is served only while nothing that may have changed attributes happened
+ *   since its readdir began: every operation other than the read-only ones below
+ *   bumps the generation when it starts and again when it ends, a readdir begun while
+ *   such an operation runs caches nothing, and JS bumps it for changes made elsewhere
+ *   (the REST API) through raidfs_attr_cache_invalidate. So a hit returns exactly what
+ *   getattr in JS would have returned at the readdir, with no change in between.
+ * - An entry is served at most `ttl` after its readdir (the mount's attribute
+ *   timeout; 0 turns the cache off), so it never outlives what the kernel would cache.
+ * - Memory is bounded: a fixed table of slots; an entry put where another lives
+ *   replaces it (a lost entry only costs one round trip to JS).
+ * - Entries of different mounts in one process never mix: a slot remembers its mount.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define RAIDFS_ATTR_SLOTS 16384
+
+typedef struct {
+  const void *mount;
+  char *path;
+  struct stat st;
+  uint64_t generation;
+  uint64_t expires_ns;
+} raidfs_attr_slot_t;
+
+static pthread_mutex_t raidfs_attr_lock = PTHREAD_MUTEX_INITIALIZER;
+static raidfs_attr_slot_t raidfs_attr_slots[RAIDFS_ATTR_SLOTS];
+/* Changes whenever attributes may have changed; 0 is never a valid generation. */
+static uint64_t raidfs_attr_generation = 1;
+/* Operations that may change attributes, started and not yet answered. */
+static uint32_t raidfs_attr_changing = 0;
+static uint64_t raidfs_attr_ttl_ns = 0;
+static double raidfs_attr_hits = 0;
+
+static uint64_t raidfs_attr_now_ns (void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (uint64_t) now.tv_sec * 1000000000ull + (uint64_t) now.tv_nsec;
+}
+
+/* FNV-1a over the mount and the path. */
+static uint32_t raidfs_attr_slot_of (const void *mount, const char *dir, const char *name) {
+  uint64_t h = 1469598103934665603ull ^ (uint64_t) (uintptr_t) mount;
+  for (const char *c = dir; *c; c++) h = (h ^ (unsigned char) *c) * 1099511628211ull;
+  if (name != NULL) {
+    if (strcmp(dir, "/") != 0) h = (h ^ '/') * 1099511628211ull;
+    for (const char *c = name; *c; c++) h = (h ^ (unsigned char) *c) * 1099511628211ull;
+  }
+  return (uint32_t) (h ^ (h >> 32)) & (RAIDFS_ATTR_SLOTS - 1);
+}
+
+/* Operations that never change attributes; every other one counts as a change. */
+static int raidfs_attr_op_reads_only (uint32_t op) {
+  return op == op_getattr || op == op_fgetattr || op == op_readdir || op == op_opendir ||
+    op == op_releasedir || op == op_statfs || op == op_readlink || op == op_access ||
+    op == op_read || op == op_getxattr || op == op_listxattr || op == op_init || op == op_error;
+}
+
+/* Before an operation goes to JS: returns 1 if it may change attributes (call raidfs_attr_op_ends after). */
+static int raidfs_attr_op_starts (fuse_thread_locals_t *l) {
+  int changes = !raidfs_attr_op_reads_only(l->op);
+  pthread_mutex_lock(&raidfs_attr_lock);
+  if (changes) {
+    raidfs_attr_changing++;
+    raidfs_attr_generation++;
+  } else if (l->op == op_readdir) {
+    l->attr_generation = raidfs_attr_changing == 0 && raidfs_attr_ttl_ns > 0 ? raidfs_attr_generation : 0;
+  }
+  pthread_mutex_unlock(&raidfs_attr_lock);
+  return changes;
+}
+
+static void raidfs_attr_op_ends (void) {
+  pthread_mutex_lock(&raidfs_attr_lock);
+  raidfs_attr_changing--;
+  raidfs_attr_generation++;
+  pthread_mutex_unlock(&raidfs_attr_lock);
+}
+
+/* Remembers `st` for dir/name, as of `generation` (0: the readdir must not be cached). */
+static void raidfs_attr_put (const void *mount, const char *dir, const char *name, const struct stat *st, uint64_t generation) {
+  if (generation == 0 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) return;
+  size_t dir_len = strlen(dir);
+  int root = strcmp(dir, "/") == 0;
+  char *path = malloc(dir_len + strlen(name) + 2);
+  if (path == NULL) return;
+  strcpy(path, dir);
+  if (!root) path[dir_len++] = '/';
+  strcpy(path + dir_len, name);
+  uint32_t i = raidfs_attr_slot_of(mount, dir, name);
+  pthread_mutex_lock(&raidfs_attr_lock);
+  raidfs_attr_slot_t *slot = &raidfs_attr_slots[i];
+  char *old = slot->path;
+  slot->mount = mount;
+  slot->path = path;
+  slot->st = *st;
+  slot->generation = generation;
+  slot->expires_ns = raidfs_attr_now_ns() + raidfs_attr_ttl_ns;
+  pthread_mutex_unlock(&raidfs_attr_lock);
+  free(old);
+}
+
+/* Fills `st` and returns 1 if a readdir's stat for `path` may still be served. */
+static int raidfs_attr_cached (const void *mount, const char *path, struct stat *st) {
+  uint32_t i = raidfs_attr_slot_of(mount, path, NULL);
+  int hit = 0;
+  pthread_mutex_lock(&raidfs_attr_lock);
+  raidfs_attr_slot_t *slot = &raidfs_attr_slots[i];
+  if (slot->path != NULL && slot->mount == mount && slot->generation == raidfs_attr_generation &&
+      raidfs_attr_now_ns() < slot->expires_ns && strcmp(slot->path, path) == 0) {
+    *st = slot->st;
+    raidfs_attr_hits++;
+    hit = 1;
+  }
+  pthread_mutex_unlock(&raidfs_attr_lock);
+  return hit;
+}
+
+/* JS: raidfs_attr_cache_ttl(ms) sets how long an entry may be served (0: off). */
+NAPI_METHOD(raidfs_attr_cache_ttl) {
+  NAPI_ARGV(1)
+  NAPI_ARGV_UINT32(ms, 0)
+  pthread_mutex_lock(&raidfs_attr_lock);
+  raidfs_attr_ttl_ns = (uint64_t) ms * 1000000ull;
+  raidfs_attr_generation++;
+  pthread_mutex_unlock(&raidfs_attr_lock);
+  return NULL;
+}
+
+/* JS: raidfs_attr_cache_invalidate() after attributes changed other than through the mount. */
+NAPI_METHOD(raidfs_attr_cache_invalidate) {
+  pthread_mutex_lock(&raidfs_attr_lock);
+  raidfs_attr_generation++;
+  pthread_mutex_unlock(&raidfs_attr_lock);
+  return NULL;
+}
+
+/* JS: raidfs_attr_cache_hits() is how many getattr calls the cache answered. */
+NAPI_METHOD(raidfs_attr_cache_hits) {
+  pthread_mutex_lock(&raidfs_attr_lock);
+  double hits = raidfs_attr_hits;
+  pthread_mutex_unlock(&raidfs_attr_lock);
+  napi_value result;
+  napi_create_double(env, hits, &result);
+  return result;
+}
