@@ -404,10 +404,8 @@ export class Controller {
   commitDraft(path: string, draft: Draft, options: WriteOptions = {}): Entry {
     const names = fileNames(path);
     return this.writer.settle(draft, ({ size, parts }) => this.metadata.transaction(() => {
-      this.checkWritable(names, path, options);
-      const parent = this.parentDir(names, path, options.parents ?? false);
-      const name = names.at(-1)!;
-      const file = this.metadata.child(parent.id, name) ?? this.insertFile(parent.id, name, options);
+      const { parent, existing } = this.writeTarget(names, path, options);
+      const file = existing ?? this.insertFile(parent.id, names.at(-1)!, options);
       this.metadata.replaceContent(file.id, size, parts, options.contentType, options.modifiedMs);
       return this.metadata.entry(file.id)!;
     }));
@@ -435,8 +433,8 @@ export class Controller {
     const names = fileNames(path);
     this.writer.requireEnoughNodes();
     return this.metadata.lazyTransaction(() => {
-      this.checkWritable(names, path, { exclusive: true });
-      return this.insertFile(this.parentDir(names, path, false).id, names.at(-1)!, options);
+      const { parent } = this.writeTarget(names, path, { exclusive: true });
+      return this.insertFile(parent.id, names.at(-1)!, options);
     });
   }
 
@@ -530,7 +528,7 @@ export class Controller {
     return this.metadata.insertEntry(parentId, name, { kind: 'file', mode: options.mode ?? 0o644, uid: options.uid, gid: options.gid });
   }
 
-  /** Checks a write can land at `names`, so a doomed upload fails before it starts. */
+  /** Checks a write can land at `names`, so a doomed upload fails before it starts (creates nothing). */
   private checkWritable(names: readonly string[], path: string, options: WriteOptions): void {
     checkName(names.at(-1)!);
     let entry: Entry | undefined;
@@ -539,10 +537,20 @@ export class Controller {
     } catch (err) {
       if (!options.parents) throw err;
     }
-    if (entry?.kind === 'dir') throw new RaidfsError('EISDIR', `${path} is a directory`);
-    if (entry && entry.kind !== 'file') throw new RaidfsError('EEXIST', `${path} exists and is not a regular file`);
-    if (entry && options.exclusive) throw new RaidfsError('EEXIST', `${path} exists`);
+    checkWriteTarget(entry, path, options);
     if (!entry && !options.parents) this.parentDir(names, path, false);
+  }
+
+  /**
+   * Where a write to `names` lands, in one walk of the path: the parent directory
+   * (created with `options.parents`) and the file there now, if any, checked as a
+   * target. Inside the caller's transaction.
+   */
+  private writeTarget(names: readonly string[], path: string, options: WriteOptions): { parent: Entry; existing?: Entry } {
+    const parent = this.parentDir(names, path, options.parents ?? false);
+    const existing = this.metadata.child(parent.id, names.at(-1)!);
+    checkWriteTarget(existing, path, options);
+    return { parent, existing };
   }
 
   /** True if directory `id` is `ancestor` or lies below it. */
@@ -564,4 +572,11 @@ export class Controller {
 
 function definedOnly<T extends object>(options: T): Partial<T> {
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Throws unless `entry` (what is at `path` now, if anything) may be written as a regular file. */
+function checkWriteTarget(entry: Entry | undefined, path: string, options: WriteOptions): void {
+  if (entry?.kind === 'dir') throw new RaidfsError('EISDIR', `${path} is a directory`);
+  if (entry && entry.kind !== 'file') throw new RaidfsError('EEXIST', `${path} exists and is not a regular file`);
+  if (entry && options.exclusive) throw new RaidfsError('EEXIST', `${path} exists`);
 }
