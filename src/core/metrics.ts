@@ -12,6 +12,9 @@
  *       Requests served. FUSE: by operation (getattr, readdir, create, open, read,
  *       write, flush, release, unlink, rename, mkdir, ...). REST: by method and route
  *       group ("PUT /fs", "GET /files", "POST /repair", ...; "GET other" for no route).
+ *   raidfs_fuse_attr_cache_hits_total                                               counter
+ *       getattr calls the FUSE binding answered itself from a readdir's attributes
+ *       (native/readdir-attr-cache.c); they do not reach the operations count above.
  * Storage nodes
  *   raidfs_node_request_duration_seconds{kind, outcome}                             histogram
  *       Request to reply of every request to a node (node-transport.ts). kind:
@@ -144,6 +147,7 @@ export class ControllerMetrics {
   private readonly partsTotal: Gauge;
   private readonly partsUnderReplicated: Gauge;
   private readonly partsUnavailable: Gauge;
+  private attrCacheHits: () => number = () => 0;
 
   constructor(private readonly sources: MetricSources) {
     const registers = [this.own];
@@ -157,6 +161,8 @@ export class ControllerMetrics {
     });
     this.fuse = new FrontendMetrics('fuse', frontendBytes, frontendOperations);
     this.rest = new FrontendMetrics('rest', frontendBytes, frontendOperations);
+    this.scrapedCounter('raidfs_fuse_attr_cache_hits_total', 'getattr calls the FUSE binding answered from readdir attributes, without JS.',
+      () => this.attrCacheHits());
 
     this.nodeRequests = new Histogram({
       name: 'raidfs_node_request_duration_seconds', help: 'Time from request to reply of requests to storage nodes, by request kind and outcome.',
@@ -192,6 +198,11 @@ export class ControllerMetrics {
     });
 
     this.registry = Registry.merge([processMetrics(), this.own]);
+  }
+
+  /** Where raidfs_fuse_attr_cache_hits_total is read from: set by the mount. */
+  readAttrCacheHitsFrom(read: () => number): void {
+    this.attrCacheHits = read;
   }
 
   get contentType(): string {

@@ -76,6 +76,7 @@ export class RaidfsMount {
     const fuse = newFuse(BaseFuse, mountpoint, ops, { name: 'raidfs', smallWrites: options.smallWrites, cacheSeconds: options.cacheSeconds });
     // Changes through the mount reach the attribute cache in the binding by themselves; others (REST) from here.
     const attrCache = readdirAttrCache();
+    controller.metrics.readAttrCacheHitsFrom(() => attrCache.hits());
     const stopInvalidating = controller.onEntriesChanged(() => attrCache.invalidate());
     try {
       await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(new Error(`cannot mount ${mountpoint}: ${err.message}`)) : resolve())));
