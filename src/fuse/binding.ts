@@ -67,7 +67,7 @@ export function readdirAttrCache(): ReaddirAttrCache {
   if (!ttl || !invalidate || !hits) {
     throw new FuseUnavailableError('the fuse-native binding was not built with raidfs\'s changes: run npm ci (or node native/fuse-binding.mjs)');
   }
-  return { setTtlMs: (ms) => ttl(Math.max(0, Math.round(ms))), invalidate, hits };
+  return { setTtlMs: (ms) => ttl(Math.min(0xffffffff, Math.max(0, Math.round(ms)))), invalidate, hits };
 }
 
 /** The kernel's largest write/read request with libfuse 2. */
