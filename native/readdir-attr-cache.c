@@ -22,8 +22,9 @@
  *   getattr in JS would have returned at the readdir, with no change in between.
  * - An entry is served at most `ttl` after its readdir (the mount's attribute
  *   timeout; 0 turns the cache off), so it never outlives what the kernel would cache.
- * - Memory is bounded: a fixed table of slots; an entry put where another lives
- *   replaces it (a lost entry only costs one round trip to JS).
+ * - Memory is bounded: a fixed table of slots. An entry goes to the first of the
+ *   RAIDFS_ATTR_PROBE slots from its hash that holds its path or nothing servable,
+ *   else it replaces the first (a lost entry only costs one round trip to JS).
  * - Entries of different mounts in one process never mix: a slot remembers its mount.
  */
 #include <pthread.h>
@@ -33,6 +34,7 @@
 #include <time.h>
 
 #define RAIDFS_ATTR_SLOTS 16384
+#define RAIDFS_ATTR_PROBE 4
 
 typedef struct {
   const void *mount;
@@ -66,6 +68,11 @@ static uint32_t raidfs_attr_slot_of (const void *mount, const char *dir, const c
     for (const char *c = name; *c; c++) h = (h ^ (unsigned char) *c) * 1099511628211ull;
   }
   return (uint32_t) (h ^ (h >> 32)) & (RAIDFS_ATTR_SLOTS - 1);
+}
+
+/* Whether a slot holds an entry that may still be served (call with the lock held). */
+static int raidfs_attr_servable (const raidfs_attr_slot_t *slot, uint64_t now) {
+  return slot->path != NULL && slot->generation == raidfs_attr_generation && now < slot->expires_ns;
 }
 
 /* Operations that never change attributes; every other one counts as a change. */
@@ -106,30 +113,45 @@ static void raidfs_attr_put (const void *mount, const char *dir, const char *nam
   strcpy(path, dir);
   if (!root) path[dir_len++] = '/';
   strcpy(path + dir_len, name);
-  uint32_t i = raidfs_attr_slot_of(mount, dir, name);
+  uint32_t first = raidfs_attr_slot_of(mount, dir, name);
   pthread_mutex_lock(&raidfs_attr_lock);
-  raidfs_attr_slot_t *slot = &raidfs_attr_slots[i];
+  if (generation != raidfs_attr_generation) { /* something changed since the readdir began */
+    pthread_mutex_unlock(&raidfs_attr_lock);
+    free(path);
+    return;
+  }
+  uint64_t now = raidfs_attr_now_ns();
+  raidfs_attr_slot_t *slot = NULL;
+  raidfs_attr_slot_t *free_slot = NULL;
+  for (uint32_t k = 0; k < RAIDFS_ATTR_PROBE && slot == NULL; k++) {
+    raidfs_attr_slot_t *s = &raidfs_attr_slots[(first + k) & (RAIDFS_ATTR_SLOTS - 1)];
+    if (s->path != NULL && s->mount == mount && strcmp(s->path, path) == 0) slot = s;
+    else if (free_slot == NULL && !raidfs_attr_servable(s, now)) free_slot = s;
+  }
+  if (slot == NULL) slot = free_slot != NULL ? free_slot : &raidfs_attr_slots[first];
   char *old = slot->path;
   slot->mount = mount;
   slot->path = path;
   slot->st = *st;
   slot->generation = generation;
-  slot->expires_ns = raidfs_attr_now_ns() + raidfs_attr_ttl_ns;
+  slot->expires_ns = now + raidfs_attr_ttl_ns;
   pthread_mutex_unlock(&raidfs_attr_lock);
   free(old);
 }
 
 /* Fills `st` and returns 1 if a readdir's stat for `path` may still be served. */
 static int raidfs_attr_cached (const void *mount, const char *path, struct stat *st) {
-  uint32_t i = raidfs_attr_slot_of(mount, path, NULL);
+  uint32_t first = raidfs_attr_slot_of(mount, path, NULL);
   int hit = 0;
   pthread_mutex_lock(&raidfs_attr_lock);
-  raidfs_attr_slot_t *slot = &raidfs_attr_slots[i];
-  if (slot->path != NULL && slot->mount == mount && slot->generation == raidfs_attr_generation &&
-      raidfs_attr_now_ns() < slot->expires_ns && strcmp(slot->path, path) == 0) {
-    *st = slot->st;
-    raidfs_attr_hits++;
-    hit = 1;
+  uint64_t now = raidfs_attr_now_ns();
+  for (uint32_t k = 0; k < RAIDFS_ATTR_PROBE && !hit; k++) {
+    raidfs_attr_slot_t *slot = &raidfs_attr_slots[(first + k) & (RAIDFS_ATTR_SLOTS - 1)];
+    if (slot->mount == mount && raidfs_attr_servable(slot, now) && strcmp(slot->path, path) == 0) {
+      *st = slot->st;
+      raidfs_attr_hits++;
+      hit = 1;
+    }
   }
   pthread_mutex_unlock(&raidfs_attr_lock);
   return hit;
