@@ -59,14 +59,16 @@ static uint64_t raidfs_attr_now_ns (void) {
   return (uint64_t) now.tv_sec * 1000000000ull + (uint64_t) now.tv_nsec;
 }
 
-/* FNV-1a over the mount and the path. */
+/* FNV-1a: `h` continued over the bytes of `text`. */
+static uint64_t raidfs_attr_fnv (uint64_t h, const char *text) {
+  for (const char *c = text; *c; c++) h = (h ^ (unsigned char) *c) * 1099511628211ull;
+  return h;
+}
+
+/* The first slot for a path (`dir` alone, or `dir` joined with `name`) of a mount. */
 static uint32_t raidfs_attr_slot_of (const void *mount, const char *dir, const char *name) {
-  uint64_t h = 1469598103934665603ull ^ (uint64_t) (uintptr_t) mount;
-  for (const char *c = dir; *c; c++) h = (h ^ (unsigned char) *c) * 1099511628211ull;
-  if (name != NULL) {
-    if (strcmp(dir, "/") != 0) h = (h ^ '/') * 1099511628211ull;
-    for (const char *c = name; *c; c++) h = (h ^ (unsigned char) *c) * 1099511628211ull;
-  }
+  uint64_t h = raidfs_attr_fnv(1469598103934665603ull ^ (uint64_t) (uintptr_t) mount, dir);
+  if (name != NULL) h = raidfs_attr_fnv(strcmp(dir, "/") != 0 ? raidfs_attr_fnv(h, "/") : h, name);
   return (uint32_t) (h ^ (h >> 32)) & (RAIDFS_ATTR_SLOTS - 1);
 }
 
@@ -85,11 +87,12 @@ static int raidfs_attr_op_reads_only (uint32_t op) {
 /* Before an operation goes to JS: returns 1 if it may change attributes (call raidfs_attr_op_ends after). */
 static int raidfs_attr_op_starts (fuse_thread_locals_t *l) {
   int changes = !raidfs_attr_op_reads_only(l->op);
+  if (!changes && l->op != op_readdir) return 0; /* reads and the like: nothing to note */
   pthread_mutex_lock(&raidfs_attr_lock);
   if (changes) {
     raidfs_attr_changing++;
     raidfs_attr_generation++;
-  } else if (l->op == op_readdir) {
+  } else {
     l->attr_generation = raidfs_attr_changing == 0 && raidfs_attr_ttl_ns > 0 ? raidfs_attr_generation : 0;
   }
   pthread_mutex_unlock(&raidfs_attr_lock);

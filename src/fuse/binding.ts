@@ -58,8 +58,15 @@ interface PatchedBinding {
   raidfs_attr_cache_hits?(): number;
 }
 
-/** The cache in the loaded fuse-native binding; call after loadFuse(). */
+let attrCache: ReaddirAttrCache | undefined;
+
+/** The cache in the loaded fuse-native binding (looked up once); call after loadFuse(). */
 export function readdirAttrCache(): ReaddirAttrCache {
+  attrCache ??= findReaddirAttrCache();
+  return attrCache;
+}
+
+function findReaddirAttrCache(): ReaddirAttrCache {
   // The module fuse-native itself loaded (node-gyp-build picks the same file; require caches it).
   const dir = path.dirname(require.resolve('fuse-native/package.json'));
   const native = createRequire(path.join(dir, 'index.js'))('node-gyp-build')(dir) as PatchedBinding;
