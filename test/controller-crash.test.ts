@@ -1,8 +1,9 @@
 /**
  * kill -9 of the controller in the middle of a large `cp` into the mount: after a
  * restart on the same metadata, the file is the previous complete version (never a
- * partial one), the nodes reconnect by themselves, and scrub finds the parts the
- * crashed upload left behind, which are then deleted. Everything runs as real
+ * partial one, and there although its close-time commit was never fsynced: a crash
+ * of the process loses no commit), the nodes reconnect by themselves, and scrub
+ * finds the parts the crashed upload left behind, which are then deleted. Everything runs as real
  * processes: `raidfs controller --mount`, three `raidfs node`s, `cp` and `cmp`.
  */
 import assert from 'node:assert/strict';
@@ -17,6 +18,7 @@ import { ControllerProcess } from './helpers/controller-process';
 import { testBytes, waitUntil } from './helpers/data';
 import { isMounted } from './helpers/host';
 import { sh } from './helpers/mounted-raidfs';
+import { PrometheusText } from './helpers/prometheus-text';
 
 describe('controller crash mid-write', () => {
   let dir: string;
@@ -25,7 +27,7 @@ describe('controller crash mid-write', () => {
   const nodes: LocalNode[] = [];
 
   const controllerArgs = (endpoint: string) => ['--db', path.join(dir, 'meta.sqlite'), '--mount', mnt, '--spool', path.join(dir, 'spool'),
-    '--listen', endpoint, '--rest', '127.0.0.1:0', '--node-timeout', '1500ms', '--delete-delay', '0'];
+    '--listen', endpoint, '--rest', '127.0.0.1:0', '--node-timeout', '1500ms', '--delete-delay', '0', '--sync-delay', '1h'];
 
   const chunksOnNodes = async () => {
     const counts = await Promise.all(nodes.map(async (n) => {
@@ -57,6 +59,8 @@ describe('controller crash mid-write', () => {
     const next = path.join(dir, 'v2');
     await fs.writeFile(previous, testBytes(3 << 20, 'v1'));
     assert.equal((await sh(`cp ${previous} ${mnt}/big.bin`)).code, 0);
+    const metrics = PrometheusText.parse(await (await fetch(`${controller!.restUrl}/metrics`)).text());
+    assert.ok(metrics.value('raidfs_metadata_unsynced_commits') >= 1, 'the commit of v1 at close is not fsynced yet');
     const committed = (await controller!.status()).parts.total;
     const committedChunks = await chunksOnNodes();
     assert.equal(committedChunks, committed * 2);

@@ -14,11 +14,13 @@ import { PrometheusText } from './helpers/prometheus-text';
 
 const STRIPE = 256 * 1024;
 
-describe('the mount (raidfs up, 4 nodes, stripe 256 KiB)', () => {
+describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync delay 1 h)', () => {
   let fsys: MountedRaidfs;
   let local: string;
   before(async () => {
-    fsys = await MountedRaidfs.start({ args: ['--stripe-size', `${STRIPE}`] });
+    // The long sync delay leaves the fsync of closed files' metadata to fsync(2), so
+    // the test of it is deterministic; the timer itself is tested in metadata-sync.
+    fsys = await MountedRaidfs.start({ args: ['--stripe-size', `${STRIPE}`, '--sync-delay', '1h'] });
     local = await fs.mkdtemp(path.join(os.tmpdir(), 'raidfs-local-'));
   });
   after(async () => {
@@ -204,6 +206,19 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB)', () => {
     const sum = (name: string, labels = {}) => metrics.samples(name, labels).reduce((n, s) => n + s.value, 0);
     return { inJs: sum('raidfs_frontend_operations_total', { frontend: 'fuse', operation: 'getattr' }), fromReaddir: sum('raidfs_fuse_attr_cache_hits_total') };
   };
+  const unsyncedCommits = async () =>
+    PrometheusText.parse(await (await fetch(`${fsys.restUrl}/metrics`)).text()).value('raidfs_metadata_unsynced_commits');
+
+  it('close leaves the metadata commit to the sync delay, and fsync(2) makes it durable before it returns', async () => {
+    await fs.writeFile(path.join(local, 'sync.txt'), 'synced');
+    await ok(`cp sync.txt ${fsys.mnt}/sync.txt`);
+    const afterClose = await unsyncedCommits();
+    assert.ok(afterClose >= 1, `close left the commit unsynced (${afterClose})`);
+    await ok(`python3 -c 'import os; fd = os.open("${fsys.at('sync.txt')}", os.O_RDONLY); os.fsync(fd); os.close(fd)'`);
+    assert.equal(await unsyncedCommits(), 0, 'fsync synced every commit');
+    assert.equal(await fs.readFile(fsys.at('sync.txt'), 'utf8'), 'synced');
+  });
+
   /** Outlasts the kernel's attribute and entry cache (--cache-seconds 1): the next stat asks the mount. */
   const kernelCacheExpiry = () => new Promise((resolve) => setTimeout(resolve, 1_200));
 

@@ -14,6 +14,8 @@
  *   and its stored copies are doomed (deleted from their nodes later).
  * - Names are unique per directory; a directory is never moved under itself.
  * - Errors are RaidfsError with an errno-like code (errors.ts).
+ * - Every commit is fsynced before the call returns, except a `lazy` one (the mount's
+ *   close) and createFile's, which delayed-sync.ts fsyncs within syncDelayMs.
  *
  * `metrics` is this controller's Prometheus registry (metrics.ts); the front ends
  * record their traffic through it.
@@ -23,6 +25,7 @@ import { createLogger } from '../common/log';
 import { ChunkCache } from './chunk-cache';
 import { ClusterStatus, clusterStatus } from './cluster-status';
 import { ChunkIO } from './chunk-io';
+import { DelayedSync } from './delayed-sync';
 import { DoomedCollector } from './doomed-collector';
 import { RaidfsError } from './errors';
 import { Entry, MetadataStore, PartRecord, ROOT_ID } from './metadata/metadata-store';
@@ -68,6 +71,8 @@ export interface ControllerOptions {
   cacheBytes?: number;
   /** How long replaced, deleted or orphaned copies stay on nodes before deletion (default 10 s). */
   deleteDelayMs?: number;
+  /** Longest a lazy commit (a file closed in the mount) waits to be fsynced (default 1 s; 0: none is lazy). */
+  syncDelayMs?: number;
   /** A node down this long has its copies made again on other nodes (default 60 s). */
   repairGraceMs?: number;
   /** Bytes per second background repair may copy (default 64 MiB/s). */
@@ -91,6 +96,7 @@ export const DEFAULTS = {
   nodeTimeoutMs: 5_000,
   cacheBytes: 32 << 20,
   deleteDelayMs: 10_000,
+  syncDelayMs: 1_000,
   repairGraceMs: 60_000,
   repairBytesPerSecond: 64 << 20,
   scrubIntervalMs: 24 * 3600_000,
@@ -108,6 +114,13 @@ export interface WriteOptions {
   exclusive?: boolean;
   /** Create missing parent directories. */
   parents?: boolean;
+  /**
+   * Commit without waiting for the disk, as close(2) does on a local file system: the
+   * commit is visible at once and survives a crash of the controller process; it is
+   * fsynced within syncDelayMs, or at once by syncMetadata(). A power loss of the
+   * controller's machine before that loses it whole. Fsynced at once if syncDelayMs is 0.
+   */
+  lazy?: boolean;
 }
 
 /** Mode and owner of a new file (WriteOptions' part that createFile takes). */
@@ -152,6 +165,7 @@ export class Controller {
   private readonly collector: DoomedCollector;
   private readonly repairer: Repairer;
   private readonly scrubber: Scrubber;
+  private readonly delayedSync: DelayedSync;
 
   private constructor(
     private readonly metadata: MetadataStore,
@@ -162,6 +176,7 @@ export class Controller {
     this.stripeSize = settings.stripeSize;
     this.replicas = settings.replicas;
     this.readAhead = Math.max(1, settings.partsInFlight - 1);
+    this.delayedSync = new DelayedSync(metadata, settings.syncDelayMs);
     const io = new ChunkIO(transport, registry, settings.requestTimeoutMs);
     const uncommitted = new UncommittedChunks();
     this.stripeBuffers = new StripeBuffers(settings.stripeSize, settings.partsInFlight + 2);
@@ -180,6 +195,7 @@ export class Controller {
     this.scrubber.start();
     this.metrics = new ControllerMetrics({
       status: () => this.status(), repair: this.repairer.passes, scrub: this.scrubber.passes, collector: this.collector.passes,
+      unsyncedCommits: () => metadata.unsyncedCommits,
     });
     transport.onRequestSettled = this.metrics.observeNodeRequest;
   }
@@ -211,6 +227,7 @@ export class Controller {
   }
 
   async close(): Promise<void> {
+    this.delayedSync.stop();
     this.collector.stop();
     this.repairer.stop();
     this.scrubber.stop();
@@ -403,7 +420,7 @@ export class Controller {
   /** Makes a draft the content of the file at `path` (created or replaced), in one transaction; a failed commit drops the draft. */
   commitDraft(path: string, draft: Draft, options: WriteOptions = {}): Entry {
     const names = fileNames(path);
-    return this.writer.settle(draft, ({ size, parts }) => this.metadata.transaction(() => {
+    return this.writer.settle(draft, ({ size, parts }) => this.commit(options.lazy === true, () => {
       const { parent, existing } = this.writeTarget(names, path, options);
       const file = existing ?? this.insertFile(parent.id, names.at(-1)!, options);
       this.metadata.replaceContent(file.id, size, parts, options.contentType, options.modifiedMs);
@@ -423,19 +440,29 @@ export class Controller {
 
   /**
    * Creates an empty file (EEXIST if the name is taken) that a writer is about to
-   * fill, as open(O_CREAT | O_EXCL) does. The name is committed at once but not
-   * fsynced: like a local file system's create, it becomes durable with the next
-   * durable commit (the writer's content commit, in the same WAL), so a power loss
-   * before that can lose the empty file, never anything committed after it. Fails
-   * fast, like writeFile, when too few nodes are alive to store any content.
+   * fill, as open(O_CREAT | O_EXCL) does. The name is committed at once, lazily (see
+   * WriteOptions.lazy): like a local file system's create, it becomes durable with
+   * the next sync or durable commit (in the same WAL), so a power loss before that
+   * can lose the empty file, never anything committed after it. Fails fast, like
+   * writeFile, when too few nodes are alive to store any content.
    */
   createFile(path: string, options: FileOwnership = {}): Entry {
     const names = fileNames(path);
     this.writer.requireEnoughNodes();
-    return this.metadata.lazyTransaction(() => {
+    return this.commit(true, () => {
       const { parent } = this.writeTarget(names, path, { exclusive: true });
       return this.insertFile(parent.id, names.at(-1)!, options);
     });
+  }
+
+  /** Makes every commit so far durable (fsync(2) on a file in the mount). */
+  syncMetadata(): void {
+    this.delayedSync.syncNow();
+  }
+
+  /** Lazy commits not fsynced yet (a metric). */
+  get unsyncedCommits(): number {
+    return this.metadata.unsyncedCommits;
   }
 
   /** The committed version of a file, for reading. */
@@ -524,6 +551,14 @@ export class Controller {
   }
 
   /** A new, empty regular file `name` in directory `parentId` (default mode 0644). */
+  /** Runs `fn` in one transaction: fsynced at commit, or lazily (see WriteOptions.lazy). */
+  private commit<T>(lazy: boolean, fn: () => T): T {
+    if (!lazy || !this.delayedSync.enabled) return this.metadata.transaction(fn);
+    const result = this.metadata.lazyTransaction(fn);
+    this.delayedSync.noteLazyCommit();
+    return result;
+  }
+
   private insertFile(parentId: number, name: string, options: FileOwnership): Entry {
     return this.metadata.insertEntry(parentId, name, { kind: 'file', mode: options.mode ?? 0o644, uid: options.uid, gid: options.gid });
   }

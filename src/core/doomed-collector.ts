@@ -4,8 +4,10 @@
  * for `delayMs`. The delay lets a reader that resolved the old parts just before a
  * replace finish its read.
  *
- * Invariant: a doomed row is forgotten only after its node acknowledged the delete;
- * copies on nodes that are down wait for the node to come back.
+ * Invariants:
+ * - A doomed row is forgotten only after its node acknowledged the delete; copies
+ *   on nodes that are down wait for the node to come back.
+ * - No copy is deleted before the commit that doomed it is durable (metadata sync).
  */
 import { createLogger, errorMessage } from '../common/log';
 import { ChunkIO } from './chunk-io';
@@ -47,6 +49,9 @@ export class DoomedCollector {
 
   private async pass(report: CollectReport): Promise<void> {
     const due = this.metadata.dueDoomed(Date.now() - this.delayMs, this.registry.aliveIds(), BATCH);
+    // A copy doomed by a lazy commit is deleted only once that commit is durable: a
+    // power loss could otherwise bring back a file whose copies are gone.
+    if (due.length > 0) this.metadata.sync();
     const byNode = new Map<string, string[]>();
     for (const copy of due) {
       const list = byNode.get(copy.nodeId) ?? [];

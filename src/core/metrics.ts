@@ -30,6 +30,9 @@
  *   raidfs_parts_total                      gauge  parts of committed files
  *   raidfs_parts_under_replicated           gauge  parts with fewer than `replicas` copies on nodes that are up
  *   raidfs_parts_unavailable                gauge  parts with no copy on a node that is up
+ * Metadata
+ *   raidfs_metadata_unsynced_commits        gauge  commits visible but not yet fsynced on the
+ *       controller's disk (files closed in the mount, within the sync delay: delayed-sync.ts)
  * Maintenance (counters; a pass under way counts as far as it got)
  *   raidfs_repair_passes_total              repair passes finished (background checks included)
  *   raidfs_repair_copies_made_total         new copies made of parts that had too few
@@ -74,6 +77,8 @@ export interface MetricSources {
   repair: ObservedPass<RepairReport>;
   scrub: ObservedPass<ScrubReport>;
   collector: ObservedPass<CollectReport>;
+  /** Lazy metadata commits not fsynced yet. */
+  unsyncedCommits(): number;
 }
 
 export type FrontendName = 'fuse' | 'rest';
@@ -193,6 +198,11 @@ export class ControllerMetrics {
       raidfs_scrub_copies_dropped_total: ['Bad copies dropped for repair to place elsewhere.', 'dropped'],
       raidfs_scrub_orphans_total: ['Chunks no file refers to, doomed for deletion.', 'orphans'],
     }, ['raidfs_scrub_passes_total', 'Scrub passes finished.']);
+    const unsynced = sources.unsyncedCommits;
+    new Gauge({
+      name: 'raidfs_metadata_unsynced_commits', help: 'Metadata commits visible but not yet fsynced on the controller disk (files closed in the mount, within the sync delay).',
+      registers, collect() { this.set(unsynced()); },
+    });
     this.passCounters(sources.collector, {
       raidfs_doomed_copies_deleted_total: ['Replaced, deleted and orphan copies deleted from storage nodes.', 'deleted'],
     });

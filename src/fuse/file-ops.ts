@@ -13,11 +13,16 @@
  *   (spool -> parts on the nodes -> one metadata transaction) happens there: cp sees
  *   EIO/ENOSPC when replication fails. release is asynchronous and its result is
  *   dropped by the kernel: it only commits what a flush did not and frees the spool.
+ * - close(2) returns once every copy is fsynced on its node and the metadata is
+ *   committed, visible to every reader and safe from a crash of the controller; that
+ *   commit is lazy (WriteOptions.lazy): fsynced on the controller's disk within its
+ *   sync delay, as a local file system's close does not wait for its journal either.
+ *   fsync(2) commits what is dirty and makes every commit durable before it returns.
  * - create commits an empty file at once, so the name exists while being written
- *   (for stat and readdir from any process, and for REST), but without an fsync
+ *   (for stat and readdir from any process, and for REST), lazily too
  *   (Controller.createFile): a new file is dirty from the start, so its first flush
- *   commits it durably, written or not, and close() still returns only once the file
- *   is durable. If that first commit fails the file is removed again, leaving none.
+ *   commits it, written or not. If that first commit fails the file is removed
+ *   again, leaving none.
  * - A failed commit is final for that handle: the file keeps its last committed
  *   content (nothing retries it behind the program's back).
  * - O_TRUNC arrives in open (mount option atomic_o_trunc), so truncate-and-rewrite is
@@ -62,7 +67,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
   };
 
   const commit = (file: OpenFile) => file.commitIfDirty(async () => {
-    const options = { modifiedMs: file.explicitMtimeMs };
+    const options = { modifiedMs: file.explicitMtimeMs, lazy: true };
     try {
       const streaming = file.streaming;
       if (streaming && !streaming.ended) {
@@ -145,7 +150,10 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
 
     flush: (path, fd, cb) => answer(ctx, 'flush', path, cb, () => commit(handle(fd))),
 
-    fsync: (path, _datasync, fd, cb) => answer(ctx, 'fsync', path, cb, () => commit(handle(fd))),
+    fsync: (path, _datasync, fd, cb) => answer(ctx, 'fsync', path, cb, async () => {
+      await commit(handle(fd));
+      controller.syncMetadata();
+    }),
 
     release: (path, fd, cb) => answer(ctx, 'release', path, cb, async () => {
       const file = files.get(fd);

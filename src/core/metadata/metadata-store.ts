@@ -9,8 +9,9 @@
  *   removeEntry), so readers see a whole old or a whole new file.
  * - A chunk copy leaves `replicas` only by moving to `doomed`; nothing forgets a copy
  *   that still occupies a node.
- * - Every commit is fsynced except those of lazyTransaction, which the next fsynced
- *   commit makes durable (WAL order): a power loss can only drop a suffix of commits.
+ * - Every commit is fsynced except those of lazyTransaction, which sync() or the next
+ *   fsynced commit that writes makes durable (WAL order): a power loss can only drop
+ *   a suffix of commits, each whole. unsyncedCommits counts the lazy commits since.
  * - Calls are synchronous and short (indexed lookups); only allFiles (the REST
  *   listing of every file) scans the tree. Nothing scans the parts: counts of copies
  *   come from holder_sets, kept by triggers (schema.ts), and partsWithFewerCopies
@@ -112,6 +113,8 @@ function openMetadataFile(file: string): Database.Database {
 export class MetadataStore {
   private readonly db: Database.Database;
   private readonly stmt;
+  /** Commits of lazyTransaction since the last commit known to be fsynced. */
+  private lazyCommits = 0;
   private readonly entryListeners = new Set<() => void>();
 
   constructor(file: string) {
@@ -124,6 +127,9 @@ export class MetadataStore {
       // Prepared once: db.pragma() compiles its statement on every call (twice per lazyTransaction).
       syncNormal: db.prepare('PRAGMA synchronous = NORMAL'),
       syncFull: db.prepare('PRAGMA synchronous = FULL'),
+      // A checkpoint fsyncs the WAL before it copies any of it into the database.
+      checkpoint: db.prepare('PRAGMA wal_checkpoint(PASSIVE)'),
+      totalChanges: db.prepare('SELECT total_changes()').pluck(),
       byId: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE id = ?`),
       child: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE parent_id = ? AND name = ?`),
       children: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE parent_id = ? ORDER BY name`),
@@ -180,26 +186,47 @@ export class MetadataStore {
   }
 
   close(): void {
+    this.sync();
     this.db.close();
   }
 
-  /** Runs `fn` in one transaction (nested calls join the outer one). */
+  /** Runs `fn` in one transaction, fsynced at commit (nested calls join the outer one). */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    if (this.lazyCommits === 0 || this.db.inTransaction) return this.db.transaction(fn)();
+    const changesBefore = this.stmt.totalChanges.get();
+    const result = this.db.transaction(fn)();
+    // A commit that wrote was fsynced, and with it every lazy commit before it.
+    if (this.stmt.totalChanges.get() !== changesBefore) this.lazyCommits = 0;
+    return result;
   }
 
   /**
    * Runs `fn` in one transaction whose commit is not fsynced (synchronous=NORMAL for
-   * that commit). The WAL keeps commits in order, so it becomes durable with the next
-   * durable commit; a power loss before that loses it whole, never part of it.
+   * that commit). The WAL keeps commits in order, so it becomes durable with sync()
+   * or the next durable commit; a power loss before that loses it whole, never part
+   * of it. A crash of the process alone loses nothing (the WAL is written at commit).
    */
   lazyTransaction<T>(fn: () => T): T {
     this.stmt.syncNormal.run();
     try {
-      return this.transaction(fn);
+      const result = this.db.transaction(fn)();
+      this.lazyCommits += 1;
+      return result;
     } finally {
       this.stmt.syncFull.run();
     }
+  }
+
+  /** Lazy commits that may not be on disk yet (none after sync()). */
+  get unsyncedCommits(): number {
+    return this.lazyCommits;
+  }
+
+  /** Makes every commit so far durable; does nothing when none is pending. */
+  sync(): void {
+    if (this.lazyCommits === 0) return;
+    this.stmt.checkpoint.run();
+    this.lazyCommits = 0;
   }
 
   entry(id: number): Entry | undefined {
