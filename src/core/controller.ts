@@ -550,7 +550,6 @@ export class Controller {
     return dir;
   }
 
-  /** A new, empty regular file `name` in directory `parentId` (default mode 0644). */
   /** Runs `fn` in one transaction: fsynced at commit, or lazily (see WriteOptions.lazy). */
   private commit<T>(lazy: boolean, fn: () => T): T {
     if (!lazy || !this.delayedSync.enabled) return this.metadata.transaction(fn);
@@ -559,6 +558,7 @@ export class Controller {
     return result;
   }
 
+  /** A new, empty regular file `name` in directory `parentId` (default mode 0644). */
   private insertFile(parentId: number, name: string, options: FileOwnership): Entry {
     return this.metadata.insertEntry(parentId, name, { kind: 'file', mode: options.mode ?? 0o644, uid: options.uid, gid: options.gid });
   }
