@@ -306,9 +306,14 @@ export class Controller {
 
   /** Entries of a directory, sorted by name. */
   list(path: string): Entry[] {
+    return this.directory(path).entries;
+  }
+
+  /** A directory's own entry and its entries sorted by name, from one walk of the path. */
+  directory(path: string): { dir: Entry; entries: Entry[] } {
     const dir = this.existing(splitPath(path), path);
     if (dir.kind !== 'dir') throw new RaidfsError('ENOTDIR', `${path} is not a directory`);
-    return this.metadata.children(dir.id);
+    return { dir, entries: this.metadata.children(dir.id) };
   }
 
   mkdir(path: string, options: DirOptions = {}): Entry {

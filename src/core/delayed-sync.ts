@@ -9,7 +9,8 @@
  * - After noteLazyCommit(), a sync runs within delayMs, unless syncNow() ran first.
  * - A failed sync is logged and retried after delayMs; its commits stay counted as
  *   unsynced (MetadataStore.unsyncedCommits) meanwhile.
- * - With delayMs 0 nothing is lazy: the controller fsyncs every commit at once.
+ * - With delayMs 0 (not `enabled`) nothing is lazy: the controller fsyncs every commit
+ *   at once and never calls noteLazyCommit.
  * - stop() cancels the timer; MetadataStore.close() syncs whatever is left.
  */
 import { createLogger, errorMessage } from '../common/log';
@@ -27,9 +28,9 @@ export class DelayedSync {
     return this.delayMs > 0;
   }
 
-  /** A lazy commit was made: sync within delayMs. */
+  /** A lazy commit was made (only ever while enabled): sync within delayMs. */
   noteLazyCommit(): void {
-    if (!this.enabled || this.timer) return;
+    if (this.timer) return;
     this.timer = setTimeout(() => this.syncOnTimer(), this.delayMs);
     this.timer.unref();
   }

@@ -28,12 +28,11 @@ export function dirOps(ctx: FuseContext): Fuse.Operations {
   const { controller, files } = ctx;
   return {
     readdir: (path, cb) => answer(ctx, 'readdir', path, (err, listing?: Listing) => cb(err, listing?.names, listing?.stats), () => {
-      const entries = controller.list(path);
+      const { dir, entries } = controller.directory(path);
       const names = ['.', '..', ...entries.map((e) => e.name)];
       // A file with unsaved writes reports a size and time of its own (attr-ops.ts):
       // then names only, so that getattr asks JS for every one.
       if (entries.some((e) => e.kind === 'file' && files.dirtyOf(e.id))) return { names };
-      const dir = controller.stat(path);
       const parent = dir.parentId === null ? dir : controller.statById(dir.parentId);
       return { names, stats: [statOf(dir), statOf(parent), ...entries.map((e) => statOf(e))] };
     }),
