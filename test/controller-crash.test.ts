@@ -59,7 +59,7 @@ describe('controller crash mid-write', () => {
     const next = path.join(dir, 'v2');
     await fs.writeFile(previous, testBytes(3 << 20, 'v1'));
     assert.equal((await sh(`cp ${previous} ${mnt}/big.bin`)).code, 0);
-    const metrics = PrometheusText.parse(await (await fetch(`${controller!.restUrl}/metrics`)).text());
+    const metrics = await PrometheusText.scrape(controller!.restUrl);
     assert.ok(metrics.value('raidfs_metadata_unsynced_commits') >= 1, 'the commit of v1 at close is not fsynced yet');
     const committed = (await controller!.status()).parts.total;
     const committedChunks = await chunksOnNodes();

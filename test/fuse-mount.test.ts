@@ -202,12 +202,11 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync delay 1 h
 
   /** getattr calls that reached JS, and those the binding answered from a readdir's attributes. */
   const getattrCounts = async () => {
-    const metrics = PrometheusText.parse(await (await fetch(`${fsys.restUrl}/metrics`)).text());
+    const metrics = await PrometheusText.scrape(fsys.restUrl);
     const sum = (name: string, labels = {}) => metrics.samples(name, labels).reduce((n, s) => n + s.value, 0);
     return { inJs: sum('raidfs_frontend_operations_total', { frontend: 'fuse', operation: 'getattr' }), fromReaddir: sum('raidfs_fuse_attr_cache_hits_total') };
   };
-  const unsyncedCommits = async () =>
-    PrometheusText.parse(await (await fetch(`${fsys.restUrl}/metrics`)).text()).value('raidfs_metadata_unsynced_commits');
+  const unsyncedCommits = async () => (await PrometheusText.scrape(fsys.restUrl)).value('raidfs_metadata_unsynced_commits');
 
   it('close leaves the metadata commit to the sync delay, and fsync(2) makes it durable before it returns', async () => {
     await fs.writeFile(path.join(local, 'sync.txt'), 'synced');

@@ -610,6 +610,7 @@ export class Controller {
   }
 }
 
+/** `options` without its undefined fields (so they do not override defaults when spread). */
 function definedOnly<T extends object>(options: T): Partial<T> {
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -152,6 +152,7 @@ export class ControllerMetrics {
   private readonly partsTotal: Gauge;
   private readonly partsUnderReplicated: Gauge;
   private readonly partsUnavailable: Gauge;
+  private readonly unsyncedCommits: Gauge;
   private attrCacheHits: () => number = () => 0;
 
   constructor(private readonly sources: MetricSources) {
@@ -183,6 +184,8 @@ export class ControllerMetrics {
     this.partsTotal = gauge('raidfs_parts_total', 'Parts of committed files.');
     this.partsUnderReplicated = gauge('raidfs_parts_under_replicated', 'Parts with fewer copies than replicas on nodes that are up.');
     this.partsUnavailable = gauge('raidfs_parts_unavailable', 'Parts with no copy on a node that is up (unreadable).');
+    this.unsyncedCommits = gauge('raidfs_metadata_unsynced_commits',
+      'Metadata commits visible but not yet fsynced on the controller disk (files closed in the mount, within the sync delay).');
 
     this.passCounters(sources.repair, {
       raidfs_repair_copies_made_total: ['New copies made of parts that had too few.', 'copiesMade'],
@@ -198,11 +201,6 @@ export class ControllerMetrics {
       raidfs_scrub_copies_dropped_total: ['Bad copies dropped for repair to place elsewhere.', 'dropped'],
       raidfs_scrub_orphans_total: ['Chunks no file refers to, doomed for deletion.', 'orphans'],
     }, ['raidfs_scrub_passes_total', 'Scrub passes finished.']);
-    const unsynced = sources.unsyncedCommits;
-    new Gauge({
-      name: 'raidfs_metadata_unsynced_commits', help: 'Metadata commits visible but not yet fsynced on the controller disk (files closed in the mount, within the sync delay).',
-      registers, collect() { this.set(unsynced()); },
-    });
     this.passCounters(sources.collector, {
       raidfs_doomed_copies_deleted_total: ['Replaced, deleted and orphan copies deleted from storage nodes.', 'deleted'],
     });
@@ -227,6 +225,7 @@ export class ControllerMetrics {
   /** Every metric in the Prometheus text format, scrape-time values read now. */
   async scrape(): Promise<string> {
     this.showCluster(this.sources.status());
+    this.unsyncedCommits.set(this.sources.unsyncedCommits());
     return this.registry.metrics();
   }
 

@@ -74,7 +74,9 @@ export class RaidfsMount {
     const ctx: FuseContext = { controller, Fuse: BaseFuse, files: new OpenFiles(), spoolDir, metrics: controller.metrics.fuse };
     const ops: Fuse.Operations = { ...attrOps(ctx), ...dirOps(ctx), ...fileOps(ctx) };
     const fuse = newFuse(BaseFuse, mountpoint, ops, { name: 'raidfs', smallWrites: options.smallWrites, cacheSeconds: options.cacheSeconds });
-    // Changes through the mount reach the attribute cache in the binding by themselves; others (REST) from here.
+    // Changes made other than through the mount (REST) reach the binding's attribute cache
+    // only from here. The listener hears the mount's own changes too, which the binding
+    // noted already: one more generation bump each, which costs a mutex and no answer.
     const attrCache = readdirAttrCache();
     controller.metrics.readAttrCacheHitsFrom(() => attrCache.hits());
     const stopInvalidating = controller.onEntriesChanged(() => attrCache.invalidate());

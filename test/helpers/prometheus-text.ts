@@ -35,6 +35,13 @@ const SUFFIXES_OF_TYPE: Record<string, readonly string[]> = { histogram: ['_buck
 export class PrometheusText {
   private constructor(readonly families: ReadonlyMap<string, MetricFamily>) {}
 
+  /** GET `${baseUrl}/metrics`, parsed; throws unless it answered 200. */
+  static async scrape(baseUrl: string): Promise<PrometheusText> {
+    const res = await fetch(`${baseUrl}/metrics`);
+    if (!res.ok) throw new Error(`GET ${baseUrl}/metrics answered ${res.status}`);
+    return PrometheusText.parse(await res.text());
+  }
+
   static parse(text: string): PrometheusText {
     const families = new Map<string, MetricFamily>();
     const familyNamed = (name: string) => {
