@@ -9,14 +9,16 @@
 //    arguments carry the mtime; UTIME_NOW becomes the current time, UTIME_OMIT becomes
 //    2^64-1 ("leave as is"), which src/fuse/ treats as "do not change".
 // 2. getattr answered from readdir's attributes on the FUSE thread
-//    (native/readdir-attr-cache.c, which says when an answer may be served): the file
-//    is copied beside fuse-native.c and hooked into its handlers.
+//    (native/readdir-attr-cache.c, which says when an answer may be served).
+// 3. Sequential writes of a large file copied into its stripe buffer on the FUSE
+//    thread (native/write-window.c, which says when a write is taken there).
+// The C files are copied beside fuse-native.c and hooked into its handlers.
 //
 // The patched source is compiled with node-gyp into node_modules/fuse-native/build/,
 // which node-gyp-build loads in preference to the shipped prebuilt binary. libfuse's
 // headers come from the fuse-shared-library package, so no -dev package is needed.
-// The binary carries a tag derived from this script and the C file, so changing
-// either rebuilds it.
+// The binary carries a tag derived from this script and the C files, so changing
+// any of them rebuilds it.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,9 +31,10 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const dir = path.dirname(require.resolve('fuse-native/package.json'));
 const source = path.join(dir, 'fuse-native.c');
 const built = path.join(dir, 'build', 'Release', 'fuse.node');
-const ATTR_CACHE_FILE = 'raidfs-readdir-attr-cache.c';
+/** raidfs's own C files, each copied beside fuse-native.c as raidfs-<name> and included there. */
+const C_FILES = ['readdir-attr-cache.c', 'write-window.c'];
 
-/** Each patch: a marker (present once applied) and text replacements in fuse-native.c. */
+/** Each patch: a marker comment put at the top of the patched file, and text replacements in fuse-native.c. */
 const patches = [
   {
     mark: '/* raidfs: utimens fixed */',
@@ -55,7 +58,7 @@ const patches = [
       ['  fuse_fill_dir_t readdir_filler;\n',
         '  fuse_fill_dir_t readdir_filler;\n  uint64_t attr_generation; /* raidfs: see readdir-attr-cache.c */\n'],
       ['static fuse_thread_locals_t* get_thread_locals();\n',
-        `static fuse_thread_locals_t* get_thread_locals();\n#include "${ATTR_CACHE_FILE}"\n`],
+        `static fuse_thread_locals_t* get_thread_locals();\n${C_FILES.map((f) => `#include "raidfs-${f}"\n`).join('')}`],
       ['  blk\\\n  uv_async_send(&(l->async));\\\n  uv_sem_wait(&(l->sem));\\\n  return l->res;',
         '  blk\\\n  int raidfs_changes = raidfs_attr_op_starts(l);\\\n  uv_async_send(&(l->async));\\\n' +
         '  uv_sem_wait(&(l->sem));\\\n  if (raidfs_changes) raidfs_attr_op_ends();\\\n  return l->res;'],
@@ -69,15 +72,37 @@ const patches = [
         '  NAPI_EXPORT_FUNCTION(raidfs_attr_cache_invalidate)\n  NAPI_EXPORT_FUNCTION(raidfs_attr_cache_hits)\n'],
     ],
   },
+  {
+    mark: '/* raidfs: write window */',
+    header: '',
+    fixes: [
+      ['FUSE_METHOD(write, 6, 2, (const char *path, const char *buf, size_t len, off_t offset, struct fuse_file_info *info), {\n',
+        'FUSE_METHOD(write, 6, 2, (const char *path, const char *buf, size_t len, off_t offset, struct fuse_file_info *info), {\n' +
+        '  if (raidfs_window_write(fuse_get_context()->private_data, info->fh, buf, len, offset)) return (int) len;\n'],
+      ['  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n',
+        '  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n' +
+        ['open', 'append', 'filled', 'close'].map((f) => `  NAPI_EXPORT_FUNCTION(raidfs_window_${f})\n`).join('')],
+    ],
+  },
 ];
 
-const attrCache = readFileSync(path.join(here, 'readdir-attr-cache.c'), 'utf8');
-const tag = `raidfs-binding-${createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url))).update(attrCache).digest('hex').slice(0, 16)}`;
+const cSources = C_FILES.map((f) => readFileSync(path.join(here, f), 'utf8'));
+const digest = createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url)));
+for (const text of cSources) digest.update(text);
+const tag = `raidfs-binding-${digest.digest('hex').slice(0, 16)}`;
 if (existsSync(built) && readFileSync(built).includes(Buffer.from(tag))) process.exit(0);
 
-let code = readFileSync(source, 'utf8');
+// Patched from the file as shipped, kept beside it the first time, so a changed patch applies cleanly.
+const pristine = path.join(dir, 'fuse-native.orig.c');
+if (!existsSync(pristine)) {
+  const shipped = readFileSync(source, 'utf8');
+  if (shipped.includes('/* raidfs:')) {
+    throw new Error(`${source} was patched by an earlier raidfs: reinstall fuse-native (rm -rf ${dir} && npm ci)`);
+  }
+  writeFileSync(pristine, shipped);
+}
+let code = readFileSync(pristine, 'utf8');
 for (const { mark, header, fixes } of patches) {
-  if (code.includes(mark)) continue;
   for (const [from, to] of fixes) {
     if (!code.includes(from)) throw new Error(`fuse-native.c changed upstream; cannot apply fix near: ${from.trim()}`);
     code = code.replace(from, to);
@@ -85,8 +110,8 @@ for (const { mark, header, fixes } of patches) {
   code = `${mark}\n${header}${code}`;
 }
 writeFileSync(source, code);
-writeFileSync(path.join(dir, ATTR_CACHE_FILE),
-  `static const char raidfs_binding_tag[] __attribute__((used)) = "${tag}";\n${attrCache}`);
+C_FILES.forEach((f, i) => writeFileSync(path.join(dir, `raidfs-${f}`),
+  `${i === 0 ? `static const char raidfs_binding_tag[] __attribute__((used)) = "${tag}";\n` : ''}${cSources[i]}`));
 
 const gyp = process.env.npm_config_node_gyp
   ?? path.join(path.dirname(require.resolve('npm/package.json', { paths: [path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules')] })), 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');

@@ -18,7 +18,8 @@
  *   since its readdir began: every operation other than the read-only ones below
  *   bumps the generation when it starts and again when it ends, a readdir begun while
  *   such an operation runs caches nothing, and JS bumps it for changes made elsewhere
- *   (the REST API) through raidfs_attr_cache_invalidate. So a hit returns exactly what
+ *   (the REST API) through raidfs_attr_cache_invalidate, as the binding does for a
+ *   write it answers itself (write-window.c). So a hit returns exactly what
  *   getattr in JS would have returned at the readdir, with no change in between.
  * - An entry is served at most `ttl` after its readdir (the mount's attribute
  *   timeout; 0 turns the cache off), so it never outlives what the kernel would cache.
@@ -171,11 +172,16 @@ NAPI_METHOD(raidfs_attr_cache_ttl) {
   return NULL;
 }
 
-/* JS: raidfs_attr_cache_invalidate() after attributes changed other than through the mount. */
-NAPI_METHOD(raidfs_attr_cache_invalidate) {
+/* Attributes changed other than by an operation in JS: no entry cached before may be served. */
+static void raidfs_attr_changed (void) {
   pthread_mutex_lock(&raidfs_attr_lock);
   raidfs_attr_generation++;
   pthread_mutex_unlock(&raidfs_attr_lock);
+}
+
+/* JS: raidfs_attr_cache_invalidate() after attributes changed other than through the mount. */
+NAPI_METHOD(raidfs_attr_cache_invalidate) {
+  raidfs_attr_changed();
   return NULL;
 }
 

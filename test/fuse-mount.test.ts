@@ -107,6 +107,45 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync delay 1 h
     assert.ok((await fs.readFile(fsys.at('diverted.bin'))).equals(expected));
   });
 
+  it('a file past two stripes, its writes answered by the binding, shows its size, reads back, seeks back and is counted', async () => {
+    const fuseWrites = async () => {
+      const metrics = await PrometheusText.scrape(fsys.restUrl);
+      const sum = (name: string, labels: Record<string, string>) => metrics.samples(name, labels).reduce((n, s) => n + s.value, 0);
+      return {
+        ops: sum('raidfs_frontend_operations_total', { frontend: 'fuse', operation: 'write' }),
+        bytes: sum('raidfs_frontend_bytes_total', { frontend: 'fuse', direction: 'in' }),
+      };
+    };
+    const data = testBytes(5 * STRIPE + 4321, 'windowed');
+    // Writes of 50,000 bytes straddle stripe boundaries, so some are split between a
+    // full window (in JS) and the next; the rest the binding copies itself.
+    const WRITE = 50_000;
+    const streamed = 3 * STRIPE + 70_000;
+    const writes = Math.ceil(streamed / WRITE) + 1 + Math.ceil((data.length - streamed) / WRITE);
+    const before = await fuseWrites();
+    const handle = await fs.open(fsys.at('windowed.bin'), 'w+');
+    try {
+      for (let at = 0; at < streamed; at += WRITE) await handle.write(data, at, Math.min(WRITE, streamed - at), at);
+      await kernelCacheExpiry();
+      await fs.readdir(fsys.mnt);
+      assert.equal((await fs.stat(fsys.at('windowed.bin'))).size, streamed, 'the size counts the bytes in the window');
+      const back = Buffer.alloc(300);
+      assert.equal((await handle.read(back, 0, 300, 3 * STRIPE + 1000)).bytesRead, 300);
+      assert.ok(back.equals(data.subarray(3 * STRIPE + 1000, 3 * STRIPE + 1300)), 'bytes read back from the window');
+      await handle.write(Buffer.from('XYZ'), 0, 3, 2 * STRIPE + 10);
+      for (let at = streamed; at < data.length; at += WRITE) await handle.write(data, at, Math.min(WRITE, data.length - at), at);
+    } finally {
+      await handle.close();
+    }
+    const expected = Buffer.from(data);
+    expected.write('XYZ', 2 * STRIPE + 10);
+    assert.ok((await fs.readFile(fsys.at('windowed.bin'))).equals(expected));
+    const after = await fuseWrites();
+    // The kernel may split a write that ends inside a page into two requests, so the count is at least one per write().
+    assert.ok(after.ops - before.ops >= writes, `${after.ops - before.ops} write requests counted for ${writes} write() calls`);
+    assert.equal(after.bytes - before.bytes, data.length + 3, 'every byte written counted once, wherever it was answered');
+  });
+
   it('a streamed file fsynced and renamed while open ends up whole under its new name', async () => {
     const data = testBytes(2 * STRIPE + 777, 'fsynced');
     const half = STRIPE + 333;

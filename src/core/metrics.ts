@@ -12,6 +12,8 @@
  *       Requests served. FUSE: by operation (getattr, readdir, create, open, read,
  *       write, flush, release, unlink, rename, mkdir, ...). REST: by method and route
  *       group ("PUT /fs", "GET /files", "POST /repair", ...; "GET other" for no route).
+ *       FUSE writes the binding answered itself into a stripe buffer (src/fuse/write-window.ts)
+ *       are counted, with their bytes, when JS takes that buffer back: once a stripe.
  *   raidfs_fuse_attr_cache_hits_total                                               counter
  *       getattr calls the FUSE binding answered itself from a readdir's attributes
  *       (native/readdir-attr-cache.c); they do not reach the operations count above.
@@ -102,14 +104,14 @@ export class FrontendMetrics {
     this.bytesOut.inc(0);
   }
 
-  /** Counts one request of `name` (a name from a fixed set, never a path). */
-  operation(name: string): void {
+  /** Counts `count` requests of `name` (a name from a fixed set, never a path). */
+  operation(name: string, count = 1): void {
     let counter = this.byOperation.get(name);
     if (!counter) {
       counter = this.operations.labels(this.frontend, name);
       this.byOperation.set(name, counter);
     }
-    counter.inc();
+    counter.inc(count);
   }
 
   /** File bytes that came in from a client. */

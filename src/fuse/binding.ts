@@ -12,9 +12,11 @@
  * the same function, so the ceiling it measures has exactly these options.
  *
  * raidfs builds fuse-native from its own patched C source (native/fuse-binding.mjs);
- * readdirAttrCache() reaches what that adds: getattr answered on the FUSE thread from
- * the attributes the last readdir returned (native/readdir-attr-cache.c), kept for
- * the same time as the kernel's attribute cache.
+ * patchedBinding() reaches what that adds: getattr answered on the FUSE thread from
+ * the attributes the last readdir returned (native/readdir-attr-cache.c, through
+ * readdirAttrCache(), kept for the same time as the kernel's attribute cache), and
+ * sequential writes copied on the FUSE thread (native/write-window.c, through
+ * write-window.ts).
  *
  * A missing libfuse or /dev/fuse becomes one sentence saying what to install.
  */
@@ -52,29 +54,46 @@ export interface ReaddirAttrCache {
   hits(): number;
 }
 
-interface PatchedBinding {
-  raidfs_attr_cache_ttl?(ms: number): void;
-  raidfs_attr_cache_invalidate?(): void;
-  raidfs_attr_cache_hits?(): number;
+/** What raidfs adds to fuse-native's binding (native/fuse-binding.mjs), as it is called from JS. */
+export interface PatchedBinding {
+  raidfs_attr_cache_ttl(ms: number): void;
+  raidfs_attr_cache_invalidate(): void;
+  raidfs_attr_cache_hits(): number;
+  raidfs_window_open(thread: Buffer | null, fh: number, buffer: Buffer, fileOffset: number, hash: boolean): boolean;
+  raidfs_window_append(thread: Buffer | null, fh: number, bytes: Uint8Array): number;
+  raidfs_window_filled(thread: Buffer | null, fh: number): number;
+  raidfs_window_close(thread: Buffer | null, fh: number, digest: Buffer | undefined): [filled: number, fastWrites: number, fastBytes: number];
+}
+
+let patched: PatchedBinding | undefined;
+
+/** raidfs's additions in the loaded fuse-native binding (looked up once); call after loadFuse(). */
+export function patchedBinding(): PatchedBinding {
+  if (patched) return patched;
+  // The module fuse-native itself loaded (node-gyp-build picks the same file; require caches it).
+  const dir = path.dirname(require.resolve('fuse-native/package.json'));
+  const native = createRequire(path.join(dir, 'index.js'))('node-gyp-build')(dir) as Partial<PatchedBinding>;
+  const wanted: Array<keyof PatchedBinding> = ['raidfs_attr_cache_ttl', 'raidfs_attr_cache_invalidate', 'raidfs_attr_cache_hits',
+    'raidfs_window_open', 'raidfs_window_append', 'raidfs_window_filled', 'raidfs_window_close'];
+  if (wanted.some((name) => typeof native[name] !== 'function')) {
+    throw new FuseUnavailableError('the fuse-native binding was not built with raidfs\'s changes: run npm ci (or node native/fuse-binding.mjs)');
+  }
+  patched = native as PatchedBinding;
+  return patched;
 }
 
 let attrCache: ReaddirAttrCache | undefined;
 
 /** The cache in the loaded fuse-native binding (looked up once); call after loadFuse(). */
 export function readdirAttrCache(): ReaddirAttrCache {
-  attrCache ??= findReaddirAttrCache();
+  if (attrCache) return attrCache;
+  const native = patchedBinding();
+  attrCache = {
+    setTtlMs: (ms) => native.raidfs_attr_cache_ttl(Math.min(0xffffffff, Math.max(0, Math.round(ms)))),
+    invalidate: () => native.raidfs_attr_cache_invalidate(),
+    hits: () => native.raidfs_attr_cache_hits(),
+  };
   return attrCache;
-}
-
-function findReaddirAttrCache(): ReaddirAttrCache {
-  // The module fuse-native itself loaded (node-gyp-build picks the same file; require caches it).
-  const dir = path.dirname(require.resolve('fuse-native/package.json'));
-  const native = createRequire(path.join(dir, 'index.js'))('node-gyp-build')(dir) as PatchedBinding;
-  const { raidfs_attr_cache_ttl: ttl, raidfs_attr_cache_invalidate: invalidate, raidfs_attr_cache_hits: hits } = native;
-  if (!ttl || !invalidate || !hits) {
-    throw new FuseUnavailableError('the fuse-native binding was not built with raidfs\'s changes: run npm ci (or node native/fuse-binding.mjs)');
-  }
-  return { setTtlMs: (ms) => ttl(Math.min(0xffffffff, Math.max(0, Math.round(ms)))), invalidate, hits };
 }
 
 /** The kernel's largest write/read request with libfuse 2. */

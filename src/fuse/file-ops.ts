@@ -30,6 +30,8 @@
  * - A file created or opened with O_TRUNC starts a StreamingUpload: while it is
  *   written sequentially, stripes are stored during the writes and close() commits
  *   the stream; anything else moves its bytes to a spool, which close() uploads.
+ *   From its third stripe on, such a file's sequential writes are answered by the
+ *   binding (write-window.ts) and only the one that fills a stripe comes here.
  */
 import type Fuse from 'fuse-native';
 import { Controller } from '../core/controller';
@@ -60,10 +62,14 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
     return file;
   };
 
-  /** Starts uploading during the writes of a file that starts empty. */
-  const stream = (file: OpenFile) => {
+  /**
+   * Starts uploading during the writes of a file that starts empty (handle `fh`), its
+   * sequential writes copied on the FUSE thread unless it appends (O_APPEND's offsets
+   * are the kernel's idea of the end, which only JS checks).
+   */
+  const stream = (file: OpenFile, fh: number) => {
     file.dirty = true;
-    file.streaming = new StreamingUpload(controller);
+    file.streaming = new StreamingUpload(controller, file.append ? undefined : ctx.windows.forHandle(fh));
   };
 
   const commit = (file: OpenFile) => file.commitIfDirty(async () => {
@@ -97,17 +103,19 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
     create: (path, mode, cb) => answer(ctx, 'create', path, cb, async () => {
       const entry = controller.createFile(path, { mode: mode & 0o7777 });
       const file = new OpenFile(path, entry.id, { entry, parts: [] }, true);
-      stream(file);
-      return files.add(file);
+      const fh = files.add(file);
+      stream(file, fh);
+      return fh;
     }),
 
     open: (path, flags, cb) => answer(ctx, 'open', path, cb, async () => {
       const snapshot = controller.snapshot(path);
       const file = new OpenFile(path, snapshot.entry.id, snapshot, false);
       const writable = (flags & O_ACCMODE) !== O_RDONLY;
-      if (writable && flags & O_TRUNC) stream(file);
       file.append = writable && (flags & O_APPEND) !== 0;
-      return files.add(file);
+      const fh = files.add(file);
+      if (writable && flags & O_TRUNC) stream(file, fh);
+      return fh;
     }),
 
     read: (path, fd, buf, len, pos, cb) => answerBytes(ctx, 'read', path, cb, async () => {

@@ -28,6 +28,7 @@ import { FuseContext } from './context';
 import { dirOps } from './dir-ops';
 import { fileOps } from './file-ops';
 import { OpenFiles } from './open-files';
+import { WriteWindows } from './write-window';
 
 export interface MountOptions extends Omit<MountSettings, 'name'> {
   mountpoint: string;
@@ -71,9 +72,11 @@ export class RaidfsMount {
     // Emptied, not removed: the spool may be a mount point of its own (a tmpfs, say).
     for (const name of readdirSync(spoolDir)) rmSync(path.join(spoolDir, name), { recursive: true, force: true });
 
-    const ctx: FuseContext = { controller, Fuse: BaseFuse, files: new OpenFiles(), spoolDir, metrics: controller.metrics.fuse };
+    const metrics = controller.metrics.fuse;
+    const ctx: FuseContext = { controller, Fuse: BaseFuse, files: new OpenFiles(), spoolDir, metrics, windows: new WriteWindows(metrics) };
     const ops: Fuse.Operations = { ...attrOps(ctx), ...dirOps(ctx), ...fileOps(ctx) };
     const fuse = newFuse(BaseFuse, mountpoint, ops, { name: 'raidfs', smallWrites: options.smallWrites, cacheSeconds: options.cacheSeconds });
+    ctx.windows.bind(fuse);
     // Changes made other than through the mount (REST) reach the binding's attribute cache
     // only from here. The listener hears the mount's own changes too, which the binding
     // noted already: one more generation bump each, which costs a mutex and no answer.

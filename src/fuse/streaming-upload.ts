@@ -20,8 +20,16 @@
  * each write is hashed right after its copy, while still in the CPU's cache, and the
  * stripe is handed over with its SHA-256, so it needs no hashing pass of its own.
  *
+ * With a WriteWindow (files written through the mount), each stripe from the third on
+ * is lent to the FUSE binding as soon as the previous one is complete: the binding
+ * copies and hashes the writes that continue the file itself, and only the write that
+ * no longer fits reaches push(), which takes the full stripe back, hands it on, lends
+ * the next one and appends the rest of that write to it. Every other entry takes the
+ * window back first, so the stripe's bytes are JS's again before anything reads them.
+ *
  * Invariants: at most two stripes (plus the stripe being filled) wait in memory,
- * writers wait beyond that; nothing is committed before finish() (close or fsync);
+ * writers wait beyond that (a window is the stripe being filled: once it is full,
+ * the next write waits in push() like any other); nothing is committed before finish() (close or fsync);
  * once the upload fails every later push, finish and divert fails with its error, as
  * the bytes handed over are gone; the draft is committed or dropped exactly once.
  */
@@ -30,6 +38,7 @@ import { Controller, Draft } from '../core/controller';
 import type { Bytes } from '../core/part-splitter';
 import { copyHashing, sha256Hasher } from '../wire/checksum';
 import type { Spool } from './spool';
+import type { WriteWindow } from './write-window';
 
 const FIRST_BUFFER_BYTES = 64 * 1024;
 
@@ -40,8 +49,12 @@ export class StreamingUpload {
   private filled = 0;
   /** SHA-256 of the bytes in `filling`, fed as they are copied in; from the third stripe on. */
   private fillingHash?: Hash;
-  /** Bytes written so far: where the next write must start. */
-  size = 0;
+  /** SHA-256 of the bytes in `filling`, from the window that filled it. */
+  private fillingDigest?: Buffer;
+  /** `filling` is lent to the window: its bytes beyond `filled` are the window's to count. */
+  private lent = false;
+  /** Bytes written so far and counted here (those in a lent window are not). */
+  private written = 0;
   /** No more writes: finishing, diverted or cancelled. */
   ended = false;
   private failure?: unknown;
@@ -52,16 +65,23 @@ export class StreamingUpload {
   /** Completed stripes that may wait for the nodes before a writer waits. */
   private readonly maxQueuedBytes: number;
 
-  constructor(private readonly controller: Controller) {
+  constructor(private readonly controller: Controller, private readonly window?: WriteWindow) {
     this.stripeSize = controller.stripeSize;
     this.maxQueuedBytes = 2 * this.stripeSize;
     this.stored = controller.storeDraft(this.source());
     this.stored.catch((err) => {
       this.failure = err;
+      if (this.lent) this.window!.close();
+      this.lent = false;
       this.queue.length = 0;
       this.filling = undefined;
       this.spaceWaiters.splice(0).forEach((wake) => wake());
     });
+  }
+
+  /** Bytes written so far: where the next write must start. */
+  get size(): number {
+    return this.written + (this.lent ? this.window!.filled() : 0);
   }
 
   /** True when a write at `offset` continues the stream. */
@@ -77,13 +97,18 @@ export class StreamingUpload {
   push(data: Uint8Array): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     for (let at = 0; at < data.length;) {
+      if (this.lent) {
+        at += this.window!.append(data.subarray(at));
+        if (at < data.length) this.takeBack(); // full: hand it on and lend the next
+        continue;
+      }
       const n = Math.min(data.length - at, this.stripeSize - this.filled);
       const filling = this.filling && this.filling.length >= this.filled + n ? this.filling : this.growFilling(this.filled + n);
       const piece = data.subarray(at, at + n);
       if (this.fillingHash) copyHashing(piece, filling, this.filled, this.fillingHash);
       else filling.set(piece, this.filled);
       this.filled += n;
-      this.size += n;
+      this.written += n;
       at += n;
       if (this.filled === this.stripeSize) this.enqueueFilling();
     }
@@ -94,6 +119,7 @@ export class StreamingUpload {
   finish(): Promise<Draft> {
     if (!this.ended) {
       this.ended = true;
+      this.takeBack();
       if (!this.failure) this.enqueueFilling();
       this.dataArrived?.();
     }
@@ -130,7 +156,7 @@ export class StreamingUpload {
    * twice).
    */
   private growFilling(needed: number): Buffer {
-    const size = this.size >= this.stripeSize
+    const size = this.written >= this.stripeSize
       ? this.stripeSize
       : Math.min(this.stripeSize, Math.max(FIRST_BUFFER_BYTES, 2 * (this.filling?.length ?? 0), needed));
     const grown = size === this.stripeSize ? this.controller.stripeBuffers.take() : Buffer.allocUnsafeSlow(size);
@@ -140,14 +166,47 @@ export class StreamingUpload {
   }
 
   private enqueueFilling(): void {
-    if (!this.filling || this.filled === 0) return;
-    const data = this.filled === this.filling.length ? this.filling : this.filling.subarray(0, this.filled);
-    this.queue.push({ data, sha256: this.fillingHash?.digest() });
-    this.queuedBytes += data.length;
-    this.fillingHash = this.size >= 2 * this.stripeSize ? sha256Hasher() : undefined;
+    const filling = this.filling;
+    if (!filling) return;
     this.filling = undefined;
+    if (this.filled === 0) { // a window lent at the file's very end: nothing to hand on
+      this.controller.stripeBuffers.give(filling);
+      this.fillingDigest = undefined;
+      return;
+    }
+    const data = this.filled === filling.length ? filling : filling.subarray(0, this.filled);
+    this.queue.push({ data, sha256: this.fillingDigest ?? this.fillingHash?.digest() });
+    this.queuedBytes += data.length;
     this.filled = 0;
+    this.fillingDigest = undefined;
+    this.fillingHash = undefined;
     this.dataArrived?.();
+    if (this.written >= 2 * this.stripeSize && !this.lendNext()) this.fillingHash = sha256Hasher();
+  }
+
+  /** Lends a fresh stripe buffer to the window, if there is one and the stream goes on; false if not lent. */
+  private lendNext(): boolean {
+    if (!this.window || this.ended || this.failure) return false;
+    const buffer = this.controller.stripeBuffers.take();
+    if (!this.window.open(buffer, this.written, true)) {
+      this.controller.stripeBuffers.give(buffer);
+      return false;
+    }
+    this.filling = buffer;
+    this.lent = true;
+    return true;
+  }
+
+  /** Takes the lent stripe back, with what the window put in it; hands it on if full. */
+  private takeBack(): void {
+    if (!this.lent) return;
+    this.lent = false;
+    const digest = Buffer.allocUnsafe(32);
+    const filled = this.window!.close(digest);
+    this.filled = filled;
+    this.written += filled;
+    this.fillingDigest = digest;
+    if (filled === this.stripeSize) this.enqueueFilling();
   }
 
   private async *source(): AsyncGenerator<Bytes> {
