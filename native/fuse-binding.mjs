@@ -10,8 +10,9 @@
 //    2^64-1 ("leave as is"), which src/fuse/ treats as "do not change".
 // 2. getattr answered from readdir's attributes on the FUSE thread
 //    (native/readdir-attr-cache.c, which says when an answer may be served).
-// 3. Sequential writes of a large file copied into its stripe buffer on the FUSE
-//    thread (native/write-window.c, which says when a write is taken there).
+// 3. Sequential writes of a large file copied into its stripe buffer, and reads
+//    copied out of a part JS fetched, on the FUSE thread (native/io-window.c, which
+//    says when a write or a read is answered there).
 // The C files are copied beside fuse-native.c and hooked into its handlers.
 //
 // The patched source is compiled with node-gyp into node_modules/fuse-native/build/,
@@ -32,7 +33,7 @@ const dir = path.dirname(require.resolve('fuse-native/package.json'));
 const source = path.join(dir, 'fuse-native.c');
 const built = path.join(dir, 'build', 'Release', 'fuse.node');
 /** raidfs's own C files, each copied beside fuse-native.c as raidfs-<name> and included there. */
-const C_FILES = ['readdir-attr-cache.c', 'write-window.c'];
+const C_FILES = ['readdir-attr-cache.c', 'io-window.c'];
 
 /** Each patch: a marker comment put at the top of the patched file, and text replacements in fuse-native.c. */
 const patches = [
@@ -73,15 +74,19 @@ const patches = [
     ],
   },
   {
-    mark: '/* raidfs: write window */',
+    mark: '/* raidfs: read and write windows */',
     header: '',
     fixes: [
       ['FUSE_METHOD(write, 6, 2, (const char *path, const char *buf, size_t len, off_t offset, struct fuse_file_info *info), {\n',
         'FUSE_METHOD(write, 6, 2, (const char *path, const char *buf, size_t len, off_t offset, struct fuse_file_info *info), {\n' +
         '  if (raidfs_window_write(fuse_get_context()->private_data, info->fh, buf, len, offset)) return (int) len;\n'],
+      ['FUSE_METHOD(read, 6, 2, (const char *path, char *buf, size_t len, off_t offset, struct fuse_file_info *info), {\n',
+        'FUSE_METHOD(read, 6, 2, (const char *path, char *buf, size_t len, off_t offset, struct fuse_file_info *info), {\n' +
+        '  int raidfs_read = raidfs_window_read(fuse_get_context()->private_data, info->fh, buf, len, offset);\n' +
+        '  if (raidfs_read >= 0) return raidfs_read;\n'],
       ['  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n',
         '  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n' +
-        ['open', 'append', 'filled', 'close'].map((f) => `  NAPI_EXPORT_FUNCTION(raidfs_window_${f})\n`).join('')],
+        ['open', 'append', 'filled', 'lend_read', 'close'].map((f) => `  NAPI_EXPORT_FUNCTION(raidfs_window_${f})\n`).join('')],
     ],
   },
 ];

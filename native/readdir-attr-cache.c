@@ -19,7 +19,7 @@
  *   bumps the generation when it starts and again when it ends, a readdir begun while
  *   such an operation runs caches nothing, and JS bumps it for changes made elsewhere
  *   (the REST API) through raidfs_attr_cache_invalidate, as the binding does for a
- *   write it answers itself (write-window.c). So a hit returns exactly what
+ *   write it answers itself (io-window.c). So a hit returns exactly what
  *   getattr in JS would have returned at the readdir, with no change in between.
  * - An entry is served at most `ttl` after its readdir (the mount's attribute
  *   timeout; 0 turns the cache off), so it never outlives what the kernel would cache.

@@ -146,6 +146,29 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync delay 1 h
     assert.equal(after.bytes - before.bytes, data.length + 3, 'every byte written counted once, wherever it was answered');
   });
 
+  it('a handle that reads a part and then writes into it reads its own write back, not the part lent for reading', async () => {
+    const data = testBytes(4 * STRIPE + 999, 'lent');
+    await fs.writeFile(path.join(local, 'lent.bin'), data);
+    await ok(`cp lent.bin ${fsys.mnt}/lent.bin && echo 3 > /proc/sys/vm/drop_caches`);
+    const handle = await fs.open(fsys.at('lent.bin'), 'r+');
+    try {
+      const back = Buffer.alloc(1000);
+      for (const at of [4 * STRIPE + 500, STRIPE + 150_000, STRIPE + 10]) { // the first is short: the file ends
+        const { bytesRead } = await handle.read(back, 0, 1000, at);
+        assert.equal(bytesRead, Math.min(1000, data.length - at));
+        assert.ok(back.subarray(0, bytesRead).equals(data.subarray(at, at + bytesRead)), `bytes at ${at}`);
+      }
+      await handle.write(Buffer.from('NEW'), 0, 3, STRIPE + 200_000);
+      await ok('echo 3 > /proc/sys/vm/drop_caches'); // the next read must reach the mount, not the page cache
+      assert.equal((await handle.read(back, 0, 10, STRIPE + 199_998)).bytesRead, 10);
+      const expected = Buffer.from(data.subarray(STRIPE + 199_998, STRIPE + 200_008));
+      expected.write('NEW', 2);
+      assert.ok(back.subarray(0, 10).equals(expected), `read back ${back.subarray(0, 10).toString('hex')}`);
+    } finally {
+      await handle.close();
+    }
+  });
+
   it('a streamed file fsynced and renamed while open ends up whole under its new name', async () => {
     const data = testBytes(2 * STRIPE + 777, 'fsynced');
     const half = STRIPE + 333;

@@ -135,6 +135,13 @@ export interface DirOptions {
 }
 
 /** One committed version of a file: what a reader reads, whatever happens to the path after. */
+/** A part's bytes, where they sit in its file, and whether they end it. */
+export interface CachedPart {
+  offset: number;
+  data: Buffer;
+  endsFile: boolean;
+}
+
 export interface FileSnapshot {
   entry: Entry;
   parts: PartRecord[];
@@ -505,6 +512,13 @@ export class Controller {
     const start = range.start ?? 0;
     const end = Math.min(range.end ?? snapshot.entry.size - 1, snapshot.entry.size - 1);
     return this.streamRange(snapshot.parts, snapshot.entry.size, start, end - start + 1);
+  }
+
+  /** The part of a snapshot that holds byte `offset`, if its verified bytes are in the chunk cache already (never fetches). */
+  cachedPartAt(snapshot: FileSnapshot, offset: number): CachedPart | undefined {
+    const [part] = partsInRange(snapshot.parts, offset, 1);
+    const data = part && this.reader.cached(part);
+    return data ? { offset: part.offset, data, endsFile: part.offset + part.size === snapshot.entry.size } : undefined;
   }
 
   /** Starts fetching the parts of a range into the chunk cache without waiting (read-ahead). */

@@ -12,8 +12,8 @@
  *       Requests served. FUSE: by operation (getattr, readdir, create, open, read,
  *       write, flush, release, unlink, rename, mkdir, ...). REST: by method and route
  *       group ("PUT /fs", "GET /files", "POST /repair", ...; "GET other" for no route).
- *       FUSE writes the binding answered itself into a stripe buffer (src/fuse/write-window.ts)
- *       are counted, with their bytes, when JS takes that buffer back: once a stripe.
+ *       FUSE reads and writes the binding answered itself (src/fuse/io-window.ts) are
+ *       counted, with their bytes, when JS takes their buffer back: about once a part.
  *   raidfs_fuse_attr_cache_hits_total                                               counter
  *       getattr calls the FUSE binding answered itself from a readdir's attributes
  *       (native/readdir-attr-cache.c); they do not reach the operations count above.

@@ -31,6 +31,11 @@ export class PartReader {
     private readonly cache: ChunkCache,
   ) {}
 
+  /** The part's verified bytes if the cache holds them; never fetches. */
+  cached(part: PartRecord): Buffer | undefined {
+    return this.cache.get(part.chunkId);
+  }
+
   read(part: PartRecord): Promise<Buffer> {
     const cached = this.cache.get(part.chunkId);
     if (cached) return Promise.resolve(cached);

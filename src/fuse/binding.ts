@@ -15,8 +15,8 @@
  * patchedBinding() reaches what that adds: getattr answered on the FUSE thread from
  * the attributes the last readdir returned (native/readdir-attr-cache.c, through
  * readdirAttrCache(), kept for the same time as the kernel's attribute cache), and
- * sequential writes copied on the FUSE thread (native/write-window.c, through
- * write-window.ts).
+ * reads and sequential writes answered on the FUSE thread (native/io-window.c,
+ * through io-window.ts).
  *
  * A missing libfuse or /dev/fuse becomes one sentence saying what to install.
  */
@@ -62,7 +62,8 @@ export interface PatchedBinding {
   raidfs_window_open(thread: Buffer | null, fh: number, buffer: Buffer, fileOffset: number, hash: boolean): boolean;
   raidfs_window_append(thread: Buffer | null, fh: number, bytes: Uint8Array): number;
   raidfs_window_filled(thread: Buffer | null, fh: number): number;
-  raidfs_window_close(thread: Buffer | null, fh: number, digest: Buffer | undefined): [filled: number, fastWrites: number, fastBytes: number];
+  raidfs_window_lend_read(thread: Buffer | null, fh: number, bytes: Buffer, fileOffset: number, endsFile: boolean): boolean;
+  raidfs_window_close(thread: Buffer | null, fh: number, reading: boolean, digest: Buffer | undefined): [held: number, answered: number, answeredBytes: number];
 }
 
 let patched: PatchedBinding | undefined;
@@ -74,7 +75,7 @@ export function patchedBinding(): PatchedBinding {
   const dir = path.dirname(require.resolve('fuse-native/package.json'));
   const native = createRequire(path.join(dir, 'index.js'))('node-gyp-build')(dir) as Partial<PatchedBinding>;
   const wanted: Array<keyof PatchedBinding> = ['raidfs_attr_cache_ttl', 'raidfs_attr_cache_invalidate', 'raidfs_attr_cache_hits',
-    'raidfs_window_open', 'raidfs_window_append', 'raidfs_window_filled', 'raidfs_window_close'];
+    'raidfs_window_open', 'raidfs_window_append', 'raidfs_window_filled', 'raidfs_window_lend_read', 'raidfs_window_close'];
   if (wanted.some((name) => typeof native[name] !== 'function')) {
     throw new FuseUnavailableError('the fuse-native binding was not built with raidfs\'s changes: run npm ci (or node native/fuse-binding.mjs)');
   }

@@ -1,7 +1,7 @@
 /**
  * What every FUSE operation family shares: the controller core, fuse-native's class
  * (for errno constants), the open-file table, the spool directory, the mount's
- * metrics, its write windows, and `answer`, the one place that turns a handler's result or failure into
+ * metrics, its read and write windows, and `answer`, the one place that turns a handler's result or failure into
  * a FUSE reply. Every operation that goes through it is counted in the metrics, and
  * the bytes read and write reply with are counted as bytes out and in.
  */
@@ -10,7 +10,7 @@ import type { FrontendMetrics } from '../core/metrics';
 import type { FuseClass } from './binding';
 import { errnoOf } from './errno';
 import { OpenFiles } from './open-files';
-import type { WriteWindows } from './write-window';
+import type { IoWindows } from './io-window';
 
 export interface FuseContext {
   controller: Controller;
@@ -18,8 +18,8 @@ export interface FuseContext {
   files: OpenFiles;
   spoolDir: string;
   metrics: FrontendMetrics;
-  /** Stripe buffers lent to the binding for sequential writes. */
-  windows: WriteWindows;
+  /** Buffers lent to the binding to answer reads and sequential writes. */
+  windows: IoWindows;
 }
 
 /**

@@ -31,7 +31,11 @@
  *   written sequentially, stripes are stored during the writes and close() commits
  *   the stream; anything else moves its bytes to a spool, which close() uploads.
  *   From its third stripe on, such a file's sequential writes are answered by the
- *   binding (write-window.ts) and only the one that fills a stripe comes here.
+ *   binding (io-window.ts) and only the one that fills a stripe comes here.
+ * - After each read of committed content, the part that holds the next byte (or
+ *   this read's) is lent to the binding, which answers the reads inside it itself;
+ *   every change through the handle (write, ftruncate) takes it back first, and so
+ *   does release.
  */
 import type Fuse from 'fuse-native';
 import { Controller } from '../core/controller';
@@ -69,7 +73,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
    */
   const stream = (file: OpenFile, fh: number) => {
     file.dirty = true;
-    file.streaming = new StreamingUpload(controller, file.append ? undefined : ctx.windows.forHandle(fh));
+    file.streaming = new StreamingUpload(controller, file.append ? undefined : ctx.windows.writeWindow(fh));
   };
 
   const commit = (file: OpenFile) => file.commitIfDirty(async () => {
@@ -93,6 +97,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
 
   /** Truncates an open file's content (a stream keeps going if its size does not change). */
   const truncateOpen = async (file: OpenFile, size: number) => {
+    file.readWindow?.takeBack();
     file.dirty = true;
     if (file.streaming?.accepts(size)) return;
     const spool = await file.spoolFor(controller, spoolDir, size === 0);
@@ -104,6 +109,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       const entry = controller.createFile(path, { mode: mode & 0o7777 });
       const file = new OpenFile(path, entry.id, { entry, parts: [] }, true);
       const fh = files.add(file);
+      file.readWindow = ctx.windows.readWindow(fh);
       stream(file, fh);
       return fh;
     }),
@@ -114,6 +120,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       const writable = (flags & O_ACCMODE) !== O_RDONLY;
       file.append = writable && (flags & O_APPEND) !== 0;
       const fh = files.add(file);
+      file.readWindow = ctx.windows.readWindow(fh);
       if (writable && flags & O_TRUNC) stream(file, fh);
       return fh;
     }),
@@ -122,16 +129,27 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       const file = handle(fd);
       if (file.hasLocalContent) return (await file.spoolFor(controller, spoolDir, false)).read(buf, len, pos);
       const snapshot = file.snapshot!;
+      // Sequential: near where the last read ended or its lent part ends (the kernel's
+      // read-ahead sends a few reads at once, not always in order).
+      const sequential = file.readFrontier >= 0 && Math.abs(pos - file.readFrontier) <= controller.stripeSize;
       const data = await controller.readRange(snapshot, pos, len);
       data.copy(buf);
-      if (pos === file.lastReadEnd) controller.prefetch(snapshot, pos + len, READ_AHEAD_STRIPES * controller.stripeSize);
-      file.lastReadEnd = pos + data.length;
+      if (sequential) controller.prefetch(snapshot, pos + len, READ_AHEAD_STRIPES * controller.stripeSize);
+      file.readFrontier = Math.max(file.readFrontier, pos + data.length);
+      if (file.snapshot === snapshot && !file.dirty && !file.hasLocalContent) { // no write came while the parts were fetched
+        const part = controller.cachedPartAt(snapshot, pos + data.length) ?? controller.cachedPartAt(snapshot, pos);
+        if (part) {
+          file.readWindow?.lend(part);
+          file.readFrontier = Math.max(file.readFrontier, part.offset + part.data.length);
+        }
+      }
       return data.length;
     }),
 
     write: (path, fd, buf, len, pos, cb) => answerBytes(ctx, 'write', path, cb, async () => {
       const file = handle(fd);
       const data = buf.subarray(0, len);
+      file.readWindow?.takeBack();
       file.dirty = true;
       const streaming = file.streaming;
       if (streaming?.accepts(file.append ? streaming.size : pos)) {
@@ -171,6 +189,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       } catch (err) {
         log.warn('commit on release failed', { path: file.path, error: errorMessage(err) });
       } finally {
+        file.readWindow?.takeBack();
         file.streaming?.cancel();
         files.remove(fd);
         await file.spool?.close();

@@ -28,7 +28,7 @@ import { FuseContext } from './context';
 import { dirOps } from './dir-ops';
 import { fileOps } from './file-ops';
 import { OpenFiles } from './open-files';
-import { WriteWindows } from './write-window';
+import { IoWindows } from './io-window';
 
 export interface MountOptions extends Omit<MountSettings, 'name'> {
   mountpoint: string;
@@ -73,7 +73,7 @@ export class RaidfsMount {
     for (const name of readdirSync(spoolDir)) rmSync(path.join(spoolDir, name), { recursive: true, force: true });
 
     const metrics = controller.metrics.fuse;
-    const ctx: FuseContext = { controller, Fuse: BaseFuse, files: new OpenFiles(), spoolDir, metrics, windows: new WriteWindows(metrics) };
+    const ctx: FuseContext = { controller, Fuse: BaseFuse, files: new OpenFiles(), spoolDir, metrics, windows: new IoWindows(metrics) };
     const ops: Fuse.Operations = { ...attrOps(ctx), ...dirOps(ctx), ...fileOps(ctx) };
     const fuse = newFuse(BaseFuse, mountpoint, ops, { name: 'raidfs', smallWrites: options.smallWrites, cacheSeconds: options.cacheSeconds });
     ctx.windows.bind(fuse);

@@ -15,6 +15,7 @@
  * the commit records; once filling a spool failed, every later use of it fails.
  */
 import { Controller, FileSnapshot } from '../core/controller';
+import type { ReadWindow } from './io-window';
 import { Spool } from './spool';
 import { StreamingUpload } from './streaming-upload';
 
@@ -26,8 +27,13 @@ export class OpenFile {
   explicitMtimeMs?: number;
   /** Opened with O_APPEND: every write goes to the end. */
   append = false;
-  /** Bytes after the last read, to recognise sequential reading (for read-ahead). */
-  lastReadEnd = -1;
+  /** The part lent to the binding to answer this handle's reads (committed content only). */
+  readWindow?: ReadWindow;
+  /**
+   * Where sequential reading would go on: the end of the last read served in JS, or
+   * of the part lent to the binding after it (-1 before any read). For read-ahead.
+   */
+  readFrontier = -1;
   private spooling?: Promise<Spool>;
   private committing: Promise<void> = Promise.resolve();
 

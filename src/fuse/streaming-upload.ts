@@ -38,7 +38,7 @@ import { Controller, Draft } from '../core/controller';
 import type { Bytes } from '../core/part-splitter';
 import { copyHashing, sha256Hasher } from '../wire/checksum';
 import type { Spool } from './spool';
-import type { WriteWindow } from './write-window';
+import type { WriteWindow } from './io-window';
 
 const FIRST_BUFFER_BYTES = 64 * 1024;
 

@@ -1,6 +1,7 @@
 /*
- * raidfs: sequential writes of a large file copied into its stripe buffer on the FUSE
- * thread, without a round trip to JavaScript.
+ * raidfs: sequential writes of a large file copied into its stripe buffer, and reads
+ * of a part JS has fetched copied out of it, on the FUSE thread, without a round trip
+ * to JavaScript.
  *
  * A `cp` of a large file is 8192 WRITE requests of 128 KiB per GiB. Handed to JS, each
  * wakes the event loop and waits for it, and the event loop is also what sends the
@@ -13,13 +14,23 @@
  * The window also hashes what it is given (SHA-256, with the OpenSSL that Node
  * carries), as the copy is made, so the stripe needs no hashing pass of its own.
  *
+ * Reading is the mirror image: once JS has fetched and checked a part for a read, it
+ * lends the part to the file handle as a read window, and the reads that fall inside
+ * it are copied from it on the FUSE thread until the reader moves on to another part.
+ *
  * native/fuse-binding.mjs copies this file beside fuse-native.c, includes it after
- * readdir-attr-cache.c, and makes the write handler try raidfs_window_write() first.
+ * readdir-attr-cache.c, and makes the write and read handlers try raidfs_window_write()
+ * and raidfs_window_read() first.
  *
  * Invariants:
- * - A window's bytes are exactly the file's bytes from its offset on, in order: the
- *   FUSE thread copies a write only if it starts where the last one ended and fits
+ * - A write window's bytes are exactly the file's bytes from its offset on, in order:
+ *   the FUSE thread copies a write only if it starts where the last one ended and fits
  *   whole; JS appends only what it has checked continues the file.
+ * - A read window holds bytes of the version the handle reads (JS takes it back before
+ *   the handle changes the file); a read is answered from it only if it lies inside,
+ *   or starts inside and the window ends the file (a short read at the end).
+ * - At most RAIDFS_READ_WINDOWS read windows are lent at once, so the parts they keep
+ *   alive stay few whatever the number of open files.
  * - The lent buffer stays alive while lent (the window holds a reference to it), and
  *   the binding never touches it once JS has taken the window back.
  * - One mutex guards the table, the copies and the hashes, so a window is never
@@ -30,33 +41,51 @@
 #include <openssl/evp.h>
 
 #define RAIDFS_WINDOWS 256
+#define RAIDFS_READ_WINDOWS 16
 /* Copied and then hashed in pieces this small, while each is still in the CPU's cache. */
 #define RAIDFS_WINDOW_PIECE (32 * 1024)
 
 typedef struct {
   const void *mount; /* NULL: a free slot */
   uint64_t fh;
+  bool reading;
   uint8_t *data;
   size_t capacity;
-  size_t filled;
-  uint64_t next_offset;
-  EVP_MD_CTX *hash; /* NULL: not hashing */
+  size_t filled; /* a read window is full from the start */
+  uint64_t file_offset; /* of data[0] */
+  bool ends_file; /* a read window whose last byte is the file's */
+  EVP_MD_CTX *hash; /* a write window's SHA-256 of data[0, filled); NULL: not hashing */
   napi_ref buffer;
-  /* Writes the FUSE thread answered itself, and their bytes, for the mount's metrics. */
-  uint32_t fast_writes;
+  /* Requests the FUSE thread answered itself, and their bytes, for the mount's metrics. */
+  uint32_t fast_ops;
   size_t fast_bytes;
 } raidfs_window_t;
 
 static pthread_mutex_t raidfs_window_lock = PTHREAD_MUTEX_INITIALIZER;
 static raidfs_window_t raidfs_windows[RAIDFS_WINDOWS];
 
-/* The window of mount/fh, or NULL. Caller holds the lock. */
-static raidfs_window_t *raidfs_window_find (const void *mount, uint64_t fh) {
+/* The read or write window of mount/fh, or NULL. Caller holds the lock. */
+static raidfs_window_t *raidfs_window_find (const void *mount, uint64_t fh, bool reading) {
   for (int i = 0; i < RAIDFS_WINDOWS; i++) {
     raidfs_window_t *w = &raidfs_windows[i];
-    if (w->mount == mount && w->mount != NULL && w->fh == fh) return w;
+    if (w->mount == mount && w->mount != NULL && w->fh == fh && w->reading == reading) return w;
   }
   return NULL;
+}
+
+/* A free slot, or NULL; for a read window only while fewer than RAIDFS_READ_WINDOWS are lent. Caller holds the lock. */
+static raidfs_window_t *raidfs_window_free_slot (bool reading) {
+  raidfs_window_t *free_slot = NULL;
+  int lent_for_reading = 0;
+  for (int i = 0; i < RAIDFS_WINDOWS; i++) {
+    raidfs_window_t *w = &raidfs_windows[i];
+    if (w->mount == NULL) {
+      if (free_slot == NULL) free_slot = w;
+    } else if (w->reading) {
+      lent_for_reading++;
+    }
+  }
+  return reading && lent_for_reading >= RAIDFS_READ_WINDOWS ? NULL : free_slot;
 }
 
 /* Copies (and hashes) `len` bytes that continue the window; the caller checked they fit. Caller holds the lock. */
@@ -67,23 +96,41 @@ static void raidfs_window_copy (raidfs_window_t *w, const uint8_t *buf, size_t l
     if (w->hash != NULL) EVP_DigestUpdate(w->hash, w->data + w->filled + at, n);
   }
   w->filled += len;
-  w->next_offset += len;
 }
 
 /* FUSE thread: copies the write into its file's window and returns 1, or returns 0 (JS handles it). */
 static int raidfs_window_write (const void *mount, uint64_t fh, const char *buf, size_t len, off_t offset) {
   int copied = 0;
   pthread_mutex_lock(&raidfs_window_lock);
-  raidfs_window_t *w = raidfs_window_find(mount, fh);
-  if (w != NULL && (uint64_t) offset == w->next_offset && len <= w->capacity - w->filled) {
+  raidfs_window_t *w = raidfs_window_find(mount, fh, false);
+  if (w != NULL && (uint64_t) offset == w->file_offset + w->filled && len <= w->capacity - w->filled) {
     raidfs_window_copy(w, (const uint8_t *) buf, len);
-    w->fast_writes++;
+    w->fast_ops++;
     w->fast_bytes += len;
     copied = 1;
   }
   pthread_mutex_unlock(&raidfs_window_lock);
   if (copied) raidfs_attr_changed();
   return copied;
+}
+
+/* FUSE thread: answers the read from its file's read window and returns the byte count, or returns -1 (JS handles it). */
+static int raidfs_window_read (const void *mount, uint64_t fh, char *buf, size_t len, off_t offset) {
+  int answered = -1;
+  pthread_mutex_lock(&raidfs_window_lock);
+  raidfs_window_t *w = raidfs_window_find(mount, fh, true);
+  if (w != NULL && (uint64_t) offset >= w->file_offset && (uint64_t) offset < w->file_offset + w->filled) {
+    size_t at = (size_t) ((uint64_t) offset - w->file_offset);
+    size_t n = len < w->filled - at ? len : w->filled - at;
+    if (n == len || w->ends_file) {
+      memcpy(buf, w->data + at, n);
+      w->fast_ops++;
+      w->fast_bytes += n;
+      answered = (int) n;
+    }
+  }
+  pthread_mutex_unlock(&raidfs_window_lock);
+  return answered;
 }
 
 /* The mount a JS call names: the data of fuse-native's thread buffer (what libfuse's private_data points to). */
@@ -111,11 +158,8 @@ NAPI_METHOD(raidfs_window_open) {
   napi_get_value_bool(env, argv[4], &hash);
   int opened = 0;
   pthread_mutex_lock(&raidfs_window_lock);
-  raidfs_window_t *free_slot = NULL;
-  for (int i = 0; i < RAIDFS_WINDOWS && free_slot == NULL; i++) {
-    if (raidfs_windows[i].mount == NULL) free_slot = &raidfs_windows[i];
-  }
-  if (mount != NULL && free_slot != NULL && raidfs_window_find(mount, fh) == NULL) {
+  raidfs_window_t *free_slot = raidfs_window_free_slot(false);
+  if (mount != NULL && free_slot != NULL && raidfs_window_find(mount, fh, false) == NULL) {
     EVP_MD_CTX *ctx = NULL;
     if (hash) {
       ctx = EVP_MD_CTX_new();
@@ -131,7 +175,7 @@ NAPI_METHOD(raidfs_window_open) {
       free_slot->data = (uint8_t *) data;
       free_slot->capacity = data_len;
       free_slot->filled = 0;
-      free_slot->next_offset = (uint64_t) offset;
+      free_slot->file_offset = (uint64_t) offset;
       free_slot->hash = ctx;
       opened = 1;
     }
@@ -139,6 +183,42 @@ NAPI_METHOD(raidfs_window_open) {
   pthread_mutex_unlock(&raidfs_window_lock);
   napi_value result;
   napi_get_boolean(env, opened, &result);
+  return result;
+}
+
+/*
+ * JS: raidfs_window_lend_read(thread, fh, bytes, offset, endsFile) lends `bytes`, the
+ * file's bytes from `offset` on (the last of them the file's last if `endsFile`), to
+ * answer the handle's reads. False if it cannot (the handle has a read window, or
+ * enough are lent already).
+ */
+NAPI_METHOD(raidfs_window_lend_read) {
+  NAPI_ARGV(5)
+  const void *mount = raidfs_window_mount(env, argv[0]);
+  NAPI_ARGV_UINT32(fh, 1)
+  NAPI_ARGV_BUFFER(data, 2)
+  double offset;
+  napi_get_value_double(env, argv[3], &offset);
+  bool ends_file = false;
+  napi_get_value_bool(env, argv[4], &ends_file);
+  int lent = 0;
+  pthread_mutex_lock(&raidfs_window_lock);
+  raidfs_window_t *slot = raidfs_window_free_slot(true);
+  if (mount != NULL && slot != NULL && data_len > 0 && raidfs_window_find(mount, fh, true) == NULL) {
+    napi_create_reference(env, argv[2], 1, &slot->buffer);
+    slot->mount = mount;
+    slot->fh = fh;
+    slot->reading = true;
+    slot->data = (uint8_t *) data;
+    slot->capacity = data_len;
+    slot->filled = data_len;
+    slot->file_offset = (uint64_t) offset;
+    slot->ends_file = ends_file;
+    lent = 1;
+  }
+  pthread_mutex_unlock(&raidfs_window_lock);
+  napi_value result;
+  napi_get_boolean(env, lent, &result);
   return result;
 }
 
@@ -153,7 +233,7 @@ NAPI_METHOD(raidfs_window_append) {
   NAPI_ARGV_BUFFER(bytes, 2)
   size_t n = 0;
   pthread_mutex_lock(&raidfs_window_lock);
-  raidfs_window_t *w = raidfs_window_find(mount, fh);
+  raidfs_window_t *w = raidfs_window_find(mount, fh, false);
   if (w != NULL) {
     n = bytes_len < w->capacity - w->filled ? bytes_len : w->capacity - w->filled;
     raidfs_window_copy(w, (const uint8_t *) bytes, n);
@@ -168,30 +248,32 @@ NAPI_METHOD(raidfs_window_filled) {
   const void *mount = raidfs_window_mount(env, argv[0]);
   NAPI_ARGV_UINT32(fh, 1)
   pthread_mutex_lock(&raidfs_window_lock);
-  raidfs_window_t *w = raidfs_window_find(mount, fh);
+  raidfs_window_t *w = raidfs_window_find(mount, fh, false);
   size_t filled = w != NULL ? w->filled : 0;
   pthread_mutex_unlock(&raidfs_window_lock);
   NAPI_RETURN_UINT32((uint32_t) filled)
 }
 
 /*
- * JS: raidfs_window_close(thread, fh, digest) takes the window back and returns
- * [bytes it holds, writes the FUSE thread answered into it, their bytes]; if it was
- * hashing and `digest` is a 32-byte buffer, the SHA-256 of the bytes it holds is
- * written there. Without a window it returns [0, 0, 0].
+ * JS: raidfs_window_close(thread, fh, reading, digest) takes the handle's read or write
+ * window back and returns [bytes it holds, requests the FUSE thread answered from it,
+ * their bytes]; if it was hashing and `digest` is a 32-byte buffer, the SHA-256 of
+ * the bytes it holds is written there. Without such a window it returns [0, 0, 0].
  */
 NAPI_METHOD(raidfs_window_close) {
-  NAPI_ARGV(3)
+  NAPI_ARGV(4)
   const void *mount = raidfs_window_mount(env, argv[0]);
   NAPI_ARGV_UINT32(fh, 1)
+  bool reading = false;
+  napi_get_value_bool(env, argv[2], &reading);
   void *digest = NULL;
   size_t digest_len = 0;
   bool is_buffer = false;
-  napi_is_buffer(env, argv[2], &is_buffer);
-  if (is_buffer) napi_get_buffer_info(env, argv[2], &digest, &digest_len);
+  napi_is_buffer(env, argv[3], &is_buffer);
+  if (is_buffer) napi_get_buffer_info(env, argv[3], &digest, &digest_len);
   raidfs_window_t taken = { 0 };
   pthread_mutex_lock(&raidfs_window_lock);
-  raidfs_window_t *w = raidfs_window_find(mount, fh);
+  raidfs_window_t *w = raidfs_window_find(mount, fh, reading);
   if (w != NULL) {
     taken = *w;
     memset(w, 0, sizeof(*w));
@@ -202,7 +284,7 @@ NAPI_METHOD(raidfs_window_close) {
     EVP_MD_CTX_free(taken.hash);
   }
   if (taken.buffer != NULL) napi_delete_reference(env, taken.buffer);
-  double counts[3] = { (double) taken.filled, (double) taken.fast_writes, (double) taken.fast_bytes };
+  double counts[3] = { (double) taken.filled, (double) taken.fast_ops, (double) taken.fast_bytes };
   napi_value result, n;
   napi_create_array_with_length(env, 3, &result);
   for (uint32_t i = 0; i < 3; i++) {
