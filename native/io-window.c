@@ -142,84 +142,68 @@ static const void *raidfs_window_mount (napi_env env, napi_value thread) {
 }
 
 /*
- * JS: raidfs_window_open(thread, fh, buffer, offset, hash) lends `buffer` to file
- * handle `fh` of the mount whose thread buffer is `thread`: writes from file offset
- * `offset` on are copied into it from its start. Returns false if it cannot (the
- * handle has a window already, or every slot is taken): JS then copies the writes.
+ * Lends JS's buffer argv[2] to file handle argv[1] of the mount whose thread buffer is
+ * argv[0], as its read or write window, for the file's bytes from offset argv[3] on;
+ * argv[4] is `hash` for a write window and `endsFile` for a read window. Answers
+ * false if it cannot: the handle has such a window already, or no slot may be taken.
  */
-NAPI_METHOD(raidfs_window_open) {
+static napi_value raidfs_window_lend (napi_env env, napi_callback_info info, bool reading) {
   NAPI_ARGV(5)
   const void *mount = raidfs_window_mount(env, argv[0]);
   NAPI_ARGV_UINT32(fh, 1)
   NAPI_ARGV_BUFFER(data, 2)
   double offset;
   napi_get_value_double(env, argv[3], &offset);
-  bool hash;
-  napi_get_value_bool(env, argv[4], &hash);
-  int opened = 0;
-  pthread_mutex_lock(&raidfs_window_lock);
-  raidfs_window_t *free_slot = raidfs_window_free_slot(false);
-  if (mount != NULL && free_slot != NULL && raidfs_window_find(mount, fh, false) == NULL) {
-    EVP_MD_CTX *ctx = NULL;
-    if (hash) {
-      ctx = EVP_MD_CTX_new();
-      if (ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-        EVP_MD_CTX_free(ctx);
-        ctx = NULL;
-      }
-    }
-    if (!hash || ctx != NULL) {
-      napi_create_reference(env, argv[2], 1, &free_slot->buffer);
-      free_slot->mount = mount;
-      free_slot->fh = fh;
-      free_slot->data = (uint8_t *) data;
-      free_slot->capacity = data_len;
-      free_slot->filled = 0;
-      free_slot->file_offset = (uint64_t) offset;
-      free_slot->hash = ctx;
-      opened = 1;
+  bool flag = false;
+  napi_get_value_bool(env, argv[4], &flag);
+  EVP_MD_CTX *hash = NULL;
+  if (!reading && flag) {
+    hash = EVP_MD_CTX_new();
+    if (hash != NULL && EVP_DigestInit_ex(hash, EVP_sha256(), NULL) != 1) {
+      EVP_MD_CTX_free(hash);
+      hash = NULL;
     }
   }
+  int lent = 0;
+  pthread_mutex_lock(&raidfs_window_lock);
+  raidfs_window_t *slot = raidfs_window_free_slot(reading);
+  if (mount != NULL && slot != NULL && raidfs_window_find(mount, fh, reading) == NULL &&
+      (reading ? data_len > 0 : !flag || hash != NULL)) {
+    napi_create_reference(env, argv[2], 1, &slot->buffer);
+    slot->mount = mount;
+    slot->fh = fh;
+    slot->reading = reading;
+    slot->data = (uint8_t *) data;
+    slot->capacity = data_len;
+    slot->filled = reading ? data_len : 0;
+    slot->file_offset = (uint64_t) offset;
+    slot->ends_file = reading && flag;
+    slot->hash = hash;
+    lent = 1;
+  }
   pthread_mutex_unlock(&raidfs_window_lock);
+  if (!lent && hash != NULL) EVP_MD_CTX_free(hash);
   napi_value result;
-  napi_get_boolean(env, opened, &result);
+  napi_get_boolean(env, lent, &result);
   return result;
 }
 
 /*
+ * JS: raidfs_window_open(thread, fh, buffer, offset, hash) lends `buffer` as the
+ * handle's write window: writes from file offset `offset` on are copied into it from
+ * its start (and hashed if `hash`). If it cannot, JS copies the writes itself.
+ */
+NAPI_METHOD(raidfs_window_open) {
+  return raidfs_window_lend(env, info, false);
+}
+
+/*
  * JS: raidfs_window_lend_read(thread, fh, bytes, offset, endsFile) lends `bytes`, the
- * file's bytes from `offset` on (the last of them the file's last if `endsFile`), to
- * answer the handle's reads. False if it cannot (the handle has a read window, or
- * enough are lent already).
+ * file's bytes from `offset` on (the last of them the file's last if `endsFile`), as
+ * the handle's read window.
  */
 NAPI_METHOD(raidfs_window_lend_read) {
-  NAPI_ARGV(5)
-  const void *mount = raidfs_window_mount(env, argv[0]);
-  NAPI_ARGV_UINT32(fh, 1)
-  NAPI_ARGV_BUFFER(data, 2)
-  double offset;
-  napi_get_value_double(env, argv[3], &offset);
-  bool ends_file = false;
-  napi_get_value_bool(env, argv[4], &ends_file);
-  int lent = 0;
-  pthread_mutex_lock(&raidfs_window_lock);
-  raidfs_window_t *slot = raidfs_window_free_slot(true);
-  if (mount != NULL && slot != NULL && data_len > 0 && raidfs_window_find(mount, fh, true) == NULL) {
-    napi_create_reference(env, argv[2], 1, &slot->buffer);
-    slot->mount = mount;
-    slot->fh = fh;
-    slot->reading = true;
-    slot->data = (uint8_t *) data;
-    slot->capacity = data_len;
-    slot->filled = data_len;
-    slot->file_offset = (uint64_t) offset;
-    slot->ends_file = ends_file;
-    lent = 1;
-  }
-  pthread_mutex_unlock(&raidfs_window_lock);
-  napi_value result;
-  napi_get_boolean(env, lent, &result);
-  return result;
+  return raidfs_window_lend(env, info, true);
 }
 
 /*

@@ -29,9 +29,10 @@
  *
  * Invariants: at most two stripes (plus the stripe being filled) wait in memory,
  * writers wait beyond that (a window is the stripe being filled: once it is full,
- * the next write waits in push() like any other); nothing is committed before finish() (close or fsync);
- * once the upload fails every later push, finish and divert fails with its error, as
- * the bytes handed over are gone; the draft is committed or dropped exactly once.
+ * the next write waits in push() like any other); nothing is committed before
+ * finish() (close or fsync); once the upload fails every later push, finish and
+ * divert fails with its error, as the bytes handed over are gone; the draft is
+ * committed or dropped exactly once.
  */
 import type { Hash } from 'node:crypto';
 import { Controller, Draft } from '../core/controller';
