@@ -134,7 +134,6 @@ export interface DirOptions {
   parents?: boolean;
 }
 
-/** One committed version of a file: what a reader reads, whatever happens to the path after. */
 /** A part's bytes, where they sit in its file, and whether they end it. */
 export interface CachedPart {
   offset: number;
@@ -142,6 +141,7 @@ export interface CachedPart {
   endsFile: boolean;
 }
 
+/** One committed version of a file: what a reader reads, whatever happens to the path after. */
 export interface FileSnapshot {
   entry: Entry;
   parts: PartRecord[];

@@ -37,8 +37,7 @@ export class DelayedSync {
 
   /** Makes every commit so far durable now; throws if the disk refuses. */
   syncNow(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.stop();
     this.metadata.sync();
   }
 

@@ -37,7 +37,7 @@ export class PartReader {
   }
 
   read(part: PartRecord): Promise<Buffer> {
-    const cached = this.cache.get(part.chunkId);
+    const cached = this.cached(part);
     if (cached) return Promise.resolve(cached);
     let fetch = this.fetching.get(part.chunkId);
     if (!fetch) {

@@ -67,14 +67,21 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
   };
 
   /**
-   * Starts uploading during the writes of a file that starts empty (handle `fh`), its
-   * sequential writes copied on the FUSE thread unless it appends (O_APPEND's offsets
-   * are the kernel's idea of the end, which only JS checks).
+   * Gives a file just opened its handle and read window; if `streamed` (it starts
+   * empty), starts uploading during its writes, copied on the FUSE thread unless it
+   * appends (O_APPEND's offsets are the kernel's idea of the end, which only JS
+   * checks). Returns the handle.
    */
-  const stream = (file: OpenFile, fh: number) => {
-    file.dirty = true;
-    file.streaming = new StreamingUpload(controller, file.append ? undefined : ctx.windows.writeWindow(fh));
+  const opened = (file: OpenFile, streamed: boolean): number => {
+    const fh = files.add(file);
+    file.readWindow = ctx.windows.readWindow(fh);
+    if (streamed) {
+      file.dirty = true;
+      file.streaming = new StreamingUpload(controller, file.append ? undefined : ctx.windows.writeWindow(fh));
+    }
+    return fh;
   };
+
 
   const commit = (file: OpenFile) => file.commitIfDirty(async () => {
     const options = { modifiedMs: file.explicitMtimeMs, lazy: true };
@@ -107,11 +114,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
   return {
     create: (path, mode, cb) => answer(ctx, 'create', path, cb, async () => {
       const entry = controller.createFile(path, { mode: mode & 0o7777 });
-      const file = new OpenFile(path, entry.id, { entry, parts: [] }, true);
-      const fh = files.add(file);
-      file.readWindow = ctx.windows.readWindow(fh);
-      stream(file, fh);
-      return fh;
+      return opened(new OpenFile(path, entry.id, { entry, parts: [] }, true), true);
     }),
 
     open: (path, flags, cb) => answer(ctx, 'open', path, cb, async () => {
@@ -119,10 +122,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       const file = new OpenFile(path, snapshot.entry.id, snapshot, false);
       const writable = (flags & O_ACCMODE) !== O_RDONLY;
       file.append = writable && (flags & O_APPEND) !== 0;
-      const fh = files.add(file);
-      file.readWindow = ctx.windows.readWindow(fh);
-      if (writable && flags & O_TRUNC) stream(file, fh);
-      return fh;
+      return opened(file, writable && (flags & O_TRUNC) !== 0);
     }),
 
     read: (path, fd, buf, len, pos, cb) => answerBytes(ctx, 'read', path, cb, async () => {
