@@ -15,7 +15,9 @@
  * attribute/entry cache expired and dentries were dropped) then warm; (d) rm -r.
  * Also (a)'s write on a discard mount with fuse-native's default options (4 KiB
  * writes), to show what big_writes buys, and the peak RSS of the controller and of
- * the storage nodes.
+ * the storage nodes. For the big write and read and the cp -r, the CPU time they
+ * cost (the command's and the mount's processes'), which bounds what this machine's
+ * cores allow whatever the overlap.
  * Every timing is taken by bash itself ($EPOCHREALTIME around the command), so
  * process start-up of the bench is not counted. Prints its rows as JSON on stdout.
  *
@@ -28,7 +30,7 @@ import path from 'node:path';
 import { isMounted } from '../test/helpers/host';
 import { MountedRaidfs, sh } from '../test/helpers/mounted-raidfs';
 import { ReadyProcess } from '../test/helpers/ready-process';
-import { BenchRow, fmt, mbPerSecond, peakRssMiB } from './report';
+import { BenchRow, cpuSeconds, fmt, mbPerSecond, peakRssMiB } from './report';
 
 const FILE_MIB = Number(process.env.RAIDFS_BENCH_FUSE_MIB ?? 1024);
 const SMALL_COUNT = 2000;
@@ -53,13 +55,30 @@ async function cleanupAll(): Promise<void> {
   }
 }
 
-/** Runs `script` (bash) and returns its wall time in ms as bash measured it; throws if it fails. */
-async function timed(script: string, timeoutMs = 120_000): Promise<number> {
-  const r = await sh(`s=$EPOCHREALTIME; { ${script}; } || exit $?; e=$EPOCHREALTIME; echo "$s $e"`, { timeoutMs });
+interface Timing {
+  ms: number;
+  /** CPU seconds (user + system) the command's processes and the `servers` used meanwhile. */
+  cpuS: number;
+}
+
+/**
+ * Runs `script` (bash) and returns its wall time in ms as bash measured it, and the
+ * CPU time it took: its own processes' (bash's `times`, which includes the kernel
+ * work done in their system calls, such as FUSE's copies) plus what the processes
+ * `servers` (the mount's) used meanwhile. Throws if the script fails.
+ */
+async function timed(script: string, servers: readonly number[] = [], timeoutMs = 120_000): Promise<Timing> {
+  const serversCpu = (): number => servers.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const before = serversCpu();
+  const r = await sh(`s=$EPOCHREALTIME; { ${script}; } || exit $?; e=$EPOCHREALTIME; times; echo "$s $e"`, { timeoutMs });
+  const serversUsed = serversCpu() - before;
   if (r.code !== 0) throw new Error(`\`${script}\` failed (exit ${r.code}): ${r.stderr.trim()}`);
-  const [s, e] = r.stdout.trim().split('\n').at(-1)!.replace(/,/g, '.').split(' ').map(Number);
-  if (!(e >= s)) throw new Error(`cannot parse the timing of \`${script}\`: ${JSON.stringify(r.stdout)}`);
-  return (e - s) * 1000;
+  const lines = r.stdout.replace(/,/g, '.').trim().split('\n');
+  const [s, e] = lines.at(-1)!.split(' ').map(Number);
+  // `times` prints the shell's user and system time, then its children's: "0m1.250s 0m0.500s".
+  const children = [...(lines.at(-2) ?? '').matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  if (!(e >= s) || children.length !== 2) throw new Error(`cannot parse the timing of \`${script}\`: ${JSON.stringify(r.stdout)}`);
+  return { ms: (e - s) * 1000, cpuS: children[0] + children[1] + serversUsed };
 }
 
 async function run(script: string, timeoutMs = 120_000): Promise<void> {
@@ -79,6 +98,10 @@ interface Figures {
   lsColdMs: number;
   lsWarmMs: number;
   rmMs: number;
+  /** CPU seconds of the big write, the big read and the cp -r (see timed()). */
+  writeCpuS: number;
+  readCpuS: number;
+  copyCpuS: number;
 }
 
 interface Sources {
@@ -89,17 +112,20 @@ interface Sources {
 
 /**
  * The whole workload on `root` (a mount or a local directory). `afterRead` runs
- * right after the timed read (to sample memory); `verify` cmp's the big copy.
+ * right after the timed read (to sample memory); `verify` cmp's the big copy;
+ * `servers` are the processes serving the mount, whose CPU time counts with the
+ * commands'.
  */
-async function workload(name: string, root: string, src: Sources, options: { verify?: boolean; afterRead?: () => void } = {}): Promise<Figures> {
+async function workload(name: string, root: string, src: Sources, options: { verify?: boolean; afterRead?: () => void; servers?: number[] } = {}): Promise<Figures> {
+  const servers = options.servers ?? [];
   const big = path.join(root, 'big.bin');
   const small = path.join(root, 'small');
   await run(`cat ${q(src.big)} > /dev/null`); // the source comes from memory, for every target
   log(`${name}: cp ${FILE_MIB} MiB`);
-  const writeMs = await timed(`cp ${q(src.big)} ${q(big)}`, BIG_TIMEOUT_MS);
+  const write = await timed(`cp ${q(src.big)} ${q(big)}`, servers, BIG_TIMEOUT_MS);
   await dropCaches();
   log(`${name}: cat ${FILE_MIB} MiB`);
-  const readMs = await timed(`cat ${q(big)} > /dev/null`, BIG_TIMEOUT_MS);
+  const read = await timed(`cat ${q(big)} > /dev/null`, servers, BIG_TIMEOUT_MS);
   options.afterRead?.();
   if (options.verify) {
     log(`${name}: cmp`);
@@ -109,27 +135,30 @@ async function workload(name: string, root: string, src: Sources, options: { ver
   await run(`rm ${q(big)}`);
 
   log(`${name}: cp -r ${SMALL_COUNT} files`);
-  const copyMs = await timed(`cp -r ${q(src.small)} ${q(small)}`);
+  const copy = await timed(`cp -r ${q(src.small)} ${q(small)}`, servers);
   await dropCaches();
   await run(`sleep ${CACHE_EXPIRY_S}`);
-  const lsColdMs = await timed(`ls -l ${q(small)} > /dev/null`);
-  const lsWarmMs = await timed(`ls -l ${q(small)} > /dev/null`);
+  const lsCold = await timed(`ls -l ${q(small)} > /dev/null`);
+  const lsWarm = await timed(`ls -l ${q(small)} > /dev/null`);
   const listed = await sh(`ls ${q(small)} | wc -l`);
   if (Number(listed.stdout.trim()) !== SMALL_COUNT) throw new Error(`${name}: ls lists ${listed.stdout.trim()} files, not ${SMALL_COUNT}`);
   log(`${name}: rm -r`);
-  const rmMs = await timed(`rm -r ${q(small)}`);
+  const rm = await timed(`rm -r ${q(small)}`);
   return {
-    writeMBps: mbPerSecond(src.bigBytes, writeMs),
-    readMBps: mbPerSecond(src.bigBytes, readMs),
-    filesPerSec: SMALL_COUNT / (copyMs / 1000),
-    lsColdMs,
-    lsWarmMs,
-    rmMs,
+    writeMBps: mbPerSecond(src.bigBytes, write.ms),
+    readMBps: mbPerSecond(src.bigBytes, read.ms),
+    filesPerSec: SMALL_COUNT / (copy.ms / 1000),
+    lsColdMs: lsCold.ms,
+    lsWarmMs: lsWarm.ms,
+    rmMs: rm.ms,
+    writeCpuS: write.cpuS,
+    readCpuS: read.cpuS,
+    copyCpuS: copy.cpuS,
   };
 }
 
-/** Starts bench/discard-mount.js on `mnt` and registers its cleanup. */
-async function startDiscardMount(mnt: string, smallWrites: boolean): Promise<() => Promise<void>> {
+/** Starts bench/discard-mount.js on `mnt` and registers its cleanup; returns its pid and its stop. */
+async function startDiscardMount(mnt: string, smallWrites: boolean): Promise<{ pid: number; stop: () => Promise<void> }> {
   mkdirSync(mnt, { recursive: true });
   const proc = await ReadyProcess.start(path.join(__dirname, 'discard-mount.js'), [mnt, ...(smallWrites ? ['--small-writes'] : [])],
     /discard mount ready/, { timeoutMs: 15_000 });
@@ -141,7 +170,7 @@ async function startDiscardMount(mnt: string, smallWrites: boolean): Promise<() 
     if (isMounted(mnt)) await sh(`fusermount -uz ${q(mnt)}`);
   };
   cleanups.push(stop);
-  return stop;
+  return { pid: proc.pid, stop };
 }
 
 async function main(): Promise<void> {
@@ -164,17 +193,17 @@ async function main(): Promise<void> {
 
   // 2. The discard mount, with raidfs's options, then with fuse-native's defaults.
   const discardMnt = path.join(dir, 'discard');
-  let stopDiscard = await startDiscardMount(discardMnt, false);
-  const discard = await workload('discard FUSE', discardMnt, src);
-  await stopDiscard();
+  const discardMount = await startDiscardMount(discardMnt, false);
+  const discard = await workload('discard FUSE', discardMnt, src, { servers: [discardMount.pid] });
+  await discardMount.stop();
 
-  stopDiscard = await startDiscardMount(discardMnt, true);
+  const smallWritesMount = await startDiscardMount(discardMnt, true);
   await run(`cat ${q(src.big)} > /dev/null`);
   log(`discard FUSE, 4 KiB writes: cp ${FILE_MIB} MiB`);
-  const smallWritesMs = await timed(`cp ${q(src.big)} ${q(path.join(discardMnt, 'big.bin'))}`, BIG_TIMEOUT_MS);
+  const smallWrites = await timed(`cp ${q(src.big)} ${q(path.join(discardMnt, 'big.bin'))}`, [], BIG_TIMEOUT_MS);
   await run(`rm ${q(path.join(discardMnt, 'big.bin'))}`);
-  await stopDiscard();
-  const smallWritesMBps = mbPerSecond(src.bigBytes, smallWritesMs);
+  await smallWritesMount.stop();
+  const smallWritesMBps = mbPerSecond(src.bigBytes, smallWrites.ms);
 
   // 3. raidfs: `raidfs up` with 4 nodes; the controller is the nodes' parent.
   log('raidfs: starting raidfs up (4 nodes)');
@@ -185,6 +214,7 @@ async function main(): Promise<void> {
   let nodeRss = NaN;
   const rfs = await workload('raidfs', raidfs.mnt, src, {
     verify: true,
+    servers: [controllerPid, ...raidfs.nodePids],
     afterRead: () => { nodeRss = Math.max(...raidfs.nodePids.map((pid) => peakRssMiB(pid))); },
   });
   const controllerRss = peakRssMiB(controllerPid);
@@ -192,6 +222,13 @@ async function main(): Promise<void> {
   stopRaidfs = undefined;
 
   const vsLocal = (v: number, l: number, unit: string): string => `local dir ${fmt(l)} ${unit}, ${(v / l).toFixed(2)}x`;
+  // CPU time per GiB moved, and the rate at which it would use every core: a bound on
+  // the MB/s this machine allows whatever the overlap.
+  const gib = src.bigBytes / 2 ** 30;
+  const cores = os.availableParallelism();
+  const cpuBound = (cpuS: number): string => `${fmt(mbPerSecond(src.bigBytes, (cpuS / cores) * 1000))} MB/s`;
+  const cpuWhy = (cmd: string, cpu: (f: Figures) => number): string =>
+    `${cmd} and the mount's processes (raidfs: controller and 4 nodes), user + system; with all ${cores} cores busy that allows at most ${cpuBound(cpu(rfs))} for raidfs, ${cpuBound(cpu(discard))} for the discard mount`;
   const mib = `${FILE_MIB} MiB`;
   const rows: BenchRow[] = [
     { section: 'fuse', what: `write ${mib}: cp into the mount, until close returns (${vsLocal(rfs.writeMBps, local.writeMBps, 'MB/s')}, no fsync)`,
@@ -203,6 +240,12 @@ async function main(): Promise<void> {
     { section: 'fuse', what: `cp -r of ${SMALL_COUNT} files of 4 KiB (${vsLocal(rfs.filesPerSec, local.filesPerSec, 'files/s')})`,
       value: rfs.filesPerSec, unit: 'files/s', ceiling: { name: 'discard FUSE', value: discard.filesPerSec },
       target: '>= 300 files/s', met: rfs.filesPerSec >= 300 },
+    { section: 'fuse (CPU)', what: `CPU time per GiB of the ${mib} write: ${cpuWhy('cp', (f) => f.writeCpuS)}`,
+      value: rfs.writeCpuS / gib, unit: 's/GiB', ceiling: { name: 'discard FUSE', value: discard.writeCpuS / gib } },
+    { section: 'fuse (CPU)', what: `CPU time per GiB of the ${mib} read: ${cpuWhy('cat', (f) => f.readCpuS)}`,
+      value: rfs.readCpuS / gib, unit: 's/GiB', ceiling: { name: 'discard FUSE', value: discard.readCpuS / gib } },
+    { section: 'fuse (CPU)', what: `CPU time per file of the cp -r: cp and the mount's processes, user + system`,
+      value: (rfs.copyCpuS / SMALL_COUNT) * 1000, unit: 'ms', ceiling: { name: 'discard FUSE', value: (discard.copyCpuS / SMALL_COUNT) * 1000 } },
     { section: 'fuse', what: `ls -l of ${SMALL_COUNT} files, cold: attr cache expired${cachesDropped ? ', dentries dropped' : ''} (${vsLocal(rfs.lsColdMs, local.lsColdMs, 'ms')})`,
       value: rfs.lsColdMs, unit: 'ms', ceiling: { name: 'discard FUSE', value: discard.lsColdMs },
       target: '< 300 ms', met: rfs.lsColdMs < 300 },

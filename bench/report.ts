@@ -39,6 +39,16 @@ export function mbPerSecond(bytes: number, ms: number): number {
   return bytes / 1e6 / (ms / 1000);
 }
 
+/**
+ * CPU time (user + system) a running process has used so far, in seconds, from
+ * /proc/PID/stat (fields 14 and 15, in clock ticks of 1/100 s: Linux's USER_HZ).
+ */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** Peak resident memory (VmHWM) of a process, in MiB, from /proc. */
 export function peakRssMiB(pid: number | 'self' = 'self'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
