@@ -233,7 +233,7 @@ async function main(): Promise<void> {
   const gib = src.bigBytes / 2 ** 30;
   const cores = os.availableParallelism();
   const cpuBound = (cpuS: number): string => `${fmt(mbPerSecond(src.bigBytes, (cpuS / cores) * 1000))} MB/s`;
-  const cpuWhy = (cmd: string, cpu: (f: Figures) => number): string =>
+  const cpuMeasurement = (cmd: string, cpu: (f: Figures) => number): string =>
     `${cmd} and the mount's processes (raidfs: controller and 4 nodes), user + system; with all ${cores} cores busy that allows at most ${cpuBound(cpu(rfs))} for raidfs, ${cpuBound(cpu(discard))} for the discard mount`;
   const mib = `${FILE_MIB} MiB`;
   const rows: BenchRow[] = [
@@ -248,9 +248,9 @@ async function main(): Promise<void> {
       target: '>= 300 files/s', met: rfs.filesPerSec >= 300 },
     { section: 'fuse', what: `cp -r of the same files again, into another directory: a second copy, after the first (${vsLocal(rfs.againFilesPerSec, local.againFilesPerSec, 'files/s')})`,
       value: rfs.againFilesPerSec, unit: 'files/s', ceiling: { name: 'discard FUSE', value: discard.againFilesPerSec } },
-    { section: 'fuse (CPU)', what: `CPU time per GiB of the ${mib} write: ${cpuWhy('cp', (f) => f.writeCpuS)}`,
+    { section: 'fuse (CPU)', what: `CPU time per GiB of the ${mib} write: ${cpuMeasurement('cp', (f) => f.writeCpuS)}`,
       value: rfs.writeCpuS / gib, unit: 's/GiB', ceiling: { name: 'discard FUSE', value: discard.writeCpuS / gib } },
-    { section: 'fuse (CPU)', what: `CPU time per GiB of the ${mib} read: ${cpuWhy('cat', (f) => f.readCpuS)}`,
+    { section: 'fuse (CPU)', what: `CPU time per GiB of the ${mib} read: ${cpuMeasurement('cat', (f) => f.readCpuS)}`,
       value: rfs.readCpuS / gib, unit: 's/GiB', ceiling: { name: 'discard FUSE', value: discard.readCpuS / gib } },
     { section: 'fuse (CPU)', what: `CPU time per file of the cp -r: cp and the mount's processes, user + system`,
       value: (rfs.copyCpuS / SMALL_COUNT) * 1000, unit: 'ms', ceiling: { name: 'discard FUSE', value: (discard.copyCpuS / SMALL_COUNT) * 1000 } },
