@@ -1,7 +1,7 @@
 /**
  * The raidfs command line as a user runs it: help and usage errors with their exit
- * codes; `raidfs up` starting the controller plus 4 storage nodes (5 processes) and
- * stopping all of them on Ctrl-C (SIGINT); a `raidfs up` killed with -9 taking its
+ * codes; `raidfs up` starting the controller plus 4 storage nodes (5 processes, the
+ * nodes with their malloc settings) and stopping all of them on Ctrl-C (SIGINT); a `raidfs up` killed with -9 taking its
  * nodes with it; a node refused on a data directory in use, and a stale lock taken
  * over; a second controller refused on a metadata file in use.
  */
@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { CLI_ENTRY } from '../src/cli/local-nodes';
+import { STORAGE_NODE_MALLOC_ENV } from '../src/node/allocator-settings';
 import { waitUntil } from './helpers/data';
 import { isMounted, pidAlive } from './helpers/host';
 import { raidfs } from './helpers/raidfs-cli';
@@ -77,6 +78,12 @@ describe('raidfs command line', () => {
       const out = () => up.stdout;
       const nodes = runs.nodes;
       assert.equal(nodes.length, 4, 'controller + 4 node processes');
+      for (const pid of nodes) {
+        const environ = new Set(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0'));
+        for (const [name, value] of Object.entries(STORAGE_NODE_MALLOC_ENV)) {
+          assert.ok(environ.has(`${name}=${value}`), `node ${pid} runs with ${name}=${value}`);
+        }
+      }
       assert.match(out(), /4 storage nodes/);
       assert.match(out(), /mounted at /);
       const rest = /REST API on (\S+?),/.exec(out())?.[1];

@@ -3,7 +3,8 @@
  * runs it (`mount.raidfs CONFIG DIR -o OPTIONS`), mounts a real raidfs whose files
  * read back byte-exact, and `umount DIR` stops the daemon it started; bad options fail
  * with mount(8)'s exit codes and mount nothing. The systemd unit files pass
- * `systemd-analyze verify`.
+ * `systemd-analyze verify`, and the node's carries the malloc settings raidfs up gives
+ * its nodes.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -12,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LocalNode } from '../src/cli/local-nodes';
+import { STORAGE_NODE_MALLOC_ENV } from '../src/node/allocator-settings';
 import { waitUntil } from './helpers/data';
 import { freePort, isMounted, pidAlive } from './helpers/host';
 import { sh } from './helpers/mounted-raidfs';
@@ -88,6 +90,13 @@ describe('mount.raidfs, the fstab helper', () => {
 });
 
 describe('systemd units', () => {
+  it('start a node with the malloc settings raidfs up gives its nodes', () => {
+    const unit = readFileSync(path.join(ROOT, 'native/systemd/raidfs-node@.service'), 'utf8');
+    const assignments = unit.split('\n').filter((line) => line.startsWith('Environment=')).flatMap((line) => line.slice('Environment='.length).split(' '));
+    const malloc = Object.fromEntries(assignments.filter((a) => a.startsWith('MALLOC_')).map((a) => a.split('=')));
+    assert.deepEqual(malloc, STORAGE_NODE_MALLOC_ENV);
+  });
+
   const analyze = spawnSync('systemd-analyze', ['--version']);
   it('pass `systemd-analyze verify` (controller, and a node instance)', { skip: analyze.error ? 'systemd-analyze is not installed' : false }, () => {
     // A root with the units, the system's own targets and an executable at /usr/local/bin/raidfs.

@@ -7,10 +7,11 @@
  * kill -9, its nodes see the pipe close and stop: no orphan keeps a data directory.
  * A child is configured by its arguments alone: the parent's RAIDFS_* settings
  * (meant for the parent's own options, e.g. RAIDFS_KEY) are not passed on, only the
- * logging ones.
+ * logging ones; glibc's malloc settings for nodes are added (node/allocator-settings.ts).
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
+import { withStorageNodeMallocSettings } from '../node/allocator-settings';
 
 export const CLI_ENTRY = path.join(__dirname, 'main.js');
 
@@ -37,7 +38,7 @@ export class LocalNode {
     const args = [CLI_ENTRY, 'node', '--id', spec.id, '--data', spec.dataDir, '--controller', spec.controller, '--exit-with-stdin'];
     if (spec.capacity !== undefined) args.push('--capacity', String(spec.capacity));
     args.push(...(spec.extraArgs ?? []));
-    this.process = spawn(process.execPath, args, { stdio: ['pipe', stdio, stdio], env: childEnv() });
+    this.process = spawn(process.execPath, args, { stdio: ['pipe', stdio, stdio], env: withStorageNodeMallocSettings(childEnv()) });
     this.exited = new Promise((resolve) => this.process.once('exit', (code, signal) => resolve(signal ?? code ?? 0)));
   }
 
