@@ -4,6 +4,7 @@
  * the rows as the Markdown table the README and issue notes quote.
  */
 import { readFileSync } from 'node:fs';
+import { procStat } from '../test/helpers/host';
 
 export interface BenchRow {
   section: string;
@@ -41,11 +42,10 @@ export function mbPerSecond(bytes: number, ms: number): number {
 
 /**
  * CPU time (user + system) a running process has used so far, in seconds, from
- * /proc/PID/stat (fields 14 and 15, in clock ticks of 1/100 s: Linux's USER_HZ).
+ * /proc/PID/stat (clock ticks of 1/100 s: Linux's USER_HZ).
  */
 export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = procStat(pid);
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 

@@ -14,15 +14,14 @@ import { describe, it } from 'node:test';
 import { CLI_ENTRY } from '../src/cli/local-nodes';
 import { STORAGE_NODE_MALLOC_ENV } from '../src/node/allocator-settings';
 import { waitUntil } from './helpers/data';
-import { isMounted, pidAlive } from './helpers/host';
+import { isMounted, pidAlive, procStat } from './helpers/host';
 import { raidfs } from './helpers/raidfs-cli';
 import { ReadyProcess } from './helpers/ready-process';
 
 function childrenOf(pid: number): number[] {
   return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((p) => {
     try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      return Number(procStat(p)[1]) === pid;
     } catch {
       return false;
     }

@@ -1,6 +1,7 @@
 /**
- * What tests ask of this machine: whether a process is still running, whether a
- * directory is a mount point now, and a loopback TCP port nothing listens on.
+ * What tests ask of this machine: whether a process is still running and what /proc
+ * says of it, whether a directory is a mount point now, and a loopback TCP port
+ * nothing listens on.
  * Reads only (/proc, kill 0); nothing here changes the machine.
  */
 import { readFileSync } from 'node:fs';
@@ -14,6 +15,16 @@ export function pidAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The fields of /proc/PID/stat after the command name (which may hold spaces and
+ * parentheses): [0] is the state, [1] the parent's pid, [11] and [12] the user and
+ * system CPU time in clock ticks. Throws if the process is gone.
+ */
+export function procStat(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
 /** Whether /proc/mounts lists a mount at exactly `dir`. */
