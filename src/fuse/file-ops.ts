@@ -82,7 +82,6 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
     return fh;
   };
 
-
   const commit = (file: OpenFile) => file.commitIfDirty(async () => {
     const options = { modifiedMs: file.explicitMtimeMs, lazy: true };
     try {
