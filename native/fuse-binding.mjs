@@ -13,6 +13,13 @@
 // 3. Sequential writes of a large file copied into its stripe buffer, and reads
 //    copied out of a part JS fetched, on the FUSE thread (native/io-window.c, which
 //    says when a write or a read is answered there).
+// 4. A file handle opened write-only bypasses the kernel's page cache (FOPEN_DIRECT_IO,
+//    which libfuse 2 sets from fuse_file_info.direct_io in its open and create replies).
+//    Through the page cache, every byte `cp` writes is first copied into a freshly
+//    allocated cached page in cp's own system call, and the pages stay cached after the
+//    close; direct I/O hands the writer's own pages to the FUSE thread instead. A
+//    write-only handle can neither read nor be mapped, so nothing it could see changes,
+//    and handles that may read keep the page cache (repeated reads stay in memory).
 // The C files are copied beside fuse-native.c and hooked into its handlers.
 //
 // The patched source is compiled with node-gyp into node_modules/fuse-native/build/,
@@ -88,6 +95,15 @@ const patches = [
         '  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n' +
         ['open', 'append', 'filled', 'lend_read', 'close'].map((f) => `  NAPI_EXPORT_FUNCTION(raidfs_window_${f})\n`).join('')],
     ],
+  },
+  {
+    mark: '/* raidfs: write-only handles bypass the page cache */',
+    header: '#include <fcntl.h>\n',
+    // On the FUSE thread, before open or create goes to JS; libfuse puts the flag in its reply.
+    fixes: [
+      'FUSE_METHOD(open, 2, 1, (const char *path, struct fuse_file_info *info), {\n',
+      'FUSE_METHOD(create, 2, 1, (const char *path, mode_t mode, struct fuse_file_info *info), {\n',
+    ].map((start) => [start, `${start}  if (info != NULL && (info->flags & O_ACCMODE) == O_WRONLY) info->direct_io = 1;\n`]),
   },
 ];
 

@@ -107,15 +107,17 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync delay 1 h
     assert.ok((await fs.readFile(fsys.at('diverted.bin'))).equals(expected));
   });
 
-  it('a file past two stripes, its writes answered by the binding, shows its size, reads back, seeks back and is counted', async () => {
-    const fuseWrites = async () => {
-      const metrics = await PrometheusText.scrape(fsys.restUrl);
-      const sum = (name: string, labels: Record<string, string>) => metrics.samples(name, labels).reduce((n, s) => n + s.value, 0);
-      return {
-        ops: sum('raidfs_frontend_operations_total', { frontend: 'fuse', operation: 'write' }),
-        bytes: sum('raidfs_frontend_bytes_total', { frontend: 'fuse', direction: 'in' }),
-      };
+  /** WRITE requests the mount has received, and their bytes, wherever they were answered. */
+  const fuseWrites = async () => {
+    const metrics = await PrometheusText.scrape(fsys.restUrl);
+    const sum = (name: string, labels: Record<string, string>) => metrics.samples(name, labels).reduce((n, s) => n + s.value, 0);
+    return {
+      ops: sum('raidfs_frontend_operations_total', { frontend: 'fuse', operation: 'write' }),
+      bytes: sum('raidfs_frontend_bytes_total', { frontend: 'fuse', direction: 'in' }),
     };
+  };
+
+  it('a file past two stripes, its writes answered by the binding, shows its size, reads back, seeks back and is counted', async () => {
     const data = testBytes(5 * STRIPE + 4321, 'windowed');
     // Writes of 50,000 bytes straddle stripe boundaries, so some are split between a
     // full window (in JS) and the next; the rest the binding copies itself.
@@ -144,6 +146,29 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync delay 1 h
     // The kernel may split a write that ends inside a page into two requests, so the count is at least one per write().
     assert.ok(after.ops - before.ops >= writes, `${after.ops - before.ops} write requests counted for ${writes} write() calls`);
     assert.equal(after.bytes - before.bytes, data.length + 3, 'every byte written counted once, wherever it was answered');
+  });
+
+  it('a write-only handle bypasses the page cache (one request per write), a read-write one does not', async () => {
+    // Through the page cache, a write that starts inside a page the cache does not hold
+    // whole goes out as two requests (that page's end, then the rest); with direct I/O
+    // each write() is one request. 10,000-byte writes start inside a page from the second on.
+    const WRITES = 10;
+    const data = testBytes(WRITES * 10_000, 'uncached');
+    const requestsFor = async (file: string, flags: string) => {
+      const before = await fuseWrites();
+      const handle = await fs.open(fsys.at(file), flags);
+      try {
+        for (let i = 0; i < WRITES; i++) await handle.write(data, i * 10_000, 10_000, i * 10_000);
+      } finally {
+        await handle.close();
+      }
+      assert.ok((await fs.readFile(fsys.at(file))).equals(data), `${file} reads back`);
+      const after = await fuseWrites();
+      assert.equal(after.bytes - before.bytes, data.length, `${file}: every byte counted once`);
+      return after.ops - before.ops;
+    };
+    assert.equal(await requestsFor('write-only.bin', 'w'), WRITES, 'O_WRONLY: one request per write()');
+    assert.ok(await requestsFor('read-write.bin', 'w+') > WRITES, 'O_RDWR goes through the page cache');
   });
 
   it('a handle that reads a part and then writes into it reads its own write back, not the part lent for reading', async () => {
