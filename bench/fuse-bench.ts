@@ -24,7 +24,8 @@
  * Before each big write and read, as much free memory as the file needs is made
  * recently used (warmFreeMemory: this virtual machine hands long-free memory back to
  * its host). Every timing is taken by bash itself ($EPOCHREALTIME around the
- * command), so process start-up of the bench is not counted. Prints its rows as JSON on stdout.
+ * command), so process start-up of the bench is not counted. Prints its rows as JSON
+ * on stdout.
  *
  * RAIDFS_BENCH_FUSE_MIB sets the big file's size (default 1024).
  */
@@ -183,7 +184,6 @@ async function workload(name: string, root: string, src: Sources, options: { ver
   };
 }
 
-/** Starts bench/discard-mount.js on `mnt` and registers its cleanup; returns its pid and its stop. */
 /**
  * The big write through a read-write handle (`cat SRC 1<> DST`), which goes through
  * the kernel's page cache, where the mount's write size applies (a write-only handle,
@@ -199,6 +199,7 @@ async function writeThroughPageCache(name: string, root: string, src: Sources): 
   return mbPerSecond(src.bigBytes, write.ms);
 }
 
+/** Starts bench/discard-mount.js on `mnt` and registers its cleanup; returns its pid and its stop. */
 async function startDiscardMount(mnt: string, smallWrites: boolean): Promise<{ pid: number; stop: () => Promise<void> }> {
   mkdirSync(mnt, { recursive: true });
   const proc = await ReadyProcess.start(path.join(__dirname, 'discard-mount.js'), [mnt, ...(smallWrites ? ['--small-writes'] : [])],
