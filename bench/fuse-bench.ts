@@ -111,6 +111,12 @@ async function warmFreeMemory(src: Sources): Promise<void> {
   await run(`${q(process.execPath)} -e 'Buffer.alloc(${src.bigBytes + 256 * 1024 * 1024}, 1)'`);
 }
 
+/** Before each big write: the source file in memory (so every target reads it alike), then warm free memory. */
+async function readyForBigWrite(src: Sources): Promise<void> {
+  await run(`cat ${q(src.big)} > /dev/null`);
+  await warmFreeMemory(src);
+}
+
 interface Figures {
   writeMBps: number;
   readMBps: number;
@@ -142,8 +148,7 @@ async function workload(name: string, root: string, src: Sources, options: { ver
   const servers = options.servers ?? [];
   const big = path.join(root, 'big.bin');
   const small = path.join(root, 'small');
-  await run(`cat ${q(src.big)} > /dev/null`); // the source comes from memory, for every target
-  await warmFreeMemory(src);
+  await readyForBigWrite(src);
   log(`${name}: cp ${FILE_MIB} MiB`);
   const write = await timed(`cp ${q(src.big)} ${q(big)}`, servers, BIG_TIMEOUT_MS);
   await dropCaches();
@@ -191,8 +196,7 @@ async function workload(name: string, root: string, src: Sources, options: { ver
  */
 async function writeThroughPageCache(name: string, root: string, src: Sources): Promise<number> {
   const target = path.join(root, 'read-write.bin');
-  await run(`cat ${q(src.big)} > /dev/null`);
-  await warmFreeMemory(src);
+  await readyForBigWrite(src);
   log(`${name}: cat ${FILE_MIB} MiB 1<> a read-write handle`);
   const write = await timed(`cat ${q(src.big)} 1<> ${q(target)}`, [], BIG_TIMEOUT_MS);
   await run(`rm ${q(target)}`);

@@ -3,8 +3,9 @@
  * codes; `raidfs up` starting the controller plus 4 storage nodes (5 processes, the
  * nodes with their malloc settings unless the user has their own) and stopping all
  * of them on Ctrl-C (SIGINT), even one sent the moment it says it is ready; a
- * `raidfs up` killed with -9 taking its nodes with it; a node refused on a data directory in use, and a stale lock taken
- * over; a second controller refused on a metadata file in use.
+ * `raidfs up` killed with -9 taking its nodes with it; a node refused on a data
+ * directory in use, and a stale lock taken over; a second controller refused on a
+ * metadata file in use.
  */
 import assert from 'node:assert/strict';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -30,6 +31,11 @@ function childrenOf(pid: number): number[] {
 }
 
 /** `raidfs up` runs on a fresh directory; cleanUp() stops what they started and removes it. */
+/** `raidfs up`'s arguments for a test run: its own mount point and data, `nodes` nodes, free ports. */
+function upArgs(mnt: string, data: string, nodes: number): string[] {
+  return ['up', mnt, '--data', data, '--nodes', String(nodes), '--listen', 'tcp://127.0.0.1:0', '--rest', '127.0.0.1:0'];
+}
+
 class UpRuns {
   readonly dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-up-'));
   readonly mnt = path.join(this.dir, 'mnt');
@@ -42,8 +48,8 @@ class UpRuns {
 
   /** Starts `raidfs up` with this environment plus `env`. */
   async start(env: NodeJS.ProcessEnv = {}): Promise<ReadyProcess> {
-    this.up = await ReadyProcess.start(CLI_ENTRY, ['up', this.mnt, '--data', this.data, '--nodes', String(this.nodeCount), '--listen', 'tcp://127.0.0.1:0', '--rest', '127.0.0.1:0'],
-      /raidfs ready/, { env: { ...process.env, RAIDFS_LOG: 'warn', ...env }, timeoutMs: 20_000 });
+    this.up = await ReadyProcess.start(CLI_ENTRY, upArgs(this.mnt, this.data, this.nodeCount), /raidfs ready/,
+      { env: { ...process.env, RAIDFS_LOG: 'warn', ...env }, timeoutMs: 20_000 });
     this.nodes = childrenOf(this.up.pid);
     return this.up;
   }
@@ -109,8 +115,8 @@ describe('raidfs command line', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-up-signal-'));
     try {
       for (let i = 0; i < 8; i++) {
-        const up = spawn(process.execPath, [CLI_ENTRY, 'up', path.join(dir, 'mnt'), '--data', path.join(dir, `data${i}`), '--nodes', '2',
-          '--listen', 'tcp://127.0.0.1:0', '--rest', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RAIDFS_LOG: 'warn' } });
+        const up = spawn(process.execPath, [CLI_ENTRY, ...upArgs(path.join(dir, 'mnt'), path.join(dir, `data${i}`), 2)],
+          { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RAIDFS_LOG: 'warn' } });
         try {
           let out = '';
           let signalled = false;

@@ -38,9 +38,8 @@ export async function runController(argv: string[]): Promise<void> {
     await controller.close();
     throw err;
   });
-  const stopped = frontEnds.untilStopped(); // listening for SIGINT before anyone can act on the ready line
   process.stdout.write(`raidfs controller ready: ${frontEnds.describe()}nodes connect to ${controller.endpoint}\n`);
-  await stopped;
+  await frontEnds.untilStopped();
   await frontEnds.stop();
   await controller.close();
 }

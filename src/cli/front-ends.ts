@@ -4,6 +4,10 @@
  * first, then REST; a failure while starting stops what had started; stop() closes
  * them in reverse order. Both run until untilStopped(): SIGINT/SIGTERM, or the mount
  * being unmounted from outside (`umount DIR`).
+ *
+ * Invariant: the signals are listened for from the moment start() returns, before
+ * any ready line is printed, so a script that signals as soon as it reads that line
+ * stops the process cleanly instead of killing it with its mount still up.
  */
 import { Controller } from '../core/controller';
 import { MountOptions, RaidfsMount } from '../fuse/mount';
@@ -11,7 +15,11 @@ import { RestOptions, RestServer, startRestServer } from '../rest/server';
 import { waitForShutdownSignal } from './signals';
 
 export class FrontEnds {
-  private constructor(readonly mount?: RaidfsMount, readonly rest?: RestServer) {}
+  private readonly stopRequested: Promise<string>;
+
+  private constructor(readonly mount?: RaidfsMount, readonly rest?: RestServer) {
+    this.stopRequested = Promise.race([waitForShutdownSignal(), ...(mount ? [mount.unmountedElsewhere.then(() => 'unmounted')] : [])]);
+  }
 
   static async start(controller: Controller, mountOptions?: MountOptions, restOptions?: RestOptions): Promise<FrontEnds> {
     const mount = mountOptions ? await RaidfsMount.mount(controller, mountOptions) : undefined;
@@ -31,7 +39,7 @@ export class FrontEnds {
 
   /** Resolves with why the process should stop: a signal's name, or "unmounted". */
   untilStopped(): Promise<string> {
-    return Promise.race([waitForShutdownSignal(), ...(this.mount ? [this.mount.unmountedElsewhere.then(() => 'unmounted')] : [])]);
+    return this.stopRequested;
   }
 
   async stop(): Promise<void> {

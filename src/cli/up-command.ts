@@ -67,9 +67,8 @@ export async function runUp(argv: string[]): Promise<void> {
     await stop();
     throw err;
   }
-  const stopped = frontEnds.untilStopped(); // listening for SIGINT before anyone can act on the ready line
   process.stdout.write(`raidfs ready: ${frontEnds.describe()}controller ${controller.endpoint}, ${nodeCount} storage nodes (pids ${nodes.map((n) => n.pid).join(' ')}), data in ${dataDir}. Ctrl-C stops.\n`);
-  await stopped;
+  await frontEnds.untilStopped();
   process.stdout.write('raidfs: stopping\n');
   await stop();
   process.stdout.write('raidfs: stopped\n');
