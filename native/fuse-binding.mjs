@@ -20,19 +20,20 @@
 //    close; direct I/O hands the writer's own pages to the FUSE thread instead. A
 //    write-only handle can neither read nor be mapped, so nothing it could see changes,
 //    and handles that may read keep the page cache (repeated reads stay in memory).
-// The C files are copied beside fuse-native.c and hooked into its handlers.
+// The C files are copied beside fuse-native.c and hooked into its handlers; its
+// binding.gyp gains the vendored BLAKE3 (native/third_party/blake3), with which the
+// write windows hash.
 //
 // The patched source is compiled with node-gyp into node_modules/fuse-native/build/,
 // which node-gyp-build loads in preference to the shipped prebuilt binary. libfuse's
 // headers come from the fuse-shared-library package, so no -dev package is needed.
-// The binary carries a tag derived from this script and the C files, so changing
-// any of them rebuilds it.
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+// The binary carries a tag derived from this script and the C files (BLAKE3's
+// included), so changing any of them rebuilds it.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeGypRebuild, sourcesTag } from './node-gyp.mjs';
 
 const require = createRequire(import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -108,9 +109,12 @@ const patches = [
 ];
 
 const cSources = C_FILES.map((f) => readFileSync(path.join(here, f), 'utf8'));
-const digest = createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url)));
-for (const text of cSources) digest.update(text);
-const tag = `raidfs-binding-${digest.digest('hex').slice(0, 16)}`;
+const blake3 = path.join(here, 'third_party', 'blake3');
+const tag = sourcesTag('raidfs-binding', [
+  fileURLToPath(import.meta.url),
+  ...C_FILES.map((f) => path.join(here, f)),
+  ...readdirSync(blake3).sort().map((f) => path.join(blake3, f)),
+]);
 if (existsSync(built) && readFileSync(built).includes(Buffer.from(tag))) process.exit(0);
 
 // Patched from the file as shipped, kept beside it the first time, so a changed patch applies cleanly.
@@ -134,12 +138,14 @@ writeFileSync(source, code);
 C_FILES.forEach((f, i) => writeFileSync(path.join(dir, `raidfs-${f}`),
   `${i === 0 ? `static const char raidfs_binding_tag[] __attribute__((used)) = "${tag}";\n` : ''}${cSources[i]}`));
 
-const gyp = process.env.npm_config_node_gyp
-  ?? path.join(path.dirname(require.resolve('npm/package.json', { paths: [path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules')] })), 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
-// Build against the running Node's own headers: nothing may be downloaded here.
-const prefix = path.resolve(path.dirname(process.execPath), '..');
-const nodedir = process.env.npm_config_nodedir
-  ?? (existsSync(path.join(prefix, 'include', 'node', 'node_api.h')) ? prefix : undefined);
+// The binding compiles BLAKE3 too, for the write windows' hashing (io-window.c).
+const gypFile = path.join(dir, 'binding.gyp');
+const pristineGyp = path.join(dir, 'binding.orig.gyp');
+if (!existsSync(pristineGyp)) writeFileSync(pristineGyp, readFileSync(gypFile, 'utf8'));
+const targetLine = '"target_name": "fuse",\n';
+const shippedGyp = readFileSync(pristineGyp, 'utf8');
+if (!shippedGyp.includes(targetLine)) throw new Error(`fuse-native's binding.gyp changed upstream; cannot add BLAKE3 near: ${targetLine.trim()}`);
+writeFileSync(gypFile, shippedGyp.replace(targetLine, `${targetLine}    "includes": [${JSON.stringify(path.join(blake3, 'blake3.gypi'))}],\n`));
+
 process.stderr.write('raidfs: building the patched fuse-native binding (node-gyp)\n');
-execFileSync(process.execPath, [gyp, 'rebuild', '--release', '--loglevel=error', ...(nodedir ? [`--nodedir=${nodedir}`] : [])],
-  { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+nodeGypRebuild(dir);

@@ -1,0 +1,28 @@
+// Runs node-gyp for raidfs's native addons (native/fuse-binding.mjs,
+// native/checksum-binding.mjs): npm's own node-gyp, against the running Node's
+// headers, since nothing may be downloaded at install time.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+const require = createRequire(import.meta.url);
+
+/** `node-gyp rebuild --release` in `dir` (the folder with binding.gyp); throws if the build fails. */
+export function nodeGypRebuild(dir) {
+  const gyp = process.env.npm_config_node_gyp
+    ?? path.join(path.dirname(require.resolve('npm/package.json', { paths: [path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules')] })), 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+  const prefix = path.resolve(path.dirname(process.execPath), '..');
+  const nodedir = process.env.npm_config_nodedir
+    ?? (existsSync(path.join(prefix, 'include', 'node', 'node_api.h')) ? prefix : undefined);
+  execFileSync(process.execPath, [gyp, 'rebuild', '--release', '--loglevel=error', ...(nodedir ? [`--nodedir=${nodedir}`] : [])],
+    { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/** A short tag naming the exact contents of `files`, to tell whether a build is of them. */
+export function sourcesTag(name, files) {
+  const digest = createHash('sha256');
+  for (const file of files) digest.update(file).update(readFileSync(file));
+  return `${name}-${digest.digest('hex').slice(0, 16)}`;
+}
