@@ -11,8 +11,9 @@
  * copies each write that continues the file and fits into it, and answers at once.
  * A write that does not (the window is full, the writer jumped, no window) goes to JS
  * as before; JS takes the window back, hands the stripe on and lends the next one.
- * The window also hashes what it is given (SHA-256, with the OpenSSL that Node
- * carries), as the copy is made, so the stripe needs no hashing pass of its own.
+ * The window also hashes what it is given (BLAKE3, the chunks' checksum: see
+ * src/wire/checksum.ts), as the copy is made, so the stripe needs no hashing pass of
+ * its own.
  *
  * Reading is the mirror image: once JS has fetched and checked a part for a read, it
  * lends the part to the file handle as a read window, and the reads that fall inside
@@ -38,7 +39,7 @@
  * - A write copied here changes the file's size, so it bumps the readdir attribute
  *   cache's generation like any write.
  */
-#include <openssl/evp.h>
+#include "blake3.h"
 
 #define RAIDFS_WINDOWS 256
 #define RAIDFS_READ_WINDOWS 16
@@ -54,7 +55,7 @@ typedef struct {
   size_t filled; /* a read window is full from the start */
   uint64_t file_offset; /* of data[0] */
   bool ends_file; /* a read window whose last byte is the file's */
-  EVP_MD_CTX *hash; /* a write window's SHA-256 of data[0, filled); NULL: not hashing */
+  blake3_hasher *hash; /* a write window's BLAKE3 of data[0, filled); NULL: not hashing */
   napi_ref buffer;
   /* Requests the FUSE thread answered itself, and their bytes, for the mount's metrics. */
   uint32_t fast_ops;
@@ -102,7 +103,7 @@ static void raidfs_window_copy (raidfs_window_t *w, const uint8_t *buf, size_t l
   for (size_t at = 0; at < len; at += RAIDFS_WINDOW_PIECE) {
     size_t n = len - at < RAIDFS_WINDOW_PIECE ? len - at : RAIDFS_WINDOW_PIECE;
     memcpy(w->data + w->filled + at, buf + at, n);
-    if (w->hash != NULL) EVP_DigestUpdate(w->hash, w->data + w->filled + at, n);
+    if (w->hash != NULL) blake3_hasher_update(w->hash, w->data + w->filled + at, n);
   }
   w->filled += len;
 }
@@ -167,13 +168,10 @@ static napi_value raidfs_window_lend (napi_env env, napi_callback_info info, boo
   napi_get_value_double(env, argv[3], &offset);
   bool flag = false;
   napi_get_value_bool(env, argv[4], &flag);
-  EVP_MD_CTX *hash = NULL;
+  blake3_hasher *hash = NULL;
   if (!reading && flag) {
-    hash = EVP_MD_CTX_new();
-    if (hash != NULL && EVP_DigestInit_ex(hash, EVP_sha256(), NULL) != 1) {
-      EVP_MD_CTX_free(hash);
-      hash = NULL;
-    }
+    hash = malloc(sizeof(blake3_hasher));
+    if (hash != NULL) blake3_hasher_init(hash);
   }
   int lent = 0;
   pthread_mutex_lock(&raidfs_window_lock);
@@ -194,7 +192,7 @@ static napi_value raidfs_window_lend (napi_env env, napi_callback_info info, boo
     lent = 1;
   }
   pthread_mutex_unlock(&raidfs_window_lock);
-  if (!lent && hash != NULL) EVP_MD_CTX_free(hash);
+  if (!lent) free(hash);
   napi_value result;
   napi_get_boolean(env, lent, &result);
   return result;
@@ -253,7 +251,7 @@ NAPI_METHOD(raidfs_window_filled) {
 /*
  * JS: raidfs_window_close(thread, fh, reading, digest) takes the handle's read or write
  * window back and returns [bytes it holds, requests the FUSE thread answered from it,
- * their bytes]; if it was hashing and `digest` is a 32-byte buffer, the SHA-256 of
+ * their bytes]; if it was hashing and `digest` is a 32-byte buffer, the BLAKE3 of
  * the bytes it holds is written there. Without such a window it returns [0, 0, 0].
  */
 NAPI_METHOD(raidfs_window_close) {
@@ -276,10 +274,8 @@ NAPI_METHOD(raidfs_window_close) {
     __atomic_sub_fetch(&raidfs_windows_lent, 1, __ATOMIC_RELEASE);
   }
   pthread_mutex_unlock(&raidfs_window_lock);
-  if (taken.hash != NULL) {
-    if (digest != NULL && digest_len == 32) EVP_DigestFinal_ex(taken.hash, (unsigned char *) digest, NULL);
-    EVP_MD_CTX_free(taken.hash);
-  }
+  if (taken.hash != NULL && digest != NULL && digest_len == 32) blake3_hasher_finalize(taken.hash, digest, 32);
+  free(taken.hash);
   if (taken.buffer != NULL) napi_delete_reference(env, taken.buffer);
   double counts[3] = { (double) taken.filled, (double) taken.fast_ops, (double) taken.fast_bytes };
   napi_value result, n;

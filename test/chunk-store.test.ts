@@ -2,7 +2,8 @@
  * A node's chunk files, driven directly on a real data directory, with O_DIRECT and
  * with the page cache (the path a file system that refuses O_DIRECT takes): bytes
  * come back exact at every size class, a chunk is checked on the way in and on the
- * way out, and a crash's temp file is cleared on the next open.
+ * way out (with BLAKE3, and with the SHA-256 of chunks stored before it), and a
+ * crash's temp file is cleared on the next open.
  */
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
@@ -11,7 +12,7 @@ import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { ChunkStore, ChunkStoreError } from '../src/node/chunk-store';
 import { newChunkId } from '../src/wire/chunk-id';
-import { sha256 } from '../src/wire/checksum';
+import { ChecksumAlgorithm, checksumOf } from '../src/wire/checksum';
 import { ErrorCode } from '../src/wire/messages';
 import { testBytes } from './helpers/data';
 
@@ -34,20 +35,52 @@ for (const directIo of [true, false]) {
       dir = undefined;
     });
 
-    it('returns every size byte-exact with its checksum, and a rewrite changes nothing', async () => {
+    it('returns every size byte-exact with its checksum, by either algorithm, and a rewrite changes nothing', async () => {
       const chunks = await open();
       assert.equal(chunks.directIo, directIo);
-      for (const size of SIZES) {
-        const id = newChunkId();
-        const data = testBytes(size, `s${size}`);
-        await chunks.put(id, data, sha256(data));
-        await chunks.put(id, data, sha256(data));
-        const back = await chunks.get(id);
-        assert.ok(back.data.equals(data), `${size} bytes come back exact`);
-        assert.ok(back.sha256.equals(sha256(data)));
+      for (const algorithm of [ChecksumAlgorithm.BLAKE3, ChecksumAlgorithm.SHA256]) {
+        for (const size of SIZES) {
+          const id = newChunkId();
+          const data = testBytes(size, `s${size}`);
+          await chunks.put(id, data, checksumOf(data, algorithm));
+          await chunks.put(id, data, checksumOf(data, algorithm));
+          const back = await chunks.get(id);
+          assert.ok(back.data.equals(data), `${size} bytes come back exact`);
+          assert.deepEqual(back.checksum, checksumOf(data, algorithm));
+        }
       }
       assert.equal(chunks.directIo, directIo, 'no O_DIRECT refusal on the way');
-      assert.equal(chunks.count, SIZES.length, 'a rewrite is not a second chunk');
+      assert.equal(chunks.count, 2 * SIZES.length, 'a rewrite is not a second chunk');
+    });
+
+    it('reads a chunk file written before BLAKE3 (SHA-256 header) and checks it', async () => {
+      const chunks = await open();
+      const data = testBytes(100_000, 'old');
+      const header = Buffer.alloc(48);
+      header.write('RAIDFSC1', 0, 'ascii');
+      header.writeBigUInt64LE(BigInt(data.length), 8);
+      checksumOf(data, ChecksumAlgorithm.SHA256).digest.copy(header, 16);
+      const id = newChunkId();
+      const file = path.join(dir!, 'chunks', id.slice(0, 2), id);
+      await fs.writeFile(file, Buffer.concat([header, data]));
+      const back = await chunks.get(id);
+      assert.ok(back.data.equals(data));
+      assert.equal(back.checksum.algorithm, ChecksumAlgorithm.SHA256);
+      data[7] ^= 0x01;
+      await fs.writeFile(file, Buffer.concat([header, data]));
+      assert.equal((await chunks.verify(id)).state, 'corrupt');
+    });
+
+    it('refuses a checksum by another algorithm than it names, or by an unknown one', async () => {
+      const chunks = await open();
+      const data = testBytes(5_000, 'named');
+      const id = newChunkId();
+      const blake3 = checksumOf(data, ChecksumAlgorithm.BLAKE3);
+      await assert.rejects(chunks.put(id, data, { ...blake3, algorithm: ChecksumAlgorithm.SHA256 }),
+        (err: ChunkStoreError) => err.code === ErrorCode.CHECKSUM_MISMATCH);
+      await assert.rejects(chunks.put(id, data, { ...blake3, algorithm: 7 as ChecksumAlgorithm }),
+        (err: ChunkStoreError) => err.code === ErrorCode.BAD_REQUEST && /unknown checksum/.test(err.message));
+      await assert.rejects(chunks.get(id), (err: ChunkStoreError) => err.code === ErrorCode.NOT_FOUND);
     });
 
     it('refuses bytes that do not match their checksum and stores nothing', async () => {
@@ -57,7 +90,7 @@ for (const directIo of [true, false]) {
         const flipped = Buffer.from(data);
         flipped[size - 1] ^= 0x01;
         const id = newChunkId();
-        await assert.rejects(chunks.put(id, flipped, sha256(data)), (err: ChunkStoreError) => err.code === ErrorCode.CHECKSUM_MISMATCH);
+        await assert.rejects(chunks.put(id, flipped, checksumOf(data)), (err: ChunkStoreError) => err.code === ErrorCode.CHECKSUM_MISMATCH);
         await assert.rejects(chunks.get(id), (err: ChunkStoreError) => err.code === ErrorCode.NOT_FOUND);
       }
       assert.equal(chunks.count, 0);
@@ -68,7 +101,7 @@ for (const directIo of [true, false]) {
       for (const size of SIZES) {
         const id = newChunkId();
         const data = testBytes(size, 'rot');
-        await chunks.put(id, data, sha256(data));
+        await chunks.put(id, data, checksumOf(data));
         const file = path.join(dir!, 'chunks', id.slice(0, 2), id);
         const bytes = await fs.readFile(file);
         bytes[bytes.length - 1] ^= 0x80;
@@ -82,7 +115,7 @@ for (const directIo of [true, false]) {
       const chunks = await open();
       const data = testBytes(4 << 20, 'kept');
       const id = newChunkId();
-      await chunks.put(id, data, sha256(data));
+      await chunks.put(id, data, checksumOf(data));
       await chunks.close();
       await fs.writeFile(path.join(dir!, 'tmp', `${newChunkId()}.1.torn`), data.subarray(0, 1000));
       const reopened = await open();

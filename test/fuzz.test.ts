@@ -14,7 +14,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { Dealer } from 'zeromq';
 import { newChunkId } from '../src/wire/chunk-id';
-import { sha256 } from '../src/wire/checksum';
+import { checksumOf } from '../src/wire/checksum';
 import { bodyOf, encodeMessage, MAX_CHUNK_BYTES, MAX_ENVELOPE_BYTES } from '../src/wire/messages';
 import { retry, testBytes } from './helpers/data';
 import { FakeController } from './helpers/fake-controller';
@@ -60,7 +60,7 @@ describe(`wire protocol fuzzing (seed ${seed}; replay with RAIDFS_FUZZ_SEED=${se
       await ctl.sends.send([ctl.nodeId, ...encodeMessage({ requestId: 1, storeChunk: { chunkId: newChunkId(), size: 0 } }), Buffer.alloc(MAX_CHUNK_BYTES + MAX_ENVELOPE_BYTES + 1)]);
       const id = newChunkId();
       const data = testBytes(300_000, `fuzz-${seed}`);
-      const ack = await retry(() => ctl.request({ storeChunk: { chunkId: id, size: data.length, sha256: sha256(data) } }, data));
+      const ack = await retry(() => ctl.request({ storeChunk: { chunkId: id, size: data.length, ...checksumOf(data) } }, data));
       assert.equal(ack.kind, 'storeChunkAck', `store after fuzzing (seed ${seed})`);
       const got = await ctl.request({ getChunk: { chunkId: id } });
       assert.equal(got.kind, 'chunkData');

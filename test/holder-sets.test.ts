@@ -15,6 +15,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { MetadataStore, PartRecord, ROOT_ID } from '../src/core/metadata/metadata-store';
+import { ChecksumAlgorithm } from '../src/wire/checksum';
 
 const NODES = ['n1', 'n2', 'n3', 'n4'];
 const dir = mkdtempSync(path.join(tmpdir(), 'raidfs-holders-'));
@@ -75,7 +76,7 @@ describe('copy counts and the search for parts lacking copies (holder_sets)', ()
     const files = new Map<number, string[]>();
     let chunkSeq = 0;
     const newParts = (): PartRecord[] => Array.from({ length: Math.floor(next() * 4) }, (_, idx) => ({
-      idx, offset: idx * 10, size: 10, chunkId: `c${String(chunkSeq++).padStart(4, '0')}`, sha256: Buffer.alloc(32),
+      idx, offset: idx * 10, size: 10, chunkId: `c${String(chunkSeq++).padStart(4, '0')}`, checksum: { algorithm: ChecksumAlgorithm.BLAKE3, digest: Buffer.alloc(32) },
       nodes: NODES.filter(() => next() < 0.5).sort(() => next() - 0.5), // any order: holders are stored sorted
     }));
     const setContent = (fileId: number) => {
@@ -136,13 +137,15 @@ describe('copy counts and the search for parts lacking copies (holder_sets)', ()
     const fileEntry = store.insertEntry(ROOT_ID, 'old', { kind: 'file', mode: 0o644 });
     const held = [['n1', 'n2'], ['n2'], [], ['n3', 'n1']];
     store.transaction(() => store.replaceContent(fileEntry.id, 40, held.map((nodes, idx) => ({
-      idx, offset: idx * 10, size: 10, chunkId: `old${idx}`, sha256: Buffer.alloc(32), nodes,
+      idx, offset: idx * 10, size: 10, chunkId: `old${idx}`, checksum: { algorithm: ChecksumAlgorithm.BLAKE3, digest: Buffer.alloc(32) }, nodes,
     }))));
     store.close();
 
-    // Back to schema 2: no holders, no counts, no triggers; the copies stay in replicas.
+    // Back to schema 2: no holders, no counts, no triggers (nor schema 4's checksum
+    // columns); the copies stay in replicas.
     const db = new Database(file);
-    db.exec(`DROP TRIGGER replica_added; DROP TRIGGER replica_removed; DROP TRIGGER part_added;
+    db.exec(`ALTER TABLE parts DROP COLUMN digest_algorithm; ALTER TABLE parts RENAME COLUMN digest TO sha256;
+             DROP TRIGGER replica_added; DROP TRIGGER replica_removed; DROP TRIGGER part_added;
              DROP TRIGGER part_removed; DROP TRIGGER part_holders_changed; DROP TABLE holder_sets;
              DROP INDEX parts_by_holders; ALTER TABLE parts DROP COLUMN holders; PRAGMA user_version = 2`);
     db.close();

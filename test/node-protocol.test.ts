@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { Router } from 'zeromq';
 import { LocalNode } from '../src/cli/local-nodes';
 import { newChunkId } from '../src/wire/chunk-id';
-import { sha256 } from '../src/wire/checksum';
+import { Checksum, ChecksumAlgorithm, checksumOf } from '../src/wire/checksum';
 import { bodyOf, encodeMessage, ErrorCode, Message } from '../src/wire/messages';
 import { retry, testBytes } from './helpers/data';
 import { FakeController } from './helpers/fake-controller';
@@ -30,8 +30,8 @@ describe('storage node protocol handling', () => {
     await ctl?.stop();
   });
 
-  const store = (chunkId: string, data: Buffer, digest = sha256(data), size = data.length) =>
-    ctl.request({ storeChunk: { chunkId, size, sha256: digest } }, data);
+  const store = (chunkId: string, data: Buffer, checksum: Checksum = checksumOf(data), size = data.length) =>
+    ctl.request({ storeChunk: { chunkId, size, ...checksum } }, data);
   const errorCode = (m: Message) => (m.kind === 'error' ? bodyOf(m.envelope, 'error').code : undefined);
 
   it('stores, lists, returns and deletes a chunk', async () => {
@@ -41,6 +41,9 @@ describe('storage node protocol handling', () => {
     const got = await ctl.request({ getChunk: { chunkId: id } });
     assert.equal(got.kind, 'chunkData');
     assert.ok(got.payload!.equals(data));
+    const { digest, algorithm } = bodyOf(got.envelope, 'chunkData');
+    assert.equal(algorithm, ChecksumAlgorithm.BLAKE3);
+    assert.ok(Buffer.from(digest).equals(checksumOf(data).digest), 'the checksum it was stored with comes back');
     const list = await ctl.request({ listChunks: { after: '', limit: 10 } });
     assert.deepEqual(bodyOf(list.envelope, 'chunkList').chunkIds, [id]);
     const del = await ctl.request({ deleteChunks: { chunkIds: [id] } });
@@ -61,8 +64,20 @@ describe('storage node protocol handling', () => {
 
   it('refuses bytes that do not match their checksum or declared size', async () => {
     const data = Buffer.from('some bytes');
-    assert.equal(errorCode(await store(newChunkId(), data, sha256(Buffer.from('other')))), ErrorCode.CHECKSUM_MISMATCH);
-    assert.equal(errorCode(await store(newChunkId(), data, sha256(data), 3)), ErrorCode.BAD_REQUEST);
+    assert.equal(errorCode(await store(newChunkId(), data, checksumOf(Buffer.from('other')))), ErrorCode.CHECKSUM_MISMATCH);
+    assert.equal(errorCode(await store(newChunkId(), data, checksumOf(data), 3)), ErrorCode.BAD_REQUEST);
+  });
+
+  it('takes a store without an algorithm (an older controller) as SHA-256, and returns it as such', async () => {
+    const id = newChunkId();
+    const data = testBytes(70_000, 'older');
+    const sha256 = checksumOf(data, ChecksumAlgorithm.SHA256);
+    assert.equal(errorCode(await ctl.request({ storeChunk: { chunkId: newChunkId(), size: data.length, digest: checksumOf(data).digest } }, data)),
+      ErrorCode.CHECKSUM_MISMATCH, 'a BLAKE3 digest without its algorithm is checked as SHA-256');
+    assert.equal((await ctl.request({ storeChunk: { chunkId: id, size: data.length, digest: sha256.digest } }, data)).kind, 'storeChunkAck');
+    const got = await ctl.request({ getChunk: { chunkId: id } });
+    assert.ok(got.payload!.equals(data));
+    assert.equal(bodyOf(got.envelope, 'chunkData').algorithm, ChecksumAlgorithm.SHA256);
   });
 
   it('survives garbage frames, wrong message types and an oversized message, then still serves', async () => {
@@ -71,7 +86,7 @@ describe('storage node protocol handling', () => {
       [Buffer.alloc(0)],
       [Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f])],
       [...encodeMessage({ requestId: 999, getChunk: { chunkId: newChunkId() } }), Buffer.from('unexpected data frame')],
-      encodeMessage({ requestId: 998, storeChunk: { chunkId: newChunkId(), size: 1, sha256: Buffer.alloc(32) } }),
+      encodeMessage({ requestId: 998, storeChunk: { chunkId: newChunkId(), size: 1, digest: Buffer.alloc(32) } }),
       [Buffer.from('a'), Buffer.from('b'), Buffer.from('c')],
     ];
     for (const frames of junk) await socket.send(['n1', ...frames]);
@@ -82,7 +97,7 @@ describe('storage node protocol handling', () => {
     assert.equal((await store(id, data)).kind, 'storeChunkAck');
     // A message over the node's size limit makes libzmq drop the session for good; the node
     // notices the controller's silence and connects a new socket.
-    await socket.send(['n1', ...encodeMessage({ requestId: 997, storeChunk: { chunkId: newChunkId(), size: 0, sha256: Buffer.alloc(32) } }), Buffer.alloc(70 << 20)]);
+    await socket.send(['n1', ...encodeMessage({ requestId: 997, storeChunk: { chunkId: newChunkId(), size: 0, digest: Buffer.alloc(32) } }), Buffer.alloc(70 << 20)]);
     await retry(async () => assert.equal((await store(id, data)).kind, 'storeChunkAck'));
     assert.ok((await ctl.request({ getChunk: { chunkId: id } })).payload!.equals(data));
     assert.ok(node.running, 'node process still running');

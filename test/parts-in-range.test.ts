@@ -8,12 +8,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PartRecord } from '../src/core/metadata/metadata-store';
 import { partsInRange } from '../src/core/parts-in-range';
+import { ChecksumAlgorithm } from '../src/wire/checksum';
 
 /** Parts of the given sizes, back to back from offset 0. */
 function partsOf(sizes: number[]): PartRecord[] {
   let offset = 0;
   return sizes.map((size, idx) => {
-    const part = { idx, offset, size, chunkId: `c${idx}`, sha256: Buffer.alloc(32), nodes: ['a', 'b'] };
+    const part = { idx, offset, size, chunkId: `c${idx}`, checksum: { algorithm: ChecksumAlgorithm.BLAKE3, digest: Buffer.alloc(32) }, nodes: ['a', 'b'] };
     offset += size;
     return part;
   });

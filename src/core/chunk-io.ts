@@ -6,7 +6,7 @@
  */
 import { NodeRegistry } from './node-registry';
 import { NodeRequestError, NodeTransport } from './node-transport';
-import { sameDigest } from '../wire/checksum';
+import { Checksum, checksumOnWire, sameChecksum } from '../wire/checksum';
 import { BodyKind, bodyOf, DecodedBody, Envelope, ErrorCode, Message } from '../wire/messages';
 
 export class ChunkIO {
@@ -35,10 +35,10 @@ export class ChunkIO {
   }
 
   /** Stores one copy on `nodeId`; resolves once the node has it durably. */
-  async store(nodeId: string, chunkId: string, data: Buffer, digest: Buffer): Promise<void> {
+  async store(nodeId: string, chunkId: string, data: Buffer, checksum: Checksum): Promise<void> {
     this.registry.reserve(nodeId, data.length);
     try {
-      const ack = await this.ask(nodeId, { storeChunk: { chunkId, size: data.length, sha256: digest } }, 'storeChunkAck', data);
+      const ack = await this.ask(nodeId, { storeChunk: { chunkId, size: data.length, ...checksum } }, 'storeChunkAck', data);
       this.registry.noteReport(nodeId, ack.body.report);
     } finally {
       this.registry.release(nodeId, data.length);
@@ -46,17 +46,17 @@ export class ChunkIO {
   }
 
   /**
-   * Fetches one copy from `nodeId`. The node has checked the bytes against the SHA-256
-   * stored with them (chunk-store.ts); here that SHA-256 must be the part's recorded
+   * Fetches one copy from `nodeId`. The node has checked the bytes against the checksum
+   * stored with them (chunk-store.ts); here that checksum must be the part's recorded
    * one, and the size the part's size. The bytes then crossed TCP (checksummed, and
-   * authenticated when CURVE is on): hashing them again here would put a second
-   * 2.3 ms per 4 MiB on the controller's event loop, in front of every FUSE request.
+   * authenticated when CURVE is on): hashing them again here would put a second pass
+   * over every part on the controller's event loop, in front of every FUSE request.
    */
-  async fetch(nodeId: string, chunkId: string, size: number, digest: Buffer): Promise<Buffer> {
+  async fetch(nodeId: string, chunkId: string, size: number, checksum: Checksum): Promise<Buffer> {
     const { body: chunk, payload: data } = await this.ask(nodeId, { getChunk: { chunkId } }, 'chunkData');
     if (!data) throw new NodeRequestError(nodeId, ErrorCode.BAD_REQUEST, 'answered a get without the chunk bytes');
     this.registry.noteReport(nodeId, undefined);
-    if (data.length !== size || !sameDigest(chunk.sha256, digest)) {
+    if (data.length !== size || !sameChecksum(checksumOnWire(chunk), checksum)) {
       throw new NodeRequestError(nodeId, ErrorCode.CHECKSUM_MISMATCH, `chunk ${chunkId} came back with another size or checksum than its part's`);
     }
     return data;

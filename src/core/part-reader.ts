@@ -4,8 +4,8 @@
  * counted down are skipped, not tried: a read never waits on a node known to be gone.
  *
  * Invariants:
- * - Bytes are returned only after their node checked them against the SHA-256 stored
- *   with them and that SHA-256 matched the part's recorded digest (chunk-io.ts).
+ * - Bytes are returned only after their node checked them against the checksum stored
+ *   with them and that checksum matched the part's recorded one (chunk-io.ts).
  * - Concurrent reads of the same part share one fetch.
  * - A copy that its node answered as missing or corrupt is rewritten in the
  *   background from the good bytes (read repair), under the same chunk id; scrub
@@ -61,7 +61,7 @@ export class PartReader {
     const failures: NodeRequestError[] = [];
     for (const nodeId of this.replicaOrder(holders)) {
       try {
-        const data = await this.io.fetch(nodeId, part.chunkId, part.size, part.sha256);
+        const data = await this.io.fetch(nodeId, part.chunkId, part.size, part.checksum);
         this.cache.set(part.chunkId, data);
         const bad = failures.filter((f) => f.code === ErrorCode.NOT_FOUND || f.code === ErrorCode.CHECKSUM_MISMATCH);
         if (bad.length) void this.rewriteCopies(part, data, bad.map((f) => f.nodeId));
@@ -84,7 +84,7 @@ export class PartReader {
 
   /** Stores `data` again under the part's chunk id on each of `nodeIds`; resolves with the nodes that failed. */
   private async rewriteCopies(part: PartRecord, data: Buffer, nodeIds: readonly string[]): Promise<string[]> {
-    const results = await Promise.allSettled(nodeIds.map((nodeId) => this.io.store(nodeId, part.chunkId, data, part.sha256)));
+    const results = await Promise.allSettled(nodeIds.map((nodeId) => this.io.store(nodeId, part.chunkId, data, part.checksum)));
     return nodeIds.filter((nodeId, i) => {
       const result = results[i];
       if (result.status === 'fulfilled') log.info('repaired copy', { chunk: part.chunkId, node: nodeId });

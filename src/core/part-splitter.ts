@@ -7,21 +7,22 @@
  *
  * The source's pieces are handed over: a piece that is exactly one part is used as
  * that part without a copy, so a source must not modify a piece once yielded (as
- * with any Node stream). Such a part keeps the SHA-256 its source gave the piece, if
+ * with any Node stream). Such a part keeps the checksum its source gave the piece, if
  * any (a stripe hashed while FUSE writes filled it); any other part has none.
  *
  * Invariant: memory stays bounded by two stripes plus one incoming piece, whatever
  * the stream's length. Until the stream has passed two stripes the split is not known,
  * so up to two stripes are held; after that, at most one stripe is.
  */
+import type { Checksum } from '../wire/checksum';
 
-/** Bytes of a file, with their SHA-256 when whoever produced them hashed them on the way. */
+/** Bytes of a file, with their checksum when whoever produced them hashed them on the way. */
 export interface Bytes {
   data: Buffer;
-  sha256?: Buffer;
+  checksum?: Checksum;
 }
 
-/** What a file's content is read from: plain pieces, or pieces that carry their SHA-256. */
+/** What a file's content is read from: plain pieces, or pieces that carry their checksum. */
 export type ContentSource = AsyncIterable<Uint8Array | Bytes> | Iterable<Uint8Array | Bytes>;
 
 export async function* splitIntoParts(source: ContentSource, stripeSize: number): AsyncGenerator<Bytes> {
@@ -44,10 +45,10 @@ export async function* splitIntoParts(source: ContentSource, stripeSize: number)
 
 /**
  * A FIFO of byte pieces that hands out exact lengths: a piece of exactly that length
- * as is (with its SHA-256, if it came with one), else a copy (without).
+ * as is (with its checksum, if it came with one), else a copy (without).
  */
 class ByteQueue {
-  private pieces: Array<{ data: Uint8Array; sha256?: Buffer }> = [];
+  private pieces: Array<{ data: Uint8Array; checksum?: Checksum }> = [];
   length = 0;
 
   push(piece: Uint8Array | Bytes): void {
@@ -63,7 +64,7 @@ class ByteQueue {
       this.pieces.shift();
       this.length -= n;
       const data = Buffer.isBuffer(first.data) ? first.data : Buffer.from(first.data.buffer, first.data.byteOffset, n);
-      return { data, sha256: first.sha256 };
+      return { data, checksum: first.checksum };
     }
     const out = Buffer.allocUnsafe(n);
     let filled = 0;

@@ -30,7 +30,7 @@ import { ContentSource, splitIntoParts } from './part-splitter';
 import { StripeBuffers } from './stripe-buffers';
 import { UncommittedChunks } from './uncommitted-chunks';
 import { newChunkId } from '../wire/chunk-id';
-import { sha256 } from '../wire/checksum';
+import { Checksum, checksumOf } from '../wire/checksum';
 import { ErrorCode } from '../wire/messages';
 
 export interface UploadSettings {
@@ -85,11 +85,11 @@ export class PartWriter {
     let failure: unknown;
     let offset = 0;
     try {
-      for await (const { data, sha256: digest } of splitIntoParts(source, this.settings.stripeSize)) {
+      for await (const { data, checksum } of splitIntoParts(source, this.settings.stripeSize)) {
         const chunkId = newChunkId();
         chunkIds.push(chunkId);
         this.uncommitted.add(chunkId);
-        const task = this.storePart(data, digest ?? sha256(data), chunkId, chunkIds.length - 1, offset).then(
+        const task = this.storePart(data, checksum ?? checksumOf(data), chunkId, chunkIds.length - 1, offset).then(
           (record) => { parts[record.idx] = record; },
           (err) => { failure ??= err; },
         );
@@ -137,7 +137,7 @@ export class PartWriter {
     this.uncommitted.delete(draft.chunkIds);
   }
 
-  private async storePart(data: Buffer, digest: Buffer, chunkId: string, idx: number, offset: number): Promise<PartRecord> {
+  private async storePart(data: Buffer, checksum: Checksum, chunkId: string, idx: number, offset: number): Promise<PartRecord> {
     const holders: string[] = [];
     const tried = new Set<string>();
     const errors: Error[] = [];
@@ -145,7 +145,7 @@ export class PartWriter {
       const targets = this.registry.choose(this.settings.replicas - holders.length, data.length, tried);
       if (targets.length === 0) break;
       targets.forEach((t) => tried.add(t));
-      const results = await Promise.allSettled(targets.map((t) => this.io.store(t, chunkId, data, digest)));
+      const results = await Promise.allSettled(targets.map((t) => this.io.store(t, chunkId, data, checksum)));
       results.forEach((result, i) => {
         if (result.status === 'fulfilled') holders.push(targets[i]);
         else {
@@ -160,7 +160,7 @@ export class PartWriter {
     }
     // A copy that failed may still sit in a queue towards its node: then the bytes are not reused.
     if (errors.length === 0) this.buffers.give(data);
-    return { idx, offset, size: data.length, chunkId, sha256: digest, nodes: holders };
+    return { idx, offset, size: data.length, chunkId, checksum, nodes: holders };
   }
 
   private placementFailure(stored: number, bytes: number, errors: Error[]): RaidfsError {

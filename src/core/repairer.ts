@@ -145,7 +145,7 @@ export class Repairer {
     }
     this.cluster.uncommitted.add(part.chunkId);
     try {
-      const results = await Promise.allSettled(targets.map((nodeId) => this.cluster.io.store(nodeId, part.chunkId, data, part.sha256)));
+      const results = await Promise.allSettled(targets.map((nodeId) => this.cluster.io.store(nodeId, part.chunkId, data, part.checksum)));
       const stored = targets.filter((_, i) => results[i].status === 'fulfilled');
       const dropped = part.nodes.filter((id) => lost.has(id)).slice(0, stored.length);
       if (this.cluster.metadata.moveCopies(part.chunkId, dropped, stored)) {

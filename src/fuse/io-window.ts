@@ -18,6 +18,7 @@
  * - Requests the binding answered itself are counted in the mount's metrics
  *   (operations, bytes in and out) when their window is taken back, each exactly once.
  */
+import { Checksum, ChecksumAlgorithm } from '../wire/checksum';
 import type { CachedPart } from '../core/controller';
 import type { FrontendMetrics } from '../core/metrics';
 import { FuseInstance, PatchedBinding, patchedBinding } from './binding';
@@ -90,9 +91,13 @@ export class WriteWindow {
     return this.h.native.raidfs_window_filled(this.h.thread(), this.h.fh);
   }
 
-  /** Takes the buffer back; returns the bytes it holds, and writes their SHA-256 into `digest` if it was hashing. */
-  close(digest?: Buffer): number {
-    return takeBack(this.h, false, digest);
+  /**
+   * Takes the buffer back; returns the bytes it holds, with their checksum if it was
+   * hashing (the binding hashes with BLAKE3, the algorithm of new chunks).
+   */
+  close(): { filled: number; checksum: Checksum } {
+    const digest = Buffer.allocUnsafe(32);
+    return { filled: takeBack(this.h, false, digest), checksum: { algorithm: ChecksumAlgorithm.BLAKE3, digest } };
   }
 }
 

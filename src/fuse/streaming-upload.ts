@@ -18,7 +18,7 @@
  * which stored parts return. From the third stripe on (the first two become parts
  * only if a third comes: a smaller file is cut into two halves, see part-splitter.ts)
  * each write is hashed right after its copy, while still in the CPU's cache, and the
- * stripe is handed over with its SHA-256, so it needs no hashing pass of its own.
+ * stripe is handed over with its checksum, so it needs no hashing pass of its own.
  *
  * With a WriteWindow (files written through the mount), each stripe from the third on
  * is lent to the FUSE binding as soon as the previous one is complete: the binding
@@ -34,10 +34,9 @@
  * divert fails with its error, as the bytes handed over are gone; the draft is
  * committed or dropped exactly once.
  */
-import type { Hash } from 'node:crypto';
 import { Controller, Draft } from '../core/controller';
 import type { Bytes } from '../core/part-splitter';
-import { copyHashing, sha256Hasher } from '../wire/checksum';
+import { Checksum, Hasher, newHasher } from '../wire/checksum';
 import type { Spool } from './spool';
 import type { WriteWindow } from './io-window';
 
@@ -48,10 +47,10 @@ export class StreamingUpload {
   private queuedBytes = 0;
   private filling?: Buffer;
   private filled = 0;
-  /** SHA-256 of the bytes in `filling`, fed as they are copied in; from the third stripe on. */
-  private fillingHash?: Hash;
-  /** SHA-256 of the bytes in `filling`, from the window that filled it. */
-  private fillingDigest?: Buffer;
+  /** Checksum of the bytes in `filling`, fed as they are copied in; from the third stripe on. */
+  private fillingHash?: Hasher;
+  /** Checksum of the bytes in `filling`, from the window that filled it. */
+  private fillingChecksum?: Checksum;
   /** `filling` is lent to the window: its bytes beyond `filled` are the window's to count. */
   private lent = false;
   /** Bytes written so far and counted here (those in a lent window are not). */
@@ -106,7 +105,7 @@ export class StreamingUpload {
       const n = Math.min(data.length - at, this.stripeSize - this.filled);
       const filling = this.filling && this.filling.length >= this.filled + n ? this.filling : this.growFilling(this.filled + n);
       const piece = data.subarray(at, at + n);
-      if (this.fillingHash) copyHashing(piece, filling, this.filled, this.fillingHash);
+      if (this.fillingHash) this.fillingHash.copyIn(piece, filling, this.filled);
       else filling.set(piece, this.filled);
       this.filled += n;
       this.written += n;
@@ -172,17 +171,17 @@ export class StreamingUpload {
     this.filling = undefined;
     if (this.filled === 0) { // a window lent at the file's very end: nothing to hand on
       this.controller.stripeBuffers.give(filling);
-      this.fillingDigest = undefined;
+      this.fillingChecksum = undefined;
       return;
     }
     const data = this.filled === filling.length ? filling : filling.subarray(0, this.filled);
-    this.queue.push({ data, sha256: this.fillingDigest ?? this.fillingHash?.digest() });
+    this.queue.push({ data, checksum: this.fillingChecksum ?? this.fillingHash?.result() });
     this.queuedBytes += data.length;
     this.filled = 0;
-    this.fillingDigest = undefined;
+    this.fillingChecksum = undefined;
     this.fillingHash = undefined;
     this.dataArrived?.();
-    if (this.written >= 2 * this.stripeSize && !this.lendNext()) this.fillingHash = sha256Hasher();
+    if (this.written >= 2 * this.stripeSize && !this.lendNext()) this.fillingHash = newHasher();
   }
 
   /** Lends a fresh stripe buffer to the window, if there is one and the stream goes on; false if not lent. */
@@ -202,11 +201,10 @@ export class StreamingUpload {
   private takeBack(): void {
     if (!this.lent) return;
     this.lent = false;
-    const digest = Buffer.allocUnsafe(32);
-    const filled = this.window!.close(digest);
+    const { filled, checksum } = this.window!.close();
     this.filled = filled;
     this.written += filled;
-    this.fillingDigest = digest;
+    this.fillingChecksum = checksum;
     if (filled === this.stripeSize) this.enqueueFilling();
   }
 

@@ -5,9 +5,10 @@
  * Layout under the data directory:
  *   chunks/<first two hex digits>/<chunk id>   one file per chunk: header + bytes
  *   tmp/                                       chunks being written
- * A chunk file starts with a 48-byte header: magic "RAIDFSC1", the byte count
- * (uint64 LE) and the SHA-256 of the bytes, so the node can check its chunks by
- * itself (on every get, and in scrub's verify).
+ * A chunk file starts with a 48-byte header: a magic that names the checksum's
+ * algorithm ("RAIDFSC2": BLAKE3; "RAIDFSC1": SHA-256, chunks stored before BLAKE3),
+ * the byte count (uint64 LE) and the 32-byte digest of the bytes, so the node can
+ * check its chunks by itself (on every get, and in scrub's verify).
  *
  * Hashing is synchronous, as everywhere in raidfs (see wire/checksum.ts).
  *
@@ -28,10 +29,15 @@ import { constants as fsConstants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { isChunkId } from '../wire/chunk-id';
-import { copyWithSha256, sameDigest, sha256 } from '../wire/checksum';
+import { Checksum, ChecksumAlgorithm, algorithmName, checksumOf, copyWithChecksum, sameChecksum } from '../wire/checksum';
 import { ErrorCode, NodeReport } from '../wire/messages';
 
-const MAGIC = Buffer.from('RAIDFSC1', 'ascii');
+/** The header's magic for each checksum algorithm. */
+const MAGICS = new Map<ChecksumAlgorithm, Buffer>([
+  [ChecksumAlgorithm.SHA256, Buffer.from('RAIDFSC1', 'ascii')],
+  [ChecksumAlgorithm.BLAKE3, Buffer.from('RAIDFSC2', 'ascii')],
+]);
+const DIGEST_BYTES = 32;
 const HEADER_BYTES = 48;
 const STATFS_MAX_AGE_MS = 1_000;
 /** Chunks up to this size are written with synchronous calls (writeChunkFileNow). */
@@ -48,7 +54,7 @@ export class ChunkStoreError extends Error {
 
 export interface StoredChunk {
   data: Buffer;
-  sha256: Buffer;
+  checksum: Checksum;
 }
 
 export class ChunkStore {
@@ -103,18 +109,23 @@ export class ChunkStore {
   }
 
   /**
-   * Stores a chunk durably after checking its bytes against `digest`. Idempotent.
-   * A large chunk is checked while it is copied into the aligned buffer it is
-   * written from (copyWithSha256), so its bytes are read from memory once.
+   * Stores a chunk durably after checking its bytes against `checksum`, and keeps
+   * that checksum with them. Idempotent. A large chunk is checked while it is copied
+   * into the aligned buffer it is written from (copyWithChecksum), so its bytes are
+   * read from memory once.
    */
-  async put(id: string, data: Buffer, digest: Buffer): Promise<void> {
+  async put(id: string, data: Buffer, checksum: Checksum): Promise<void> {
     requireId(id);
-    const header = encodeHeader(data.length, digest);
+    if (!MAGICS.has(checksum.algorithm)) {
+      throw new ChunkStoreError(ErrorCode.BAD_REQUEST, `chunk ${id}: unknown checksum ${algorithmName(checksum.algorithm)}`);
+    }
     const size = HEADER_BYTES + data.length;
     const staged = data.length > SMALL_CHUNK_BYTES ? this.alignedBuffers.take(alignUp(size)) : undefined;
     try {
+      const header = encodeHeader(data.length, checksum);
       if (staged) header.copy(staged, 0);
-      if (!sameDigest(staged ? copyWithSha256(data, staged, HEADER_BYTES) : sha256(data), digest)) {
+      const arrived = staged ? copyWithChecksum(data, staged, HEADER_BYTES, checksum.algorithm) : checksumOf(data, checksum.algorithm);
+      if (checksum.digest.length !== DIGEST_BYTES || !sameChecksum(arrived, checksum)) {
         throw new ChunkStoreError(ErrorCode.CHECKSUM_MISMATCH, `chunk ${id} arrived corrupted`);
       }
       if (size > this.freeBytes(await this.diskSpace())) {
@@ -167,13 +178,13 @@ export class ChunkStore {
   }
 
   /**
-   * A chunk file in one read: its header, and its bytes with their SHA-256. With
-   * O_DIRECT the file is read into an aligned buffer and the bytes are copied out,
-   * hashed during that copy (a cold 4 MiB chunk: ~4 ms to read, against ~10 ms
-   * through the page cache on this VM); where O_DIRECT is refused, through the page
-   * cache.
+   * A chunk file in one read: its header, and its bytes with their checksum by the
+   * header's algorithm (none without a header). With O_DIRECT the file is read into
+   * an aligned buffer and the bytes are copied out, hashed during that copy (a cold
+   * 4 MiB chunk: ~4 ms to read, against ~10 ms through the page cache on this VM);
+   * where O_DIRECT is refused, through the page cache.
    */
-  private async readChunkFile(file: string): Promise<{ header?: ChunkHeader; data: Buffer; digest: Buffer }> {
+  private async readChunkFile(file: string): Promise<{ header?: ChunkHeader; data: Buffer; checksum?: Checksum }> {
     const { fd, direct } = this.openFile(file, fsConstants.O_RDONLY);
     try {
       const { size } = fsSync.fstatSync(fd);
@@ -181,7 +192,8 @@ export class ChunkStore {
         const whole = Buffer.allocUnsafeSlow(size);
         requireWhole('read', (await readAsync(fd, whole, 0, size, 0)).bytesRead, size);
         const data = whole.subarray(Math.min(HEADER_BYTES, size));
-        return { header: decodeHeader(whole), data, digest: sha256(data) };
+        const header = decodeHeader(whole);
+        return { header, data, checksum: header && checksumOf(data, header.checksum.algorithm) };
       }
       const aligned = this.alignedBuffers.take(alignUp(size) || DIRECT_IO_ALIGN);
       try {
@@ -189,7 +201,9 @@ export class ChunkStore {
         requireWhole('read', (await readAsync(fd, aligned, 0, aligned.length, 0)).bytesRead, size);
         const body = aligned.subarray(Math.min(HEADER_BYTES, size), size);
         const data = Buffer.allocUnsafeSlow(body.length);
-        return { header: decodeHeader(aligned.subarray(0, size)), data, digest: copyWithSha256(body, data, 0) };
+        const header = decodeHeader(aligned.subarray(0, size));
+        if (!header) return { data };
+        return { header, data, checksum: copyWithChecksum(body, data, 0, header.checksum.algorithm) };
       } finally {
         this.alignedBuffers.give(aligned);
       }
@@ -226,7 +240,7 @@ export class ChunkStore {
    */
   async get(id: string): Promise<StoredChunk> {
     requireId(id);
-    let chunk: { header?: ChunkHeader; data: Buffer; digest: Buffer };
+    let chunk: { header?: ChunkHeader; data: Buffer; checksum?: Checksum };
     try {
       chunk = await this.readChunkFile(this.chunkPath(id));
     } catch (err) {
@@ -236,10 +250,10 @@ export class ChunkStore {
     if (!header || header.size !== data.length) {
       throw new ChunkStoreError(ErrorCode.CHECKSUM_MISMATCH, `chunk ${id} is corrupt on disk (bad header or length)`);
     }
-    if (!sameDigest(chunk.digest, header.sha256)) {
+    if (!chunk.checksum || !sameChecksum(chunk.checksum, header.checksum)) {
       throw new ChunkStoreError(ErrorCode.CHECKSUM_MISMATCH, `chunk ${id} is corrupt on disk (its bytes do not match their checksum)`);
     }
-    return { data, sha256: header.sha256 };
+    return { data, checksum: header.checksum };
   }
 
   /** Reads a chunk and checks its bytes against its header: 'ok', 'missing' or 'corrupt' (scrub). */
@@ -358,17 +372,17 @@ function requireId(id: string): void {
   }
 }
 
-function encodeHeader(size: number, digest: Buffer): Buffer {
+function encodeHeader(size: number, checksum: Checksum): Buffer {
   const header = Buffer.alloc(HEADER_BYTES);
-  MAGIC.copy(header, 0);
+  MAGICS.get(checksum.algorithm)!.copy(header, 0);
   header.writeBigUInt64LE(BigInt(size), 8);
-  digest.copy(header, 16);
+  checksum.digest.copy(header, 16, 0, DIGEST_BYTES);
   return header;
 }
 
 interface ChunkHeader {
   size: number;
-  sha256: Buffer;
+  checksum: Checksum;
 }
 
 /** Rounds up to a multiple of the O_DIRECT alignment. */
@@ -377,8 +391,14 @@ function alignUp(bytes: number): number {
 }
 
 function decodeHeader(file: Buffer): ChunkHeader | undefined {
-  if (file.length < HEADER_BYTES || !file.subarray(0, 8).equals(MAGIC)) return undefined;
-  return { size: Number(file.readBigUInt64LE(8)), sha256: Buffer.from(file.subarray(16, HEADER_BYTES)) };
+  if (file.length < HEADER_BYTES) return undefined;
+  const magic = file.subarray(0, 8);
+  for (const [algorithm, known] of MAGICS) {
+    if (magic.equals(known)) {
+      return { size: Number(file.readBigUInt64LE(8)), checksum: { algorithm, digest: Buffer.from(file.subarray(16, HEADER_BYTES)) } };
+    }
+  }
+  return undefined;
 }
 
 declare const WebAssembly: { Memory: new (pages: { initial: number }) => { buffer: ArrayBuffer } };

@@ -28,6 +28,7 @@ import { ChunkStore, ChunkStoreError, DEFAULT_CONCURRENCY } from './chunk-store'
 import { DataDirLock } from './data-dir-lock';
 import { resolveNodeId } from './node-identity';
 import { isChunkId } from '../wire/chunk-id';
+import { checksumOnWire } from '../wire/checksum';
 import {
   bodyOf, decodeMessage, encodeMessage, Envelope, ErrorCode, MAX_CHUNK_BYTES, MAX_ENVELOPE_BYTES, Message, ProtocolError,
 } from '../wire/messages';
@@ -199,14 +200,14 @@ export class StorageNode {
           if (payload!.length !== req.size) {
             throw new ChunkStoreError(ErrorCode.BAD_REQUEST, `chunk ${req.chunkId}: ${payload!.length} bytes, header says ${req.size}`);
           }
-          await this.store.put(req.chunkId, payload!, Buffer.from(req.sha256));
+          await this.store.put(req.chunkId, payload!, checksumOnWire(req));
           await this.reply(requestId, { storeChunkAck: { chunkId: req.chunkId, report: await this.store.report() } });
           return;
         }
         case 'getChunk': {
           const req = bodyOf(envelope, 'getChunk');
           const chunk = await this.store.get(req.chunkId);
-          await this.reply(requestId, { chunkData: { chunkId: req.chunkId, size: chunk.data.length, sha256: chunk.sha256 } }, chunk.data);
+          await this.reply(requestId, { chunkData: { chunkId: req.chunkId, size: chunk.data.length, ...chunk.checksum } }, chunk.data);
           return;
         }
         case 'deleteChunks': {

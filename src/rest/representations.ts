@@ -6,6 +6,7 @@
  */
 import type { Entry, FileSnapshot, NodeStatus } from '../core/controller';
 import { DEFAULT_MEDIA_TYPE } from './media-type';
+import { algorithmName } from '../wire/checksum';
 
 interface FileJson {
   id: number;
@@ -42,7 +43,7 @@ export function fileInfoJson(snapshot: FileSnapshot, path: string, nodes: readon
       offset: part.offset,
       size: part.size,
       chunk_id: part.chunkId,
-      sha256: part.sha256.toString('hex'),
+      checksum: { algorithm: algorithmName(part.checksum.algorithm), digest: part.checksum.digest.toString('hex') },
       replicas: part.nodes.map((node) => ({ node, alive: alive.get(node) ?? false })),
     })),
   };

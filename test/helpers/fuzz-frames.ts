@@ -9,7 +9,7 @@
  * Invariant: the same seed yields the same sequence of messages.
  */
 import { newChunkId } from '../../src/wire/chunk-id';
-import { sha256 } from '../../src/wire/checksum';
+import { ChecksumAlgorithm, checksumOf } from '../../src/wire/checksum';
 import { encodeMessage, Envelope, ErrorCode } from '../../src/wire/messages';
 
 /** mulberry32: a small, fast, seeded 32-bit generator (not for cryptography). */
@@ -71,18 +71,19 @@ function validMessage(rng: Prng, nodeId: string): Buffer[] {
   const chunkId = () => rng.pick([newChunkId(), newChunkId(), '', '../../etc/passwd', '/tmp/x', 'A'.repeat(32), rng.text(40), '0'.repeat(3000)]);
   const report = () => ({ capacityBytes: rng.pick(HUGE), freeBytes: rng.pick(HUGE), chunkCount: rng.pick(HUGE) });
   const data = rng.bytes(rng.size(64 * 1024));
-  const digest = rng.chance(0.5) ? sha256(data) : rng.bytes(rng.pick([0, 31, 32, 33]));
+  const algorithm = rng.pick([ChecksumAlgorithm.BLAKE3, ChecksumAlgorithm.SHA256, 7 as ChecksumAlgorithm]);
+  const digest = rng.chance(0.5) ? checksumOf(data, algorithm === ChecksumAlgorithm.SHA256 ? algorithm : ChecksumAlgorithm.BLAKE3).digest : rng.bytes(rng.pick([0, 31, 32, 33]));
   const size = rng.chance(0.5) ? data.length : rng.pick(HUGE.filter((n) => n <= 0xffffffff));
   const bodies: Array<() => [Envelope, Buffer?]> = [
     () => [{ register: { nodeId: rng.chance(0.7) ? nodeId : rng.text(20), report: report(), softwareVersion: rng.text(30) } }],
     () => [{ heartbeat: { nodeId: rng.chance(0.7) ? nodeId : rng.text(20), report: report() } }],
     () => [{ registerAck: { controllerId: rng.text(30) } }],
-    () => [{ storeChunk: { chunkId: chunkId(), size, sha256: digest } }, data],
+    () => [{ storeChunk: { chunkId: chunkId(), size, digest, algorithm } }, data],
     () => [{ getChunk: { chunkId: chunkId() } }],
     () => [{ deleteChunks: { chunkIds: Array.from({ length: rng.size(1000) }, chunkId) } }],
     () => [{ listChunks: { after: rng.chance(0.5) ? '' : chunkId(), limit: rng.pick(HUGE.filter((n) => n <= 0xffffffff)) } }],
     () => [{ storeChunkAck: { chunkId: chunkId(), report: report() } }],
-    () => [{ chunkData: { chunkId: chunkId(), size, sha256: digest } }, data],
+    () => [{ chunkData: { chunkId: chunkId(), size, digest, algorithm } }, data],
     () => [{ deleteChunksAck: { deleted: rng.next(), report: report() } }],
     () => [{ chunkList: { chunkIds: Array.from({ length: rng.size(100) }, chunkId), more: rng.chance(0.5) } }],
     () => [{ error: { code: rng.pick([...Object.values(ErrorCode).filter((v): v is number => typeof v === 'number'), 99, -1]), reason: rng.text(100) } }],

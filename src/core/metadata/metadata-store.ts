@@ -20,6 +20,7 @@
 import Database from 'better-sqlite3';
 import { FileLockedError, openLocked } from '../../common/file-lock';
 import { RaidfsError } from '../errors';
+import { Checksum } from '../../wire/checksum';
 import { migrate } from './schema';
 
 export type EntryKind = 'file' | 'dir' | 'symlink';
@@ -50,7 +51,8 @@ export interface PartRecord {
   offset: number;
   size: number;
   chunkId: string;
-  sha256: Buffer;
+  /** Of the part's bytes, as its chunk's copies are stored with it. */
+  checksum: Checksum;
   /** Nodes holding a copy. */
   nodes: string[];
 }
@@ -81,7 +83,7 @@ export interface NodeRow {
 }
 
 /** A part's columns as a RawPart: its holders (schema.ts) are the nodes with a copy. */
-const PART_COLUMNS = `idx, offset, size, chunk_id AS chunkId, sha256, holders AS nodes`;
+const PART_COLUMNS = `idx, offset, size, chunk_id AS chunkId, digest, digest_algorithm AS algorithm, holders AS nodes`;
 
 const ENTRY_COLUMNS = `id, parent_id AS parentId, name, kind, size, mode, uid, gid, content_type AS contentType,
   target, version, created_ms AS createdMs, modified_ms AS modifiedMs, changed_ms AS changedMs, accessed_ms AS accessedMs`;
@@ -150,7 +152,7 @@ export class MetadataStore {
                                 changed_ms = @now, content_type = COALESCE(@contentType, content_type) WHERE id = @id`),
       move: db.prepare(`UPDATE entries SET parent_id = ?, name = ?, changed_ms = ? WHERE id = ?`),
       parts: db.prepare(`SELECT ${PART_COLUMNS} FROM parts WHERE file_id = ? ORDER BY idx`),
-      insertPart: db.prepare(`INSERT INTO parts (file_id, idx, offset, size, chunk_id, sha256, holders) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      insertPart: db.prepare(`INSERT INTO parts (file_id, idx, offset, size, chunk_id, digest, digest_algorithm, holders) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
       insertReplica: db.prepare(`INSERT INTO replicas (chunk_id, node_id) VALUES (?, ?)`),
       doomReplicas: db.prepare(`INSERT OR IGNORE INTO doomed (chunk_id, node_id, since_ms)
                                   SELECT r.chunk_id, r.node_id, ? FROM replicas r
@@ -293,7 +295,7 @@ export class MetadataStore {
     this.stmt.doomReplicas.run(now, fileId);
     this.stmt.deleteParts.run(fileId);
     for (const part of parts) {
-      this.stmt.insertPart.run(fileId, part.idx, part.offset, part.size, part.chunkId, part.sha256, holdersOf(part.nodes));
+      this.stmt.insertPart.run(fileId, part.idx, part.offset, part.size, part.chunkId, part.checksum.digest, part.checksum.algorithm, holdersOf(part.nodes));
       for (const node of part.nodes) this.stmt.insertReplica.run(part.chunkId, node);
     }
     this.stmt.setContent.run({ id: fileId, size, now, modifiedMs: modifiedMs ?? now, contentType: contentType ?? null });
@@ -432,10 +434,10 @@ export class MetadataStore {
   }
 }
 
-type RawPart = Omit<PartRecord, 'nodes'> & { nodes: string };
+type RawPart = Omit<PartRecord, 'nodes' | 'checksum'> & Checksum & { nodes: string };
 
-function partFromRow(row: RawPart): PartRecord {
-  return { ...row, nodes: JSON.parse(row.nodes) as string[] };
+function partFromRow({ digest, algorithm, nodes, ...row }: RawPart): PartRecord {
+  return { ...row, checksum: { algorithm, digest }, nodes: JSON.parse(nodes) as string[] };
 }
 
 /**

@@ -7,8 +7,9 @@
  *   nodes     every storage node ever registered, with its address and last report
  *   entries   the directory tree: files, directories and symlinks; id 1 is the root;
  *             (parent_id, name) is unique; `version` grows on every content change
- *   parts     a file's parts in order: byte range, chunk id, SHA-256, and `holders`,
- *             the nodes with a copy (derived from replicas by triggers)
+ *   parts     a file's parts in order: byte range, chunk id, checksum (`digest`, and
+ *             `digest_algorithm` as in proto/raidfs.proto's ChecksumAlgorithm), and
+ *             `holders`, the nodes with a copy (derived from replicas by triggers)
  *   replicas  which nodes hold each part's chunk (one row per copy)
  *   doomed    chunk copies no committed file refers to any more, to delete from their
  *             nodes once `since_ms` is older than the delete delay
@@ -111,6 +112,12 @@ const MIGRATIONS: readonly string[] = [
     DELETE FROM holder_sets WHERE holders = OLD.holders AND parts = 0;
     INSERT INTO holder_sets VALUES (NEW.holders, 1) ON CONFLICT (holders) DO UPDATE SET parts = parts + 1;
   END;
+  `,
+  // 4: checksums name their algorithm: parts stored until now have SHA-256 (0), new
+  // ones BLAKE3 (1).
+  `
+  ALTER TABLE parts RENAME COLUMN sha256 TO digest;
+  ALTER TABLE parts ADD COLUMN digest_algorithm INTEGER NOT NULL DEFAULT 0;
   `,
 ];
 

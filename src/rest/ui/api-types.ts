@@ -72,7 +72,8 @@ export interface PartView {
   offset: number;
   size: number;
   chunk_id: string;
-  sha256: string;
+  /** The chunk's checksum: its algorithm ('blake3'; 'sha256' for chunks stored before BLAKE3) and hex digest. */
+  checksum: { algorithm: string; digest: string };
   replicas: Array<{ node: string; alive: boolean }>;
 }
 

@@ -192,13 +192,13 @@ function partsTable(name: string, parts: readonly PartView[]): HTMLTableElement 
     h('caption', {}, `${parts.length} part${parts.length === 1 ? '' : 's'} of ${name} and the nodes holding their copies`),
     h('thead', {}, h('tr', {},
       h('th', { scope: 'col' }, 'Part'), h('th', { scope: 'col', class: 'num' }, 'Offset'), h('th', { scope: 'col', class: 'num' }, 'Size'),
-      h('th', { scope: 'col' }, 'Chunk'), h('th', { scope: 'col' }, 'SHA-256'), h('th', { scope: 'col' }, 'Copies on'))),
+      h('th', { scope: 'col' }, 'Chunk'), h('th', { scope: 'col' }, 'Checksum'), h('th', { scope: 'col' }, 'Copies on'))),
     h('tbody', {}, ...parts.map((part) => h('tr', { 'data-part': part.index },
       h('th', { scope: 'row' }, String(part.index + 1)),
       h('td', { class: 'num' }, formatBytes(part.offset)),
       h('td', { class: 'num' }, formatBytes(part.size)),
       h('td', {}, short(part.chunk_id)),
-      h('td', {}, short(part.sha256)),
+      h('td', {}, `${part.checksum.algorithm} `, short(part.checksum.digest)),
       h('td', {}, h('ul', { class: 'replicas' }, ...part.replicas.map((replica) =>
         h('li', { class: 'replica', 'data-node': replica.node, 'data-state': replica.alive ? 'up' : 'down' },
           stateBadge(replica.alive, `${replica.node} ${replica.alive ? 'up' : 'down'}`)))))))));

@@ -1,0 +1,45 @@
+/**
+ * The metadata schema's migrations (src/core/metadata/schema.ts) on a real SQLite
+ * file: a database whose parts were stored before checksums named their algorithm
+ * opens with those parts as SHA-256, their digests intact, next to new BLAKE3 parts.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { MetadataStore, ROOT_ID } from '../src/core/metadata/metadata-store';
+import { ChecksumAlgorithm, checksumOf } from '../src/wire/checksum';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'raidfs-schema-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('metadata schema', () => {
+  it('reads parts stored before checksums named their algorithm as SHA-256', () => {
+    const file = path.join(dir, 'old.sqlite');
+    const bytes = Buffer.from('stored by an older raidfs');
+    const old = checksumOf(bytes, ChecksumAlgorithm.SHA256);
+    const store = new MetadataStore(file);
+    const entry = store.insertEntry(ROOT_ID, 'old', { kind: 'file', mode: 0o644 });
+    store.transaction(() => store.replaceContent(entry.id, bytes.length, [
+      { idx: 0, offset: 0, size: bytes.length, chunkId: 'c0', checksum: old, nodes: ['n1', 'n2'] },
+    ]));
+    store.close();
+
+    // Back to schema 3, as an older raidfs left it: one `sha256` column.
+    const db = new Database(file);
+    db.exec('ALTER TABLE parts DROP COLUMN digest_algorithm; ALTER TABLE parts RENAME COLUMN digest TO sha256; PRAGMA user_version = 3');
+    db.close();
+
+    const reopened = new MetadataStore(file);
+    assert.deepEqual(reopened.parts(entry.id).map((p) => p.checksum), [old]);
+    const fresh = reopened.insertEntry(ROOT_ID, 'new', { kind: 'file', mode: 0o644 });
+    reopened.transaction(() => reopened.replaceContent(fresh.id, bytes.length, [
+      { idx: 0, offset: 0, size: bytes.length, chunkId: 'c1', checksum: checksumOf(bytes), nodes: ['n1', 'n2'] },
+    ]));
+    assert.deepEqual(reopened.parts(fresh.id).map((p) => p.checksum), [checksumOf(bytes)]);
+    assert.equal(reopened.part('c0')?.checksum.algorithm, ChecksumAlgorithm.SHA256);
+    reopened.close();
+  });
+});
