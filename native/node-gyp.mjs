@@ -20,9 +20,9 @@ export function nodeGypRebuild(dir) {
     { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
-/** A short tag naming the exact contents of `files`, to tell whether a build is of them. */
+/** A short tag naming the exact contents of `files` (by name and bytes), to tell whether a build is of them. */
 export function sourcesTag(name, files) {
   const digest = createHash('sha256');
-  for (const file of files) digest.update(file).update(readFileSync(file));
+  for (const file of files) digest.update(path.basename(file)).update(readFileSync(file));
   return `${name}-${digest.digest('hex').slice(0, 16)}`;
 }
