@@ -125,7 +125,7 @@ export class ChunkStore {
       const header = encodeHeader(data.length, checksum);
       if (staged) header.copy(staged, 0);
       const arrived = staged ? copyWithChecksum(data, staged, HEADER_BYTES, checksum.algorithm) : checksumOf(data, checksum.algorithm);
-      if (checksum.digest.length !== DIGEST_BYTES || !sameChecksum(arrived, checksum)) {
+      if (!sameChecksum(arrived, checksum)) {
         throw new ChunkStoreError(ErrorCode.CHECKSUM_MISMATCH, `chunk ${id} arrived corrupted`);
       }
       if (size > this.freeBytes(await this.diskSpace())) {
