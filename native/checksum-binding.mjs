@@ -2,21 +2,20 @@
 // node-gyp into native/checksum/build/. Run by `npm ci` (postinstall) and by
 // native/setup.sh; does nothing when the addon built last is made from the current
 // sources (a tag of them is kept beside it).
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nodeGypRebuild, sourcesTag } from './node-gyp.mjs';
+import { blake3Files, nodeGypRebuild, sourcesTag } from './node-gyp.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dir = path.join(here, 'checksum');
 const built = path.join(dir, 'build', 'Release', 'raidfs_checksum.node');
 const stamp = path.join(dir, 'build', 'raidfs-tag');
-const blake3 = path.join(here, 'third_party', 'blake3');
 
 const tag = sourcesTag('raidfs-checksum', [
   fileURLToPath(import.meta.url),
   ...['checksum.c', 'binding.gyp'].map((f) => path.join(dir, f)),
-  ...readdirSync(blake3).sort().map((f) => path.join(blake3, f)),
+  ...blake3Files(),
 ]);
 if (existsSync(built) && existsSync(stamp) && readFileSync(stamp, 'utf8') === tag) process.exit(0);
 

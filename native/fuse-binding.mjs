@@ -29,11 +29,11 @@
 // headers come from the fuse-shared-library package, so no -dev package is needed.
 // The binary carries a tag derived from this script and the C files (BLAKE3's
 // included), so changing any of them rebuilds it.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nodeGypRebuild, sourcesTag } from './node-gyp.mjs';
+import { BLAKE3_DIR, blake3Files, nodeGypRebuild, sourcesTag } from './node-gyp.mjs';
 
 const require = createRequire(import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -109,11 +109,10 @@ const patches = [
 ];
 
 const cSources = C_FILES.map((f) => readFileSync(path.join(here, f), 'utf8'));
-const blake3 = path.join(here, 'third_party', 'blake3');
 const tag = sourcesTag('raidfs-binding', [
   fileURLToPath(import.meta.url),
   ...C_FILES.map((f) => path.join(here, f)),
-  ...readdirSync(blake3).sort().map((f) => path.join(blake3, f)),
+  ...blake3Files(),
 ]);
 if (existsSync(built) && readFileSync(built).includes(Buffer.from(tag))) process.exit(0);
 
@@ -145,7 +144,7 @@ if (!existsSync(pristineGyp)) writeFileSync(pristineGyp, readFileSync(gypFile, '
 const targetLine = '"target_name": "fuse",\n';
 const shippedGyp = readFileSync(pristineGyp, 'utf8');
 if (!shippedGyp.includes(targetLine)) throw new Error(`fuse-native's binding.gyp changed upstream; cannot add BLAKE3 near: ${targetLine.trim()}`);
-writeFileSync(gypFile, shippedGyp.replace(targetLine, `${targetLine}    "includes": [${JSON.stringify(path.join(blake3, 'blake3.gypi'))}],\n`));
+writeFileSync(gypFile, shippedGyp.replace(targetLine, `${targetLine}    "includes": [${JSON.stringify(path.join(BLAKE3_DIR, 'blake3.gypi'))}],\n`));
 
 process.stderr.write('raidfs: building the patched fuse-native binding (node-gyp)\n');
 nodeGypRebuild(dir);

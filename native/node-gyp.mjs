@@ -3,11 +3,20 @@
 // headers, since nothing may be downloaded at install time.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
+
+/** The vendored BLAKE3 sources, which both addons compile (blake3.gypi lists what). */
+export const BLAKE3_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'third_party', 'blake3');
+
+/** Every file of BLAKE3_DIR, in a fixed order: part of each addon's sources tag. */
+export function blake3Files() {
+  return readdirSync(BLAKE3_DIR).sort().map((f) => path.join(BLAKE3_DIR, f));
+}
 
 /** `node-gyp rebuild --release` in `dir` (the folder with binding.gyp); throws if the build fails. */
 export function nodeGypRebuild(dir) {

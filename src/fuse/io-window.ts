@@ -18,7 +18,7 @@
  * - Requests the binding answered itself are counted in the mount's metrics
  *   (operations, bytes in and out) when their window is taken back, each exactly once.
  */
-import { Checksum, ChecksumAlgorithm } from '../wire/checksum';
+import { Checksum, ChecksumAlgorithm, DIGEST_BYTES } from '../wire/checksum';
 import type { CachedPart } from '../core/controller';
 import type { FrontendMetrics } from '../core/metrics';
 import { FuseInstance, PatchedBinding, patchedBinding } from './binding';
@@ -96,7 +96,7 @@ export class WriteWindow {
    * hashing (the binding hashes with BLAKE3, the algorithm of new chunks).
    */
   close(): { filled: number; checksum: Checksum } {
-    const digest = Buffer.allocUnsafe(32);
+    const digest = Buffer.allocUnsafe(DIGEST_BYTES);
     return { filled: takeBack(this.h, false, digest), checksum: { algorithm: ChecksumAlgorithm.BLAKE3, digest } };
   }
 }

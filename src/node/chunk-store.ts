@@ -29,7 +29,7 @@ import { constants as fsConstants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { isChunkId } from '../wire/chunk-id';
-import { Checksum, ChecksumAlgorithm, algorithmName, checksumOf, copyWithChecksum, sameChecksum } from '../wire/checksum';
+import { Checksum, ChecksumAlgorithm, DIGEST_BYTES, algorithmName, checksumOf, copyWithChecksum, sameChecksum } from '../wire/checksum';
 import { ErrorCode, NodeReport } from '../wire/messages';
 
 /** The header's magic for each checksum algorithm. */
@@ -37,7 +37,6 @@ const MAGICS = new Map<ChecksumAlgorithm, Buffer>([
   [ChecksumAlgorithm.SHA256, Buffer.from('RAIDFSC1', 'ascii')],
   [ChecksumAlgorithm.BLAKE3, Buffer.from('RAIDFSC2', 'ascii')],
 ]);
-const DIGEST_BYTES = 32;
 const HEADER_BYTES = 48;
 const STATFS_MAX_AGE_MS = 1_000;
 /** Chunks up to this size are written with synchronous calls (writeChunkFileNow). */

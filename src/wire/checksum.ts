@@ -26,6 +26,9 @@ export type ChecksumAlgorithm = wire.ChecksumAlgorithm;
 /** The algorithm every chunk stored from now on is checksummed with. */
 export const NEW_CHUNK_ALGORITHM = ChecksumAlgorithm.BLAKE3;
 
+/** Bytes in a digest, whatever the algorithm. */
+export const DIGEST_BYTES = 32;
+
 /** A chunk's checksum: the digest of its bytes, and the algorithm that made it. */
 export interface Checksum {
   algorithm: ChecksumAlgorithm;
@@ -131,7 +134,7 @@ export function sameChecksum(a: Checksum, b: Checksum): boolean {
   return a.algorithm === b.algorithm && a.digest.length === b.digest.length && Buffer.compare(a.digest, b.digest) === 0;
 }
 
-/** The algorithm's name, as the REST API and the logs show it. */
+/** The algorithm's name as proto/raidfs.proto spells it, in lower case: what the REST API and the logs show. */
 export function algorithmName(algorithm: ChecksumAlgorithm): string {
-  return algorithm === ChecksumAlgorithm.BLAKE3 ? 'blake3' : algorithm === ChecksumAlgorithm.SHA256 ? 'sha256' : `algorithm ${algorithm as number}`;
+  return (ChecksumAlgorithm[algorithm] as string | undefined)?.toLowerCase() ?? `algorithm ${algorithm as number}`;
 }
