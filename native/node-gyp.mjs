@@ -1,5 +1,5 @@
 // Runs node-gyp for raidfs's native addons (native/fuse-binding.mjs,
-// native/checksum-binding.mjs): npm's own node-gyp, against the running Node's
+// native/addon-binding.mjs): npm's own node-gyp, against the running Node's
 // headers, since nothing may be downloaded at install time.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';

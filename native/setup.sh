@@ -3,8 +3,8 @@
 #   1. the system packages FUSE needs at run time (Debian: fuse for fusermount,
 #      libfuse2 for fuse-native), installed with apt-get when running as root;
 #   2. node_modules, with `npm ci`, when absent or older than package-lock.json;
-#   3. fuse-native's binding with raidfs's changes (native/fuse-binding.mjs) and the
-#      checksum addon (native/checksum-binding.mjs), when the ones built are not made
+#   3. fuse-native's binding with raidfs's changes (native/fuse-binding.mjs) and
+#      raidfs's addon (native/addon-binding.mjs), when the ones built are not made
 #      from the current native/ sources;
 #   4. the build (dist/), when absent or older than any source or .proto file.
 # With --tests it also installs what the test suite needs: rsync (drives the mount)
@@ -37,7 +37,7 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund --loglevel=error
 fi
 node native/fuse-binding.mjs
-node native/checksum-binding.mjs
+node native/addon-binding.mjs
 
 if [ ! -f dist/.build-stamp ] || [ -n "$(find src proto scripts test bench package.json tsconfig.json -newer dist/.build-stamp -print -quit)" ]; then
   echo "raidfs setup: building"

@@ -23,6 +23,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import { Dealer } from 'zeromq';
+import { freeNow } from '../common/free-now';
 import { createLogger, errorMessage } from '../common/log';
 import { ChunkStore, ChunkStoreError, DEFAULT_CONCURRENCY } from './chunk-store';
 import { DataDirLock } from './data-dir-lock';
@@ -200,7 +201,11 @@ export class StorageNode {
           if (payload!.length !== req.size) {
             throw new ChunkStoreError(ErrorCode.BAD_REQUEST, `chunk ${req.chunkId}: ${payload!.length} bytes, header says ${req.size}`);
           }
-          await this.store.put(req.chunkId, payload!, checksumOnWire(req));
+          try {
+            await this.store.put(req.chunkId, payload!, checksumOnWire(req));
+          } finally {
+            freeNow(payload!); // stored or refused, the node is done with it
+          }
           await this.reply(requestId, { storeChunkAck: { chunkId: req.chunkId, report: await this.store.report() } });
           return;
         }

@@ -2,8 +2,8 @@
  * Chunk checksums: what every chunk is stored with and checked against, on every
  * store and every read.
  *
- * New chunks get BLAKE3 (256 bits), from raidfs's checksum addon
- * (native/checksum/, built at install with the vendored reference C code): ~6.5 GB/s
+ * New chunks get BLAKE3 (256 bits), from raidfs's addon
+ * (native/addon/, built at install with the vendored reference C code): ~6.5 GB/s
  * on one core here, against ~1.7 GB/s for Node's SHA-256 with the CPU's SHA
  * instructions. Every byte written is hashed three times (by the controller, and by
  * each node that stores a copy, which checks what arrived), so SHA-256 had been the
@@ -17,7 +17,7 @@
  * Invariant: two checksums are the same only if both algorithm and digest are.
  */
 import { createHash } from 'node:crypto';
-import path from 'node:path';
+import { addon } from '../common/native-addon';
 import { wire } from './messages';
 
 export const ChecksumAlgorithm = wire.ChecksumAlgorithm;
@@ -45,25 +45,6 @@ export interface Hasher {
   copyIn(source: Uint8Array, target: Uint8Array, offset: number): void;
   result(): Checksum;
 }
-
-interface ChecksumAddon {
-  blake3(data: Uint8Array): Buffer;
-  hasherNew(): Buffer;
-  hasherUpdate(state: Buffer, data: Uint8Array): void;
-  hasherDigest(state: Buffer): Buffer;
-  copyHashing(state: Buffer, source: Uint8Array, target: Uint8Array, offset: number): void;
-}
-
-/** dist/src/wire/ -> the checkout's native/checksum/build/. */
-const ADDON_PATH = path.join(__dirname, '..', '..', '..', 'native', 'checksum', 'build', 'Release', 'raidfs_checksum.node');
-
-const addon: ChecksumAddon = (() => {
-  try {
-    return require(ADDON_PATH) as ChecksumAddon;
-  } catch (err) {
-    throw new Error(`raidfs: the checksum addon is not built (${(err as Error).message}); run: sh native/setup.sh`);
-  }
-})();
 
 /** Small enough that a piece just copied is still in the CPU's cache when it is hashed. */
 const COPY_PIECE_BYTES = 256 * 1024;

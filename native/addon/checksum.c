@@ -1,6 +1,6 @@
 /*
- * raidfs's checksum addon: BLAKE3 (native/third_party/blake3) for JavaScript, the
- * checksum every new chunk is stored and checked with (src/wire/checksum.ts).
+ * BLAKE3 (native/third_party/blake3) for JavaScript: the checksum every new chunk is
+ * stored and checked with (src/wire/checksum.ts). Part of raidfs's addon (addon.c).
  *
  * BLAKE3 runs at ~6.5 GB/s on one core of the development machine, against ~1.7 GB/s
  * for the SHA-256 that Node's OpenSSL offers (with the CPU's SHA instructions); every
@@ -19,29 +19,13 @@
  * Invariant: a hasher's state lives in a Buffer that JavaScript owns (no native
  * allocation to free), and is checked for its size before every use.
  */
-#include <node_api.h>
 #include <string.h>
+#include "addon.h"
 #include "blake3.h"
 
 #define DIGEST_BYTES 32
 /* Small enough that a piece just copied is still in the CPU's cache when it is hashed. */
 #define COPY_PIECE_BYTES (64 * 1024)
-
-static napi_value fail (napi_env env, const char *message) {
-  napi_throw_type_error(env, NULL, message);
-  return NULL;
-}
-
-/* The bytes of a Uint8Array (or Buffer) argument; 0 if it is not one. */
-static int bytes_of (napi_env env, napi_value value, uint8_t **data, size_t *length) {
-  bool is_typed = false;
-  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed) return 0;
-  napi_typedarray_type type;
-  void *raw = NULL;
-  if (napi_get_typedarray_info(env, value, &type, length, &raw, NULL, NULL) != napi_ok || type != napi_uint8_array) return 0;
-  *data = raw;
-  return 1;
-}
 
 /* The hasher kept in a state Buffer from hasherNew(); NULL if the argument is not one. */
 static blake3_hasher *hasher_of (napi_env env, napi_value value) {
@@ -59,13 +43,7 @@ static napi_value digest_buffer (napi_env env, const blake3_hasher *hasher) {
   return result;
 }
 
-static size_t get_args (napi_env env, napi_callback_info info, napi_value *argv, size_t max) {
-  size_t argc = max;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  return argc;
-}
-
-static napi_value blake3 (napi_env env, napi_callback_info info) {
+napi_value blake3_of (napi_env env, napi_callback_info info) {
   napi_value argv[1];
   uint8_t *data;
   size_t length;
@@ -76,7 +54,7 @@ static napi_value blake3 (napi_env env, napi_callback_info info) {
   return digest_buffer(env, &hasher);
 }
 
-static napi_value hasher_new (napi_env env, napi_callback_info info) {
+napi_value hasher_new (napi_env env, napi_callback_info info) {
   void *state;
   napi_value result;
   if (napi_create_buffer(env, sizeof(blake3_hasher), &state, &result) != napi_ok) return NULL;
@@ -84,7 +62,7 @@ static napi_value hasher_new (napi_env env, napi_callback_info info) {
   return result;
 }
 
-static napi_value hasher_update (napi_env env, napi_callback_info info) {
+napi_value hasher_update (napi_env env, napi_callback_info info) {
   napi_value argv[2];
   uint8_t *data;
   size_t length;
@@ -95,14 +73,14 @@ static napi_value hasher_update (napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static napi_value hasher_digest (napi_env env, napi_callback_info info) {
+napi_value hasher_digest (napi_env env, napi_callback_info info) {
   napi_value argv[1];
   blake3_hasher *hasher = get_args(env, info, argv, 1) >= 1 ? hasher_of(env, argv[0]) : NULL;
   if (hasher == NULL) return fail(env, "hasherDigest(state): state must come from hasherNew()");
   return digest_buffer(env, hasher);
 }
 
-static napi_value copy_hashing (napi_env env, napi_callback_info info) {
+napi_value copy_hashing (napi_env env, napi_callback_info info) {
   napi_value argv[4];
   uint8_t *source, *target;
   size_t source_length, target_length;
@@ -125,17 +103,3 @@ static napi_value copy_hashing (napi_env env, napi_callback_info info) {
   }
   return NULL;
 }
-
-static napi_value init (napi_env env, napi_value exports) {
-  napi_property_descriptor functions[] = {
-    { "blake3", NULL, blake3, NULL, NULL, NULL, napi_enumerable, NULL },
-    { "hasherNew", NULL, hasher_new, NULL, NULL, NULL, napi_enumerable, NULL },
-    { "hasherUpdate", NULL, hasher_update, NULL, NULL, NULL, napi_enumerable, NULL },
-    { "hasherDigest", NULL, hasher_digest, NULL, NULL, NULL, napi_enumerable, NULL },
-    { "copyHashing", NULL, copy_hashing, NULL, NULL, NULL, napi_enumerable, NULL },
-  };
-  napi_define_properties(env, exports, sizeof(functions) / sizeof(functions[0]), functions);
-  return exports;
-}
-
-NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
