@@ -1,32 +1,132 @@
 /**
- * A byte-bounded LRU of verified chunk contents, keyed by chunk id. Chunk ids are
- * never reused for other bytes, so an entry can never be stale. FUSE reads arrive as
- * 128 KiB requests; the cache lets the 32 requests that fall into one 4 MiB part cost
- * one fetch from a node.
+ * Fetched chunk contents, by chunk id: a byte-bounded LRU that owns the bytes it holds
+ * and frees each chunk's memory as soon as nobody can use it any more.
+ *
+ * FUSE reads arrive as 128 KiB requests; the cache lets the 32 requests that fall into
+ * one 4 MiB part cost one fetch from a node. Chunk ids are never reused for other
+ * bytes, so an entry can never be stale.
+ *
+ * Why free by hand: a fetched chunk is a Buffer over the memory ZeroMQ received it
+ * into, which V8 counts as external memory until it collects the Buffer; reading
+ * 1 GiB through the mount made the controller run ~27 full markings of its heap for
+ * that count alone (see common/free-now.ts). Freeing each chunk once it is out of
+ * the cache and given back keeps the count flat.
+ *
+ * Invariants:
+ * - A chunk's memory is freed only when it is out of the cache, no borrower holds it
+ *   and nobody took it to keep; a chunk taken with `keep` (handed to code that may
+ *   hold it for any time: REST streams, repairs) is left to V8.
+ * - Eviction frees on the next turn of the event loop, never at once, so that code
+ *   resuming from a fetch (a promise continuation, in the same turn) can still borrow
+ *   or keep the chunk it was waiting for.
+ * - Bytes the cache did not adopt (a second fetch of a cached chunk) are never freed
+ *   here.
  */
+import { freeNow } from '../common/free-now';
+
+/** A chunk's bytes, lent until release() (once; later calls do nothing). */
+export interface BorrowedChunk {
+  readonly data: Buffer;
+  /** The bytes for any time: the cache will never free them (release() is still due). */
+  keep(): Buffer;
+  release(): void;
+}
+
+/** One chunk's bytes and who may still use them. */
+export class ChunkEntry {
+  private borrowers = 0;
+  private kept = false;
+  cached = true;
+  freed = false;
+
+  constructor(readonly data: Buffer, private readonly freeLater: (entry: ChunkEntry) => void) {}
+
+  /** The bytes until release(). */
+  borrow(): BorrowedChunk {
+    this.borrowers += 1;
+    let released = false;
+    return {
+      data: this.data,
+      keep: () => this.keep(),
+      release: () => {
+        if (released) return;
+        released = true;
+        this.borrowers -= 1;
+        this.freeIfUnused();
+      },
+    };
+  }
+
+  /** The bytes, for any time: never freed by the cache. */
+  keep(): Buffer {
+    this.kept = true;
+    return this.data;
+  }
+
+  /** Leaves the cache; frees the bytes on the next turn if nobody holds them by then. */
+  evict(): void {
+    this.cached = false;
+    if (this.unused()) this.freeLater(this);
+  }
+
+  freeIfUnused(): void {
+    if (!this.unused() || this.freed) return;
+    this.freed = true;
+    freeNow(this.data);
+  }
+
+  private unused(): boolean {
+    return !this.cached && !this.kept && this.borrowers === 0;
+  }
+}
+
 export class ChunkCache {
-  private readonly entries = new Map<string, Buffer>();
+  private readonly entries = new Map<string, ChunkEntry>();
   private bytes = 0;
+  private evicted: ChunkEntry[] = [];
 
   constructor(private readonly maxBytes: number) {}
 
-  get(chunkId: string): Buffer | undefined {
-    const data = this.entries.get(chunkId);
-    if (data) {
+  /** The cached entry of `chunkId`, made the most recently used; undefined if not cached. */
+  get(chunkId: string): ChunkEntry | undefined {
+    const entry = this.entries.get(chunkId);
+    if (entry) {
       this.entries.delete(chunkId);
-      this.entries.set(chunkId, data);
+      this.entries.set(chunkId, entry);
     }
-    return data;
+    return entry;
   }
 
-  set(chunkId: string, data: Buffer): void {
-    if (data.length > this.maxBytes || this.entries.has(chunkId)) return;
-    this.entries.set(chunkId, data);
+  /**
+   * Takes `data`, just fetched and verified, into the cache and returns its entry (the
+   * one already cached, if any: then `data` stays the caller's). Bytes larger than the
+   * whole cache get an entry that is not cached, freed once its users are done.
+   */
+  adopt(chunkId: string, data: Buffer): ChunkEntry {
+    const existing = this.get(chunkId);
+    if (existing) return existing;
+    const entry = new ChunkEntry(data, (e) => this.freeNextTurn(e));
+    if (data.length > this.maxBytes) {
+      entry.cached = false;
+      return entry;
+    }
+    this.entries.set(chunkId, entry);
     this.bytes += data.length;
     for (const [id, old] of this.entries) {
-      if (this.bytes <= this.maxBytes) break;
+      if (this.bytes <= this.maxBytes || old === entry) break;
       this.entries.delete(id);
-      this.bytes -= old.length;
+      this.bytes -= old.data.length;
+      old.evict();
     }
+    return entry;
+  }
+
+  private freeNextTurn(entry: ChunkEntry): void {
+    if (this.evicted.push(entry) > 1) return;
+    setImmediate(() => {
+      const due = this.evicted;
+      this.evicted = [];
+      for (const e of due) e.freeIfUnused();
+    });
   }
 }

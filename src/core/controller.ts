@@ -22,7 +22,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createLogger } from '../common/log';
-import { ChunkCache } from './chunk-cache';
+import { BorrowedChunk, ChunkCache } from './chunk-cache';
 import { ClusterStatus, clusterStatus } from './cluster-status';
 import { ChunkIO } from './chunk-io';
 import { DelayedSync } from './delayed-sync';
@@ -134,11 +134,12 @@ export interface DirOptions {
   parents?: boolean;
 }
 
-/** A part's bytes, where they sit in its file, and whether they end it. */
-export interface CachedPart {
+/** A part's bytes, lent until release(), where they sit in its file, and whether they end it. */
+export interface LentPart {
   offset: number;
   data: Buffer;
   endsFile: boolean;
+  release(): void;
 }
 
 /** One committed version of a file: what a reader reads, whatever happens to the path after. */
@@ -494,6 +495,15 @@ export class Controller {
     return pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
   }
 
+  /** readRange into `target` (as many bytes as it holds); resolves with the bytes copied. */
+  async readInto(snapshot: FileSnapshot, offset: number, target: Buffer): Promise<number> {
+    let copied = 0;
+    for await (const piece of this.streamRange(snapshot.parts, snapshot.entry.size, offset, target.length, true)) {
+      copied += piece.copy(target, copied);
+    }
+    return copied;
+  }
+
   /** Reads (part of) a file into memory. For large files use readStream. */
   readFile(path: string, offset = 0, length = Number.MAX_SAFE_INTEGER): Promise<Buffer> {
     return this.readRange(this.snapshot(path), offset, length);
@@ -514,37 +524,54 @@ export class Controller {
     return this.streamRange(snapshot.parts, snapshot.entry.size, start, end - start + 1);
   }
 
-  /** The part of a snapshot that holds byte `offset`, if its verified bytes are in the chunk cache already (never fetches). */
-  cachedPartAt(snapshot: FileSnapshot, offset: number): CachedPart | undefined {
+  /**
+   * The part of a snapshot that holds byte `offset`, lent until release(), if its
+   * verified bytes are in the chunk cache already (never fetches).
+   */
+  cachedPartAt(snapshot: FileSnapshot, offset: number): LentPart | undefined {
     const [part] = partsInRange(snapshot.parts, offset, 1);
-    const data = part && this.reader.cached(part);
-    return data ? { offset: part.offset, data, endsFile: part.offset + part.size === snapshot.entry.size } : undefined;
+    const lent = part && this.reader.borrowCached(part);
+    return lent ? { offset: part.offset, data: lent.data, release: lent.release, endsFile: part.offset + part.size === snapshot.entry.size } : undefined;
   }
 
   /** Starts fetching the parts of a range into the chunk cache without waiting (read-ahead). */
   prefetch(snapshot: FileSnapshot, offset: number, length: number): void {
-    for (const part of partsInRange(snapshot.parts, offset, length)) this.reader.read(part).catch(() => undefined);
+    for (const part of partsInRange(snapshot.parts, offset, length)) this.reader.borrow(part).then((lent) => lent.release(), () => undefined);
   }
 
-  /** Bytes [offset, offset + length) of the content made of `parts` (`size` bytes in all), part by part. */
-  private async *streamRange(parts: readonly PartRecord[], size: number, offset: number, length: number): AsyncGenerator<Buffer> {
+  /**
+   * Bytes [offset, offset + length) of the content made of `parts` (`size` bytes in
+   * all), part by part. Pieces are the caller's to keep, or with `lent` only until it
+   * asks for the next piece (or stops): then the chunk cache can free their memory
+   * at once instead of leaving it to V8 (chunk-cache.ts).
+   */
+  private async *streamRange(parts: readonly PartRecord[], size: number, offset: number, length: number, lent = false): AsyncGenerator<Buffer> {
     if (!Number.isSafeInteger(offset) || offset < 0 || !(length >= 0)) throw new RaidfsError('EINVAL', 'invalid range');
     const end = Math.min(size, offset + length);
     const touched = partsInRange(parts, offset, length);
-    const ahead: Array<Promise<Buffer>> = [];
+    const ahead: Array<Promise<BorrowedChunk> | undefined> = [];
     const fetchUpTo = (i: number) => {
       while (ahead.length < Math.min(i, touched.length)) {
-        const fetch = this.reader.read(touched[ahead.length]);
+        const fetch = this.reader.borrow(touched[ahead.length]);
         fetch.catch(() => undefined); // awaited below, in order; this only silences early rejections
         ahead.push(fetch);
       }
     };
-    for (let i = 0; i < touched.length; i++) {
-      fetchUpTo(i + this.readAhead + 1);
-      const part = touched[i];
-      const data = await ahead[i];
-      delete ahead[i];
-      yield data.subarray(Math.max(0, offset - part.offset), Math.min(part.size, end - part.offset));
+    try {
+      for (let i = 0; i < touched.length; i++) {
+        fetchUpTo(i + this.readAhead + 1);
+        const part = touched[i];
+        const chunk = await ahead[i]!;
+        ahead[i] = undefined;
+        try {
+          const data = lent ? chunk.data : chunk.keep();
+          yield data.subarray(Math.max(0, offset - part.offset), Math.min(part.size, end - part.offset));
+        } finally {
+          chunk.release();
+        }
+      }
+    } finally {
+      for (const fetch of ahead) fetch?.then((chunk) => chunk.release(), () => undefined);
     }
   }
 

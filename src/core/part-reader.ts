@@ -7,12 +7,14 @@
  * - Bytes are returned only after their node checked them against the checksum stored
  *   with them and that checksum matched the part's recorded one (chunk-io.ts).
  * - Concurrent reads of the same part share one fetch.
+ * - Fetched bytes belong to the chunk cache: a caller either borrows them (and gives
+ *   them back) or keeps them (and the cache never frees them); see chunk-cache.ts.
  * - A copy that its node answered as missing or corrupt is rewritten in the
  *   background from the good bytes (read repair), under the same chunk id; scrub
  *   uses the same rewrite (restoreCopies) for the bad copies it finds.
  */
 import { createLogger, errorMessage } from '../common/log';
-import { ChunkCache } from './chunk-cache';
+import { BorrowedChunk, ChunkCache, ChunkEntry } from './chunk-cache';
 import { ChunkIO } from './chunk-io';
 import { RaidfsError } from './errors';
 import { PartRecord } from './metadata/metadata-store';
@@ -23,7 +25,7 @@ import { ErrorCode } from '../wire/messages';
 const log = createLogger('read');
 
 export class PartReader {
-  private readonly fetching = new Map<string, Promise<Buffer>>();
+  private readonly fetching = new Map<string, Promise<ChunkEntry>>();
 
   constructor(
     private readonly io: ChunkIO,
@@ -31,17 +33,32 @@ export class PartReader {
     private readonly cache: ChunkCache,
   ) {}
 
-  /** The part's verified bytes if the cache holds them; never fetches. */
-  cached(part: PartRecord): Buffer | undefined {
-    return this.cache.get(part.chunkId);
+  /** The part's verified bytes, lent until release(), if the cache holds them; never fetches. */
+  borrowCached(part: PartRecord): BorrowedChunk | undefined {
+    return this.cache.get(part.chunkId)?.borrow();
   }
 
-  read(part: PartRecord): Promise<Buffer> {
-    const cached = this.cached(part);
-    if (cached) return Promise.resolve(cached);
+  /** The part's verified bytes, lent until release(). */
+  async borrow(part: PartRecord): Promise<BorrowedChunk> {
+    return (await this.entry(part)).borrow();
+  }
+
+  /** The part's verified bytes, for any time (the cache never frees them). */
+  async read(part: PartRecord): Promise<Buffer> {
+    return (await this.entry(part)).keep();
+  }
+
+  /**
+   * The part's cache entry, fetched if need be. Callers borrow or keep it in the
+   * continuation of this promise, before the cache can free it (chunk-cache.ts).
+   */
+  private async entry(part: PartRecord): Promise<ChunkEntry> {
+    const cached = this.cache.get(part.chunkId);
+    if (cached) return cached;
     let fetch = this.fetching.get(part.chunkId);
     if (!fetch) {
-      fetch = this.fetchFromReplicas(part).finally(() => this.fetching.delete(part.chunkId));
+      fetch = this.fetchFromReplicas(part).then((data) => this.cache.adopt(part.chunkId, data))
+        .finally(() => this.fetching.delete(part.chunkId));
       this.fetching.set(part.chunkId, fetch);
     }
     return fetch;
@@ -52,7 +69,7 @@ export class PartReader {
    * copy elsewhere; resolves with the nodes whose rewrite failed.
    */
   async restoreCopies(part: PartRecord, nodeIds: readonly string[]): Promise<string[]> {
-    const data = this.cache.get(part.chunkId) ?? await this.fetchFromReplicas(part, new Set(nodeIds));
+    const data = this.cache.get(part.chunkId)?.keep() ?? await this.fetchFromReplicas(part, new Set(nodeIds));
     return this.rewriteCopies(part, data, nodeIds);
   }
 
@@ -62,9 +79,9 @@ export class PartReader {
     for (const nodeId of this.replicaOrder(holders)) {
       try {
         const data = await this.io.fetch(nodeId, part.chunkId, part.size, part.checksum);
-        this.cache.set(part.chunkId, data);
         const bad = failures.filter((f) => f.code === ErrorCode.NOT_FOUND || f.code === ErrorCode.CHECKSUM_MISMATCH);
-        if (bad.length) void this.rewriteCopies(part, data, bad.map((f) => f.nodeId));
+        // A copy for the repair: the chunk cache will own `data`, and may free it before the sends are done.
+        if (bad.length) void this.rewriteCopies(part, Buffer.from(data), bad.map((f) => f.nodeId));
         return data;
       } catch (err) {
         const failure = err instanceof NodeRequestError ? err : new NodeRequestError(nodeId, ErrorCode.IO_ERROR, errorMessage(err));

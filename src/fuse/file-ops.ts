@@ -131,18 +131,17 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       // Sequential: near where the last read ended or its lent part ends (the kernel's
       // read-ahead sends a few reads at once, not always in order).
       const sequential = file.readFrontier >= 0 && Math.abs(pos - file.readFrontier) <= controller.stripeSize;
-      const data = await controller.readRange(snapshot, pos, len);
-      data.copy(buf);
+      const read = await controller.readInto(snapshot, pos, buf.subarray(0, len));
       if (sequential) controller.prefetch(snapshot, pos + len, READ_AHEAD_STRIPES * controller.stripeSize);
-      file.readFrontier = Math.max(file.readFrontier, pos + data.length);
-      if (file.snapshot === snapshot && !file.dirty && !file.hasLocalContent) { // no write came while the parts were fetched
-        const part = controller.cachedPartAt(snapshot, pos + data.length) ?? controller.cachedPartAt(snapshot, pos);
+      file.readFrontier = Math.max(file.readFrontier, pos + read);
+      if (file.snapshot === snapshot && !file.dirty && !file.hasLocalContent && file.readWindow) { // no write came while the parts were fetched
+        const part = controller.cachedPartAt(snapshot, pos + read) ?? controller.cachedPartAt(snapshot, pos);
         if (part) {
-          file.readWindow?.lend(part);
           file.readFrontier = Math.max(file.readFrontier, part.offset + part.data.length);
+          file.readWindow.lend(part);
         }
       }
-      return data.length;
+      return read;
     }),
 
     write: (path, fd, buf, len, pos, cb) => answerBytes(ctx, 'write', path, cb, async () => {

@@ -19,7 +19,7 @@
  *   (operations, bytes in and out) when their window is taken back, each exactly once.
  */
 import { Checksum, ChecksumAlgorithm, DIGEST_BYTES } from '../wire/checksum';
-import type { CachedPart } from '../core/controller';
+import type { LentPart } from '../core/controller';
 import type { FrontendMetrics } from '../core/metrics';
 import { FuseInstance, PatchedBinding, patchedBinding } from './binding';
 
@@ -102,20 +102,27 @@ export class WriteWindow {
 }
 
 export class ReadWindow {
-  private lent = false;
+  private lent?: LentPart;
 
   constructor(private readonly h: WindowHandle) {}
 
-  /** Lends `part` (of the version the handle reads) in place of the part lent before, if any. */
-  lend(part: CachedPart): void {
+  /**
+   * Lends `part` (of the version the handle reads) in place of the part lent before,
+   * if any. The window gives the part back to the chunk cache when it is taken back,
+   * or at once if the binding cannot take it.
+   */
+  lend(part: LentPart): void {
     this.takeBack();
-    this.lent = this.h.native.raidfs_window_lend_read(this.h.thread(), this.h.fh, part.data, part.offset, part.endsFile);
+    if (this.h.native.raidfs_window_lend_read(this.h.thread(), this.h.fh, part.data, part.offset, part.endsFile)) this.lent = part;
+    else part.release();
   }
 
   /** Takes the part back: before the handle changes the file, and when it closes. */
   takeBack(): void {
-    if (!this.lent) return;
-    this.lent = false;
+    const part = this.lent;
+    if (!part) return;
+    this.lent = undefined;
     takeBack(this.h, true);
+    part.release(); // after the binding let go of it: the cache may free it now
   }
 }
