@@ -36,10 +36,10 @@ export interface BorrowedChunk {
 export class ChunkEntry {
   private borrowers = 0;
   private kept = false;
-  cached = true;
-  freed = false;
+  private freed = false;
 
-  constructor(readonly data: Buffer, private readonly freeLater: (entry: ChunkEntry) => void) {}
+  /** `cached`: whether the cache holds it (false for bytes larger than the whole cache). */
+  constructor(readonly data: Buffer, private cached: boolean, private readonly freeLater: (entry: ChunkEntry) => void) {}
 
   /** The bytes until release(). */
   borrow(): BorrowedChunk {
@@ -69,6 +69,7 @@ export class ChunkEntry {
     if (this.unused()) this.freeLater(this);
   }
 
+  /** Frees the bytes if nobody holds them (now that they are out of the cache). */
   freeIfUnused(): void {
     if (!this.unused() || this.freed) return;
     this.freed = true;
@@ -105,11 +106,8 @@ export class ChunkCache {
   adopt(chunkId: string, data: Buffer): ChunkEntry {
     const existing = this.get(chunkId);
     if (existing) return existing;
-    const entry = new ChunkEntry(data, (e) => this.freeNextTurn(e));
-    if (data.length > this.maxBytes) {
-      entry.cached = false;
-      return entry;
-    }
+    const entry = new ChunkEntry(data, data.length <= this.maxBytes, (e) => this.freeNextTurn(e));
+    if (data.length > this.maxBytes) return entry;
     this.entries.set(chunkId, entry);
     this.bytes += data.length;
     for (const [id, old] of this.entries) {
