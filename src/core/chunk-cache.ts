@@ -106,8 +106,9 @@ export class ChunkCache {
   adopt(chunkId: string, data: Buffer): ChunkEntry {
     const existing = this.get(chunkId);
     if (existing) return existing;
-    const entry = new ChunkEntry(data, data.length <= this.maxBytes, (e) => this.freeNextTurn(e));
-    if (data.length > this.maxBytes) return entry;
+    const fits = data.length <= this.maxBytes;
+    const entry = new ChunkEntry(data, fits, (e) => this.freeNextTurn(e));
+    if (!fits) return entry;
     this.entries.set(chunkId, entry);
     this.bytes += data.length;
     for (const [id, old] of this.entries) {

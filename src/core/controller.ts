@@ -134,13 +134,8 @@ export interface DirOptions {
   parents?: boolean;
 }
 
-/** A part's bytes, lent until release(), where they sit in its file, and whether they end it. */
-export interface LentPart {
-  offset: number;
-  data: Buffer;
-  endsFile: boolean;
-  release(): void;
-}
+/** A part's bytes, lent until release(), with where they sit in its file and whether they end it. */
+export type LentPart = BorrowedChunk & { offset: number; endsFile: boolean };
 
 /** One committed version of a file: what a reader reads, whatever happens to the path after. */
 export interface FileSnapshot {
@@ -531,7 +526,7 @@ export class Controller {
   cachedPartAt(snapshot: FileSnapshot, offset: number): LentPart | undefined {
     const [part] = partsInRange(snapshot.parts, offset, 1);
     const lent = part && this.reader.borrowCached(part);
-    return lent ? { offset: part.offset, data: lent.data, release: lent.release, endsFile: part.offset + part.size === snapshot.entry.size } : undefined;
+    return lent && { ...lent, offset: part.offset, endsFile: part.offset + part.size === snapshot.entry.size };
   }
 
   /** Starts fetching the parts of a range into the chunk cache without waiting (read-ahead). */
