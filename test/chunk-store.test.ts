@@ -16,8 +16,12 @@ import { ChecksumAlgorithm, checksumOf } from '../src/wire/checksum';
 import { ErrorCode } from '../src/wire/messages';
 import { testBytes } from './helpers/data';
 
-/** 1 byte, small (written in place), just past the small limit, one stripe, one stripe minus an odd tail. */
-const SIZES = [1, 5_000, 64 * 1024 + 1, 4 << 20, (4 << 20) - 3];
+/**
+ * 1 byte, small (written in place), just past the small limit, one stripe, one stripe
+ * minus an odd tail, and a file (48-byte header + bytes) of whole 4 KiB blocks, the
+ * one large size with no partial last block for O_DIRECT to leave to the page cache.
+ */
+const SIZES = [1, 5_000, 64 * 1024 + 1, 4 << 20, (4 << 20) - 3, (1 << 20) - 48];
 
 for (const directIo of [true, false]) {
   describe(`chunk store, ${directIo ? 'O_DIRECT' : 'page cache'}`, () => {
