@@ -2,23 +2,21 @@
 // with node-gyp into native/addon/build/. Run by `npm ci` (postinstall) and by
 // native/setup.sh; does nothing when the addon built last is made from the current
 // sources (a tag of them is kept beside it).
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { blake3Files, nodeGypRebuild, sourcesTag } from './node-gyp.mjs';
+import { blake3Files, builtFrom, nodeGypRebuild, sourcesTag } from './node-gyp.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dir = path.join(here, 'addon');
 const built = path.join(dir, 'build', 'Release', 'raidfs_native.node');
-const stamp = path.join(dir, 'build', 'raidfs-tag');
 
 const tag = sourcesTag('raidfs-addon', [
   fileURLToPath(import.meta.url),
   ...readdirSync(dir).filter((f) => /\.(c|h|gyp)$/.test(f)).sort().map((f) => path.join(dir, f)),
   ...blake3Files(),
 ]);
-if (existsSync(built) && existsSync(stamp) && readFileSync(stamp, 'utf8') === tag) process.exit(0);
+if (builtFrom(dir, built, tag)) process.exit(0);
 
 process.stderr.write('raidfs: building the raidfs addon (node-gyp)\n');
-nodeGypRebuild(dir);
-writeFileSync(stamp, tag);
+nodeGypRebuild(dir, tag);

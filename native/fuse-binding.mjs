@@ -27,13 +27,13 @@
 // The patched source is compiled with node-gyp into node_modules/fuse-native/build/,
 // which node-gyp-build loads in preference to the shipped prebuilt binary. libfuse's
 // headers come from the fuse-shared-library package, so no -dev package is needed.
-// The binary carries a tag derived from this script and the C files (BLAKE3's
-// included), so changing any of them rebuilds it.
+// The build records a tag derived from this script and the C files (BLAKE3's
+// included), so changing any of them rebuilds it (native/node-gyp.mjs).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BLAKE3_DIR, blake3Files, nodeGypRebuild, sourcesTag } from './node-gyp.mjs';
+import { BLAKE3_DIR, blake3Files, builtFrom, nodeGypRebuild, sourcesTag } from './node-gyp.mjs';
 
 const require = createRequire(import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -114,7 +114,7 @@ const tag = sourcesTag('raidfs-binding', [
   ...C_FILES.map((f) => path.join(here, f)),
   ...blake3Files(),
 ]);
-if (existsSync(built) && readFileSync(built).includes(Buffer.from(tag))) process.exit(0);
+if (builtFrom(dir, built, tag)) process.exit(0);
 
 // Patched from the file as shipped, kept beside it the first time, so a changed patch applies cleanly.
 const pristine = path.join(dir, 'fuse-native.orig.c');
@@ -134,8 +134,7 @@ for (const { mark, header, fixes } of patches) {
   code = `${mark}\n${header}${code}`;
 }
 writeFileSync(source, code);
-C_FILES.forEach((f, i) => writeFileSync(path.join(dir, `raidfs-${f}`),
-  `${i === 0 ? `static const char raidfs_binding_tag[] __attribute__((used)) = "${tag}";\n` : ''}${cSources[i]}`));
+C_FILES.forEach((f, i) => writeFileSync(path.join(dir, `raidfs-${f}`), cSources[i]));
 
 // The binding compiles BLAKE3 too, for the write windows' hashing (io-window.c).
 const gypFile = path.join(dir, 'binding.gyp');
@@ -147,4 +146,4 @@ if (!shippedGyp.includes(targetLine)) throw new Error(`fuse-native's binding.gyp
 writeFileSync(gypFile, shippedGyp.replace(targetLine, `${targetLine}    "includes": [${JSON.stringify(path.join(BLAKE3_DIR, 'blake3.gypi'))}],\n`));
 
 process.stderr.write('raidfs: building the patched fuse-native binding (node-gyp)\n');
-nodeGypRebuild(dir);
+nodeGypRebuild(dir, tag);

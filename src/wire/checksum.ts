@@ -112,7 +112,7 @@ export function checksumOnWire(message: { digest?: Uint8Array | null; algorithm?
 }
 
 export function sameChecksum(a: Checksum, b: Checksum): boolean {
-  return a.algorithm === b.algorithm && a.digest.length === b.digest.length && Buffer.compare(a.digest, b.digest) === 0;
+  return a.algorithm === b.algorithm && a.digest.equals(b.digest);
 }
 
 /** The algorithm's name as proto/raidfs.proto spells it, in lower case: what the REST API and the logs show. */
