@@ -8,7 +8,8 @@
 //    UTIME_OMIT into meaningless millisecond counts. The fix: the 5th/6th utimens
 //    arguments carry the mtime; UTIME_NOW becomes the current time, UTIME_OMIT becomes
 //    2^64-1 ("leave as is"), which src/fuse/ treats as "do not change".
-// 2. getattr answered from readdir's attributes on the FUSE thread
+// 2. getattr answered from readdir's attributes on the FUSE thread, and the fgetattr
+//    libfuse makes right after a create from the attributes JS created the file with
 //    (native/readdir-attr-cache.c, which says when an answer may be served).
 // 3. Sequential writes of a large file copied into its stripe buffer, and reads
 //    copied out of a part JS fetched, on the FUSE thread (native/io-window.c, which
@@ -74,11 +75,15 @@ const patches = [
       ['FUSE_METHOD(getattr, 1, 1, (const char *path, struct stat *stat), {\n',
         'FUSE_METHOD(getattr, 1, 1, (const char *path, struct stat *stat), {\n' +
         '  if (raidfs_attr_cached(fuse_get_context()->private_data, path, stat)) return 0;\n'],
+      ['FUSE_METHOD(fgetattr, 2, 1, (const char *path, struct stat *stat, struct fuse_file_info *info), {\n',
+        'FUSE_METHOD(fgetattr, 2, 1, (const char *path, struct stat *stat, struct fuse_file_info *info), {\n' +
+        '  if (info != NULL && raidfs_attr_just_created(fuse_get_context()->private_data, info->fh, stat)) return 0;\n'],
       ['      populate_stat(stats_array, &st);\n',
         '      populate_stat(stats_array, &st);\n      raidfs_attr_put(l->fuse, l->path, name, &st, l->attr_generation);\n'],
       ['  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n',
         '  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n  NAPI_EXPORT_FUNCTION(raidfs_attr_cache_ttl)\n' +
-        '  NAPI_EXPORT_FUNCTION(raidfs_attr_cache_invalidate)\n  NAPI_EXPORT_FUNCTION(raidfs_attr_cache_hits)\n'],
+        '  NAPI_EXPORT_FUNCTION(raidfs_attr_cache_invalidate)\n  NAPI_EXPORT_FUNCTION(raidfs_attr_cache_hits)\n' +
+        '  NAPI_EXPORT_FUNCTION(raidfs_attr_cache_created)\n'],
     ],
   },
   {

@@ -145,14 +145,6 @@ static int raidfs_window_read (const void *mount, uint64_t fh, char *buf, size_t
   return answered;
 }
 
-/* The mount a JS call names: the data of fuse-native's thread buffer (what libfuse's private_data points to). */
-static const void *raidfs_window_mount (napi_env env, napi_value thread) {
-  void *data = NULL;
-  size_t len = 0;
-  if (napi_get_buffer_info(env, thread, &data, &len) != napi_ok || len == 0) return NULL;
-  return data;
-}
-
 /*
  * Lends JS's buffer argv[2] to file handle argv[1] of the mount whose thread buffer is
  * argv[0], as its read or write window, for the file's bytes from offset argv[3] on;
@@ -161,7 +153,7 @@ static const void *raidfs_window_mount (napi_env env, napi_value thread) {
  */
 static napi_value raidfs_window_lend (napi_env env, napi_callback_info info, bool reading) {
   NAPI_ARGV(5)
-  const void *mount = raidfs_window_mount(env, argv[0]);
+  const void *mount = raidfs_mount_of(env, argv[0]);
   NAPI_ARGV_UINT32(fh, 1)
   NAPI_ARGV_BUFFER(data, 2)
   double offset;
@@ -222,7 +214,7 @@ NAPI_METHOD(raidfs_window_lend_read) {
  */
 NAPI_METHOD(raidfs_window_append) {
   NAPI_ARGV(3)
-  const void *mount = raidfs_window_mount(env, argv[0]);
+  const void *mount = raidfs_mount_of(env, argv[0]);
   NAPI_ARGV_UINT32(fh, 1)
   NAPI_ARGV_BUFFER(bytes, 2)
   size_t n = 0;
@@ -239,7 +231,7 @@ NAPI_METHOD(raidfs_window_append) {
 /* JS: raidfs_window_filled(thread, fh) is how many bytes the window holds (0 without one). */
 NAPI_METHOD(raidfs_window_filled) {
   NAPI_ARGV(2)
-  const void *mount = raidfs_window_mount(env, argv[0]);
+  const void *mount = raidfs_mount_of(env, argv[0]);
   NAPI_ARGV_UINT32(fh, 1)
   pthread_mutex_lock(&raidfs_window_lock);
   raidfs_window_t *w = raidfs_window_find(mount, fh, false);
@@ -256,7 +248,7 @@ NAPI_METHOD(raidfs_window_filled) {
  */
 NAPI_METHOD(raidfs_window_close) {
   NAPI_ARGV(4)
-  const void *mount = raidfs_window_mount(env, argv[0]);
+  const void *mount = raidfs_mount_of(env, argv[0]);
   NAPI_ARGV_UINT32(fh, 1)
   bool reading = false;
   napi_get_value_bool(env, argv[2], &reading);

@@ -5,6 +5,11 @@
  * entries the kernel no longer caches is a readdir and then one LOOKUP, so one
  * getattr, per name: each used to wake the JS thread and wait for it.
  *
+ * Likewise the fgetattr libfuse 2 makes right after every create (its reply carries
+ * the new file's attributes): JS hands the binding the attributes of the file it has
+ * just created, before it answers (raidfs_attr_cache_created), and that fgetattr is
+ * answered from them, which saves one of the few round trips to JS a small file costs.
+ *
  * native/fuse-binding.mjs copies this file beside fuse-native.c and includes it there,
  * after fuse-native's types; it also hooks it into fuse-native's handlers:
  *   - every operation's handler calls raidfs_attr_op_starts() before handing the
@@ -27,12 +32,19 @@
  *   RAIDFS_ATTR_PROBE slots from its hash that holds its path or nothing servable,
  *   else it replaces the first (a lost entry only costs one round trip to JS).
  * - Entries of different mounts in one process never mix: a slot remembers its mount.
+ * - A created file's attributes are served once, to an fgetattr of that handle, and
+ *   only if nothing else changed or started changing since JS gave them: the
+ *   generation must be the one JS saw plus the create's own end. So they are exactly
+ *   what getattr in JS would return then; anything else goes to JS.
  */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* fuse-native's, defined after this file is included. */
+static void populate_stat (uint32_t *ints, struct stat *stat);
 
 #define RAIDFS_ATTR_SLOTS 16384
 #define RAIDFS_ATTR_PROBE 4
@@ -53,6 +65,13 @@ static uint64_t raidfs_attr_generation = 1;
 static uint32_t raidfs_attr_changing = 0;
 static uint64_t raidfs_attr_ttl_ns = 0;
 static double raidfs_attr_hits = 0;
+/* The attributes of the file the last create made, as JS answered them (see raidfs_attr_cache_created). */
+static struct {
+  const void *mount; /* NULL: none */
+  uint64_t fh;
+  struct stat st;
+  uint64_t generation;
+} raidfs_attr_created_file;
 
 static uint64_t raidfs_attr_now_ns (void) {
   struct timespec now;
@@ -170,6 +189,51 @@ NAPI_METHOD(raidfs_attr_cache_ttl) {
   raidfs_attr_generation++;
   pthread_mutex_unlock(&raidfs_attr_lock);
   return NULL;
+}
+
+/* The mount a JS call names: the data of fuse-native's thread buffer (what libfuse's private_data points to). */
+static const void *raidfs_mount_of (napi_env env, napi_value thread) {
+  void *data = NULL;
+  size_t len = 0;
+  if (napi_get_buffer_info(env, thread, &data, &len) != napi_ok || len == 0) return NULL;
+  return data;
+}
+
+/*
+ * JS, while answering a create: raidfs_attr_cache_created(thread, fh, stat) gives the
+ * new file's attributes (fuse-native's stat array) for the fgetattr libfuse makes
+ * right after the create returns.
+ */
+NAPI_METHOD(raidfs_attr_cache_created) {
+  NAPI_ARGV(3)
+  const void *mount = raidfs_mount_of(env, argv[0]);
+  NAPI_ARGV_UINT32(fh, 1)
+  NAPI_ARGV_BUFFER_CAST(uint32_t *, ints, 2)
+  struct stat st;
+  memset(&st, 0, sizeof(st));
+  populate_stat(ints, &st);
+  pthread_mutex_lock(&raidfs_attr_lock);
+  raidfs_attr_created_file.mount = mount;
+  raidfs_attr_created_file.fh = fh;
+  raidfs_attr_created_file.st = st;
+  raidfs_attr_created_file.generation = raidfs_attr_generation;
+  pthread_mutex_unlock(&raidfs_attr_lock);
+  return NULL;
+}
+
+/* FUSE thread, in fgetattr: fills `st` and returns 1 if handle `fh` was just created and nothing changed since. */
+static int raidfs_attr_just_created (const void *mount, uint64_t fh, struct stat *st) {
+  int hit = 0;
+  pthread_mutex_lock(&raidfs_attr_lock);
+  if (mount != NULL && raidfs_attr_created_file.mount == mount && raidfs_attr_created_file.fh == fh &&
+      raidfs_attr_changing == 0 && raidfs_attr_generation == raidfs_attr_created_file.generation + 1) {
+    *st = raidfs_attr_created_file.st;
+    raidfs_attr_hits++;
+    hit = 1;
+  }
+  if (raidfs_attr_created_file.mount == mount && raidfs_attr_created_file.fh == fh) raidfs_attr_created_file.mount = NULL;
+  pthread_mutex_unlock(&raidfs_attr_lock);
+  return hit;
 }
 
 /* Attributes changed other than by an operation in JS: no entry cached before may be served. */

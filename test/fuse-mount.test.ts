@@ -321,6 +321,22 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync delay 1 h
     assert.ok(after.fromReaddir - before.fromReaddir >= 60, `the binding answered ${after.fromReaddir - before.fromReaddir} getattr calls`);
   });
 
+  it('libfuse\'s getattr right after a create is answered without JS, and stat then shows what was written', async () => {
+    await ok(`mkdir ${fsys.mnt}/created`);
+    const files = 20;
+    const before = await getattrCounts();
+    await ok(`cd ${fsys.mnt}/created && umask 027 && for i in $(seq 1 ${files}); do head -c $i /dev/zero > n$i; done`);
+    const after = await getattrCounts();
+    // Per file, without the binding's answer: the new name's lookup, the directory's
+    // attributes (default_permissions) and libfuse's getattr after create, all in JS.
+    const inJs = after.inJs - before.inJs;
+    const answered = after.fromReaddir - before.fromReaddir;
+    assert.ok(answered >= files / 2, `the binding answered ${answered} getattr calls after ${files} creates`);
+    assert.ok(inJs <= 2.5 * files, `${inJs} getattr calls reached JS for ${files} creates`);
+    const listing = await ok(`cd ${fsys.mnt}/created && stat -c '%n %s %a' n*`);
+    for (let i = 1; i <= files; i++) assert.match(listing, new RegExp(`^n${i} ${i} 640$`, 'm'));
+  });
+
   it('a change made over REST shows at once, not the attributes the readdir before it returned', async () => {
     await kernelCacheExpiry();
     await ok(`ls ${fsys.mnt}/attrs > /dev/null`);

@@ -169,7 +169,7 @@ export class ControllerMetrics {
     });
     this.fuse = new FrontendMetrics('fuse', frontendBytes, frontendOperations);
     this.rest = new FrontendMetrics('rest', frontendBytes, frontendOperations);
-    this.scrapedCounter('raidfs_fuse_attr_cache_hits_total', 'getattr calls the FUSE binding answered from readdir attributes, without JS.',
+    this.scrapedCounter('raidfs_fuse_attr_cache_hits_total', 'getattr calls the FUSE binding answered without JS: from readdir attributes, or with the attributes of a file just created.',
       () => this.attrCacheHits());
 
     this.nodeRequests = new Histogram({

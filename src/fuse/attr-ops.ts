@@ -10,6 +10,7 @@
 import type Fuse from 'fuse-native';
 import { Entry } from '../core/controller';
 import { answer, FuseContext } from './context';
+import type { OpenFiles } from './open-files';
 
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
@@ -38,14 +39,16 @@ export function statOf(entry: Entry, sizeOverride?: number, mtimeOverride?: numb
   };
 }
 
+/** What getattr answers for `entry`: a file with unsaved writes shows the size written, modified now. */
+export function currentStat(files: OpenFiles, entry: Entry): Fuse.Stat {
+  const dirty = entry.kind === 'file' ? files.dirtyOf(entry.id) : undefined;
+  return dirty ? statOf(entry, dirty.localSize, dirty.explicitMtimeMs ?? Date.now()) : statOf(entry);
+}
+
 export function attrOps(ctx: FuseContext): Fuse.Operations {
   const { controller, files } = ctx;
 
-  const getattr = (path: string): Fuse.Stat => {
-    const entry = controller.stat(path);
-    const dirty = entry.kind === 'file' ? files.dirtyOf(entry.id) : undefined;
-    return dirty ? statOf(entry, dirty.localSize, dirty.explicitMtimeMs ?? Date.now()) : statOf(entry);
-  };
+  const getattr = (path: string): Fuse.Stat => currentStat(files, controller.stat(path));
 
   return {
     getattr: (path, cb) => answer(ctx, 'getattr', path, cb, () => getattr(path)),

@@ -15,6 +15,7 @@
  * patchedBinding() reaches what that adds: getattr answered on the FUSE thread from
  * the attributes the last readdir returned (native/readdir-attr-cache.c, through
  * readdirAttrCache(), kept for the same time as the kernel's attribute cache), and
+ * libfuse's fgetattr right after a create from the attributes JS created it with, and
  * reads and sequential writes answered on the FUSE thread (native/io-window.c,
  * through io-window.ts).
  *
@@ -50,6 +51,11 @@ export interface ReaddirAttrCache {
   setTtlMs(ms: number): void;
   /** Stops every cached attribute from being served: after a change made other than through the mount. */
   invalidate(): void;
+  /**
+   * While answering a create: the new file's attributes, for the fgetattr libfuse makes
+   * right after it (answered by the binding if nothing changed in between).
+   */
+  created(fuse: FuseInstance, fh: number, stat: FuseType.Stat): void;
   /** How many getattr calls the cache answered so far. */
   hits(): number;
 }
@@ -59,6 +65,7 @@ export interface PatchedBinding {
   raidfs_attr_cache_ttl(ms: number): void;
   raidfs_attr_cache_invalidate(): void;
   raidfs_attr_cache_hits(): number;
+  raidfs_attr_cache_created(thread: Buffer | null, fh: number, stat: Uint32Array): void;
   raidfs_window_open(thread: Buffer | null, fh: number, buffer: Buffer, fileOffset: number, hash: boolean): boolean;
   raidfs_window_append(thread: Buffer | null, fh: number, bytes: Uint8Array): number;
   raidfs_window_filled(thread: Buffer | null, fh: number): number;
@@ -74,7 +81,7 @@ export function patchedBinding(): PatchedBinding {
   // The module fuse-native itself loaded (node-gyp-build picks the same file; require caches it).
   const dir = path.dirname(require.resolve('fuse-native/package.json'));
   const native = createRequire(path.join(dir, 'index.js'))('node-gyp-build')(dir) as Partial<PatchedBinding>;
-  const wanted: Array<keyof PatchedBinding> = ['raidfs_attr_cache_ttl', 'raidfs_attr_cache_invalidate', 'raidfs_attr_cache_hits',
+  const wanted: Array<keyof PatchedBinding> = ['raidfs_attr_cache_ttl', 'raidfs_attr_cache_invalidate', 'raidfs_attr_cache_hits', 'raidfs_attr_cache_created',
     'raidfs_window_open', 'raidfs_window_append', 'raidfs_window_filled', 'raidfs_window_lend_read', 'raidfs_window_close'];
   if (wanted.some((name) => typeof native[name] !== 'function')) {
     throw new FuseUnavailableError('the fuse-native binding was not built with raidfs\'s changes: run npm ci (or node native/fuse-binding.mjs)');
@@ -92,10 +99,39 @@ export function readdirAttrCache(): ReaddirAttrCache {
   attrCache = {
     setTtlMs: (ms) => native.raidfs_attr_cache_ttl(Math.min(0xffffffff, Math.max(0, Math.round(ms)))),
     invalidate: () => native.raidfs_attr_cache_invalidate(),
+    created: (fuse, fh, stat) => native.raidfs_attr_cache_created(mountThread(fuse), fh, statArray(stat)),
     hits: () => native.raidfs_attr_cache_hits(),
   };
   return attrCache;
 }
+
+/** fuse-native's per-mount thread state, made when it mounts: the binding knows the mount by it. */
+export function mountThread(fuse: FuseInstance): Buffer | null {
+  return (fuse as unknown as { _thread: Buffer | null })._thread;
+}
+
+/** A stat as fuse-native hands it to its C side (its getStatArray): 32-bit words, times in ms. */
+function statArray(stat: FuseType.Stat): Uint32Array {
+  const words = new Uint32Array(18);
+  const wide = (at: number, n: number) => {
+    words[at] = n % 2 ** 32;
+    words[at + 1] = Math.floor(n / 2 ** 32);
+  };
+  words[0] = stat.mode;
+  words[1] = stat.uid;
+  words[2] = stat.gid;
+  wide(3, stat.size);
+  words[6] = stat.nlink;
+  words[7] = stat.ino ?? 0;
+  words[9] = stat.blksize ?? 0;
+  wide(10, stat.blocks ?? 0);
+  wide(12, timeMs(stat.atime));
+  wide(14, timeMs(stat.mtime));
+  wide(16, timeMs(stat.ctime));
+  return words;
+}
+
+const timeMs = (time: Date | number): number => (typeof time === 'number' ? time : time.getTime());
 
 /** The kernel's largest write/read request with libfuse 2. */
 export const MAX_IO_BYTES = 128 * 1024;

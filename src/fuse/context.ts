@@ -1,13 +1,14 @@
 /**
  * What every FUSE operation family shares: the controller core, fuse-native's class
  * (for errno constants), the open-file table, the spool directory, the mount's
- * metrics, its read and write windows, and `answer`, the one place that turns a
- * handler's result or failure into a FUSE reply. Every operation that goes through
- * it is counted in the metrics, and the bytes read and write reply with are counted
- * as bytes out and in.
+ * metrics, its read and write windows, what it tells the binding about a file just
+ * created, and `answer`, the one place that turns a handler's result or failure into
+ * a FUSE reply. Every operation that goes through it is counted in the metrics, and
+ * the bytes read and write reply with are counted as bytes out and in.
  */
 import { Controller } from '../core/controller';
 import type { FrontendMetrics } from '../core/metrics';
+import type Fuse from 'fuse-native';
 import type { FuseClass } from './binding';
 import { errnoOf } from './errno';
 import { OpenFiles } from './open-files';
@@ -21,6 +22,8 @@ export interface FuseContext {
   metrics: FrontendMetrics;
   /** Buffers lent to the binding to answer reads and sequential writes. */
   windows: IoWindows;
+  /** While answering a create: hands the binding the new file's attributes (readdirAttrCache().created). */
+  created(fh: number, stat: Fuse.Stat): void;
 }
 
 /**

@@ -41,6 +41,7 @@ import type Fuse from 'fuse-native';
 import { Controller } from '../core/controller';
 import { RaidfsError } from '../core/errors';
 import { createLogger, errorMessage } from '../common/log';
+import { currentStat } from './attr-ops';
 import { answer, answerBytes, FuseContext } from './context';
 import { OpenFile } from './open-files';
 import { StreamingUpload } from './streaming-upload';
@@ -113,7 +114,9 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
   return {
     create: (path, mode, cb) => answer(ctx, 'create', path, cb, async () => {
       const entry = controller.createFile(path, { mode: mode & 0o7777 });
-      return opened(new OpenFile(path, entry.id, { entry, parts: [] }, true), true);
+      const fh = opened(new OpenFile(path, entry.id, { entry, parts: [] }, true), true);
+      ctx.created(fh, currentStat(files, entry)); // for libfuse's fgetattr right after this answer
+      return fh;
     }),
 
     open: (path, flags, cb) => answer(ctx, 'open', path, cb, async () => {

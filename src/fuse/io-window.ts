@@ -21,7 +21,7 @@
 import { Checksum, ChecksumAlgorithm, DIGEST_BYTES } from '../wire/checksum';
 import type { LentPart } from '../core/controller';
 import type { FrontendMetrics } from '../core/metrics';
-import { FuseInstance, PatchedBinding, patchedBinding } from './binding';
+import { FuseInstance, mountThread, PatchedBinding, patchedBinding } from './binding';
 
 export class IoWindows {
   private fuse?: FuseInstance;
@@ -44,9 +44,7 @@ export class IoWindows {
   }
 
   private handle(fuse: FuseInstance, fh: number): WindowHandle {
-    // fuse-native's per-mount thread state, made when it mounts; the binding knows the mount by it.
-    const thread = () => (fuse as unknown as { _thread: Buffer | null })._thread;
-    return { native: patchedBinding(), thread, fh, metrics: this.metrics };
+    return { native: patchedBinding(), thread: () => mountThread(fuse), fh, metrics: this.metrics };
   }
 }
 

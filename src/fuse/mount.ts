@@ -73,14 +73,18 @@ export class RaidfsMount {
     for (const name of readdirSync(spoolDir)) rmSync(path.join(spoolDir, name), { recursive: true, force: true });
 
     const metrics = controller.metrics.fuse;
-    const ctx: FuseContext = { controller, Fuse: BaseFuse, files: new OpenFiles(), spoolDir, metrics, windows: new IoWindows(metrics) };
+    const attrCache = readdirAttrCache();
+    let fuse: FuseInstance | undefined; // made from the operations, which ctx serves
+    const ctx: FuseContext = {
+      controller, Fuse: BaseFuse, files: new OpenFiles(), spoolDir, metrics, windows: new IoWindows(metrics),
+      created: (fh, stat) => fuse && attrCache.created(fuse, fh, stat),
+    };
     const ops: Fuse.Operations = { ...attrOps(ctx), ...dirOps(ctx), ...fileOps(ctx) };
-    const fuse = newFuse(BaseFuse, mountpoint, ops, { name: 'raidfs', smallWrites: options.smallWrites, cacheSeconds: options.cacheSeconds });
+    fuse = newFuse(BaseFuse, mountpoint, ops, { name: 'raidfs', smallWrites: options.smallWrites, cacheSeconds: options.cacheSeconds });
     ctx.windows.bind(fuse);
     // Changes made other than through the mount (REST) reach the binding's attribute cache
     // only from here. The listener hears the mount's own changes too, which the binding
     // noted already: one more generation bump each, which costs a mutex and no answer.
-    const attrCache = readdirAttrCache();
     controller.metrics.readAttrCacheHitsFrom(() => attrCache.hits());
     const stopInvalidating = controller.onEntriesChanged(() => attrCache.invalidate());
     try {
