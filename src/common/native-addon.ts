@@ -16,7 +16,7 @@ export interface NativeAddon {
 }
 
 /** dist/src/common/ -> the checkout's native/addon/build/. */
-export const ADDON_PATH = path.join(__dirname, '..', '..', '..', 'native', 'addon', 'build', 'Release', 'raidfs_native.node');
+const ADDON_PATH = path.join(__dirname, '..', '..', '..', 'native', 'addon', 'build', 'Release', 'raidfs_native.node');
 
 export const addon: NativeAddon = (() => {
   try {
