@@ -225,13 +225,14 @@ NAPI_METHOD(raidfs_attr_cache_created) {
 static int raidfs_attr_just_created (const void *mount, uint64_t fh, struct stat *st) {
   int hit = 0;
   pthread_mutex_lock(&raidfs_attr_lock);
-  if (mount != NULL && raidfs_attr_created_file.mount == mount && raidfs_attr_created_file.fh == fh &&
-      raidfs_attr_changing == 0 && raidfs_attr_generation == raidfs_attr_created_file.generation + 1) {
-    *st = raidfs_attr_created_file.st;
-    raidfs_attr_hits++;
-    hit = 1;
+  if (mount != NULL && raidfs_attr_created_file.mount == mount && raidfs_attr_created_file.fh == fh) {
+    raidfs_attr_created_file.mount = NULL; /* served once at most */
+    if (raidfs_attr_changing == 0 && raidfs_attr_generation == raidfs_attr_created_file.generation + 1) {
+      *st = raidfs_attr_created_file.st;
+      raidfs_attr_hits++;
+      hit = 1;
+    }
   }
-  if (raidfs_attr_created_file.mount == mount && raidfs_attr_created_file.fh == fh) raidfs_attr_created_file.mount = NULL;
   pthread_mutex_unlock(&raidfs_attr_lock);
   return hit;
 }

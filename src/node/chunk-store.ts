@@ -39,7 +39,7 @@ const MAGICS = new Map<ChecksumAlgorithm, Buffer>([
 ]);
 const HEADER_BYTES = 48;
 const STATFS_MAX_AGE_MS = 1_000;
-/** Chunks up to this size are written with synchronous calls (writeChunkFileNow). */
+/** Chunks up to this size are written with synchronous calls (writeSmallTmp). */
 const SMALL_CHUNK_BYTES = 64 * 1024;
 const DIRECT_IO_ALIGN = 4096;
 const WASM_PAGE_BYTES = 64 * 1024;
