@@ -263,6 +263,14 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync delay 1 h
     await ok(`for i in 1 2 3 4; do cp c$i ${fsys.mnt}/c$i & done; wait; for i in 1 2 3 4; do cmp c$i ${fsys.mnt}/c$i || exit 1; done`);
   });
 
+  it('df counts the file system the 4 nodes share once, halved for the 2 copies of every byte', async () => {
+    const [bsize, blocks, avail] = (await ok(`stat -f -c '%S %b %a' ${fsys.mnt}`)).trim().split(' ').map(Number);
+    const disk = await fs.statfs(fsys.dir);
+    assert.equal(bsize * blocks, Math.floor((disk.blocks * disk.bsize) / 2 / bsize) * bsize);
+    const halfFree = (disk.bavail * disk.bsize) / 2;
+    assert.ok(Math.abs(bsize * avail - halfFree) < 64 * 2 ** 20, `df's free ${bsize * avail} is about half the disk's free, ${halfFree}`);
+  });
+
   it('a file PUT over REST shows in the mount, and a file copied into the mount is listed and served by REST', async () => {
     const viaRest = testBytes(3 * STRIPE + 11, 'rest-to-mount');
     const put = await fetch(`${fsys.restUrl}/fs/from-rest/in.bin`, { method: 'PUT', body: viaRest });

@@ -4,7 +4,7 @@
  * GET /status, POST /repair and POST /scrub over HTTP; exit codes and errors.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -55,6 +55,11 @@ describe('raidfs status, repair and scrub', () => {
     assert.equal(json.nodes.length, 3);
     assert.equal(json.nodes.reduce((sum, n) => sum + n.chunkCount, 0), 16);
     assert.ok(json.nodes.every((n) => n.alive && n.address && n.usedBytes > 0 && n.freeBytes > 0 && n.lastSeenMs > 0), JSON.stringify(json.nodes));
+    // The three nodes keep their data on one file system, which counts once.
+    assert.equal(new Set(json.nodes.map((n) => n.volume?.id)).size, 1, JSON.stringify(json.nodes));
+    const disk = statfsSync(dir);
+    assert.equal(json.capacityBytes, disk.blocks * disk.bsize);
+    assert.ok(Math.abs(json.freeBytes - disk.bavail * disk.bsize) < 64 * 2 ** 20, `free ${json.freeBytes} is the disk's, ${disk.bavail * disk.bsize}`);
 
     nodes[2].kill('SIGKILL');
     const down = await controller.waitForStatus((s) => s.nodesDown === 1, 'node3 is counted down');

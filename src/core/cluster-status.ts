@@ -4,6 +4,7 @@
  * from the registry (memory) and the per-holders part counts (a few rows, whatever
  * the number of parts).
  */
+import { clusterSpace } from './cluster-space';
 import { MetadataStore } from './metadata/metadata-store';
 import { NodeRegistry } from './node-registry';
 import type { NodeStatus } from './node-status';
@@ -17,7 +18,7 @@ export interface ClusterStatus {
   nodes: NodeStatus[];
   nodesUp: number;
   nodesDown: number;
-  /** Capacity and use of the nodes that are up. */
+  /** Capacity and use of the nodes that are up, each file system counted once (see cluster-space.ts). */
   capacityBytes: number;
   freeBytes: number;
   usedBytes: number;
@@ -42,15 +43,13 @@ export function clusterStatus(
   const nodes = registry.statuses();
   const up = nodes.filter((n) => n.alive);
   const counts = metadata.copyCounts(up.map((n) => n.id), replicas);
-  const sum = (key: 'capacityBytes' | 'freeBytes' | 'usedBytes') => up.reduce((total, n) => total + n[key], 0);
   return {
     replicas,
     nodes,
     nodesUp: up.length,
     nodesDown: nodes.length - up.length,
-    capacityBytes: sum('capacityBytes'),
-    freeBytes: sum('freeBytes'),
-    usedBytes: sum('usedBytes'),
+    ...clusterSpace(up),
+    usedBytes: up.reduce((total, n) => total + n.usedBytes, 0),
     parts: { total: counts.parts, underReplicated: counts.underReplicated, unavailable: counts.unavailable },
     repair,
     scrub,

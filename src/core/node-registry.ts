@@ -22,7 +22,7 @@ import { createLogger } from '../common/log';
 import { MetadataStore, NodeRow } from './metadata/metadata-store';
 import { NodeTransport } from './node-transport';
 import { pickNodes } from './placement';
-import type { NodeStatus } from './node-status';
+import type { NodeStatus, VolumeStatus } from './node-status';
 import { bodyOf, ErrorCode, Message, NodeReport } from '../wire/messages';
 
 /** What the registry keeps per node; `alive` and `downSinceMs` are derived when asked. */
@@ -49,7 +49,7 @@ export class NodeRegistry {
     private readonly nodeTimeoutMs: number,
   ) {
     for (const row of metadata.knownNodes()) {
-      this.nodes.set(row.id, { ...row, lastSeenMs: 0, softwareVersion: '', reservedBytes: 0, downNoticed: true });
+      this.nodes.set(row.id, { ...row, lastSeenMs: 0, softwareVersion: '', volume: null, reservedBytes: 0, downNoticed: true });
     }
     transport.onMessage = (nodeId, message) => this.onMessage(nodeId, message);
     this.sweeper = setInterval(() => this.noticeDownNodes(), SWEEP_MS);
@@ -122,7 +122,7 @@ export class NodeRegistry {
     const node = this.nodes.get(id);
     if (!node) return;
     node.lastSeenMs = Date.now();
-    if (report) Object.assign(node, plainReport(report));
+    if (report) Object.assign(node, plainReport(report), { volume: volumeOf(report) });
     if (node.downNoticed) {
       node.downNoticed = false;
       this.log.info('node is up', { node: id, address: node.address });
@@ -184,7 +184,7 @@ export class NodeRegistry {
       const known = this.nodes.get(nodeId);
       this.nodes.set(nodeId, {
         id: nodeId, ...report, address: body.address, lastSeenMs: Date.now(), softwareVersion: body.softwareVersion,
-        reservedBytes: known?.reservedBytes ?? 0, downNoticed: false,
+        volume: volumeOf(body.report), reservedBytes: known?.reservedBytes ?? 0, downNoticed: false,
       });
       this.metadata.upsertNode(nodeId, body.address, report);
       this.log.info('node registered', { node: nodeId, address: body.address, free: report.freeBytes, chunks: report.chunkCount });
@@ -205,6 +205,12 @@ export class NodeRegistry {
   private acknowledge(nodeId: string): void {
     void this.transport.send(nodeId, { registerAck: { controllerId: this.controllerId } }).catch(() => undefined);
   }
+}
+
+/** The file system a node reported, its sizes as numbers (null from a node that did not report one). */
+function volumeOf(report: NodeReport | null | undefined): VolumeStatus | null {
+  const volume = report?.volume;
+  return volume?.id ? { id: volume.id, capacityBytes: Number(volume.capacityBytes ?? 0), freeBytes: Number(volume.freeBytes ?? 0) } : null;
 }
 
 /** A node's report as numbers, in the shape the metadata stores it. */

@@ -17,4 +17,14 @@ export interface NodeStatus {
   /** When it was counted down; null while alive. */
   downSinceMs: number | null;
   softwareVersion: string;
+  /** The file system its data is on, which other nodes may share (null: not reported). */
+  volume: VolumeStatus | null;
+}
+
+/** A file system holding nodes' data, as a node on it last reported it. */
+export interface VolumeStatus {
+  /** Equal for nodes on one file system (see src/node/volume-id.ts). */
+  id: string;
+  capacityBytes: number;
+  freeBytes: number;
 }

@@ -4,10 +4,12 @@
  * Kernel contract: getattr answers stat(2) for a path (the kernel caches it for
  * attr_timeout seconds); a file with unsaved writes reports the size written. chmod,
  * chown and utimens change metadata only (uid/gid of -1 and UTIME_OMIT leave a field
- * as it is); statfs reports the cluster's capacity and free space divided by the
- * number of copies, since every byte is stored `replicas` times.
+ * as it is); statfs reports the cluster's capacity and free space (each file system
+ * counted once, see core/cluster-space.ts) divided by the number of copies, since
+ * every byte is stored `replicas` times.
  */
 import type Fuse from 'fuse-native';
+import { clusterSpace } from '../core/cluster-space';
 import { Entry } from '../core/controller';
 import { answer, FuseContext } from './context';
 import type { OpenFiles } from './open-files';
@@ -73,10 +75,9 @@ export function attrOps(ctx: FuseContext): Fuse.Operations {
       const alive = controller.nodes().filter((n) => n.alive);
       const copies = Math.max(1, controller.replicas);
       const blocks = (bytes: number) => Math.min(0xffffffff, Math.floor(bytes / copies / BLOCK));
-      const capacity = alive.reduce((sum, n) => sum + n.capacityBytes, 0);
-      const free = alive.reduce((sum, n) => sum + n.freeBytes, 0);
+      const { capacityBytes, freeBytes } = clusterSpace(alive);
       return {
-        bsize: BLOCK, frsize: BLOCK, blocks: blocks(capacity), bfree: blocks(free), bavail: blocks(free),
+        bsize: BLOCK, frsize: BLOCK, blocks: blocks(capacityBytes), bfree: blocks(freeBytes), bavail: blocks(freeBytes),
         files: 0xffffffff, ffree: 0xfffffff0, favail: 0xfffffff0, namemax: 255,
       };
     }),

@@ -31,6 +31,7 @@ import { promisify } from 'node:util';
 import { isChunkId } from '../wire/chunk-id';
 import { Checksum, ChecksumAlgorithm, DIGEST_BYTES, algorithmName, checksumOf, copyWithChecksum, sameChecksum } from '../wire/checksum';
 import { ErrorCode, NodeReport } from '../wire/messages';
+import { volumeIdOf } from './volume-id';
 
 /** The header's magic for each checksum algorithm. */
 const MAGICS = new Map<ChecksumAlgorithm, Buffer>([
@@ -71,6 +72,8 @@ export class ChunkStore {
     concurrency: number,
     /** O_DIRECT in use: true until a file system refuses it (see openFile). */
     private direct: boolean,
+    /** The file system the chunks are on (see volume-id.ts). */
+    private readonly volumeId: string,
   ) {
     this.alignedBuffers = new AlignedBuffers(concurrency);
   }
@@ -82,8 +85,8 @@ export class ChunkStore {
    * as after a file system refused O_DIRECT (tests cover that path with it).
    */
   static async open(root: string, capacityLimit?: number, concurrency = DEFAULT_CONCURRENCY, directIo = true): Promise<ChunkStore> {
-    const store = new ChunkStore(root, capacityLimit, concurrency, directIo);
     await fs.mkdir(path.join(root, 'chunks'), { recursive: true });
+    const store = new ChunkStore(root, capacityLimit, concurrency, directIo, await volumeIdOf(root));
     await createShards(path.join(root, 'chunks'));
     await fs.rm(path.join(root, 'tmp'), { recursive: true, force: true });
     await fs.mkdir(path.join(root, 'tmp'), { recursive: true });
@@ -304,11 +307,17 @@ export class ChunkStore {
     return { ids, more: false };
   }
 
-  /** Capacity and free bytes: the file system's, bounded by the configured capacity. */
+  /**
+   * Capacity and free bytes: the file system's, bounded by the configured capacity;
+   * and the file system's own, which other nodes on it report too.
+   */
   async report(): Promise<NodeReport> {
     const disk = await this.diskSpace();
     const capacity = Math.min(disk.capacity, this.capacityLimit ?? Infinity);
-    return { capacityBytes: capacity, freeBytes: this.freeBytes(disk), chunkCount: this.chunkCount, usedBytes: this.usedBytes };
+    return {
+      capacityBytes: capacity, freeBytes: this.freeBytes(disk), chunkCount: this.chunkCount, usedBytes: this.usedBytes,
+      volume: { id: this.volumeId, capacityBytes: disk.capacity, freeBytes: disk.free },
+    };
   }
 
   /** Closes the shard directories kept open for fsync. */

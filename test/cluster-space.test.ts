@@ -1,0 +1,53 @@
+/**
+ * The cluster's space (src/core/cluster-space.ts) on its own: nodes that share a file
+ * system count it once, bounded by their own (capacity-limited) figures; nodes on
+ * their own file systems, or that report none, add up.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { clusterSpace } from '../src/core/cluster-space';
+import type { NodeStatus, VolumeStatus } from '../src/core/node-status';
+
+const GiB = 2 ** 30;
+
+function node(id: string, capacityBytes: number, freeBytes: number, volume: VolumeStatus | null): NodeStatus {
+  return {
+    id, alive: true, address: 'host', capacityBytes, freeBytes, usedBytes: 0, chunkCount: 0,
+    lastSeenMs: 1, downSinceMs: null, softwareVersion: 'test', volume,
+  };
+}
+
+describe('cluster space', () => {
+  it('counts a file system shared by several nodes once', () => {
+    const disk = { id: 'vm/m/2049', capacityBytes: 250 * GiB, freeBytes: 60 * GiB };
+    const four = ['n1', 'n2', 'n3', 'n4'].map((id) => node(id, disk.capacityBytes, disk.freeBytes, disk));
+    assert.deepEqual(clusterSpace(four), { capacityBytes: 250 * GiB, freeBytes: 60 * GiB });
+  });
+
+  it('takes the lowest report of a shared file system\'s free bytes', () => {
+    const disk = (freeBytes: number) => ({ id: 'vm/m/2049', capacityBytes: 250 * GiB, freeBytes });
+    const nodes = [node('n1', 250 * GiB, 60 * GiB, disk(60 * GiB)), node('n2', 250 * GiB, 59 * GiB, disk(59 * GiB))];
+    assert.deepEqual(clusterSpace(nodes), { capacityBytes: 250 * GiB, freeBytes: 59 * GiB });
+  });
+
+  it('bounds a shared file system by what its nodes may store (their configured capacities)', () => {
+    const disk = { id: 'vm/m/2049', capacityBytes: 250 * GiB, freeBytes: 60 * GiB };
+    const capped = [node('n1', 10 * GiB, 4 * GiB, disk), node('n2', 10 * GiB, 10 * GiB, disk)];
+    assert.deepEqual(clusterSpace(capped), { capacityBytes: 20 * GiB, freeBytes: 14 * GiB });
+    const oneUncapped = [...capped, node('n3', 250 * GiB, 60 * GiB, disk)];
+    assert.deepEqual(clusterSpace(oneUncapped), { capacityBytes: 250 * GiB, freeBytes: 60 * GiB });
+  });
+
+  it('adds up different file systems, and nodes that report none', () => {
+    const nodes = [
+      node('a1', 100 * GiB, 30 * GiB, { id: 'a/m/2049', capacityBytes: 100 * GiB, freeBytes: 30 * GiB }),
+      node('a2', 100 * GiB, 30 * GiB, { id: 'a/m/2049', capacityBytes: 100 * GiB, freeBytes: 30 * GiB }),
+      node('a3', 50 * GiB, 5 * GiB, { id: 'a/m/2050', capacityBytes: 50 * GiB, freeBytes: 5 * GiB }),
+      node('b1', 100 * GiB, 30 * GiB, { id: 'b/m/2049', capacityBytes: 100 * GiB, freeBytes: 30 * GiB }),
+      node('old1', 8 * GiB, 2 * GiB, null),
+      node('old2', 8 * GiB, 2 * GiB, null),
+    ];
+    assert.deepEqual(clusterSpace(nodes), { capacityBytes: 266 * GiB, freeBytes: 69 * GiB });
+    assert.deepEqual(clusterSpace([]), { capacityBytes: 0, freeBytes: 0 });
+  });
+});
