@@ -10,10 +10,11 @@ import type { NodeStatus, VolumeStatus } from '../src/core/node-status';
 
 const GiB = 2 ** 30;
 
-function node(id: string, capacityBytes: number, freeBytes: number, volume: VolumeStatus | null): NodeStatus {
+/** A node as the registry reports it; a volume id's first part names its machine. */
+function node(id: string, capacityBytes: number, freeBytes: number, volume: Omit<VolumeStatus, 'host'> | null): NodeStatus {
   return {
     id, alive: true, address: 'host', capacityBytes, freeBytes, usedBytes: 0, chunkCount: 0,
-    lastSeenMs: 1, downSinceMs: null, softwareVersion: 'test', volume,
+    lastSeenMs: 1, downSinceMs: null, softwareVersion: 'test', volume: volume && { ...volume, host: volume.id.split('/')[0] },
   };
 }
 

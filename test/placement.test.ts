@@ -1,7 +1,8 @@
 /**
  * Placement (src/core/placement.ts) on its own, with a seeded random source so every
- * run draws the same numbers: distinct nodes with room, idle nodes first, and odds
- * proportional to free bytes among equally idle or busy nodes.
+ * run draws the same numbers: distinct nodes with room, on different machines and file
+ * systems first, idle nodes next, and odds proportional to free bytes among equally
+ * placed nodes.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -19,7 +20,7 @@ function seeded(seed: number): () => number {
   };
 }
 
-const node = (id: string, freeBytes: number, busy = false): Candidate => ({ id, freeBytes, idle: !busy });
+const node = (id: string, freeBytes: number, busy = false, host = 'h1', volume = 'h1/disk1'): Candidate => ({ id, host, volume, freeBytes, idle: !busy });
 
 /** How often each id is picked over `draws` calls. */
 function tally(candidates: Candidate[], count: number, draws: number, seed: number): Map<string, number> {
@@ -74,5 +75,29 @@ describe('placement', () => {
     }
     assert.equal(pairs.size, 6);
     for (const [pair, n] of pairs) assert.ok(n > 850 && n < 1150, `${pair} drawn ${n} times in 6000, expected about 1000`);
+  });
+
+  it('puts the copies on different machines first, then on different file systems, before idleness counts', () => {
+    const random = seeded(6);
+    // Host h1 has two disks with a node each; host h2 one disk with two nodes, both busy.
+    const nodes = [node('a', 100, false, 'h1', 'h1/d1'), node('b', 100, false, 'h1', 'h1/d2'),
+      node('c', 100, true, 'h2', 'h2/d1'), node('d', 100, true, 'h2', 'h2/d1')];
+    for (let i = 0; i < 200; i++) {
+      const [first, second] = pickNodes(nodes, 2, 1, random);
+      assert.ok(first === 'a' || first === 'b', `idle first (got ${first})`);
+      assert.ok(second === 'c' || second === 'd', `then the other machine, busy or not (got ${second})`);
+    }
+    // A repair, with the surviving copy on h2: the new one goes to h1.
+    for (let i = 0; i < 200; i++) {
+      assert.ok(['a', 'b'].includes(pickNodes(nodes.slice(0, 3), 1, 1, random, [{ host: 'h2', volume: 'h2/d1' }])[0]));
+    }
+    // One machine: its other disk before the same disk.
+    const oneHost = [node('a', 100, false, 'h1', 'h1/d1'), node('b', 100, false, 'h1', 'h1/d1'), node('c', 100, true, 'h1', 'h1/d2')];
+    for (let i = 0; i < 200; i++) {
+      const two = pickNodes(oneHost, 2, 1, random);
+      assert.ok(two.includes('c') && (two.includes('a') || two.includes('b')), `one copy on each disk (got ${two.join(', ')})`);
+    }
+    // Only one machine with room: both copies there rather than none.
+    assert.deepEqual(pickNodes([node('a', 100, false, 'h1', 'h1/d1'), node('b', 100, false, 'h1', 'h1/d1'), node('c', 0, false, 'h2', 'h2/d1')], 2, 1, random).sort(), ['a', 'b']);
   });
 });

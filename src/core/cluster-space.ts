@@ -4,7 +4,7 @@
  * system (`raidfs up`'s local nodes do) each report all of its free space; summing
  * their reports would promise as many times the space there is.
  *
- * Invariants: nodes reporting one volume (see src/node/volume-id.ts) together count
+ * Invariants: nodes reporting one volume (see src/node/volume-name.ts) together count
  * for at most that volume's size and free bytes, and for at most the sum of their own
  * figures (which their configured capacities bound); a node that reports no volume
  * counts alone. Of two reports of one volume's free bytes, the lower counts: each node

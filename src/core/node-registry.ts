@@ -21,7 +21,7 @@
 import { createLogger } from '../common/log';
 import { MetadataStore, NodeRow } from './metadata/metadata-store';
 import { NodeTransport } from './node-transport';
-import { pickNodes } from './placement';
+import { FailureDomains, pickNodes } from './placement';
 import type { NodeStatus, VolumeStatus } from './node-status';
 import { bodyOf, ErrorCode, Message, NodeReport } from '../wire/messages';
 
@@ -94,16 +94,24 @@ export class NodeRegistry {
       .sort((a, b) => a.id.localeCompare(b.id));
   }
 
-  /** Up to `count` distinct live nodes for a part of `bytes`, none of them in `exclude`. */
+  /**
+   * Up to `count` distinct live nodes for a part of `bytes`, none of them in `exclude`
+   * (the part's copies, and nodes tried for it), and on other machines and file systems
+   * than those where the candidates allow (see placement.ts).
+   */
   choose(count: number, bytes: number, exclude: ReadonlySet<string>): string[] {
     const candidates = this.aliveIds()
       .filter((id) => !exclude.has(id))
       .map((id) => {
         const node = this.nodes.get(id)!;
         // Every part has bytes, so a node has stores in flight exactly when it has bytes reserved.
-        return { id, freeBytes: node.freeBytes - node.reservedBytes, idle: node.reservedBytes === 0 };
+        return { id, ...failureDomains(node), freeBytes: node.freeBytes - node.reservedBytes, idle: node.reservedBytes === 0 };
       });
-    return pickNodes(candidates, count, bytes);
+    const placed = [...exclude].flatMap((id) => {
+      const node = this.nodes.get(id);
+      return node ? [failureDomains(node)] : [];
+    });
+    return pickNodes(candidates, count, bytes, Math.random, placed);
   }
 
   /** A copy of `bytes` is on its way to node `id`: it counts against the node's free space, and the node as busy, until release. */
@@ -207,10 +215,16 @@ export class NodeRegistry {
   }
 }
 
+/** A node's machine and file system; a node that reported none counts as a machine of its own. */
+function failureDomains(node: KnownNode): FailureDomains {
+  return node.volume ? { host: node.volume.host, volume: node.volume.id } : { host: `node ${node.id}`, volume: `node ${node.id}` };
+}
+
 /** The file system a node reported, its sizes as numbers (null from a node that did not report one). */
 function volumeOf(report: NodeReport | null | undefined): VolumeStatus | null {
   const volume = report?.volume;
-  return volume?.id ? { id: volume.id, capacityBytes: Number(volume.capacityBytes ?? 0), freeBytes: Number(volume.freeBytes ?? 0) } : null;
+  if (!volume?.id) return null;
+  return { id: volume.id, host: volume.host || volume.id, capacityBytes: Number(volume.capacityBytes ?? 0), freeBytes: Number(volume.freeBytes ?? 0) };
 }
 
 /** A node's report as numbers, in the shape the metadata stores it. */

@@ -23,8 +23,10 @@ export interface NodeStatus {
 
 /** A file system holding nodes' data, as a node on it last reported it. */
 export interface VolumeStatus {
-  /** Equal for nodes on one file system (see src/node/volume-id.ts). */
+  /** Equal for nodes on one file system (see src/node/volume-name.ts). */
   id: string;
+  /** Equal for nodes on one machine. */
+  host: string;
   capacityBytes: number;
   freeBytes: number;
 }

@@ -1,9 +1,13 @@
 /**
- * Where a part's copies go: `count` distinct nodes, drawn first from the idle nodes
- * (no store in flight), then from the others; each draw at random with a chance
- * proportional to the free bytes a node has left.
+ * Where a part's copies go: `count` distinct nodes, each drawn first from the nodes on
+ * a machine that holds no copy yet, then on a file system that holds none, then from
+ * the idle nodes (no store in flight) before the others; each draw at random with a
+ * chance proportional to the free bytes a node has left.
  *
- * - Idle first: an idle node acknowledges sooner than one still writing. The two
+ * - Machines and file systems first: a copy is a copy only if what takes the other
+ *   down leaves it. Nodes that share one (as `raidfs up`'s local nodes share a disk)
+ *   are all equally placed, and the rules below decide among them.
+ * - Idle next: an idle node acknowledges sooner than one still writing. The two
  *   halves of a small file then land on four different nodes (when there are four)
  *   and are written in parallel, instead of one node writing two copies in a row,
  *   as a blind draw would do in five files out of six.
@@ -13,7 +17,15 @@
  *   nodes are preferred, not "the least busy": that would send a large file's next
  *   part to the pair that just finished, over and over.
  */
-export interface Candidate {
+/** Where a node keeps its data: what a copy must not share with another, where it can. */
+export interface FailureDomains {
+  /** The machine (equal for nodes on one). */
+  host: string;
+  /** The file system (equal for nodes on one). */
+  volume: string;
+}
+
+export interface Candidate extends FailureDomains {
   id: string;
   /** Bytes the node can still take (free space minus writes in flight to it). */
   freeBytes: number;
@@ -21,18 +33,29 @@ export interface Candidate {
   idle: boolean;
 }
 
-/** Up to `count` distinct candidate ids with room for `bytes`; fewer if not enough have room. */
-export function pickNodes(candidates: readonly Candidate[], count: number, bytes: number, random: () => number = Math.random): string[] {
-  const withRoom = candidates.filter((c) => c.freeBytes >= bytes);
-  const idle = withRoom.filter((c) => c.idle);
-  const busy = withRoom.filter((c) => !c.idle);
+/**
+ * Up to `count` distinct candidate ids with room for `bytes`, away from each other and
+ * from `placed` (where the part's other copies are, or were tried) as far as the
+ * candidates allow; fewer if not enough have room.
+ */
+export function pickNodes(
+  candidates: readonly Candidate[], count: number, bytes: number,
+  random: () => number = Math.random, placed: readonly FailureDomains[] = [],
+): string[] {
+  const pool = candidates.filter((c) => c.freeBytes >= bytes);
+  const hosts = new Set(placed.map((p) => p.host));
+  const volumes = new Set(placed.map((p) => p.volume));
+  // Lower is better: a shared machine outweighs a shared file system, which outweighs being busy.
+  const rank = (c: Candidate) => (hosts.has(c.host) ? 4 : 0) + (volumes.has(c.volume) ? 2 : 0) + (c.idle ? 0 : 1);
   const chosen: string[] = [];
-  for (const pool of [idle, busy]) {
-    while (chosen.length < count && pool.length > 0) {
-      const index = drawByFreeBytes(pool, random);
-      chosen.push(pool[index].id);
-      pool.splice(index, 1);
-    }
+  while (chosen.length < count && pool.length > 0) {
+    const best = Math.min(...pool.map(rank));
+    const tier = pool.filter((c) => rank(c) === best);
+    const pick = tier[drawByFreeBytes(tier, random)];
+    chosen.push(pick.id);
+    hosts.add(pick.host);
+    volumes.add(pick.volume);
+    pool.splice(pool.indexOf(pick), 1);
   }
   return chosen;
 }

@@ -31,7 +31,7 @@ import { promisify } from 'node:util';
 import { isChunkId } from '../wire/chunk-id';
 import { Checksum, ChecksumAlgorithm, DIGEST_BYTES, algorithmName, checksumOf, copyWithChecksum, sameChecksum } from '../wire/checksum';
 import { ErrorCode, NodeReport } from '../wire/messages';
-import { volumeIdOf } from './volume-id';
+import { VolumeName, volumeOf } from './volume-name';
 
 /** The header's magic for each checksum algorithm. */
 const MAGICS = new Map<ChecksumAlgorithm, Buffer>([
@@ -72,8 +72,8 @@ export class ChunkStore {
     concurrency: number,
     /** O_DIRECT in use: true until a file system refuses it (see openFile). */
     private direct: boolean,
-    /** The file system the chunks are on (see volume-id.ts). */
-    private readonly volumeId: string,
+    /** The file system the chunks are on, and its machine (see volume-name.ts). */
+    private readonly volume: VolumeName,
   ) {
     this.alignedBuffers = new AlignedBuffers(concurrency);
   }
@@ -86,7 +86,7 @@ export class ChunkStore {
    */
   static async open(root: string, capacityLimit?: number, concurrency = DEFAULT_CONCURRENCY, directIo = true): Promise<ChunkStore> {
     await fs.mkdir(path.join(root, 'chunks'), { recursive: true });
-    const store = new ChunkStore(root, capacityLimit, concurrency, directIo, await volumeIdOf(root));
+    const store = new ChunkStore(root, capacityLimit, concurrency, directIo, await volumeOf(root));
     await createShards(path.join(root, 'chunks'));
     await fs.rm(path.join(root, 'tmp'), { recursive: true, force: true });
     await fs.mkdir(path.join(root, 'tmp'), { recursive: true });
@@ -316,7 +316,7 @@ export class ChunkStore {
     const capacity = Math.min(disk.capacity, this.capacityLimit ?? Infinity);
     return {
       capacityBytes: capacity, freeBytes: this.freeBytes(disk), chunkCount: this.chunkCount, usedBytes: this.usedBytes,
-      volume: { id: this.volumeId, capacityBytes: disk.capacity, freeBytes: disk.free },
+      volume: { ...this.volume, capacityBytes: disk.capacity, freeBytes: disk.free },
     };
   }
 
