@@ -96,8 +96,8 @@ export class NodeRegistry {
 
   /**
    * Up to `count` distinct live nodes for a part of `bytes`, none of them in `exclude`
-   * (the part's copies, and nodes tried for it), and on other machines and file systems
-   * than those where the candidates allow (see placement.ts).
+   * (the part's copies, and nodes tried for it), preferring machines and file systems
+   * where none of those are (see placement.ts).
    */
   choose(count: number, bytes: number, exclude: ReadonlySet<string>): string[] {
     const candidates = this.aliveIds()
