@@ -11,6 +11,7 @@
  * lowers it by what it stored since its last statfs, not by what the others did.
  */
 import type { NodeStatus } from './node-status';
+import { failureDomainsOf } from './placement';
 
 export interface Space {
   capacityBytes: number;
@@ -20,8 +21,10 @@ export interface Space {
 export function clusterSpace(nodes: readonly NodeStatus[]): Space {
   const groups = new Map<string, NodeStatus[]>();
   for (const node of nodes) {
-    const key = node.volume ? `volume ${node.volume.id}` : `node ${node.id}`;
-    groups.set(key, [...(groups.get(key) ?? []), node]);
+    const { volume } = failureDomainsOf(node);
+    const group = groups.get(volume);
+    if (group) group.push(node);
+    else groups.set(volume, [node]);
   }
   const total: Space = { capacityBytes: 0, freeBytes: 0 };
   for (const group of groups.values()) {

@@ -21,7 +21,7 @@
 import { createLogger } from '../common/log';
 import { MetadataStore, NodeRow } from './metadata/metadata-store';
 import { NodeTransport } from './node-transport';
-import { FailureDomains, pickNodes } from './placement';
+import { failureDomainsOf, pickNodes } from './placement';
 import type { NodeStatus, VolumeStatus } from './node-status';
 import { bodyOf, ErrorCode, Message, NodeReport } from '../wire/messages';
 
@@ -105,11 +105,11 @@ export class NodeRegistry {
       .map((id) => {
         const node = this.nodes.get(id)!;
         // Every part has bytes, so a node has stores in flight exactly when it has bytes reserved.
-        return { id, ...failureDomains(node), freeBytes: node.freeBytes - node.reservedBytes, idle: node.reservedBytes === 0 };
+        return { id, ...failureDomainsOf(node), freeBytes: node.freeBytes - node.reservedBytes, idle: node.reservedBytes === 0 };
       });
     const placed = [...exclude].flatMap((id) => {
       const node = this.nodes.get(id);
-      return node ? [failureDomains(node)] : [];
+      return node ? [failureDomainsOf(node)] : [];
     });
     return pickNodes(candidates, count, bytes, Math.random, placed);
   }
@@ -130,7 +130,7 @@ export class NodeRegistry {
     const node = this.nodes.get(id);
     if (!node) return;
     node.lastSeenMs = Date.now();
-    if (report) Object.assign(node, plainReport(report), { volume: volumeOf(report) });
+    if (report) Object.assign(node, plainReport(report), { volume: reportedVolume(report) });
     if (node.downNoticed) {
       node.downNoticed = false;
       this.log.info('node is up', { node: id, address: node.address });
@@ -192,7 +192,7 @@ export class NodeRegistry {
       const known = this.nodes.get(nodeId);
       this.nodes.set(nodeId, {
         id: nodeId, ...report, address: body.address, lastSeenMs: Date.now(), softwareVersion: body.softwareVersion,
-        volume: volumeOf(body.report), reservedBytes: known?.reservedBytes ?? 0, downNoticed: false,
+        volume: reportedVolume(body.report), reservedBytes: known?.reservedBytes ?? 0, downNoticed: false,
       });
       this.metadata.upsertNode(nodeId, body.address, report);
       this.log.info('node registered', { node: nodeId, address: body.address, free: report.freeBytes, chunks: report.chunkCount });
@@ -215,13 +215,8 @@ export class NodeRegistry {
   }
 }
 
-/** A node's machine and file system; a node that reported none counts as a machine of its own. */
-function failureDomains(node: KnownNode): FailureDomains {
-  return node.volume ? { host: node.volume.host, volume: node.volume.id } : { host: `node ${node.id}`, volume: `node ${node.id}` };
-}
-
 /** The file system a node reported, its sizes as numbers (null from a node that did not report one). */
-function volumeOf(report: NodeReport | null | undefined): VolumeStatus | null {
+function reportedVolume(report: NodeReport | null | undefined): VolumeStatus | null {
   const volume = report?.volume;
   if (!volume?.id) return null;
   return { id: volume.id, host: volume.host || volume.id, capacityBytes: Number(volume.capacityBytes ?? 0), freeBytes: Number(volume.freeBytes ?? 0) };

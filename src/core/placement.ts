@@ -17,12 +17,19 @@
  *   nodes are preferred, not "the least busy": that would send a large file's next
  *   part to the pair that just finished, over and over.
  */
+import type { NodeStatus } from './node-status';
+
 /** Where a node keeps its data: what a copy must not share with another, where it can. */
 export interface FailureDomains {
   /** The machine (equal for nodes on one). */
   host: string;
   /** The file system (equal for nodes on one). */
   volume: string;
+}
+
+/** A node's machine and file system, as it reported them; a node that reported none counts as a machine of its own. */
+export function failureDomainsOf(node: Pick<NodeStatus, 'id' | 'volume'>): FailureDomains {
+  return node.volume ? { host: node.volume.host, volume: node.volume.id } : { host: `node ${node.id}`, volume: `node ${node.id}` };
 }
 
 export interface Candidate extends FailureDomains {
