@@ -263,6 +263,37 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync delay 1 h
     await ok(`for i in 1 2 3 4; do cp c$i ${fsys.mnt}/c$i & done; wait; for i in 1 2 3 4; do cmp c$i ${fsys.mnt}/c$i || exit 1; done`);
   });
 
+  it('two shells appending to one file at the same time keep every line, each in its order', async () => {
+    await ok(`for p in A B; do (for i in $(seq 100); do echo $p$i >> ${fsys.mnt}/shared.log || exit 1; done) & done; wait`);
+    const lines = (await fs.readFile(fsys.at('shared.log'), 'utf8')).trim().split('\n');
+    assert.equal(lines.length, 200);
+    for (const p of ['A', 'B']) assert.deepEqual(lines.filter((l) => l.startsWith(p)), Array.from({ length: 100 }, (_, i) => `${p}${i + 1}`));
+  });
+
+  it('two handles writing one file see each other\'s writes, and closing both keeps both', async () => {
+    const data = testBytes(3 * STRIPE, 'two-writers');
+    await fs.writeFile(fsys.at('two.bin'), data);
+    const first = await fs.open(fsys.at('two.bin'), 'r+');
+    const second = await fs.open(fsys.at('two.bin'), 'r+');
+    try {
+      await first.write(Buffer.from('FIRST'), 0, 5, 10);
+      await second.write(Buffer.from('SECOND'), 0, 6, 2 * STRIPE + 10);
+      const seen = Buffer.alloc(5);
+      await second.read(seen, 0, 5, 10);
+      assert.equal(seen.toString(), 'FIRST', 'the second handle reads the first one\'s write');
+      await first.close();
+      await second.write(Buffer.from('LAST'), 0, 4, STRIPE);
+    } finally {
+      await first.close().catch(() => undefined);
+      await second.close();
+    }
+    const expected = Buffer.from(data);
+    expected.write('FIRST', 10);
+    expected.write('SECOND', 2 * STRIPE + 10);
+    expected.write('LAST', STRIPE);
+    assert.ok((await fs.readFile(fsys.at('two.bin'))).equals(expected));
+  });
+
   it('df counts the file system the 4 nodes share once, halved for the 2 copies of every byte', async () => {
     const [bsize, blocks, avail] = (await ok(`stat -f -c '%S %b %a' ${fsys.mnt}`)).trim().split(' ').map(Number);
     const disk = await fs.statfs(fsys.dir);

@@ -68,7 +68,8 @@ export function attrOps(ctx: FuseContext): Fuse.Operations {
     utimens: (path, atime, mtime, cb) => answer(ctx, 'utimens', path, cb, () => {
       const modifiedMs = mtime >= OMIT_TIME_FROM ? undefined : mtime;
       const entry = controller.setAttributes(path, { accessedMs: atime >= OMIT_TIME_FROM ? undefined : atime, modifiedMs });
-      if (modifiedMs !== undefined) for (const file of files.ofFile(entry.id)) file.explicitMtimeMs = modifiedMs;
+      const writing = files.writing(entry.id);
+      if (modifiedMs !== undefined && writing) writing.explicitMtimeMs = modifiedMs;
     }),
 
     statfs: (path, cb) => answer(ctx, 'statfs', path, cb, () => {

@@ -43,7 +43,7 @@ import { RaidfsError } from '../core/errors';
 import { createLogger, errorMessage } from '../common/log';
 import { currentStat } from './attr-ops';
 import { answer, answerBytes, FuseContext } from './context';
-import { OpenFile } from './open-files';
+import { OpenFile, WorkingCopy } from './open-files';
 import { StreamingUpload } from './streaming-upload';
 
 const O_ACCMODE = 0o3;
@@ -67,77 +67,118 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
     return file;
   };
 
+  /** The working copy of a handle open for writing (the kernel sends no write or ftruncate through others). */
+  const writable = (file: OpenFile): WorkingCopy => {
+    if (!file.copy) throw new RaidfsError('EINVAL', `${file.path} is not open for writing`);
+    return file.copy;
+  };
+
+  /** Readies `copy` for a change (write or truncate): once no commit uploads it, it is dirty and lends nothing. */
+  const changing = async (copy: WorkingCopy): Promise<void> => {
+    await copy.settled();
+    copy.takeBackReadWindows();
+    copy.dirty = true;
+    copy.explicitMtimeMs = undefined; // changed after utimens: modified now
+  };
+
   /**
    * Gives a file just opened its handle and read window; if `streamed` (it starts
-   * empty), starts uploading during its writes, copied on the FUSE thread unless it
-   * appends (O_APPEND's offsets are the kernel's idea of the end, which only JS
-   * checks). Returns the handle.
+   * empty and no other handle writes it), starts uploading during its writes, copied
+   * on the FUSE thread unless it appends (O_APPEND's offsets are the kernel's idea of
+   * the end, which only JS checks). Returns the handle.
    */
   const opened = (file: OpenFile, streamed: boolean): number => {
     const fh = files.add(file);
     file.readWindow = ctx.windows.readWindow(fh);
-    if (streamed) {
-      file.dirty = true;
-      file.streaming = new StreamingUpload(controller, file.append ? undefined : ctx.windows.writeWindow(fh));
+    const copy = file.copy;
+    if (streamed && copy) {
+      copy.dirty = true;
+      copy.streaming = new StreamingUpload(controller, file.append ? undefined : ctx.windows.writeWindow(fh));
+      copy.streamedBy = file;
     }
     return fh;
   };
 
-  const commit = (file: OpenFile) => file.commitIfDirty(async () => {
-    const options = { modifiedMs: file.explicitMtimeMs, lazy: true };
+  const commit = (copy: WorkingCopy) => copy.commitIfDirty(async () => {
+    const options = { modifiedMs: copy.explicitMtimeMs, lazy: true };
     try {
-      const streaming = file.streaming;
+      const streaming = copy.streaming;
       if (streaming && !streaming.ended) {
-        file.streaming = undefined;
+        copy.streaming = undefined;
+        copy.streamedBy = undefined;
         const draft = await streaming.finish();
-        file.snapshot = { entry: controller.commitDraft(file.path, draft, options), parts: draft.parts };
+        copy.snapshot = { entry: controller.commitDraft(copy.path, draft, options), parts: draft.parts };
       } else {
-        const spool = await file.spoolFor(controller, spoolDir, false);
-        await controller.writeFile(file.path, spool.stream(), options);
+        const spool = await copy.spoolFor(controller, spoolDir, false);
+        await controller.writeFile(copy.path, spool.stream(), options);
       }
-      file.createdHere = false;
+      copy.createdHere = false;
     } catch (err) {
-      if (file.createdHere) removeIfStillEmpty(controller, file);
+      if (copy.createdHere) removeIfStillEmpty(controller, copy);
       throw err;
     }
   });
 
-  /** Truncates an open file's content (a stream keeps going if its size does not change). */
-  const truncateOpen = async (file: OpenFile, size: number) => {
-    file.readWindow?.takeBack();
-    file.dirty = true;
-    if (file.streaming?.accepts(size)) return;
-    const spool = await file.spoolFor(controller, spoolDir, size === 0);
+  /** Commits what a handle's file has unsaved, if it is open for writing. */
+  const commitOf = async (file: OpenFile) => {
+    if (file.copy) await commit(file.copy);
+  };
+
+  /** Truncates a working copy (a stream keeps going if its size does not change). */
+  const truncateCopy = async (copy: WorkingCopy, size: number) => {
+    await changing(copy);
+    if (copy.streaming?.accepts(size)) return;
+    const spool = await copy.spoolFor(controller, spoolDir, size === 0);
     await spool.truncate(size);
   };
 
   return {
     create: (path, mode, cb) => answer(ctx, 'create', path, cb, async () => {
       const entry = controller.createFile(path, { mode: mode & 0o7777 });
-      const fh = opened(new OpenFile(path, entry.id, { entry, parts: [] }, true), true);
+      const snapshot = { entry, parts: [] };
+      const copy = files.copyOf(entry.id, () => new WorkingCopy(path, entry.id, snapshot, true));
+      const fh = opened(new OpenFile(path, entry.id, snapshot, copy), true);
       ctx.created(fh, currentStat(files, entry)); // for libfuse's fgetattr right after this answer
       return fh;
     }),
 
     open: (path, flags, cb) => answer(ctx, 'open', path, cb, async () => {
       const snapshot = controller.snapshot(path);
-      const file = new OpenFile(path, snapshot.entry.id, snapshot, false);
-      const writable = (flags & O_ACCMODE) !== O_RDONLY;
-      file.append = writable && (flags & O_APPEND) !== 0;
-      return opened(file, writable && (flags & O_TRUNC) !== 0);
+      const id = snapshot.entry.id;
+      if ((flags & O_ACCMODE) === O_RDONLY) return opened(new OpenFile(path, id, snapshot), false);
+      const shared = files.writing(id);
+      const copy = shared ?? files.copyOf(id, () => new WorkingCopy(path, id, snapshot, false));
+      if (shared && !shared.hasLocalContent && !shared.dirty) { // nothing written yet: read what is committed now
+        shared.takeBackReadWindows();
+        shared.snapshot = snapshot;
+      }
+      const file = new OpenFile(path, id, snapshot, copy);
+      file.append = (flags & O_APPEND) !== 0;
+      const truncating = (flags & O_TRUNC) !== 0;
+      if (!truncating || !shared) return opened(file, truncating);
+      const fh = opened(file, false); // another handle writes it too: truncate the shared copy
+      try {
+        await truncateCopy(copy, 0);
+      } catch (err) {
+        files.remove(fh);
+        throw err;
+      }
+      return fh;
     }),
 
     read: (path, fd, buf, len, pos, cb) => answerBytes(ctx, 'read', path, cb, async () => {
       const file = handle(fd);
-      if (file.hasLocalContent) return (await file.spoolFor(controller, spoolDir, false)).read(buf, len, pos);
-      const snapshot = file.snapshot!;
+      const local = file.localCopy;
+      if (local) return (await local.spoolFor(controller, spoolDir, false)).read(buf, len, pos);
+      const snapshot = file.snapshot;
       // Sequential: near where the last read ended or its lent part ends (the kernel's
       // read-ahead sends a few reads at once, not always in order).
       const sequential = file.readFrontier >= 0 && Math.abs(pos - file.readFrontier) <= controller.stripeSize;
       const read = await controller.readInto(snapshot, pos, buf.subarray(0, len));
       if (sequential) controller.prefetch(snapshot, pos + len, READ_AHEAD_STRIPES * controller.stripeSize);
       file.readFrontier = Math.max(file.readFrontier, pos + read);
-      if (file.snapshot === snapshot && !file.dirty && !file.hasLocalContent && file.readWindow) { // no write came while the parts were fetched
+      const unchanged = file.snapshot === snapshot && !file.copy?.dirty && !file.localCopy; // no write came while the parts were fetched
+      if (unchanged && file.readWindow) {
         const part = controller.cachedPartAt(snapshot, pos + read) ?? controller.cachedPartAt(snapshot, pos);
         if (part) {
           file.readFrontier = Math.max(file.readFrontier, part.offset + part.data.length);
@@ -150,35 +191,35 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
     write: (path, fd, buf, len, pos, cb) => answerBytes(ctx, 'write', path, cb, async () => {
       const file = handle(fd);
       const data = buf.subarray(0, len);
-      file.readWindow?.takeBack();
-      file.dirty = true;
-      const streaming = file.streaming;
+      const copy = writable(file);
+      await changing(copy);
+      const streaming = copy.streamedBy === file ? copy.streaming : undefined;
       if (streaming?.accepts(file.append ? streaming.size : pos)) {
         await streaming.push(data);
         return len;
       }
-      const spool = await file.spoolFor(controller, spoolDir, false);
-      return spool.write(data, file.append ? spool.size : pos);
+      const spool = await copy.spoolFor(controller, spoolDir, false);
+      return file.append ? spool.append(data) : spool.write(data, pos);
     }),
 
     truncate: (path, size, cb) => answer(ctx, 'truncate', path, cb, async () => {
       const entry = controller.stat(path);
-      const writing = files.ofFile(entry.id).find((f) => f.hasLocalContent);
-      if (writing) {
-        await truncateOpen(writing, size);
+      const writing = files.writing(entry.id);
+      if (writing?.hasLocalContent) {
+        await truncateCopy(writing, size);
       } else if (size !== entry.size) {
         await controller.writeFile(path, resized(controller, path, entry.size, size));
       }
     }),
 
     ftruncate: (path, fd, size, cb) => answer(ctx, 'ftruncate', path, cb, async () => {
-      await truncateOpen(handle(fd), size);
+      await truncateCopy(writable(handle(fd)), size);
     }),
 
-    flush: (path, fd, cb) => answer(ctx, 'flush', path, cb, () => commit(handle(fd))),
+    flush: (path, fd, cb) => answer(ctx, 'flush', path, cb, () => commitOf(handle(fd))),
 
     fsync: (path, _datasync, fd, cb) => answer(ctx, 'fsync', path, cb, async () => {
-      await commit(handle(fd));
+      await commitOf(handle(fd));
       controller.syncMetadata();
     }),
 
@@ -186,14 +227,12 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       const file = files.get(fd);
       if (!file) return;
       try {
-        await commit(file);
+        await commitOf(file);
       } catch (err) {
         log.warn('commit on release failed', { path: file.path, error: errorMessage(err) });
       } finally {
         file.readWindow?.takeBack();
-        file.streaming?.cancel();
-        files.remove(fd);
-        await file.spool?.close();
+        await files.remove(fd)?.close();
       }
     }),
   };
@@ -207,11 +246,11 @@ async function* resized(controller: Controller, path: string, oldSize: number, n
 }
 
 /** Undoes a create whose content never got stored: removes the empty file it made. */
-function removeIfStillEmpty(controller: Controller, file: OpenFile): void {
+function removeIfStillEmpty(controller: Controller, copy: WorkingCopy): void {
   try {
-    const entry = controller.stat(file.path);
-    if (entry.id === file.fileId && entry.size === 0) controller.remove(file.path);
+    const entry = controller.stat(copy.path);
+    if (entry.id === copy.fileId && entry.size === 0) controller.remove(copy.path);
   } catch (err) {
-    log.warn('could not remove the file of a failed create', { path: file.path, error: errorMessage(err) });
+    log.warn('could not remove the file of a failed create', { path: copy.path, error: errorMessage(err) });
   }
 }

@@ -1,47 +1,54 @@
 /**
- * The files open through the mount, by file handle number.
+ * The files open through the mount: each handle (OpenFile), and what is being written
+ * to a file (WorkingCopy), which every handle open for writing on that file shares.
  *
- * An open file reads a FileSnapshot (the version committed when it was opened) until
- * it is written. A file created, or opened with O_TRUNC, is written as a
- * StreamingUpload while its writes are sequential; any other first write (or
- * ftruncate) moves the file to a Spool, filled with the committed content, and so
- * does anything a stream cannot serve (the stream's bytes move into the spool). A
- * dirty file is committed by flush (close), fsync or release, each time only if
- * dirty.
+ * Sharing is what a local file system gives programs on one machine: two processes
+ * appending to one log (`echo ... >> log` from two shells) both see and keep each
+ * other's lines, and a handle open for writing reads what another wrote. Handles open
+ * only for reading keep close-to-open semantics: each reads the version committed when
+ * it was opened (its FileSnapshot), never a file half-written.
  *
- * Invariants: commits of one open file never overlap; a commit goes to the file's
- * path at that moment (a rename of the open file, or of a directory above it, moves
- * it); `explicitMtimeMs`, set by utimens while dirty (cp -a, rsync -a), is the mtime
- * the commit records; once filling a spool failed, every later use of it fails.
+ * A working copy reads its snapshot (the version committed when its first handle
+ * opened, or its own last streamed commit) until it is written. A file created, or
+ * opened with O_TRUNC while no other handle writes it, is written as a StreamingUpload
+ * fed by that one handle while its writes are sequential; any other first write (or
+ * truncate) moves the file to a Spool, filled with the committed content, and so does
+ * anything a stream cannot serve (a write elsewhere, another handle's write, a read:
+ * the stream's bytes move into the spool). A dirty copy is committed by flush (close),
+ * fsync or release of any of its handles, each time only if dirty.
+ *
+ * Invariants: commits of one working copy never overlap, and nothing changes its
+ * content while a commit uploads it (writes and truncates wait: `settled`), so every
+ * committed version is one the handles really wrote; a commit goes to the file's path
+ * at that moment (a rename of the open file, or of a directory above it, moves it);
+ * `explicitMtimeMs`, set by utimens while dirty (cp -a, rsync -a), is the mtime the
+ * commit records; once filling a spool failed, every later use of it fails; a working
+ * copy lives while a handle uses it, and its spool is closed with the last one.
  */
 import { Controller, FileSnapshot } from '../core/controller';
 import type { ReadWindow } from './io-window';
 import { Spool } from './spool';
 import { StreamingUpload } from './streaming-upload';
 
-export class OpenFile {
+export class WorkingCopy {
   spool?: Spool;
-  /** The upload of a file written sequentially from offset 0, until it is committed or moved to the spool. */
+  /** The upload of a file written sequentially from offset 0 by one handle, until it is committed or moved to the spool. */
   streaming?: StreamingUpload;
+  /** The handle that feeds `streaming` (its write window is that handle's). */
+  streamedBy?: OpenFile;
   dirty = false;
   explicitMtimeMs?: number;
-  /** Opened with O_APPEND: every write goes to the end. */
-  append = false;
-  /** The part lent to the binding to answer this handle's reads (committed content only). */
-  readWindow?: ReadWindow;
-  /**
-   * Where sequential reading would go on: the end of the last read served in JS, or
-   * of the part lent to the binding after it (-1 before any read). For read-ahead.
-   */
-  readFrontier = -1;
+  /** The handles open for writing on this file. */
+  readonly handles = new Set<OpenFile>();
   private spooling?: Promise<Spool>;
   private committing: Promise<void> = Promise.resolve();
+  private commitRunning = false;
 
   constructor(
     public path: string,
     readonly fileId: number,
-    public snapshot: FileSnapshot | undefined,
-    /** Created by this open (create), so a failed first commit removes it again. */
+    public snapshot: FileSnapshot,
+    /** Created by the open that made this copy (create), so a failed first commit removes it again. */
     public createdHere: boolean,
   ) {}
 
@@ -67,16 +74,27 @@ export class OpenFile {
         const streaming = this.streaming;
         if (streaming && empty) streaming.cancel();
         else if (streaming) await streaming.divertInto(spool);
-        else if (!empty && this.snapshot && this.snapshot.entry.size > 0) await spool.fill(controller.readStream(this.path));
+        else if (!empty && this.snapshot.entry.size > 0) await spool.fill(controller.readStream(this.path));
       } catch (err) {
         await spool.close();
         throw err;
       }
       this.spool = spool;
       this.streaming = undefined;
+      this.streamedBy = undefined;
       return spool;
     })();
     return this.spooling;
+  }
+
+  /** Takes back what every handle of this copy lent the binding to answer reads: the content is about to change. */
+  takeBackReadWindows(): void {
+    for (const file of this.handles) file.readWindow?.takeBack();
+  }
+
+  /** Resolves when no commit is uploading this copy: what changes its content waits for this first. */
+  settled(): Promise<void> {
+    return this.commitRunning ? this.committing : Promise.resolve();
   }
 
   /**
@@ -88,20 +106,88 @@ export class OpenFile {
     const next = this.committing.then(async () => {
       if (!this.dirty) return;
       this.dirty = false;
-      await commit();
+      this.commitRunning = true;
+      try {
+        await commit();
+      } finally {
+        this.commitRunning = false;
+      }
     });
     this.committing = next.catch(() => undefined);
     return next;
+  }
+
+  /** Frees what the copy holds, once its last handle is gone. */
+  async close(): Promise<void> {
+    this.streaming?.cancel();
+    await this.spool?.close();
+  }
+}
+
+/** One handle: how it was opened, what it lent the binding, and the content it reads. */
+export class OpenFile {
+  /** Opened with O_APPEND: every write goes to the end. */
+  append = false;
+  /** The part lent to the binding to answer this handle's reads (committed content only). */
+  readWindow?: ReadWindow;
+  /**
+   * Where sequential reading would go on: the end of the last read served in JS, or
+   * of the part lent to the binding after it (-1 before any read). For read-ahead.
+   */
+  readFrontier = -1;
+
+  constructor(
+    private ownPath: string,
+    readonly fileId: number,
+    /** The version a read-only handle reads (a writable one reads its working copy's). */
+    private readonly ownSnapshot: FileSnapshot,
+    /** The working copy of a handle open for writing. */
+    readonly copy?: WorkingCopy,
+  ) {}
+
+  get path(): string {
+    return this.copy?.path ?? this.ownPath;
+  }
+
+  set path(path: string) {
+    this.ownPath = path;
+  }
+
+  /** The committed version this handle reads while its file has no local content. */
+  get snapshot(): FileSnapshot {
+    return this.copy?.snapshot ?? this.ownSnapshot;
+  }
+
+  /** The working copy, if it holds bytes not committed yet: reads come from there. */
+  get localCopy(): WorkingCopy | undefined {
+    return this.copy?.hasLocalContent ? this.copy : undefined;
   }
 }
 
 export class OpenFiles {
   private readonly files = new Map<number, OpenFile>();
+  private readonly copies = new Map<number, WorkingCopy>();
   private nextHandle = 1;
+
+  /** The working copy of `fileId` if a handle writes it, else a new one from `make`, registered. */
+  copyOf(fileId: number, make: () => WorkingCopy): WorkingCopy {
+    let copy = this.copies.get(fileId);
+    if (!copy) {
+      copy = make();
+      this.copies.set(fileId, copy);
+    }
+    return copy;
+  }
+
+  /** The working copy of `fileId`, if a handle writes it. */
+  writing(fileId: number): WorkingCopy | undefined {
+    return this.copies.get(fileId);
+  }
 
   add(file: OpenFile): number {
     const handle = this.nextHandle++;
     this.files.set(handle, file);
+    file.copy?.handles.add(file);
     return handle;
   }
 
@@ -109,25 +195,28 @@ export class OpenFiles {
     return this.files.get(handle);
   }
 
-  remove(handle: number): void {
+  /** Forgets a handle; returns its working copy if this was the copy's last handle (the caller closes it). */
+  remove(handle: number): WorkingCopy | undefined {
+    const file = this.files.get(handle);
     this.files.delete(handle);
+    const copy = file?.copy;
+    if (!copy) return undefined;
+    copy.handles.delete(file);
+    if (copy.handles.size > 0) return undefined;
+    if (this.copies.get(copy.fileId) === copy) this.copies.delete(copy.fileId);
+    return copy;
   }
 
-  /** Open files of one file (same entry id). */
-  ofFile(fileId: number): OpenFile[] {
-    return [...this.files.values()].filter((f) => f.fileId === fileId);
-  }
-
-  /** The open file with unsaved writes for `fileId`, if any: its size is the one to report. */
-  dirtyOf(fileId: number): OpenFile | undefined {
-    return this.ofFile(fileId).find((f) => f.dirty && f.hasLocalContent);
+  /** The working copy with unsaved writes for `fileId`, if any: its size is the one to report. */
+  dirtyOf(fileId: number): WorkingCopy | undefined {
+    const copy = this.copies.get(fileId);
+    return copy?.dirty && copy.hasLocalContent ? copy : undefined;
   }
 
   /** Follows a rename: open files at `from` or below it now live under `to`. */
   renamed(from: string, to: string): void {
-    for (const file of this.files.values()) {
-      if (file.path !== from && !file.path.startsWith(`${from}/`)) continue;
-      file.path = to + file.path.slice(from.length);
-    }
+    const moved = (path: string) => path === from || path.startsWith(`${from}/`) ? to + path.slice(from.length) : path;
+    for (const file of this.files.values()) file.path = moved(file.path);
+    for (const copy of this.copies.values()) copy.path = moved(copy.path);
   }
 }

@@ -38,6 +38,13 @@ export class Spool {
     return done;
   }
 
+  /** Writes `data` at the end; the end moves at once, so appends that overlap in time each get their own place. */
+  append(data: Uint8Array): Promise<number> {
+    const at = this.size;
+    this.size += data.length;
+    return this.write(data, at);
+  }
+
   async read(into: Buffer, length: number, position: number): Promise<number> {
     const wanted = Math.max(0, Math.min(length, this.size - position));
     let done = 0;
