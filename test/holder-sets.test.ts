@@ -16,6 +16,7 @@ import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { MetadataStore, PartRecord, ROOT_ID } from '../src/core/metadata/metadata-store';
 import { ChecksumAlgorithm } from '../src/wire/checksum';
+import { backToSchema } from './helpers/older-schema';
 
 const NODES = ['n1', 'n2', 'n3', 'n4'];
 const dir = mkdtempSync(path.join(tmpdir(), 'raidfs-holders-'));
@@ -141,14 +142,9 @@ describe('copy counts and the search for parts lacking copies (holder_sets)', ()
     }))));
     store.close();
 
-    // Back to schema 2: no holders, no counts, no triggers (nor schema 4's checksum
-    // columns); the copies stay in replicas.
-    const db = new Database(file);
-    db.exec(`ALTER TABLE parts DROP COLUMN digest_algorithm; ALTER TABLE parts RENAME COLUMN digest TO sha256;
-             DROP TRIGGER replica_added; DROP TRIGGER replica_removed; DROP TRIGGER part_added;
-             DROP TRIGGER part_removed; DROP TRIGGER part_holders_changed; DROP TABLE holder_sets;
-             DROP INDEX parts_by_holders; ALTER TABLE parts DROP COLUMN holders; PRAGMA user_version = 2`);
-    db.close();
+    // Back to schema 2: no holders, no counts, no triggers (nor what later schemas
+    // added); the copies stay in replicas.
+    backToSchema(file, 2);
 
     const reopened = new MetadataStore(file);
     const model: Model = new Map(held.map((nodes, idx) => [`old${idx}`, new Set(nodes)]));

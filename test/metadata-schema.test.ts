@@ -1,14 +1,15 @@
 /**
  * The metadata schema's migrations (src/core/metadata/schema.ts) on a real SQLite
  * file: a database whose parts were stored before checksums named their algorithm
- * opens with those parts as SHA-256, their digests intact, next to new BLAKE3 parts.
+ * opens with those parts as SHA-256, their digests intact, next to new BLAKE3 parts;
+ * entry ids are never reused, in a new database and in one from before that rule.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
+import { backToSchema } from './helpers/older-schema';
 import { MetadataStore, ROOT_ID } from '../src/core/metadata/metadata-store';
 import { ChecksumAlgorithm, checksumOf } from '../src/wire/checksum';
 
@@ -28,9 +29,7 @@ describe('metadata schema', () => {
     store.close();
 
     // Back to schema 3, as an older raidfs left it: one `sha256` column.
-    const db = new Database(file);
-    db.exec('ALTER TABLE parts DROP COLUMN digest_algorithm; ALTER TABLE parts RENAME COLUMN digest TO sha256; PRAGMA user_version = 3');
-    db.close();
+    backToSchema(file, 3);
 
     const reopened = new MetadataStore(file);
     assert.deepEqual(reopened.parts(entry.id).map((p) => p.checksum), [old]);
@@ -40,6 +39,28 @@ describe('metadata schema', () => {
     ]));
     assert.deepEqual(reopened.parts(fresh.id).map((p) => p.checksum), [checksumOf(bytes)]);
     assert.equal(reopened.part('c0')?.checksum.algorithm, ChecksumAlgorithm.SHA256);
+    reopened.close();
+  });
+
+  it('never gives a new entry the id of one deleted, even the newest, also in a database from before that rule', () => {
+    const file = path.join(dir, 'ids.sqlite');
+    const deleteNewestThenInsert = (store: MetadataStore, name: string) => {
+      const doomed = store.insertEntry(ROOT_ID, `${name}-deleted`, { kind: 'file', mode: 0o644 });
+      store.transaction(() => store.removeEntry(doomed));
+      const fresh = store.insertEntry(ROOT_ID, name, { kind: 'file', mode: 0o644 });
+      assert.ok(fresh.id > doomed.id, `new id ${fresh.id} after deleted ${doomed.id}`);
+      return fresh;
+    };
+    const store = new MetadataStore(file);
+    const kept = deleteNewestThenInsert(store, 'a');
+    store.close();
+
+    // Back to schema 4, as an older raidfs left it: no record of the highest id.
+    backToSchema(file, 4);
+
+    const reopened = new MetadataStore(file);
+    assert.equal(reopened.entry(kept.id)?.name, 'a');
+    assert.ok(deleteNewestThenInsert(reopened, 'b').id > kept.id);
     reopened.close();
   });
 });

@@ -9,6 +9,8 @@
  *   removeEntry), so readers see a whole old or a whole new file.
  * - A chunk copy leaves `replicas` only by moving to `doomed`; nothing forgets a copy
  *   that still occupies a node.
+ * - Entry ids are never reused, not even the newest one's after it is deleted
+ *   (schema.ts, entry_ids): an id names one file for good.
  * - Every commit is fsynced except those of lazyTransaction, which sync() or the next
  *   fsynced commit that writes makes durable (WAL order): a power loss can only drop
  *   a suffix of commits, each whole. unsyncedCommits counts the lazy commits since.
@@ -142,9 +144,9 @@ export class MetadataStore {
                             SELECT ${ENTRY_COLUMNS}, tree.path AS path FROM entries JOIN tree ON tree.entry_id = entries.id
                             WHERE kind = 'file' ORDER BY id`),
       hasChildren: db.prepare(`SELECT 1 FROM entries WHERE parent_id = ? LIMIT 1`),
-      insert: db.prepare(`INSERT INTO entries (parent_id, name, kind, size, mode, uid, gid, content_type, target,
+      insert: db.prepare(`INSERT INTO entries (id, parent_id, name, kind, size, mode, uid, gid, content_type, target,
                             created_ms, modified_ms, changed_ms, accessed_ms)
-                          VALUES (@parentId, @name, @kind, @size, @mode, @uid, @gid, @contentType, @target,
+                          VALUES ((SELECT last + 1 FROM entry_ids), @parentId, @name, @kind, @size, @mode, @uid, @gid, @contentType, @target,
                             @now, @modifiedMs, @now, @now)`),
       deleteEntry: db.prepare(`DELETE FROM entries WHERE id = ?`),
       touchDir: db.prepare(`UPDATE entries SET modified_ms = ?, changed_ms = ? WHERE id = ?`),

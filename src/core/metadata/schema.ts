@@ -15,6 +15,8 @@
  *             nodes once `since_ms` is older than the delete delay
  *   holder_sets  how many parts have each `holders` value, kept by triggers: status
  *             counts and repair's search read it instead of scanning every part
+ *   entry_ids the highest entry id ever used (one row, kept by a trigger), so that
+ *             ids are never reused
  */
 import type Database from 'better-sqlite3';
 
@@ -118,6 +120,17 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE parts RENAME COLUMN sha256 TO digest;
   ALTER TABLE parts ADD COLUMN digest_algorithm INTEGER NOT NULL DEFAULT 0;
+  `,
+  // 5: entry ids are never reused. SQLite gives a new row the highest id + 1, so a
+  // file created right after the newest one was deleted got its id: a REST client's
+  // /files/ID, or a program's open file, then meant another file. New entries take
+  // entry_ids.last + 1; the trigger keeps `last` at the highest id ever used.
+  `
+  CREATE TABLE entry_ids (last INTEGER NOT NULL);
+  INSERT INTO entry_ids SELECT COALESCE(MAX(id), 0) FROM entries;
+  CREATE TRIGGER entry_id_used AFTER INSERT ON entries WHEN NEW.id > (SELECT last FROM entry_ids) BEGIN
+    UPDATE entry_ids SET last = NEW.id;
+  END;
   `,
 ];
 
