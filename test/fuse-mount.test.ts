@@ -258,6 +258,21 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync delay 1 h
     assert.ok(back.equals(data));
   });
 
+  it('a file deleted over REST while a program writes it stays deleted after its close, and a new file there is kept', async () => {
+    await fs.writeFile(fsys.at('deleted.log'), 'before\n');
+    const handle = await fs.open(fsys.at('deleted.log'), 'a');
+    try {
+      await handle.write('written\n');
+      assert.equal((await fetch(`${fsys.restUrl}/fs/deleted.log`, { method: 'DELETE' })).status, 204);
+      assert.equal((await fetch(`${fsys.restUrl}/fs/deleted.log`, { method: 'PUT', body: 'new file\n' })).status, 201);
+      await handle.write('after the delete\n');
+    } finally {
+      await handle.close();
+    }
+    assert.equal(await fs.readFile(fsys.at('deleted.log'), 'utf8'), 'new file\n');
+    await fs.unlink(fsys.at('deleted.log'));
+  });
+
   it('four files written concurrently all read back identical', async () => {
     await ok(`for i in 1 2 3 4; do head -c $((900000 + i * 111111)) /dev/urandom > c$i; done`);
     await ok(`for i in 1 2 3 4; do cp c$i ${fsys.mnt}/c$i & done; wait; for i in 1 2 3 4; do cmp c$i ${fsys.mnt}/c$i || exit 1; done`);

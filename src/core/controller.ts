@@ -436,6 +436,24 @@ export class Controller {
     }));
   }
 
+  /**
+   * Makes a draft the content of the file with id `id`, wherever renames have moved
+   * it: what a program writes through an open file goes to the file it opened. If
+   * that file was removed meanwhile (over REST; the mount hides its own open files
+   * instead), the draft is dropped and the answer is undefined: those writes go
+   * nowhere, as a local file system's to a file unlinked while open.
+   */
+  commitDraftTo(id: number, draft: Draft, options: Pick<WriteOptions, 'modifiedMs' | 'lazy'> = {}): Entry | undefined {
+    if (this.metadata.entry(id)?.kind !== 'file') {
+      this.dropDraft(draft);
+      return undefined;
+    }
+    return this.writer.settle(draft, ({ size, parts }) => this.commit(options.lazy === true, () => {
+      this.metadata.replaceContent(id, size, parts, undefined, options.modifiedMs);
+      return this.metadata.entry(id)!;
+    }));
+  }
+
   /** Dooms the copies of a draft that will not be committed (nothing happens if it already was). */
   dropDraft(draft: Draft): void {
     this.writer.discard(draft);

@@ -107,10 +107,11 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
         copy.streaming = undefined;
         copy.streamedBy = undefined;
         const draft = await streaming.finish();
-        copy.snapshot = { entry: controller.commitDraft(copy.path, draft, options), parts: draft.parts };
+        const entry = controller.commitDraftTo(copy.fileId, draft, options);
+        if (entry) copy.snapshot = { entry, parts: draft.parts };
       } else {
         const spool = await copy.spoolFor(controller, spoolDir, false);
-        await controller.writeFile(copy.path, spool.stream(), options);
+        controller.commitDraftTo(copy.fileId, await controller.storeDraft(spool.stream()), options);
       }
       copy.createdHere = false;
     } catch (err) {

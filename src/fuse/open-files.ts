@@ -19,8 +19,9 @@
  *
  * Invariants: commits of one working copy never overlap, and nothing changes its
  * content while a commit uploads it (writes and truncates wait: `settled`), so every
- * committed version is one the handles really wrote; a commit goes to the file's path
- * at that moment (a rename of the open file, or of a directory above it, moves it);
+ * committed version is one the handles really wrote; a commit goes to the file the
+ * handles opened (by id), wherever renames moved it, and nowhere if it was removed;
+ * `path` follows the mount's renames;
  * `explicitMtimeMs`, set by utimens while dirty (cp -a, rsync -a), is the mtime the
  * commit records; once filling a spool failed, every later use of it fails; a working
  * copy lives while a handle uses it, and its spool is closed with the last one.

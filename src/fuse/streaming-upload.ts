@@ -3,8 +3,8 @@
  * a file created, or opened with O_TRUNC, starts as a stream fed to
  * Controller.storeDraft. While the writer stays sequential (cp, dd, tar), each write
  * is copied into a stripe-sized buffer and completed stripes travel to the nodes while
- * the writer goes on; close() then sends the tail and commits the draft under the
- * file's path at that moment (so a rename of the open file is simply followed).
+ * the writer goes on; close() then sends the tail and commits the draft as the
+ * content of the file opened, wherever a rename has moved it.
  *
  * Such a file has no spool: its bytes live in the stripe buffers and on the nodes.
  * Anything else (a write elsewhere than at the end, a read, a truncate to another
