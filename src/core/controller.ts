@@ -5,7 +5,8 @@
  * Metadata calls (stat, list, mkdir, rename, remove, ...) are short synchronous
  * SQLite transactions. Data calls are async: writeFile streams a source into parts
  * on the nodes and commits the file only after every copy was acknowledged (in two
- * steps, storeDraft then commitDraft, for a writer that decides at the end); reads go
+ * steps, storeDraft then commitDraft, for a writer that decides at the end, or
+ * commitDraftTo, for an open file's writes, which go to the file opened); reads go
  * through a FileSnapshot, the parts of one committed version of a file, so a reader
  * sees the old or the new content of a file being replaced, never a mix.
  *
