@@ -28,8 +28,9 @@
  *   the FUSE thread copies a write only if it starts where the last one ended and fits
  *   whole; JS appends only what it has checked continues the file.
  * - A read window holds bytes of the version the handle reads (JS takes it back before
- *   the handle changes the file); a read is answered from it only if it lies inside,
- *   or starts inside and the window ends the file (a short read at the end).
+ *   the handle changes the file); a read is answered from it only if it lies inside.
+ *   A read that reaches past the window goes to JS, even at the file's end: a newer
+ *   version of the file may have been committed since (JS decides, see file-ops.ts).
  * - At most RAIDFS_READ_WINDOWS read windows are lent at once, so the parts they keep
  *   alive stay few whatever the number of open files.
  * - The lent buffer stays alive while lent (the window holds a reference to it), and
@@ -54,7 +55,6 @@ typedef struct {
   size_t capacity;
   size_t filled; /* a read window is full from the start */
   uint64_t file_offset; /* of data[0] */
-  bool ends_file; /* a read window whose last byte is the file's */
   blake3_hasher *hash; /* a write window's BLAKE3 of data[0, filled); NULL: not hashing */
   napi_ref buffer;
   /* Requests the FUSE thread answered itself, and their bytes, for the mount's metrics. */
@@ -133,12 +133,11 @@ static int raidfs_window_read (const void *mount, uint64_t fh, char *buf, size_t
   raidfs_window_t *w = raidfs_window_find(mount, fh, true);
   if (w != NULL && (uint64_t) offset >= w->file_offset && (uint64_t) offset < w->file_offset + w->filled) {
     size_t at = (size_t) ((uint64_t) offset - w->file_offset);
-    size_t n = len < w->filled - at ? len : w->filled - at;
-    if (n == len || w->ends_file) {
-      memcpy(buf, w->data + at, n);
+    if (len <= w->filled - at) {
+      memcpy(buf, w->data + at, len);
       w->fast_ops++;
-      w->fast_bytes += n;
-      answered = (int) n;
+      w->fast_bytes += len;
+      answered = (int) len;
     }
   }
   pthread_mutex_unlock(&raidfs_window_lock);
@@ -148,8 +147,8 @@ static int raidfs_window_read (const void *mount, uint64_t fh, char *buf, size_t
 /*
  * Lends JS's buffer argv[2] to file handle argv[1] of the mount whose thread buffer is
  * argv[0], as its read or write window, for the file's bytes from offset argv[3] on;
- * argv[4] is `hash` for a write window and `endsFile` for a read window. Answers
- * false if it cannot: the handle has such a window already, or no slot may be taken.
+ * argv[4], for a write window, is `hash`. Answers false if it cannot: the handle has
+ * such a window already, or no slot may be taken.
  */
 static napi_value raidfs_window_lend (napi_env env, napi_callback_info info, bool reading) {
   NAPI_ARGV(5)
@@ -159,9 +158,9 @@ static napi_value raidfs_window_lend (napi_env env, napi_callback_info info, boo
   double offset;
   napi_get_value_double(env, argv[3], &offset);
   bool flag = false;
-  napi_get_value_bool(env, argv[4], &flag);
+  if (!reading) napi_get_value_bool(env, argv[4], &flag);
   blake3_hasher *hash = NULL;
-  if (!reading && flag) {
+  if (flag) {
     hash = malloc(sizeof(blake3_hasher));
     if (hash != NULL) blake3_hasher_init(hash);
   }
@@ -178,7 +177,6 @@ static napi_value raidfs_window_lend (napi_env env, napi_callback_info info, boo
     slot->capacity = data_len;
     slot->filled = reading ? data_len : 0;
     slot->file_offset = (uint64_t) offset;
-    slot->ends_file = reading && flag;
     slot->hash = hash;
     __atomic_add_fetch(&raidfs_windows_lent, 1, __ATOMIC_RELEASE);
     lent = 1;
@@ -200,9 +198,8 @@ NAPI_METHOD(raidfs_window_open) {
 }
 
 /*
- * JS: raidfs_window_lend_read(thread, fh, bytes, offset, endsFile) lends `bytes`, the
- * file's bytes from `offset` on (the last of them the file's last if `endsFile`), as
- * the handle's read window.
+ * JS: raidfs_window_lend_read(thread, fh, bytes, offset) lends `bytes`, the file's
+ * bytes from `offset` on, as the handle's read window.
  */
 NAPI_METHOD(raidfs_window_lend_read) {
   return raidfs_window_lend(env, info, true);

@@ -258,6 +258,16 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync delay 1 h
     assert.ok(back.equals(data));
   });
 
+  it('tail -f follows a file of several stripes that other programs append to', async () => {
+    const log = `${fsys.mnt}/follow.log`;
+    await ok(`seq 1 200000 > ${log}`); // 1.2 MB: several parts, the last one lent to the binding
+    const waitFor = (text: string) => `for i in $(seq 100); do grep -q '${text}' out && break; sleep 0.1; done; grep -q '${text}' out`;
+    const out = await ok(`timeout 30 tail -s 0.1 -n 1 -f ${log} > out & T=$!
+      ${waitFor('200000')} && echo appended-1 >> ${log} && ${waitFor('appended-1')} && echo appended-2 >> ${log} && ${waitFor('appended-2')}; r=$?
+      kill $T; cat out; exit $r`);
+    assert.equal(out, '200000\nappended-1\nappended-2\n');
+  });
+
   it('a file deleted over REST while a program writes it stays deleted after its close, and a new file there is kept', async () => {
     await fs.writeFile(fsys.at('deleted.log'), 'before\n');
     const handle = await fs.open(fsys.at('deleted.log'), 'a');

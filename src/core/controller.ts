@@ -135,8 +135,8 @@ export interface DirOptions {
   parents?: boolean;
 }
 
-/** A part's bytes, lent until release(), with where they sit in its file and whether they end it. */
-export type LentPart = BorrowedChunk & { offset: number; endsFile: boolean };
+/** A part's bytes, lent until release(), with where they sit in its file. */
+export type LentPart = BorrowedChunk & { offset: number };
 
 /** One committed version of a file: what a reader reads, whatever happens to the path after. */
 export interface FileSnapshot {
@@ -502,6 +502,14 @@ export class Controller {
     });
   }
 
+  /** The committed version of file `id` now, wherever it is; undefined once it was removed. */
+  snapshotById(id: number): FileSnapshot | undefined {
+    return this.metadata.transaction(() => {
+      const entry = this.metadata.entry(id);
+      return entry?.kind === 'file' ? { entry, parts: this.metadata.parts(id) } : undefined;
+    });
+  }
+
   /** Bytes [offset, offset + length) of a snapshot, clipped to its size; fetches only the parts the range touches. */
   async readRange(snapshot: FileSnapshot, offset: number, length: number): Promise<Buffer> {
     const pieces: Buffer[] = [];
@@ -545,7 +553,7 @@ export class Controller {
   cachedPartAt(snapshot: FileSnapshot, offset: number): LentPart | undefined {
     const [part] = partsInRange(snapshot.parts, offset, 1);
     const lent = part && this.reader.borrowCached(part);
-    return lent && { ...lent, offset: part.offset, endsFile: part.offset + part.size === snapshot.entry.size };
+    return lent && { ...lent, offset: part.offset };
   }
 
   /** Starts fetching the parts of a range into the chunk cache without waiting (read-ahead). */

@@ -69,7 +69,7 @@ export interface PatchedBinding {
   raidfs_window_open(thread: Buffer | null, fh: number, buffer: Buffer, fileOffset: number, hash: boolean): boolean;
   raidfs_window_append(thread: Buffer | null, fh: number, bytes: Uint8Array): number;
   raidfs_window_filled(thread: Buffer | null, fh: number): number;
-  raidfs_window_lend_read(thread: Buffer | null, fh: number, bytes: Buffer, fileOffset: number, endsFile: boolean): boolean;
+  raidfs_window_lend_read(thread: Buffer | null, fh: number, bytes: Buffer, fileOffset: number): boolean;
   raidfs_window_close(thread: Buffer | null, fh: number, reading: boolean, digest: Buffer | undefined): [held: number, answered: number, answeredBytes: number];
 }
 

@@ -5,7 +5,9 @@
  * Kernel contract and how raidfs meets it:
  * - open/create return a handle. Reads of a file not written through this handle
  *   come from the version committed when it was opened (a FileSnapshot), with
- *   read-ahead when reading is sequential.
+ *   read-ahead when reading is sequential; once a handle has read that version to its
+ *   end, a read past it moves the handle to the newest committed version, so
+ *   `tail -f` follows a file.
  * - write lands in the handle's disk spool (never the whole file in memory), or, for a
  *   streamed file, in the upload's stripe buffer; the buffer FUSE lends is fully
  *   consumed before the callback, as fuse-native requires.
@@ -38,7 +40,7 @@
  *   does release.
  */
 import type Fuse from 'fuse-native';
-import { Controller } from '../core/controller';
+import { Controller, FileSnapshot } from '../core/controller';
 import { RaidfsError } from '../core/errors';
 import { createLogger, errorMessage } from '../common/log';
 import { currentStat } from './attr-ops';
@@ -125,6 +127,22 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
     if (file.copy) await commit(file.copy);
   };
 
+  /**
+   * The committed version a read of [pos, end) reads: the handle's, or, if the handle
+   * has already read that version to its end and this read goes past it, the newest
+   * (so `tail -f` follows a file that other programs append to; the kernel asks for
+   * whole pages, so the read comes back for the last page). A reader never mixes two
+   * versions before it has read its own to the end.
+   */
+  const versionFor = (file: OpenFile, end: number): FileSnapshot => {
+    const current = file.snapshot;
+    if (!file.readTheEnd || end <= current.entry.size) return current;
+    const latest = controller.snapshotById(file.fileId);
+    if (!latest || latest.entry.version === current.entry.version) return current;
+    file.readNewer(latest);
+    return latest;
+  };
+
   /** Truncates a working copy (a stream keeps going if its size does not change). */
   const truncateCopy = async (copy: WorkingCopy, size: number) => {
     await changing(copy);
@@ -171,13 +189,14 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       const file = handle(fd);
       const local = file.localCopy;
       if (local) return (await local.spoolFor(controller, spoolDir, false)).read(buf, len, pos);
-      const snapshot = file.snapshot;
+      const snapshot = versionFor(file, pos + len);
       // Sequential: near where the last read ended or its lent part ends (the kernel's
       // read-ahead sends a few reads at once, not always in order).
       const sequential = file.readFrontier >= 0 && Math.abs(pos - file.readFrontier) <= controller.stripeSize;
       const read = await controller.readInto(snapshot, pos, buf.subarray(0, len));
       if (sequential) controller.prefetch(snapshot, pos + len, READ_AHEAD_STRIPES * controller.stripeSize);
       file.readFrontier = Math.max(file.readFrontier, pos + read);
+      if (pos + read >= snapshot.entry.size && file.snapshot === snapshot) file.readTheEnd = true;
       const unchanged = file.snapshot === snapshot && !file.copy?.dirty && !file.localCopy; // no write came while the parts were fetched
       if (unchanged && file.readWindow) {
         const part = controller.cachedPartAt(snapshot, pos + read) ?? controller.cachedPartAt(snapshot, pos);

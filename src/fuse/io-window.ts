@@ -111,7 +111,7 @@ export class ReadWindow {
    */
   lend(part: LentPart): void {
     this.takeBack();
-    if (this.h.native.raidfs_window_lend_read(this.h.thread(), this.h.fh, part.data, part.offset, part.endsFile)) this.lent = part;
+    if (this.h.native.raidfs_window_lend_read(this.h.thread(), this.h.fh, part.data, part.offset)) this.lent = part;
     else part.release();
   }
 

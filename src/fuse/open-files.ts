@@ -6,7 +6,9 @@
  * appending to one log (`echo ... >> log` from two shells) both see and keep each
  * other's lines, and a handle open for writing reads what another wrote. Handles open
  * only for reading keep close-to-open semantics: each reads the version committed when
- * it was opened (its FileSnapshot), never a file half-written.
+ * it was opened (its FileSnapshot), never a file half-written, until it has read to
+ * its end; its next read past that end moves it to the newest committed version
+ * (`tail -f`).
  *
  * A working copy reads its snapshot (the version committed when its first handle
  * opened, or its own last streamed commit) until it is written. A file created, or
@@ -136,12 +138,14 @@ export class OpenFile {
    * of the part lent to the binding after it (-1 before any read). For read-ahead.
    */
   readFrontier = -1;
+  /** A read of this handle was answered up to the end of the version it reads. */
+  readTheEnd = false;
 
   constructor(
     private ownPath: string,
     readonly fileId: number,
     /** The version a read-only handle reads (a writable one reads its working copy's). */
-    private readonly ownSnapshot: FileSnapshot,
+    private ownSnapshot: FileSnapshot,
     /** The working copy of a handle open for writing. */
     readonly copy?: WorkingCopy,
   ) {}
@@ -157,6 +161,21 @@ export class OpenFile {
   /** The committed version this handle reads while its file has no local content. */
   get snapshot(): FileSnapshot {
     return this.copy?.snapshot ?? this.ownSnapshot;
+  }
+
+  /**
+   * Moves the handle's reads (a writable handle's: its working copy's, which holds no
+   * local content) to a newer committed version, taking back what was lent of the old.
+   */
+  readNewer(snapshot: FileSnapshot): void {
+    this.readTheEnd = false;
+    if (this.copy) {
+      this.copy.takeBackReadWindows();
+      this.copy.snapshot = snapshot;
+    } else {
+      this.readWindow?.takeBack();
+      this.ownSnapshot = snapshot;
+    }
   }
 
   /** The working copy, if it holds bytes not committed yet: reads come from there. */
