@@ -155,7 +155,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
     create: (path, mode, cb) => answer(ctx, 'create', path, cb, async () => {
       const entry = controller.createFile(path, { mode: mode & 0o7777 });
       const snapshot = { entry, parts: [] };
-      const copy = files.copyOf(entry.id, () => new WorkingCopy(path, entry.id, snapshot, true));
+      const copy = files.startCopy(new WorkingCopy(path, entry.id, snapshot, true));
       const fh = opened(new OpenFile(path, entry.id, snapshot, copy), true);
       ctx.created(fh, currentStat(files, entry)); // for libfuse's fgetattr right after this answer
       return fh;
@@ -166,7 +166,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       const id = snapshot.entry.id;
       if ((flags & O_ACCMODE) === O_RDONLY) return opened(new OpenFile(path, id, snapshot), false);
       const shared = files.writing(id);
-      const copy = shared ?? files.copyOf(id, () => new WorkingCopy(path, id, snapshot, false));
+      const copy = shared ?? files.startCopy(new WorkingCopy(path, id, snapshot, false));
       if (shared && !shared.hasLocalContent && !shared.dirty) { // nothing written yet: read what is committed now
         shared.takeBackReadWindows();
         shared.snapshot = snapshot;

@@ -150,12 +150,14 @@ export class OpenFile {
     readonly copy?: WorkingCopy,
   ) {}
 
+  /** Where the file is now (the mount's renames are followed). */
   get path(): string {
     return this.copy?.path ?? this.ownPath;
   }
 
-  set path(path: string) {
-    this.ownPath = path;
+  /** Follows a rename (a writable handle's path is its working copy's, which follows it too). */
+  moved(rename: (path: string) => string): void {
+    this.ownPath = rename(this.ownPath);
   }
 
   /** The committed version this handle reads while its file has no local content. */
@@ -189,13 +191,9 @@ export class OpenFiles {
   private readonly copies = new Map<number, WorkingCopy>();
   private nextHandle = 1;
 
-  /** The working copy of `fileId` if a handle writes it, else a new one from `make`, registered. */
-  copyOf(fileId: number, make: () => WorkingCopy): WorkingCopy {
-    let copy = this.copies.get(fileId);
-    if (!copy) {
-      copy = make();
-      this.copies.set(fileId, copy);
-    }
+  /** Registers the working copy of a file no handle writes yet; the handles added with it share it. */
+  startCopy(copy: WorkingCopy): WorkingCopy {
+    this.copies.set(copy.fileId, copy);
     return copy;
   }
 
@@ -235,8 +233,8 @@ export class OpenFiles {
 
   /** Follows a rename: open files at `from` or below it now live under `to`. */
   renamed(from: string, to: string): void {
-    const moved = (path: string) => path === from || path.startsWith(`${from}/`) ? to + path.slice(from.length) : path;
-    for (const file of this.files.values()) file.path = moved(file.path);
-    for (const copy of this.copies.values()) copy.path = moved(copy.path);
+    const after = (path: string) => path === from || path.startsWith(`${from}/`) ? to + path.slice(from.length) : path;
+    for (const file of this.files.values()) file.moved(after);
+    for (const copy of this.copies.values()) copy.path = after(copy.path);
   }
 }
