@@ -19,9 +19,9 @@
  * the stream's bytes move into the spool). A dirty copy is committed by flush (close),
  * fsync or release of any of its handles, each time only if dirty.
  *
- * Invariants: commits of one working copy never overlap, and nothing changes its
- * content while a commit uploads it (writes and truncates wait: `settled`), so every
- * committed version is one the handles really wrote; a commit goes to the file the
+ * Invariants: commits of one working copy never overlap, and a write or truncate that
+ * arrives while one is queued or running waits for it (`settled`), so a commit does
+ * not upload a copy that later writes keep changing; a commit goes to the file the
  * handles opened (by id), wherever renames moved it, and nowhere if it was removed;
  * `path` follows the mount's renames;
  * `explicitMtimeMs`, set by utimens while dirty (cp -a, rsync -a), is the mtime the
@@ -45,7 +45,6 @@ export class WorkingCopy {
   readonly handles = new Set<OpenFile>();
   private spooling?: Promise<Spool>;
   private committing: Promise<void> = Promise.resolve();
-  private commitRunning = false;
 
   constructor(
     public path: string,
@@ -97,7 +96,7 @@ export class WorkingCopy {
 
   /** Resolves when no commit is uploading this copy: what changes its content waits for this first. */
   settled(): Promise<void> {
-    return this.commitRunning ? this.committing : Promise.resolve();
+    return this.committing;
   }
 
   /**
@@ -109,12 +108,7 @@ export class WorkingCopy {
     const next = this.committing.then(async () => {
       if (!this.dirty) return;
       this.dirty = false;
-      this.commitRunning = true;
-      try {
-        await commit();
-      } finally {
-        this.commitRunning = false;
-      }
+      await commit();
     });
     this.committing = next.catch(() => undefined);
     return next;
