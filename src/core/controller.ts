@@ -429,12 +429,10 @@ export class Controller {
   /** Makes a draft the content of the file at `path` (created or replaced), in one transaction; a failed commit drops the draft. */
   commitDraft(path: string, draft: Draft, options: WriteOptions = {}): Entry {
     const names = fileNames(path);
-    return this.writer.settle(draft, ({ size, parts }) => this.commit(options.lazy === true, () => {
+    return this.settleInto(draft, options, () => {
       const { parent, existing } = this.writeTarget(names, path, options);
-      const file = existing ?? this.insertFile(parent.id, names.at(-1)!, options);
-      this.metadata.replaceContent(file.id, size, parts, options.contentType, options.modifiedMs);
-      return this.metadata.entry(file.id)!;
-    }));
+      return (existing ?? this.insertFile(parent.id, names.at(-1)!, options)).id;
+    });
   }
 
   /**
@@ -449,8 +447,18 @@ export class Controller {
       this.dropDraft(draft);
       return undefined;
     }
+    return this.settleInto(draft, options, () => id);
+  }
+
+  /**
+   * Commits a draft, in one transaction, as the content of the file whose id
+   * `target` gives (called inside that transaction, so it may create the file); a
+   * failed commit drops the draft. What commitDraft and commitDraftTo share.
+   */
+  private settleInto(draft: Draft, options: WriteOptions, target: () => number): Entry {
     return this.writer.settle(draft, ({ size, parts }) => this.commit(options.lazy === true, () => {
-      this.metadata.replaceContent(id, size, parts, undefined, options.modifiedMs);
+      const id = target();
+      this.metadata.replaceContent(id, size, parts, options.contentType, options.modifiedMs);
       return this.metadata.entry(id)!;
     }));
   }

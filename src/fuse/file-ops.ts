@@ -167,10 +167,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       if ((flags & O_ACCMODE) === O_RDONLY) return opened(new OpenFile(path, id, snapshot), false);
       const shared = files.writing(id);
       const copy = shared ?? files.startCopy(new WorkingCopy(path, id, snapshot, false));
-      if (shared && !shared.hasLocalContent && !shared.dirty) { // nothing written yet: read what is committed now
-        shared.takeBackReadWindows();
-        shared.snapshot = snapshot;
-      }
+      if (shared && !shared.hasLocalContent && !shared.dirty) shared.readNewer(snapshot); // nothing written yet: read what is committed now
       const file = new OpenFile(path, id, snapshot, copy);
       file.append = (flags & O_APPEND) !== 0;
       const truncating = (flags & O_TRUNC) !== 0;

@@ -89,6 +89,12 @@ export class WorkingCopy {
     return this.spooling;
   }
 
+  /** Moves the copy (which holds no local content) to a newer committed version, taking back what was lent of the old. */
+  readNewer(snapshot: FileSnapshot): void {
+    this.takeBackReadWindows();
+    this.snapshot = snapshot;
+  }
+
   /** Takes back what every handle of this copy lent the binding to answer reads: the content is about to change. */
   takeBackReadWindows(): void {
     for (const file of this.handles) file.readWindow?.takeBack();
@@ -166,8 +172,7 @@ export class OpenFile {
   readNewer(snapshot: FileSnapshot): void {
     this.readTheEnd = false;
     if (this.copy) {
-      this.copy.takeBackReadWindows();
-      this.copy.snapshot = snapshot;
+      this.copy.readNewer(snapshot);
     } else {
       this.readWindow?.takeBack();
       this.ownSnapshot = snapshot;
@@ -215,7 +220,7 @@ export class OpenFiles {
     if (!copy) return undefined;
     copy.handles.delete(file);
     if (copy.handles.size > 0) return undefined;
-    if (this.copies.get(copy.fileId) === copy) this.copies.delete(copy.fileId);
+    this.copies.delete(copy.fileId);
     return copy;
   }
 
