@@ -85,7 +85,7 @@ describe('copy counts and the search for parts lacking copies (holder_sets)', ()
       for (const chunk of files.get(fileId) ?? []) model.delete(chunk);
       for (const part of parts) model.set(part.chunkId, new Set(part.nodes));
       files.set(fileId, parts.map((p) => p.chunkId));
-      store.transaction(() => store.replaceContent(fileId, parts.length * 10, parts));
+      store.transaction(() => store.replaceContent(fileId, parts.length * 10, parts, []));
     };
     const subdir = store.insertEntry(ROOT_ID, 'sub', { kind: 'dir', mode: 0o755 });
     const inSubdir = new Set<number>();
@@ -139,7 +139,7 @@ describe('copy counts and the search for parts lacking copies (holder_sets)', ()
     const held = [['n1', 'n2'], ['n2'], [], ['n3', 'n1']];
     store.transaction(() => store.replaceContent(fileEntry.id, 40, held.map((nodes, idx) => ({
       idx, offset: idx * 10, size: 10, chunkId: `old${idx}`, checksum: { algorithm: ChecksumAlgorithm.BLAKE3, digest: Buffer.alloc(32) }, nodes,
-    }))));
+    })), []));
     store.close();
 
     // Back to schema 2: no holders, no counts, no triggers (nor what later schemas

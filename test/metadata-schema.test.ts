@@ -25,7 +25,7 @@ describe('metadata schema', () => {
     const entry = store.insertEntry(ROOT_ID, 'old', { kind: 'file', mode: 0o644 });
     store.transaction(() => store.replaceContent(entry.id, bytes.length, [
       { idx: 0, offset: 0, size: bytes.length, chunkId: 'c0', checksum: old, nodes: ['n1', 'n2'] },
-    ]));
+    ], []));
     store.close();
 
     // Back to schema 3, as an older raidfs left it: one `sha256` column.
@@ -36,7 +36,7 @@ describe('metadata schema', () => {
     const fresh = reopened.insertEntry(ROOT_ID, 'new', { kind: 'file', mode: 0o644 });
     reopened.transaction(() => reopened.replaceContent(fresh.id, bytes.length, [
       { idx: 0, offset: 0, size: bytes.length, chunkId: 'c1', checksum: checksumOf(bytes), nodes: ['n1', 'n2'] },
-    ]));
+    ], []));
     assert.deepEqual(reopened.parts(fresh.id).map((p) => p.checksum), [checksumOf(bytes)]);
     assert.equal(reopened.part('c0')?.checksum.algorithm, ChecksumAlgorithm.SHA256);
     reopened.close();

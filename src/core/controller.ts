@@ -29,7 +29,8 @@ import { ChunkIO } from './chunk-io';
 import { DelayedSync } from './delayed-sync';
 import { DoomedCollector } from './doomed-collector';
 import { RaidfsError } from './errors';
-import { Entry, MetadataStore, PartRecord, ROOT_ID } from './metadata/metadata-store';
+import { editedContent, editsByPart, FileEdit, plannedParts } from './file-edit';
+import { Entry, KeptPartsGoneError, MetadataStore, PartRecord, ROOT_ID } from './metadata/metadata-store';
 import { ControllerMetrics } from './metrics';
 import { NodeRegistry } from './node-registry';
 import type { NodeStatus } from './node-status';
@@ -48,6 +49,7 @@ import type { CurveServerConfig } from '../wire/transport-security';
 
 export type { Entry, PartRecord } from './metadata/metadata-store';
 export type { Draft } from './part-writer';
+export type { FileEdit } from './file-edit';
 export type { NodeStatus } from './node-status';
 export type { ClusterStatus } from './cluster-status';
 export type { RepairReport } from './repairer';
@@ -148,6 +150,17 @@ export interface FileSnapshot {
 type Settings = Required<Omit<ControllerOptions, 'curve'>>;
 
 const log = createLogger('controller');
+
+const HOLE_PIECE = 1 << 20;
+const SHARED_ZEROS = Buffer.alloc(HOLE_PIECE);
+
+/** `length` zero bytes, in pieces of up to 1 MiB: shared ones if only lent, else the caller's own. */
+function* zeros(length: number, lent: boolean): Generator<Buffer> {
+  for (let left = length; left > 0; left -= HOLE_PIECE) {
+    const n = Math.min(left, HOLE_PIECE);
+    yield lent ? SHARED_ZEROS.subarray(0, n) : Buffer.alloc(n);
+  }
+}
 
 /** The names of a file's path; '/' is a directory, never a file. */
 function fileNames(path: string): string[] {
@@ -458,9 +471,57 @@ export class Controller {
   private settleInto(draft: Draft, options: WriteOptions, target: () => number): Entry {
     return this.writer.settle(draft, ({ size, parts }) => this.commit(options.lazy === true, () => {
       const id = target();
-      this.metadata.replaceContent(id, size, parts, options.contentType, options.modifiedMs);
+      this.metadata.replaceContent(id, size, parts, draft.kept, options.contentType, options.modifiedMs);
       return this.metadata.entry(id)!;
     }));
+  }
+
+  /**
+   * Stores a new version of a file told as an edit of a committed one (file-edit.ts):
+   * stripes that did not change keep their parts and zeros past what is left of the
+   * base are holes, so only what changed is stored. A draft that keeps parts commits
+   * only over a version that still has them; with `reuse` false, every stripe is
+   * stored anew.
+   */
+  storeEdit(edit: FileEdit, reuse = true): Promise<Draft> {
+    const readBase = async (offset: number, into: Buffer) => {
+      const read = await this.readInto(edit.base, offset, into);
+      if (read !== into.length) throw new RaidfsError('EIO', `read ${read} of ${into.length} bytes of the version being edited`);
+    };
+    if (editsByPart(edit, this.stripeSize)) return this.writer.storeEdit(plannedParts(edit, this.stripeSize, readBase, reuse), edit.size);
+    return this.writer.store(editedContent(edit, this.stripeSize, readBase));
+  }
+
+  /**
+   * Stores an edit and commits it to file `id` (commitDraftTo): the new version, or
+   * undefined if the file was removed. If another write replaced the parts the edit
+   * keeps meanwhile, every stripe is stored anew and that is committed (the last
+   * write wins, as for whole files).
+   */
+  async writeEdit(id: number, edit: FileEdit, options: Pick<WriteOptions, 'modifiedMs' | 'lazy'> = {}): Promise<FileSnapshot | undefined> {
+    let draft = await this.storeEdit(edit);
+    let entry: Entry | undefined;
+    try {
+      entry = this.commitDraftTo(id, draft, options);
+    } catch (err) {
+      if (!(err instanceof KeptPartsGoneError)) throw err;
+      log.info('file rewritten during an edit; storing the edit whole', { id });
+      draft = await this.storeEdit(edit, false);
+      entry = this.commitDraftTo(id, draft, options);
+    }
+    return entry && { entry, parts: draft.parts };
+  }
+
+  /** Sets a file's size, as truncate(2): cut, or grown by a hole; only the stripe where it ends is stored anew. */
+  async resize(path: string, size: number): Promise<Entry> {
+    if (!Number.isSafeInteger(size) || size < 0) throw new RaidfsError('EINVAL', `invalid size ${size}`);
+    const base = this.snapshot(path);
+    const resized = await this.writeEdit(base.entry.id, {
+      base, size, baseLimit: Math.min(base.entry.size, size), changed: new Set(),
+      readChanged: () => Promise.reject(new Error('a resize changes no stripe')),
+    });
+    if (!resized) throw new RaidfsError('ENOENT', `${path} was removed`);
+    return resized.entry;
   }
 
   /** Dooms the copies of a draft that will not be committed (nothing happens if it already was). */
@@ -571,9 +632,10 @@ export class Controller {
 
   /**
    * Bytes [offset, offset + length) of the content made of `parts` (`size` bytes in
-   * all), part by part. Pieces are the caller's to keep, or with `lent` only until it
-   * asks for the next piece (or stops): then the chunk cache can free their memory
-   * at once instead of leaving it to V8 (chunk-cache.ts).
+   * all), part by part; a range no part covers (a hole) reads as zeros. Pieces are the
+   * caller's to keep, or with `lent` only until it asks for the next piece (or stops):
+   * then the chunk cache can free their memory at once instead of leaving it to V8
+   * (chunk-cache.ts), and a hole's zeros are shared.
    */
   private async *streamRange(parts: readonly PartRecord[], size: number, offset: number, length: number, lent = false): AsyncGenerator<Buffer> {
     if (!Number.isSafeInteger(offset) || offset < 0 || !(length >= 0)) throw new RaidfsError('EINVAL', 'invalid range');
@@ -587,10 +649,12 @@ export class Controller {
         ahead.push(fetch);
       }
     };
+    let at = offset;
     try {
       for (let i = 0; i < touched.length; i++) {
         fetchUpTo(i + this.readAhead + 1);
         const part = touched[i];
+        if (part.offset > at) yield* zeros(part.offset - at, lent);
         const chunk = await ahead[i]!;
         ahead[i] = undefined;
         try {
@@ -599,7 +663,9 @@ export class Controller {
         } finally {
           chunk.release();
         }
+        at = Math.min(end, part.offset + part.size);
       }
+      if (end > at) yield* zeros(end - at, lent);
     } finally {
       for (const fetch of ahead) fetch?.then((chunk) => chunk.release(), () => undefined);
     }

@@ -25,12 +25,17 @@ export interface Bytes {
 /** What a file's content is read from: plain pieces, or pieces that carry their checksum. */
 export type ContentSource = AsyncIterable<Uint8Array | Bytes> | Iterable<Uint8Array | Bytes>;
 
+/** True if a file of `size` bytes is cut into stripe-sized parts (part i at i * stripeSize), not into two halves. */
+export function isStriped(size: number, stripeSize: number): boolean {
+  return size > 2 * stripeSize;
+}
+
 export async function* splitIntoParts(source: ContentSource, stripeSize: number): AsyncGenerator<Bytes> {
   const queue = new ByteQueue();
   let striped = false;
   for await (const piece of source) {
     queue.push(piece);
-    if (!striped && queue.length > 2 * stripeSize) striped = true;
+    if (!striped && isStriped(queue.length, stripeSize)) striped = true;
     if (striped) while (queue.length >= stripeSize) yield queue.take(stripeSize);
   }
   if (striped) {

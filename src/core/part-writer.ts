@@ -26,7 +26,7 @@ import { RaidfsError } from './errors';
 import { DoomedCopy, PartRecord } from './metadata/metadata-store';
 import { NodeRegistry } from './node-registry';
 import { NodeRequestError } from './node-transport';
-import { ContentSource, splitIntoParts } from './part-splitter';
+import { Bytes, ContentSource, splitIntoParts } from './part-splitter';
 import { StripeBuffers } from './stripe-buffers';
 import { UncommittedChunks } from './uncommitted-chunks';
 import { newChunkId } from '../wire/chunk-id';
@@ -44,11 +44,39 @@ export interface UploadResult {
   parts: PartRecord[];
 }
 
-/** Content stored on the nodes but committed nowhere yet (see the invariants above). */
+/**
+ * One part of a file's new version, at its place (`idx` and `offset`, which a hole
+ * before it skips): new bytes to store, or a part of the version it edits, kept.
+ */
+export type PlannedPart = { idx: number; offset: number } & ({ bytes: Bytes } | { kept: PartRecord });
+
+/**
+ * Content stored on the nodes but committed nowhere yet (see the invariants above):
+ * `parts` in order, of which those in `chunkIds` were stored for it and the others
+ * are kept from the version it edits (it commits only over a version that still has
+ * them, MetadataStore.replaceContent).
+ */
 export class Draft implements UploadResult {
   settled = false;
 
   constructor(readonly size: number, readonly parts: PartRecord[], readonly chunkIds: string[]) {}
+
+  /** The chunk ids of the parts kept from the base version. */
+  get kept(): string[] {
+    const stored = new Set(this.chunkIds);
+    return this.parts.filter((p) => !stored.has(p.chunkId)).map((p) => p.chunkId);
+  }
+}
+
+const ZEROS = Buffer.alloc(1 << 20);
+
+/** True if every byte of `data` is 0 (stops at the first that is not: random data costs nothing). */
+export function isAllZero(data: Uint8Array): boolean {
+  for (let at = 0; at < data.length; at += ZEROS.length) {
+    const piece = data.subarray(at, Math.min(data.length, at + ZEROS.length));
+    if (!ZEROS.subarray(0, piece.length).equals(piece)) return false;
+  }
+  return true;
 }
 
 const log = createLogger('upload');
@@ -77,23 +105,51 @@ export class PartWriter {
    * the caller must settle or discard. If storing fails, every copy stored is doomed
    * and the error is thrown.
    */
-  async store(source: ContentSource): Promise<Draft> {
+  store(source: ContentSource): Promise<Draft> {
+    let size = 0;
+    async function* numbered(parts: AsyncIterable<Bytes>): AsyncGenerator<PlannedPart> {
+      let idx = 0;
+      for await (const bytes of parts) {
+        yield { idx: idx++, offset: size, bytes };
+        size += bytes.data.length;
+      }
+    }
+    return this.storePlanned(numbered(splitIntoParts(source, this.settings.stripeSize)), () => size);
+  }
+
+  /**
+   * Stores a new version of a file laid out part by part (Controller.storeEdit): new
+   * bytes are stored, a kept part of the edited version is taken as it is, and a range no planned
+   * part covers is a hole.
+   */
+  storeEdit(plan: AsyncIterable<PlannedPart>, size: number): Promise<Draft> {
+    return this.storePlanned(plan, () => size);
+  }
+
+  private async storePlanned(plan: AsyncIterable<PlannedPart>, sizeOf: () => number): Promise<Draft> {
     this.requireEnoughNodes();
     const parts: PartRecord[] = [];
     const chunkIds: string[] = [];
     const inFlight = new Set<Promise<void>>();
     let failure: unknown;
-    let offset = 0;
     try {
-      for await (const { data, checksum } of splitIntoParts(source, this.settings.stripeSize)) {
+      for await (const planned of plan) {
+        if ('kept' in planned) {
+          parts[planned.idx] = planned.kept;
+          continue;
+        }
+        const { data, checksum } = planned.bytes;
+        if (isAllZero(data)) { // a hole: reads of a range no part covers give zeros
+          this.buffers.give(data);
+          continue;
+        }
         const chunkId = newChunkId();
         chunkIds.push(chunkId);
         this.uncommitted.add(chunkId);
-        const task = this.storePart(data, checksum ?? checksumOf(data), chunkId, chunkIds.length - 1, offset).then(
+        const task = this.storePart(data, checksum ?? checksumOf(data), chunkId, planned.idx, planned.offset).then(
           (record) => { parts[record.idx] = record; },
           (err) => { failure ??= err; },
         );
-        offset += data.length;
         const tracked = task.finally(() => inFlight.delete(tracked));
         inFlight.add(tracked);
         while (inFlight.size >= this.settings.partsInFlight) await Promise.race(inFlight);
@@ -103,7 +159,7 @@ export class PartWriter {
       failure ??= err;
     }
     await Promise.all(inFlight);
-    const draft = new Draft(offset, parts, chunkIds);
+    const draft = new Draft(sizeOf(), parts.filter(Boolean), chunkIds);
     if (failure) {
       this.discard(draft);
       throw failure;
@@ -133,7 +189,8 @@ export class PartWriter {
   discard(draft: Draft): void {
     if (draft.settled) return;
     draft.settled = true;
-    this.doom(draft.parts.filter(Boolean).flatMap((p) => p.nodes.map((nodeId) => ({ chunkId: p.chunkId, nodeId }))));
+    const stored = new Set(draft.chunkIds);
+    this.doom(draft.parts.filter((p) => stored.has(p.chunkId)).flatMap((p) => p.nodes.map((nodeId) => ({ chunkId: p.chunkId, nodeId }))));
     this.uncommitted.delete(draft.chunkIds);
   }
 

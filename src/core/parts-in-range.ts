@@ -6,9 +6,10 @@
  * quadratic in its size (a 64 GiB file, 16,384 parts: ~80 us of scanning per read,
  * ~40 s of CPU for the whole file); a binary search costs O(log parts).
  *
- * Invariant relied on: a file's parts are in idx order, contiguous and non-empty,
- * covering [0, size) (part-splitter.ts cuts them so; metadata keeps that order), so
- * the parts alone bound a range: a range past the end touches none.
+ * Invariant relied on: a file's parts are in idx order, non-empty and do not overlap,
+ * within [0, size) (metadata keeps that order); a range between two parts is a hole
+ * (zeros, stored nowhere). The parts alone bound a range: a range past the end
+ * touches none.
  */
 import type { PartRecord } from './metadata/metadata-store';
 

@@ -97,6 +97,9 @@ const OPEN_WAIT_MS = 2000;
 
 export class MetadataInUseError extends Error {}
 
+/** An edit's commit found a part it keeps gone from its file (MetadataStore.replaceContent). */
+export class KeptPartsGoneError extends Error {}
+
 /**
  * Opens the metadata file, locked for this controller until it closes (file-lock.ts).
  * Two controllers on one metadata file would each count the other's nodes as down
@@ -160,6 +163,11 @@ export class MetadataStore {
                                   SELECT r.chunk_id, r.node_id, ? FROM replicas r
                                   JOIN parts p ON p.chunk_id = r.chunk_id WHERE p.file_id = ?`),
       deleteParts: db.prepare(`DELETE FROM parts WHERE file_id = ?`),
+      doomReplicasExcept: db.prepare(`INSERT OR IGNORE INTO doomed (chunk_id, node_id, since_ms)
+                                  SELECT r.chunk_id, r.node_id, ? FROM replicas r JOIN parts p ON p.chunk_id = r.chunk_id
+                                  WHERE p.file_id = ? AND p.chunk_id NOT IN (SELECT value FROM json_each(?))`),
+      deletePartsExcept: db.prepare(`DELETE FROM parts WHERE file_id = ? AND chunk_id NOT IN (SELECT value FROM json_each(?))`),
+      countPartsOf: db.prepare(`SELECT count(*) FROM parts WHERE file_id = ? AND chunk_id IN (SELECT value FROM json_each(?))`).pluck(),
       doom: db.prepare(`INSERT OR IGNORE INTO doomed (chunk_id, node_id, since_ms) VALUES (?, ?, ?)`),
       dueDoomed: db.prepare(`SELECT chunk_id AS chunkId, node_id AS nodeId FROM doomed
                                  WHERE since_ms <= ? AND node_id IN (SELECT value FROM json_each(?)) ORDER BY node_id LIMIT ?`),
@@ -291,12 +299,28 @@ export class MetadataStore {
     return this.entry(Number(info.lastInsertRowid))!;
   }
 
-  /** Replaces a file's parts (the old copies become doomed) and sets its size. */
-  replaceContent(fileId: number, size: number, parts: readonly PartRecord[], contentType?: string | null, modifiedMs?: number): void {
+  /**
+   * Replaces a file's parts and sets its size. The parts whose chunk ids are in
+   * `kept` stay as they are (an edit that changed only some stripes); every other
+   * old part goes, its copies doomed. Throws KeptPartsGoneError, changing nothing, if
+   * a kept part is no longer one of the file's (another write replaced it meanwhile).
+   */
+  replaceContent(fileId: number, size: number, parts: readonly PartRecord[], kept: readonly string[], contentType?: string | null, modifiedMs?: number): void {
     const now = Date.now();
-    this.stmt.doomReplicas.run(now, fileId);
-    this.stmt.deleteParts.run(fileId);
+    if (kept.length === 0) {
+      this.stmt.doomReplicas.run(now, fileId);
+      this.stmt.deleteParts.run(fileId);
+    } else {
+      const keptJson = JSON.stringify(kept);
+      if (this.stmt.countPartsOf.get(fileId, keptJson) !== kept.length) {
+        throw new KeptPartsGoneError(`file ${fileId} was rewritten while being edited`);
+      }
+      this.stmt.doomReplicasExcept.run(now, fileId, keptJson);
+      this.stmt.deletePartsExcept.run(fileId, keptJson);
+    }
+    const keptIds = new Set(kept);
     for (const part of parts) {
+      if (keptIds.has(part.chunkId)) continue;
       this.stmt.insertPart.run(fileId, part.idx, part.offset, part.size, part.chunkId, part.checksum.digest, part.checksum.algorithm, holdersOf(part.nodes));
       for (const node of part.nodes) this.stmt.insertReplica.run(part.chunkId, node);
     }
