@@ -80,6 +80,68 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync delay 1 h
     assert.ok((await fs.readFile(fsys.at('dd.bin'))).equals(Buffer.concat([expected.subarray(0, 1000), Buffer.alloc(4000)])));
   });
 
+  /** Each part of a file as `index@offset+size:chunk`, from REST (the mount's inode number is the file's id). */
+  const partsOf = async (name: string) => {
+    const { ino } = await fs.stat(fsys.at(name));
+    const info = await (await fetch(`${fsys.restUrl}/files/${ino}/info`)).json() as { parts: Array<{ index: number; offset: number; size: number; chunk_id: string }> };
+    return info.parts.map((p) => `${p.index}@${p.offset}+${p.size}:${p.chunk_id}`);
+  };
+  const changedParts = (before: string[], after: string[]) => after.filter((p) => !before.includes(p)).map((p) => Number(p.split('@')[0]));
+
+  it('a write into a large file, an append and a truncate store only the stripes they touch; growing leaves a hole', async () => {
+    const data = testBytes(10 * STRIPE + 500, 'edits');
+    await fs.writeFile(path.join(local, 'edits.bin'), data);
+    await ok(`cp edits.bin ${fsys.mnt}/edits.bin`);
+    const copied = await partsOf('edits.bin');
+    assert.equal(copied.length, 11);
+
+    await ok(`printf 'PATCH' | dd of=${fsys.mnt}/edits.bin bs=1 seek=${4 * STRIPE + 7} conv=notrunc status=none`);
+    const patched = await partsOf('edits.bin');
+    assert.deepEqual(changedParts(copied, patched), [4]);
+    await ok(`echo appended >> ${fsys.mnt}/edits.bin`);
+    const appended = await partsOf('edits.bin');
+    assert.deepEqual(changedParts(patched, appended), [10]);
+    const expected = Buffer.concat([data, Buffer.from('appended\n')]);
+    expected.write('PATCH', 4 * STRIPE + 7);
+    assert.ok((await fs.readFile(fsys.at('edits.bin'))).equals(expected));
+
+    await ok(`truncate -s 1G ${fsys.mnt}/edits.bin`);
+    const grown = await partsOf('edits.bin');
+    assert.deepEqual(changedParts(appended, grown), [10], 'only the old last stripe is stored again; the rest of the gigabyte is a hole');
+    assert.equal(grown.length, 11);
+    assert.equal((await fs.stat(fsys.at('edits.bin'))).size, 1 << 30);
+    assert.ok(Buffer.from(await ok(`head -c ${expected.length} ${fsys.mnt}/edits.bin | base64 -w0`), 'base64').equals(expected));
+    assert.equal(await ok(`dd if=${fsys.mnt}/edits.bin bs=1M skip=700 count=2 status=none | tr -d '\\0' | wc -c`), '0\n', 'the hole reads as zeros');
+
+    await ok(`printf 'FAR' | dd of=${fsys.mnt}/edits.bin bs=1 seek=${(1 << 30) - 3} conv=notrunc status=none && truncate -s ${3 * STRIPE + 5} ${fsys.mnt}/edits.bin`);
+    const cut = await partsOf('edits.bin');
+    assert.deepEqual(cut.slice(0, 3), copied.slice(0, 3));
+    assert.equal(cut.length, 4);
+    assert.ok((await fs.readFile(fsys.at('edits.bin'))).equals(expected.subarray(0, 3 * STRIPE + 5)));
+
+    await ok(`dd if=/dev/zero of=${fsys.mnt}/zeros.bin bs=64K count=40 status=none`);
+    assert.deepEqual(await partsOf('zeros.bin'), [], 'a file of zeros stores nothing');
+    assert.equal(await ok(`tr -d '\\0' < ${fsys.mnt}/zeros.bin | wc -c`), '0\n');
+    assert.equal((await fs.stat(fsys.at('zeros.bin'))).size, 40 * 65536);
+  });
+
+  it('an edit through an open file, with the file replaced over REST meanwhile, is stored whole over what it read', async () => {
+    const data = testBytes(6 * STRIPE, 'edit-race');
+    await fs.writeFile(path.join(local, 'race.bin'), data);
+    await ok(`cp race.bin ${fsys.mnt}/race.bin`);
+    const theirs = testBytes(6 * STRIPE, 'theirs');
+    const file = await fs.open(fsys.at('race.bin'), 'r+');
+    try {
+      await file.write('MINE', 0);
+      assert.equal((await fetch(`${fsys.restUrl}/fs/race.bin`, { method: 'PUT', body: theirs })).status, 200);
+    } finally {
+      await file.close();
+    }
+    const expected = Buffer.from(data);
+    expected.write('MINE', 0);
+    assert.ok((await fs.readFile(fsys.at('race.bin'))).equals(expected), 'the program\'s edit of what it opened is the last write');
+  });
+
   it('a new file written out of order (not streamable) is uploaded whole at close', async () => {
     await ok(`printf 'END' | dd of=${fsys.mnt}/holes.bin bs=1 seek=${3 * STRIPE} status=none && printf 'START' | dd of=${fsys.mnt}/holes.bin bs=1 conv=notrunc status=none`);
     const expected = Buffer.alloc(3 * STRIPE + 3);
@@ -389,7 +451,7 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync delay 1 h
     await ok(`mkdir ${fsys.mnt}/created`);
     const files = 20;
     const before = await getattrCounts();
-    await ok(`cd ${fsys.mnt}/created && umask 027 && for i in $(seq 1 ${files}); do head -c $i /dev/zero > n$i; done`);
+    await ok(`cd ${fsys.mnt}/created && umask 027 && for i in $(seq 1 ${files}); do head -c $i /dev/urandom > n$i; done`);
     const after = await getattrCounts();
     // Per file, without the binding's answer: the new name's lookup, the directory's
     // attributes (default_permissions) and libfuse's getattr after create, all in JS.

@@ -12,7 +12,8 @@
  *   streamed file, in the upload's stripe buffer; the buffer FUSE lends is fully
  *   consumed before the callback, as fuse-native requires.
  * - flush runs on every close(2) and its result is what close returns, so the commit
- *   (spool -> parts on the nodes -> one metadata transaction) happens there: cp sees
+ *   (the spool's stripes written -> parts on the nodes -> one metadata transaction,
+ *   core/file-edit.ts: stripes not written keep their parts) happens there: cp sees
  *   EIO/ENOSPC when replication fails. release is asynchronous and its result is
  *   dropped by the kernel: it only commits what a flush did not and frees the spool.
  * - close(2) returns once every copy is fsynced on its node and the metadata is
@@ -31,7 +32,9 @@
  *   one commit and readers never see the empty file in between.
  * - A file created or opened with O_TRUNC starts a StreamingUpload: while it is
  *   written sequentially, stripes are stored during the writes and close() commits
- *   the stream; anything else moves its bytes to a spool, which close() uploads.
+ *   the stream; anything else moves its bytes to a spool, whose changes close() uploads.
+ * - truncate of a path nobody writes commits at once (Controller.resize): only the
+ *   stripe where the file now ends is stored again, and growing leaves a hole.
  *   From its third stripe on, such a file's sequential writes are answered by the
  *   binding (io-window.ts) and only the one that fills a stripe comes here.
  * - After each read of committed content, the part that holds the next byte (or
@@ -52,7 +55,6 @@ const O_ACCMODE = 0o3;
 const O_RDONLY = 0o0;
 const O_TRUNC = 0o1000;
 const O_APPEND = 0o2000;
-const ZEROS = Buffer.alloc(1 << 20);
 /**
  * Stripes fetched ahead of a sequential reader. A cold 4 MiB fetch takes ~10-15 ms
  * under load, so 2 left the reader waiting; 4 gave ~5% more on a 1 GiB cat, 6 no more.
@@ -113,7 +115,11 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
         if (entry) copy.snapshot = { entry, parts: draft.parts };
       } else {
         const spool = await copy.spoolFor(controller, spoolDir, false);
-        controller.commitDraftTo(copy.fileId, await controller.storeDraft(spool.stream()), options);
+        const version = await controller.writeEdit(copy.fileId, spool.edit(), options);
+        if (version) {
+          spool.rebase(version);
+          copy.snapshot = version;
+        }
       }
       copy.createdHere = false;
     } catch (err) {
@@ -225,7 +231,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       if (writing?.hasLocalContent) {
         await truncateCopy(writing, size);
       } else if (size !== entry.size) {
-        await controller.writeFile(path, resized(controller, path, entry.size, size));
+        await controller.resize(path, size);
       }
     }),
 
@@ -253,13 +259,6 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       }
     }),
   };
-}
-
-/** The first `newSize` bytes of a file, zero-extended past its current end. */
-async function* resized(controller: Controller, path: string, oldSize: number, newSize: number): AsyncGenerator<Buffer> {
-  const kept = Math.min(oldSize, newSize);
-  if (kept > 0) yield* controller.readStream(path, { start: 0, end: kept - 1 });
-  for (let at = kept; at < newSize; at += ZEROS.length) yield ZEROS.subarray(0, Math.min(ZEROS.length, newSize - at));
 }
 
 /** Undoes a create whose content never got stored: removes the empty file it made. */

@@ -11,12 +11,13 @@
  * (`tail -f`).
  *
  * A working copy reads its snapshot (the version committed when its first handle
- * opened, or its own last streamed commit) until it is written. A file created, or
- * opened with O_TRUNC while no other handle writes it, is written as a StreamingUpload
- * fed by that one handle while its writes are sequential; any other first write (or
- * truncate) moves the file to a Spool, filled with the committed content, and so does
- * anything a stream cannot serve (a write elsewhere, another handle's write, a read:
- * the stream's bytes move into the spool). A dirty copy is committed by flush (close),
+ * opened, or its own last commit) until it is written. A file created, or opened with
+ * O_TRUNC while no other handle writes it, is written as a StreamingUpload fed by that
+ * one handle while its writes are sequential; any other first write (or truncate)
+ * moves the file to a Spool over the committed content (each stripe copied in when
+ * first touched, and only the stripes written stored at commit), and so does anything
+ * a stream cannot serve (a write elsewhere, another handle's write, a read: the
+ * stream's bytes move into the spool). A dirty copy is committed by flush (close),
  * fsync or release of any of its handles, each time only if dirty.
  *
  * Invariants: commits of one working copy never overlap, and a write or truncate that
@@ -66,17 +67,16 @@ export class WorkingCopy {
 
   /**
    * The spool, created on first need, holding: the stream's bytes if the file was
-   * being streamed, else the committed content; nothing if `empty` (the caller is
-   * about to truncate to 0).
+   * being streamed, else the committed content (copied in as touched, spool.ts);
+   * nothing if `empty` (the caller is about to truncate to 0).
    */
   spoolFor(controller: Controller, spoolDir: string, empty: boolean): Promise<Spool> {
     this.spooling ??= (async () => {
-      const spool = await Spool.create(spoolDir);
+      const streaming = this.streaming;
+      const spool = await Spool.create(spoolDir, controller, this.snapshot, empty || streaming !== undefined);
       try {
-        const streaming = this.streaming;
         if (streaming && empty) streaming.cancel();
         else if (streaming) await streaming.divertInto(spool);
-        else if (!empty && this.snapshot.entry.size > 0) await spool.fill(controller.readStream(this.path));
       } catch (err) {
         await spool.close();
         throw err;

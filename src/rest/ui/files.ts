@@ -145,7 +145,7 @@ export class FileBrowser {
       h('dl', { class: 'meta' },
         ...meta('Type', info.content_type), ...meta('Size', `${formatBytes(info.size)} (${info.size.toLocaleString()} bytes)`),
         ...meta('Created', timeElement(info.created)), ...meta('Modified', timeElement(info.modified)), ...meta('Id', String(info.id))),
-      info.parts.length === 0 ? h('p', { class: 'muted' }, 'No parts: the file is empty.') : partsTable(entry.name, info.parts),
+      info.parts.length === 0 ? h('p', { class: 'muted' }, info.size === 0 ? 'No parts: the file is empty.' : 'No parts: the file holds only zeros, which are stored nowhere.') : partsTable(entry.name, info.parts),
     ];
     return h('tr', { class: 'details-row', id: `details-${entry.id}`, 'data-details': entry.path },
       h('td', { colspan: 4 }, h('div', { class: 'details' }, ...body)));
