@@ -512,16 +512,21 @@ export class Controller {
     return entry && { entry, parts: draft.parts };
   }
 
-  /** Sets a file's size, as truncate(2): cut, or grown by a hole; only the stripe where it ends is stored anew. */
-  async resize(path: string, size: number): Promise<Entry> {
+  /**
+   * Sets a file's size, as truncate(2): cut, or grown by a hole; only the stripe
+   * where it ends is stored anew. Resolves with the new version (the same if the
+   * size did not change).
+   */
+  async resize(path: string, size: number): Promise<FileSnapshot> {
     if (!Number.isSafeInteger(size) || size < 0) throw new RaidfsError('EINVAL', `invalid size ${size}`);
     const base = this.snapshot(path);
+    if (size === base.entry.size) return base;
     const resized = await this.writeEdit(base.entry.id, {
       base, size, baseLimit: Math.min(base.entry.size, size), changed: new Set(),
       readChanged: () => Promise.reject(new Error('a resize changes no stripe')),
     });
     if (!resized) throw new RaidfsError('ENOENT', `${path} was removed`);
-    return resized.entry;
+    return resized;
   }
 
   /** Dooms the copies of a draft that will not be committed (nothing happens if it already was). */

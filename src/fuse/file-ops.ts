@@ -226,13 +226,11 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
     }),
 
     truncate: (path, size, cb) => answer(ctx, 'truncate', path, cb, async () => {
-      const entry = controller.stat(path);
-      const writing = files.writing(entry.id);
-      if (writing?.hasLocalContent) {
-        await truncateCopy(writing, size);
-      } else if (size !== entry.size) {
-        await controller.resize(path, size);
-      }
+      const writing = files.writing(controller.stat(path).id);
+      await writing?.settled(); // a commit of the file under way lands first: the truncate applies to what it committed
+      if (writing?.hasLocalContent) return truncateCopy(writing, size);
+      const resized = await controller.resize(path, size);
+      if (writing && !writing.hasLocalContent) writing.readNewer(resized);
     }),
 
     ftruncate: (path, fd, size, cb) => answer(ctx, 'ftruncate', path, cb, async () => {
