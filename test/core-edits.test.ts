@@ -71,6 +71,7 @@ describe('holes and edits (stripe 64 KiB, 4 nodes, doomed copies deleted at once
     assert.equal(partsOf('/resize.bin').length, 0);
     await cluster.controller.writeFile('/small-resize.bin', testBytes(300, 'small'));
     await cluster.controller.resize('/small-resize.bin', 5 * STRIPE);
+    assert.deepEqual(partsOf('/small-resize.bin').map((p) => [p.idx, p.size]), [[0, STRIPE]], 'a small file grown to stripes: its bytes in stripe 0, then a hole');
     assert.ok((await readBack('/small-resize.bin')).equals(Buffer.concat([testBytes(300, 'small'), Buffer.alloc(5 * STRIPE - 300)])));
     await assert.rejects(cluster.controller.resize('/small-resize.bin', -1), { code: 'EINVAL' });
     await assert.rejects(cluster.controller.resize('/no-such-file', 10), { code: 'ENOENT' });

@@ -8,13 +8,13 @@
  * Stripe i is the bytes [i * stripe, (i + 1) * stripe) of the new version. A stripe
  * in `changed` is read from the editor (readChanged); any other is the base's bytes
  * below `baseLimit`, then zeros. How the new version is stored:
- * - if the base and the new version are both striped (over two stripes, see
- *   part-splitter.ts), part by part: a changed stripe is stored; an unchanged one
- *   that is exactly a part of the base is kept (the same chunk, not copied); one past
- *   what is left of the base, or over a hole of it, is a hole; anything else (the
- *   base's last stripe, grown or cut) is read from the base and stored;
+ * - if the new version is striped (over two stripes, see part-splitter.ts), part by
+ *   part: a changed stripe is stored; an unchanged one that is exactly a part of the
+ *   base is kept (the same chunk, not copied); one past what is left of the base, or
+ *   over a hole of it, is a hole; anything else (the base's last stripe, grown or
+ *   cut, or a base cut into halves) is read from the base and stored;
  * - otherwise (a small file, which is cut into halves) the whole content is read
- *   stripe by stripe and stored anew, as any write.
+ *   and stored anew, as any write.
  *
  * Invariant the editor keeps: every stripe whose bytes are not the base's below
  * baseLimit and zeros beyond is in `changed`, including the stripe in which the size
@@ -40,9 +40,9 @@ export interface FileEdit {
 /** Reads bytes of the base at `offset` into all of `into`. */
 export type BaseReader = (offset: number, into: Buffer) => Promise<void>;
 
-/** True if the edit can be stored part by part (both versions striped, parts at stripe offsets). */
+/** True if the edit is stored part by part: the new version is striped, part i at stripe i. */
 export function editsByPart(edit: FileEdit, stripeSize: number): boolean {
-  return isStriped(edit.base.entry.size, stripeSize) && isStriped(edit.size, stripeSize);
+  return isStriped(edit.size, stripeSize);
 }
 
 /**
