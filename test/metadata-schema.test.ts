@@ -2,7 +2,8 @@
  * The metadata schema's migrations (src/core/metadata/schema.ts) on a real SQLite
  * file: a database whose parts were stored before checksums named their algorithm
  * opens with those parts as SHA-256, their digests intact, next to new BLAKE3 parts;
- * entry ids are never reused, in a new database and in one from before that rule.
+ * entry ids are never reused, in a new database and in one from before that rule;
+ * a file's stored bytes (its size less its holes) are counted for files from before.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -61,6 +62,27 @@ describe('metadata schema', () => {
     const reopened = new MetadataStore(file);
     assert.equal(reopened.entry(kept.id)?.name, 'a');
     assert.ok(deleteNewestThenInsert(reopened, 'b').id > kept.id);
+    reopened.close();
+  });
+
+  it('counts the bytes each file\'s parts hold, also for files stored before they were counted', () => {
+    const file = path.join(dir, 'stored.sqlite');
+    const part = (idx: number, size: number) => ({
+      idx, offset: idx * 100, size, chunkId: `s${idx}`, checksum: checksumOf(Buffer.alloc(size, 1)), nodes: ['n1', 'n2'],
+    });
+    const store = new MetadataStore(file);
+    const holey = store.insertEntry(ROOT_ID, 'holey', { kind: 'file', mode: 0o644 });
+    store.transaction(() => store.replaceContent(holey.id, 1000, [part(0, 100), part(7, 60)], []));
+    assert.equal(store.entry(holey.id)?.storedBytes, 160);
+    store.close();
+
+    // Back to schema 5, as an older raidfs left it: no count.
+    backToSchema(file, 5);
+
+    const reopened = new MetadataStore(file);
+    assert.equal(reopened.entry(holey.id)?.size, 1000);
+    assert.equal(reopened.entry(holey.id)?.storedBytes, 160);
+    assert.equal(reopened.entry(ROOT_ID)?.storedBytes, 0);
     reopened.close();
   });
 });

@@ -34,7 +34,8 @@ export function statOf(entry: Entry, sizeOverride?: number, mtimeOverride?: numb
     nlink: entry.kind === 'dir' ? 2 : 1,
     ino: entry.id,
     blksize: BLOCK,
-    blocks: Math.ceil(size / 512),
+    // A file's holes take no blocks (du); what unsaved writes will take is not known yet.
+    blocks: Math.ceil((entry.kind === 'file' && sizeOverride === undefined ? entry.storedBytes : size) / 512),
     atime: entry.accessedMs,
     mtime: mtimeOverride ?? entry.modifiedMs,
     ctime: entry.changedMs,

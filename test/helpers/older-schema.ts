@@ -16,6 +16,8 @@ const UNDO: Readonly<Record<number, string>> = {
   3: 'ALTER TABLE parts DROP COLUMN digest_algorithm; ALTER TABLE parts RENAME COLUMN digest TO sha256',
   // 5: the highest entry id ever used.
   4: 'DROP TRIGGER entry_id_used; DROP TABLE entry_ids',
+  // 6: the bytes each file's parts hold.
+  5: 'ALTER TABLE entries DROP COLUMN stored_bytes',
 };
 
 /** Takes the metadata file `file` (closed) back to schema `version`. */

@@ -46,6 +46,8 @@ export interface Entry {
   modifiedMs: number;
   changedMs: number;
   accessedMs: number;
+  /** Bytes a file's parts hold (one copy): its size less its holes (0 for directories and symlinks). */
+  storedBytes: number;
 }
 
 export interface PartRecord {
@@ -87,7 +89,7 @@ export interface NodeRow {
 /** A part's columns as a RawPart: its holders (schema.ts) are the nodes with a copy. */
 const PART_COLUMNS = `idx, offset, size, chunk_id AS chunkId, digest, digest_algorithm AS algorithm, holders AS nodes`;
 
-const ENTRY_COLUMNS = `id, parent_id AS parentId, name, kind, size, mode, uid, gid, content_type AS contentType,
+const ENTRY_COLUMNS = `id, parent_id AS parentId, name, kind, size, stored_bytes AS storedBytes, mode, uid, gid, content_type AS contentType,
   target, version, created_ms AS createdMs, modified_ms AS modifiedMs, changed_ms AS changedMs, accessed_ms AS accessedMs`;
 
 export const ROOT_ID = 1;
@@ -153,7 +155,7 @@ export class MetadataStore {
                             @now, @modifiedMs, @now, @now)`),
       deleteEntry: db.prepare(`DELETE FROM entries WHERE id = ?`),
       touchDir: db.prepare(`UPDATE entries SET modified_ms = ?, changed_ms = ? WHERE id = ?`),
-      setContent: db.prepare(`UPDATE entries SET size = @size, version = version + 1, modified_ms = @modifiedMs,
+      setContent: db.prepare(`UPDATE entries SET size = @size, stored_bytes = @stored, version = version + 1, modified_ms = @modifiedMs,
                                 changed_ms = @now, content_type = COALESCE(@contentType, content_type) WHERE id = @id`),
       move: db.prepare(`UPDATE entries SET parent_id = ?, name = ?, changed_ms = ? WHERE id = ?`),
       parts: db.prepare(`SELECT ${PART_COLUMNS} FROM parts WHERE file_id = ? ORDER BY idx`),
@@ -324,7 +326,8 @@ export class MetadataStore {
       this.stmt.insertPart.run(fileId, part.idx, part.offset, part.size, part.chunkId, part.checksum.digest, part.checksum.algorithm, holdersOf(part.nodes));
       for (const node of part.nodes) this.stmt.insertReplica.run(part.chunkId, node);
     }
-    this.stmt.setContent.run({ id: fileId, size, now, modifiedMs: modifiedMs ?? now, contentType: contentType ?? null });
+    const stored = parts.reduce((sum, part) => sum + part.size, 0);
+    this.stmt.setContent.run({ id: fileId, size, stored, now, modifiedMs: modifiedMs ?? now, contentType: contentType ?? null });
     this.entriesChanged();
   }
 

@@ -6,7 +6,8 @@
  * Tables:
  *   nodes     every storage node ever registered, with its address and last report
  *   entries   the directory tree: files, directories and symlinks; id 1 is the root;
- *             (parent_id, name) is unique; `version` grows on every content change
+ *             (parent_id, name) is unique; `version` grows on every content change;
+ *             `stored_bytes` is what a file's parts hold (its size less its holes)
  *   parts     a file's parts in order: byte range, chunk id, checksum (`digest`, and
  *             `digest_algorithm` as in proto/raidfs.proto's ChecksumAlgorithm), and
  *             `holders`, the nodes with a copy (derived from replicas by triggers)
@@ -131,6 +132,13 @@ const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER entry_id_used AFTER INSERT ON entries WHEN NEW.id > (SELECT last FROM entry_ids) BEGIN
     UPDATE entry_ids SET last = NEW.id;
   END;
+  `,
+  // 6: the bytes a file's parts hold, which holes (ranges of zeros stored nowhere)
+  // make less than its size: what stat(2) reports as blocks, so du shows the space a
+  // sparse file takes.
+  `
+  ALTER TABLE entries ADD COLUMN stored_bytes INTEGER NOT NULL DEFAULT 0;
+  UPDATE entries SET stored_bytes = (SELECT COALESCE(SUM(size), 0) FROM parts WHERE parts.file_id = entries.id) WHERE kind = 'file';
   `,
 ];
 
