@@ -30,6 +30,7 @@ import { DelayedSync } from './delayed-sync';
 import { DoomedCollector } from './doomed-collector';
 import { RaidfsError } from './errors';
 import { editedContent, editsByPart, FileEdit, plannedParts } from './file-edit';
+import { zeroPieces } from './holes';
 import { Entry, KeptPartsGoneError, MetadataStore, PartRecord, ROOT_ID } from './metadata/metadata-store';
 import { ControllerMetrics } from './metrics';
 import { NodeRegistry } from './node-registry';
@@ -150,17 +151,6 @@ export interface FileSnapshot {
 type Settings = Required<Omit<ControllerOptions, 'curve'>>;
 
 const log = createLogger('controller');
-
-const HOLE_PIECE = 1 << 20;
-const SHARED_ZEROS = Buffer.alloc(HOLE_PIECE);
-
-/** `length` zero bytes, in pieces of up to 1 MiB: shared ones if only lent, else the caller's own. */
-function* zeros(length: number, lent: boolean): Generator<Buffer> {
-  for (let left = length; left > 0; left -= HOLE_PIECE) {
-    const n = Math.min(left, HOLE_PIECE);
-    yield lent ? SHARED_ZEROS.subarray(0, n) : Buffer.alloc(n);
-  }
-}
 
 /** The names of a file's path; '/' is a directory, never a file. */
 function fileNames(path: string): string[] {
@@ -659,7 +649,7 @@ export class Controller {
       for (let i = 0; i < touched.length; i++) {
         fetchUpTo(i + this.readAhead + 1);
         const part = touched[i];
-        if (part.offset > at) yield* zeros(part.offset - at, lent);
+        if (part.offset > at) yield* zeroPieces(part.offset - at, lent);
         const chunk = await ahead[i]!;
         ahead[i] = undefined;
         try {
@@ -670,7 +660,7 @@ export class Controller {
         }
         at = Math.min(end, part.offset + part.size);
       }
-      if (end > at) yield* zeros(end - at, lent);
+      if (end > at) yield* zeroPieces(end - at, lent);
     } finally {
       for (const fetch of ahead) fetch?.then((chunk) => chunk.release(), () => undefined);
     }

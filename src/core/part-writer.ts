@@ -15,6 +15,8 @@
  *   not already hold the part; the two copies of a part are always on distinct nodes.
  * - On failure every copy already stored is handed to `doom` (to be deleted from its
  *   node) and the error is thrown: a failed upload leaves nothing visible.
+ * - A part of zeros is not stored: it is a hole (holes.ts), which reads give back
+ *   as zeros.
  * - From the moment a chunk id is drawn until its draft is settled (committed, or
  *   doomed) its id is in `uncommitted`, so the orphan collector never deletes a part
  *   of an upload under way or of a draft waiting for its commit. A draft is settled
@@ -23,6 +25,7 @@
 import { createLogger, errorMessage } from '../common/log';
 import { ChunkIO } from './chunk-io';
 import { RaidfsError } from './errors';
+import { isAllZero } from './holes';
 import { DoomedCopy, PartRecord } from './metadata/metadata-store';
 import { NodeRegistry } from './node-registry';
 import { NodeRequestError } from './node-transport';
@@ -68,17 +71,6 @@ export class Draft implements UploadResult {
   }
 }
 
-const ZEROS = Buffer.alloc(1 << 20);
-
-/** True if every byte of `data` is 0 (stops at the first that is not: random data costs nothing). */
-export function isAllZero(data: Uint8Array): boolean {
-  for (let at = 0; at < data.length; at += ZEROS.length) {
-    const piece = data.subarray(at, Math.min(data.length, at + ZEROS.length));
-    if (!ZEROS.subarray(0, piece.length).equals(piece)) return false;
-  }
-  return true;
-}
-
 const log = createLogger('upload');
 
 export class PartWriter {
@@ -119,8 +111,8 @@ export class PartWriter {
 
   /**
    * Stores a new version of a file laid out part by part (Controller.storeEdit): new
-   * bytes are stored, a kept part of the edited version is taken as it is, and a range no planned
-   * part covers is a hole.
+   * bytes are stored, a kept part of the edited version is taken as it is, and a
+   * range no planned part covers is a hole.
    */
   storeEdit(plan: AsyncIterable<PlannedPart>, size: number): Promise<Draft> {
     return this.storePlanned(plan, () => size);

@@ -135,12 +135,11 @@ export class Spool {
   /** Copies in the base's bytes of every stripe of [start, end) not here yet; marks them changed if `writing`. */
   private async touch(start: number, end: number, writing: boolean): Promise<void> {
     if (end <= start) return;
-    const fills: Array<Promise<void>> = [];
-    for (let stripe = Math.floor(start / this.stripeSize); stripe * this.stripeSize < end; stripe++) {
-      fills.push(this.fillStripe(stripe));
-      if (writing) this.changed.add(stripe);
-    }
-    await Promise.all(fills);
+    const stripes: number[] = [];
+    for (let stripe = Math.floor(start / this.stripeSize); stripe * this.stripeSize < end; stripe++) stripes.push(stripe);
+    await Promise.all(stripes.map((stripe) => this.fillStripe(stripe)));
+    // Only once copied in: a stripe whose copy failed must not be stored from the spool.
+    if (writing) for (const stripe of stripes) this.changed.add(stripe);
   }
 
   /** Copies stripe `stripe` of the base in, once, if the spool does not hold its bytes yet. */

@@ -89,8 +89,9 @@ export interface NodeRow {
 /** A part's columns as a RawPart: its holders (schema.ts) are the nodes with a copy. */
 const PART_COLUMNS = `idx, offset, size, chunk_id AS chunkId, digest, digest_algorithm AS algorithm, holders AS nodes`;
 
-const ENTRY_COLUMNS = `id, parent_id AS parentId, name, kind, size, stored_bytes AS storedBytes, mode, uid, gid, content_type AS contentType,
-  target, version, created_ms AS createdMs, modified_ms AS modifiedMs, changed_ms AS changedMs, accessed_ms AS accessedMs`;
+const ENTRY_COLUMNS = `id, parent_id AS parentId, name, kind, size, stored_bytes AS storedBytes, mode, uid, gid,
+  content_type AS contentType, target, version, created_ms AS createdMs, modified_ms AS modifiedMs,
+  changed_ms AS changedMs, accessed_ms AS accessedMs`;
 
 export const ROOT_ID = 1;
 
