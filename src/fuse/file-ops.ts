@@ -77,14 +77,6 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
     return file.copy;
   };
 
-  /** Readies `copy` for a change (write or truncate): once no commit uploads it, it is dirty and lends nothing. */
-  const changing = async (copy: WorkingCopy): Promise<void> => {
-    await copy.settled();
-    copy.takeBackReadWindows();
-    copy.dirty = true;
-    copy.explicitMtimeMs = undefined; // changed after utimens: modified now
-  };
-
   /**
    * Gives a file just opened its handle and read window; if `streamed` (it starts
    * empty and no other handle writes it), starts uploading during its writes, copied
@@ -150,12 +142,11 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
   };
 
   /** Truncates a working copy (a stream keeps going if its size does not change). */
-  const truncateCopy = async (copy: WorkingCopy, size: number) => {
-    await changing(copy);
+  const truncateCopy = (copy: WorkingCopy, size: number) => copy.change(async () => {
     if (copy.streaming?.accepts(size)) return;
     const spool = await copy.spoolFor(controller, spoolDir, size === 0);
     await spool.truncate(size);
-  };
+  });
 
   return {
     create: (path, mode, cb) => answer(ctx, 'create', path, cb, async () => {
@@ -215,14 +206,15 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       const file = handle(fd);
       const data = buf.subarray(0, len);
       const copy = writable(file);
-      await changing(copy);
-      const streaming = copy.streamedBy === file ? copy.streaming : undefined;
-      if (streaming?.accepts(file.append ? streaming.size : pos)) {
-        await streaming.push(data);
-        return len;
-      }
-      const spool = await copy.spoolFor(controller, spoolDir, false);
-      return file.append ? spool.append(data) : spool.write(data, pos);
+      return copy.change(async () => {
+        const streaming = copy.streamedBy === file ? copy.streaming : undefined;
+        if (streaming?.accepts(file.append ? streaming.size : pos)) {
+          await streaming.push(data);
+          return len;
+        }
+        const spool = await copy.spoolFor(controller, spoolDir, false);
+        return file.append ? spool.append(data) : spool.write(data, pos);
+      });
     }),
 
     truncate: (path, size, cb) => answer(ctx, 'truncate', path, cb, async () => {

@@ -20,9 +20,11 @@
  * stream's bytes move into the spool). A dirty copy is committed by flush (close),
  * fsync or release of any of its handles, each time only if dirty.
  *
- * Invariants: commits of one working copy never overlap, and a write or truncate that
- * arrives while one is queued or running waits for it (`settled`), so a commit does
- * not upload a copy that later writes keep changing; a commit goes to the file the
+ * Invariants: commits of one working copy never overlap, and never overlap a change:
+ * a write or truncate runs after the commits queued before it and before those queued
+ * after it (`change`), so a commit uploads neither a copy that later writes keep
+ * changing nor half a write (a spool's commit stores only the stripes written, so a
+ * write it missed would be lost); a commit goes to the file the
  * handles opened (by id), wherever renames moved it, and nowhere if it was removed;
  * `path` follows the mount's renames;
  * `explicitMtimeMs`, set by utimens while dirty (cp -a, rsync -a), is the mtime the
@@ -46,6 +48,8 @@ export class WorkingCopy {
   readonly handles = new Set<OpenFile>();
   private spooling?: Promise<Spool>;
   private committing: Promise<void> = Promise.resolve();
+  /** Changes (writes, truncates) started and not finished, each settled either way. */
+  private readonly changes = new Set<Promise<void>>();
 
   constructor(
     public path: string,
@@ -100,18 +104,39 @@ export class WorkingCopy {
     for (const file of this.handles) file.readWindow?.takeBack();
   }
 
-  /** Resolves when no commit is uploading this copy: what changes its content waits for this first. */
+  /** Resolves when no commit queued so far is uploading this copy. */
   settled(): Promise<void> {
     return this.committing;
   }
 
   /**
-   * Runs `commit` after any commit already running; skipped if nothing is dirty by
-   * then. A failed commit is not retried: the writes it carried are dropped and the
-   * file keeps its last committed content.
+   * Runs a change of the content (a write or truncate) between commits: after every
+   * commit queued before it, and before any queued after it (which waits for it), so
+   * a commit never starts while a change is half done. The copy is then dirty, lends
+   * nothing for reading, and is modified now (an mtime from utimens is dropped).
+   */
+  change<T>(run: () => Promise<T>): Promise<T> {
+    const done = this.committing.then(() => {
+      this.takeBackReadWindows();
+      this.dirty = true;
+      this.explicitMtimeMs = undefined;
+      return run();
+    });
+    const tracked = done.then(() => undefined, () => undefined);
+    this.changes.add(tracked);
+    void tracked.then(() => this.changes.delete(tracked));
+    return done;
+  }
+
+  /**
+   * Runs `commit` after any commit already running and every change started before
+   * it; skipped if nothing is dirty by then. A failed commit is not retried: the
+   * writes it carried are dropped and the file keeps its last committed content.
    */
   commitIfDirty(commit: () => Promise<void>): Promise<void> {
+    const changesBefore = [...this.changes];
     const next = this.committing.then(async () => {
+      await Promise.all(changesBefore);
       if (!this.dirty) return;
       this.dirty = false;
       await commit();
