@@ -352,11 +352,19 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync delay 1 h
     await ok(`for i in 1 2 3 4; do cp c$i ${fsys.mnt}/c$i & done; wait; for i in 1 2 3 4; do cmp c$i ${fsys.mnt}/c$i || exit 1; done`);
   });
 
-  it('two shells appending to one file at the same time keep every line, each in its order', async () => {
-    await ok(`for p in A B; do (for i in $(seq 100); do echo $p$i >> ${fsys.mnt}/shared.log || exit 1; done) & done; wait`);
-    const lines = (await fs.readFile(fsys.at('shared.log'), 'utf8')).trim().split('\n');
-    assert.equal(lines.length, 200);
-    for (const p of ['A', 'B']) assert.deepEqual(lines.filter((l) => l.startsWith(p)), Array.from({ length: 100 }, (_, i) => `${p}${i + 1}`));
+  it('two shells appending to one file at the same time keep every line, each in its order (a small file and one of stripes)', async () => {
+    // A large file is stored as an edit (only the stripes written), a small one whole: both must keep every line.
+    const start = Array.from({ length: Math.ceil(3 * STRIPE / 10) }, (_, i) => `${i}`.padStart(9, '0')).join('\n') + '\n';
+    await fs.writeFile(path.join(local, 'striped.log'), start);
+    await ok(`cp striped.log ${fsys.mnt}/striped.log`);
+    for (const [name, before] of [['shared.log', ''], ['striped.log', start]]) {
+      await ok(`for p in A B; do (for i in $(seq 100); do echo $p$i >> ${fsys.mnt}/${name} || exit 1; done) & done; wait`);
+      const text = await fs.readFile(fsys.at(name), 'utf8');
+      assert.ok(text.startsWith(before));
+      const lines = text.slice(before.length).trim().split('\n');
+      assert.equal(lines.length, 200, name);
+      for (const p of ['A', 'B']) assert.deepEqual(lines.filter((l) => l.startsWith(p)), Array.from({ length: 100 }, (_, i) => `${p}${i + 1}`));
+    }
   });
 
   it('two handles writing one file see each other\'s writes, and closing both keeps both', async () => {
