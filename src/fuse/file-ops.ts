@@ -33,8 +33,8 @@
  * - A file created or opened with O_TRUNC starts a StreamingUpload: while it is
  *   written sequentially, stripes are stored during the writes and close() commits
  *   the stream; anything else moves its bytes to a spool, whose changes close() uploads.
- * - truncate of a path nobody writes commits at once (Controller.resize): only the
- *   stripe where the file now ends is stored again, and growing leaves a hole.
+ * - truncate of a path with no unsaved writes commits at once (Controller.resize):
+ *   only the stripe where the file now ends is stored again; growing leaves a hole.
  *   From its third stripe on, such a file's sequential writes are answered by the
  *   binding (io-window.ts) and only the one that fills a stripe comes here.
  * - After each read of committed content, the part that holds the next byte (or

@@ -24,12 +24,12 @@
  * a write or truncate runs after the commits queued before it and before those queued
  * after it (`change`), so a commit uploads neither a copy that later writes keep
  * changing nor half a write (a spool's commit stores only the stripes written, so a
- * write it missed would be lost); a commit goes to the file the
- * handles opened (by id), wherever renames moved it, and nowhere if it was removed;
- * `path` follows the mount's renames;
- * `explicitMtimeMs`, set by utimens while dirty (cp -a, rsync -a), is the mtime the
- * commit records; once filling a spool failed, every later use of it fails; a working
- * copy lives while a handle uses it, and its spool is closed with the last one.
+ * write it missed would be lost); a commit goes to the file the handles opened (by
+ * id), wherever renames moved it, and nowhere if it was removed; `path` follows the
+ * mount's renames; `explicitMtimeMs`, set by utimens while dirty (cp -a, rsync -a),
+ * is the mtime the commit records; once making a spool failed, every later use of it
+ * fails; a working copy lives while a handle uses it, and its spool is closed with
+ * the last one.
  */
 import { Controller, FileSnapshot } from '../core/controller';
 import type { ReadWindow } from './io-window';
