@@ -474,10 +474,7 @@ export class Controller {
    * stored anew.
    */
   storeEdit(edit: FileEdit, reuse = true): Promise<Draft> {
-    const readBase = async (offset: number, into: Buffer) => {
-      const read = await this.readInto(edit.base, offset, into);
-      if (read !== into.length) throw new RaidfsError('EIO', `read ${read} of ${into.length} bytes of the version being edited`);
-    };
+    const readBase = (offset: number, into: Buffer) => this.readExactly(edit.base, offset, into);
     if (editsByPart(edit, this.stripeSize)) return this.writer.storeEdit(plannedParts(edit, this.stripeSize, readBase, reuse), edit.size);
     return this.writer.store(editedContent(edit, this.stripeSize, readBase));
   }
@@ -588,6 +585,12 @@ export class Controller {
       copied += piece.copy(target, copied);
     }
     return copied;
+  }
+
+  /** readInto that must fill all of `target` (EIO if the snapshot ends first). */
+  async readExactly(snapshot: FileSnapshot, offset: number, target: Buffer): Promise<void> {
+    const read = await this.readInto(snapshot, offset, target);
+    if (read !== target.length) throw new RaidfsError('EIO', `read ${read} of ${target.length} bytes at ${offset} of file ${snapshot.entry.id}`);
   }
 
   /** Reads (part of) a file into memory. For large files use readStream. */

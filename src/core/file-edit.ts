@@ -51,34 +51,43 @@ export function editsByPart(edit: FileEdit, stripeSize: number): boolean {
  * are read from the base and stored anew.
  */
 export async function* plannedParts(edit: FileEdit, stripeSize: number, readBase: BaseReader, reuse: boolean): AsyncGenerator<PlannedPart> {
-  for (let idx = 0, offset = 0; offset < edit.size; idx++, offset += stripeSize) {
-    const length = Math.min(stripeSize, edit.size - offset);
-    if (edit.changed.has(idx)) {
-      yield { idx, offset, bytes: { data: await edit.readChanged(offset, length) } };
-      continue;
+  for (const stripe of stripesOf(edit, stripeSize)) {
+    const { idx, offset, length } = stripe;
+    if (!edit.changed.has(idx)) {
+      const fromBase = Math.min(length, edit.baseLimit - offset);
+      const inBase = fromBase > 0 ? partsInRange(edit.base.parts, offset, fromBase) : [];
+      if (inBase.length === 0) continue; // zeros: a hole
+      const [part] = inBase;
+      if (reuse && fromBase === length && part.idx === idx && part.offset === offset && part.size === length) {
+        yield { idx, offset, kept: part };
+        continue;
+      }
     }
-    const fromBase = Math.min(length, edit.baseLimit - offset);
-    const inBase = fromBase > 0 ? partsInRange(edit.base.parts, offset, fromBase) : [];
-    if (inBase.length === 0) continue; // zeros: a hole
-    const [part] = inBase;
-    if (reuse && fromBase === length && part.idx === idx && part.offset === offset && part.size === length) {
-      yield { idx, offset, kept: part };
-    } else {
-      yield { idx, offset, bytes: { data: await unchangedStripe(edit, offset, length, readBase) } };
-    }
+    yield { idx, offset, bytes: { data: await stripeBytes(edit, stripe, readBase) } };
   }
 }
 
 /** The whole content of the new version, a stripe at a time (for an edit that is not stored part by part). */
 export async function* editedContent(edit: FileEdit, stripeSize: number, readBase: BaseReader): AsyncGenerator<Buffer> {
+  for (const stripe of stripesOf(edit, stripeSize)) yield stripeBytes(edit, stripe, readBase);
+}
+
+interface Stripe {
+  idx: number;
+  offset: number;
+  length: number;
+}
+
+/** The stripes of the new version, in order. */
+function* stripesOf(edit: FileEdit, stripeSize: number): Generator<Stripe> {
   for (let idx = 0, offset = 0; offset < edit.size; idx++, offset += stripeSize) {
-    const length = Math.min(stripeSize, edit.size - offset);
-    yield edit.changed.has(idx) ? await edit.readChanged(offset, length) : await unchangedStripe(edit, offset, length, readBase);
+    yield { idx, offset, length: Math.min(stripeSize, edit.size - offset) };
   }
 }
 
-/** An unchanged stripe's bytes: the base's below baseLimit, zeros after. */
-async function unchangedStripe(edit: FileEdit, offset: number, length: number, readBase: BaseReader): Promise<Buffer> {
+/** A stripe's bytes in the new version: the editor's if changed, else the base's below baseLimit and zeros after. */
+async function stripeBytes(edit: FileEdit, { idx, offset, length }: Stripe, readBase: BaseReader): Promise<Buffer> {
+  if (edit.changed.has(idx)) return edit.readChanged(offset, length);
   const data = Buffer.alloc(length);
   const fromBase = Math.max(0, Math.min(length, edit.baseLimit - offset));
   if (fromBase > 0) await readBase(offset, data.subarray(0, fromBase));

@@ -62,13 +62,13 @@ export type PlannedPart = { idx: number; offset: number } & ({ bytes: Bytes } | 
 export class Draft implements UploadResult {
   settled = false;
 
-  constructor(readonly size: number, readonly parts: PartRecord[], readonly chunkIds: string[]) {}
-
-  /** The chunk ids of the parts kept from the base version. */
-  get kept(): string[] {
-    const stored = new Set(this.chunkIds);
-    return this.parts.filter((p) => !stored.has(p.chunkId)).map((p) => p.chunkId);
-  }
+  constructor(
+    readonly size: number,
+    readonly parts: PartRecord[],
+    readonly chunkIds: string[],
+    /** The chunk ids of the parts kept from the version it edits. */
+    readonly kept: readonly string[] = [],
+  ) {}
 }
 
 const log = createLogger('upload');
@@ -122,12 +122,14 @@ export class PartWriter {
     this.requireEnoughNodes();
     const parts: PartRecord[] = [];
     const chunkIds: string[] = [];
+    const kept: string[] = [];
     const inFlight = new Set<Promise<void>>();
     let failure: unknown;
     try {
       for await (const planned of plan) {
         if ('kept' in planned) {
           parts[planned.idx] = planned.kept;
+          kept.push(planned.kept.chunkId);
           continue;
         }
         const { data, checksum } = planned.bytes;
@@ -151,7 +153,7 @@ export class PartWriter {
       failure ??= err;
     }
     await Promise.all(inFlight);
-    const draft = new Draft(sizeOf(), parts.filter(Boolean), chunkIds);
+    const draft = new Draft(sizeOf(), parts.filter(Boolean), chunkIds, kept);
     if (failure) {
       this.discard(draft);
       throw failure;
@@ -181,8 +183,8 @@ export class PartWriter {
   discard(draft: Draft): void {
     if (draft.settled) return;
     draft.settled = true;
-    const stored = new Set(draft.chunkIds);
-    this.doom(draft.parts.filter((p) => stored.has(p.chunkId)).flatMap((p) => p.nodes.map((nodeId) => ({ chunkId: p.chunkId, nodeId }))));
+    const kept = new Set(draft.kept);
+    this.doom(draft.parts.filter((p) => !kept.has(p.chunkId)).flatMap((p) => p.nodes.map((nodeId) => ({ chunkId: p.chunkId, nodeId }))));
     this.uncommitted.delete(draft.chunkIds);
   }
 

@@ -151,8 +151,7 @@ export class Spool {
       const length = Math.min(this.stripeSize, this.baseLimit - offset);
       fill = (async () => {
         const data = Buffer.allocUnsafe(length);
-        const read = await this.controller.readInto(this.base, offset, data);
-        if (read !== length) throw new Error(`read ${read} of ${length} bytes of the committed version`);
+        await this.controller.readExactly(this.base, offset, data);
         await this.handle.write(data, 0, length, offset);
         this.filled.add(stripe);
       })().finally(() => this.filling.delete(stripe));
