@@ -7,7 +7,9 @@
 //    belongs, so every mtime a program sets would be lost; and it turns UTIME_NOW and
 //    UTIME_OMIT into meaningless millisecond counts. The fix: the 5th/6th utimens
 //    arguments carry the mtime; UTIME_NOW becomes the current time, UTIME_OMIT becomes
-//    2^64-1 ("leave as is"), which src/fuse/ treats as "do not change".
+//    2^64-1 ("leave as is"), which src/fuse/ treats as "do not change". And the
+//    operations set flag_utime_omit_ok: libfuse 2 otherwise drops every utimens that
+//    sets one time only (`touch -m`, `touch -a`, tar's futimens with UTIME_OMIT).
 // 2. getattr answered from readdir's attributes on the FUSE thread, and the fgetattr
 //    libfuse makes right after a create from the attributes JS created the file with
 //    (native/readdir-attr-cache.c, which says when an answer may be served).
@@ -51,6 +53,10 @@ const patches = [
     header: '#include <stdint.h>\n#include <time.h>\n#include <sys/stat.h>\n',
     fixes: [
       ['  FUSE_UINT64_TO_INTS_ARGV(l->atime, 5)', '  FUSE_UINT64_TO_INTS_ARGV(l->mtime, 5)'],
+      // Without this flag libfuse 2 calls utimens only when both times are set, and
+      // drops the rest: `touch -m`, `touch -a` and tar's futimens with UTIME_OMIT.
+      ['  if (implemented[op_utimens]) ops.utimens = fuse_native_utimens;\n',
+        '  if (implemented[op_utimens]) ops.utimens = fuse_native_utimens;\n  ops.flag_utime_omit_ok = 1;\n'],
       ['static uint64_t timespec_to_uint64 (const struct timespec* ts) {\n',
         'static uint64_t timespec_to_uint64 (const struct timespec* ts) {\n' +
         '  if (ts->tv_nsec == UTIME_OMIT) return UINT64_MAX;\n' +

@@ -275,7 +275,7 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync delay 1 h
     await assert.rejects(fs.stat(fsys.at('fsynced.bin')), { code: 'ENOENT' });
   });
 
-  it('cp -a and rsync -a keep mode, owner and mtime', async () => {
+  it('cp -a, rsync -a and tar x keep mode, owner and mtime; touch -m and -a set one time only', async () => {
     await ok(`echo keep > keep.txt && chmod 640 keep.txt && chown 1234:5678 keep.txt && touch -d '2020-01-02 03:04:05' keep.txt
               cp -a keep.txt ${fsys.mnt}/keep.txt && mkdir -p rs/in && echo r > rs/in/r && touch -d '2019-05-06 07:08:09' rs/in/r
               rsync -a rs/ ${fsys.mnt}/rs/`);
@@ -285,6 +285,15 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync delay 1 h
     assert.equal(st.mtimeMs, Date.UTC(2020, 0, 2, 3, 4, 5));
     assert.equal((await fs.stat(fsys.at('rs/in/r'))).mtimeMs, Date.UTC(2019, 4, 6, 7, 8, 9));
     await ok(`diff -r rs ${fsys.mnt}/rs && tar -C ${local} -cf t.tar rs && mkdir ${fsys.mnt}/untar && tar -C ${fsys.mnt}/untar -xf t.tar && diff -r rs ${fsys.mnt}/untar/rs`);
+    // tar sets the mtime of the file it still holds open with futimens and the atime
+    // left as UTIME_OMIT; libfuse 2 dropped such a call unless told the binding takes it.
+    assert.equal((await fs.stat(fsys.at('untar/rs/in/r'))).mtimeMs, Date.UTC(2019, 4, 6, 7, 8, 9));
+    await ok(`touch -m -d '2018-01-01 00:00:01' ${fsys.mnt}/keep.txt`);
+    const touchedM = await fs.stat(fsys.at('keep.txt'));
+    assert.equal(touchedM.mtimeMs, Date.UTC(2018, 0, 1, 0, 0, 1));
+    await ok(`touch -a -d '2017-01-01 00:00:01' ${fsys.mnt}/keep.txt`);
+    const touchedA = await fs.stat(fsys.at('keep.txt'));
+    assert.deepEqual([touchedA.atimeMs, touchedA.mtimeMs], [Date.UTC(2017, 0, 1, 0, 0, 1), Date.UTC(2018, 0, 1, 0, 0, 1)]);
   });
 
   it('symlinks, and clear errno for misuse (ENOTEMPTY, EEXIST, EISDIR, hard links EPERM)', async () => {
