@@ -408,6 +408,19 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync delay 1 h
     assert.ok(Math.abs(bsize * avail - halfFree) < 64 * 2 ** 20, `df's free ${bsize * avail} is about half the disk's free, ${halfFree}`);
   });
 
+  it('df -i counts every file, directory and symlink in the tree as a used inode', async () => {
+    const usedInodes = async () => {
+      const [total, free] = (await ok(`stat -f -c '%c %d' ${fsys.mnt}`)).trim().split(' ').map(Number);
+      return total - free;
+    };
+    const entries = Number((await ok(`find ${fsys.mnt} | wc -l`)).trim()); // the root included
+    assert.equal(await usedInodes(), entries);
+    await ok(`mkdir ${fsys.mnt}/inodes && touch ${fsys.mnt}/inodes/a && ln -s a ${fsys.mnt}/inodes/b`);
+    assert.equal(await usedInodes(), entries + 3);
+    await ok(`rm -r ${fsys.mnt}/inodes`);
+    assert.equal(await usedInodes(), entries);
+  });
+
   it('a file PUT over REST shows in the mount, and a file copied into the mount is listed and served by REST', async () => {
     const viaRest = testBytes(3 * STRIPE + 11, 'rest-to-mount');
     const put = await fetch(`${fsys.restUrl}/fs/from-rest/in.bin`, { method: 'PUT', body: viaRest });

@@ -298,6 +298,11 @@ export class Controller {
     return joinPath(names);
   }
 
+  /** Files, directories and symlinks in the tree, the root included (a mount's used inodes). */
+  entryCount(): number {
+    return this.metadata.entryCount();
+  }
+
   /** Every regular file in the tree with its path, by id (a scan of the whole tree). */
   listFiles(): Array<{ entry: Entry; path: string }> {
     return this.metadata.allFiles();

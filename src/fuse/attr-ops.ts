@@ -6,7 +6,7 @@
  * chown and utimens change metadata only (uid/gid of -1 and UTIME_OMIT leave a field
  * as it is); statfs reports the cluster's capacity and free space (each file system
  * counted once, see core/cluster-space.ts) divided by the number of copies, since
- * every byte is stored `replicas` times.
+ * every byte is stored `replicas` times, and the entries in the tree as used inodes.
  */
 import type Fuse from 'fuse-native';
 import { clusterSpace } from '../core/cluster-space';
@@ -18,6 +18,8 @@ const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
 const S_IFLNK = 0o120000;
 const BLOCK = 4096;
+/** Inodes statfs reports in all: entries have no fixed limit, but the field is 32 bits wide for `df -i`. */
+const INODES = 0xffffffff;
 /** uid/gid -1 as an unsigned 32-bit number: "leave unchanged". */
 const UNCHANGED_ID = 0xffffffff;
 /** UTIME_OMIT arrives as 2^64-1 (see native/fuse-binding.mjs). */
@@ -78,9 +80,10 @@ export function attrOps(ctx: FuseContext): Fuse.Operations {
       const copies = Math.max(1, controller.replicas);
       const blocks = (bytes: number) => Math.min(0xffffffff, Math.floor(bytes / copies / BLOCK));
       const { capacityBytes, freeBytes } = clusterSpace(alive);
+      const freeInodes = Math.max(0, INODES - controller.entryCount());
       return {
         bsize: BLOCK, frsize: BLOCK, blocks: blocks(capacityBytes), bfree: blocks(freeBytes), bavail: blocks(freeBytes),
-        files: 0xffffffff, ffree: 0xfffffff0, favail: 0xfffffff0, namemax: 255,
+        files: INODES, ffree: freeInodes, favail: freeInodes, namemax: 255,
       };
     }),
   };

@@ -150,6 +150,7 @@ export class MetadataStore {
                             SELECT ${ENTRY_COLUMNS}, tree.path AS path FROM entries JOIN tree ON tree.entry_id = entries.id
                             WHERE kind = 'file' ORDER BY id`),
       hasChildren: db.prepare(`SELECT 1 FROM entries WHERE parent_id = ? LIMIT 1`),
+      entryCount: db.prepare(`SELECT count(*) FROM entries`).pluck(),
       insert: db.prepare(`INSERT INTO entries (id, parent_id, name, kind, size, mode, uid, gid, content_type, target,
                             created_ms, modified_ms, changed_ms, accessed_ms)
                           VALUES ((SELECT last + 1 FROM entry_ids), @parentId, @name, @kind, @size, @mode, @uid, @gid, @contentType, @target,
@@ -263,6 +264,11 @@ export class MetadataStore {
 
   hasChildren(dirId: number): boolean {
     return this.stmt.hasChildren.get(dirId) !== undefined;
+  }
+
+  /** Files, directories and symlinks in the tree, the root included. */
+  entryCount(): number {
+    return this.stmt.entryCount.get() as number;
   }
 
   /** Walks `names` from the root; undefined if any component is missing. */
