@@ -23,6 +23,9 @@
 //    close; direct I/O hands the writer's own pages to the FUSE thread instead. A
 //    write-only handle can neither read nor be mapped, so nothing it could see changes,
 //    and handles that may read keep the page cache (repeated reads stay in memory).
+// 5. Any other handle JS asks it for (raidfs_direct_io_next) bypasses it too: a handle
+//    open only for reading, opened while another program writes the file, reads the
+//    committed version whole, which the kernel would cut at the size being written.
 // The C files are copied beside fuse-native.c and hooked into its handlers; its
 // binding.gyp gains the vendored BLAKE3 (native/third_party/blake3), with which the
 // write windows hash.
@@ -116,6 +119,22 @@ const patches = [
       'FUSE_METHOD(open, 2, 1, (const char *path, struct fuse_file_info *info), {\n',
       'FUSE_METHOD(create, 2, 1, (const char *path, mode_t mode, struct fuse_file_info *info), {\n',
     ].map((start) => [start, `${start}  if (info != NULL && (info->flags & O_ACCMODE) == O_WRONLY) info->direct_io = 1;\n`]),
+  },
+  {
+    mark: '/* raidfs: direct I/O for the handles JS asks it for */',
+    header: '',
+    // JS calls raidfs_direct_io_next(fh) right before it answers an open with fh; the
+    // answer (on the JS thread too, in the same call) sets the flag for that handle only.
+    fixes: [
+      ['  NAPI_ARGV_INT32(fd, 2)\n  if (fd != 0) {\n    l->info->fh = fd;\n  }\n})\n\nFUSE_METHOD(opendir',
+        '  NAPI_ARGV_INT32(fd, 2)\n  if (fd != 0) {\n    l->info->fh = fd;\n' +
+        '    if ((uint32_t) fd == raidfs_direct_io_fh) l->info->direct_io = 1;\n  }\n  raidfs_direct_io_fh = 0;\n})\n\nFUSE_METHOD(opendir'],
+      ['static fuse_thread_locals_t* get_thread_locals();\n',
+        'static fuse_thread_locals_t* get_thread_locals();\n' +
+        'static uint32_t raidfs_direct_io_fh = 0;\n' +
+        'NAPI_METHOD(raidfs_direct_io_next) {\n  NAPI_ARGV(1)\n  NAPI_ARGV_UINT32(fh, 0)\n  raidfs_direct_io_fh = fh;\n  return NULL;\n}\n'],
+      ['  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n', '  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n  NAPI_EXPORT_FUNCTION(raidfs_direct_io_next)\n'],
+    ],
   },
 ];
 

@@ -4,6 +4,7 @@
  * process; every check compares bytes read back or exit codes.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -329,6 +330,40 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync delay 1 h
     await handle.read(back, 0, data.length, 0);
     await handle.close();
     assert.ok(back.equals(data));
+  });
+
+  it('a file opened while another program overwrites it reads whole: the old content, then the new after the close', async () => {
+    const before = testBytes(3 * STRIPE + 100, 'overwritten-old');
+    await fs.writeFile(path.join(local, 'old.bin'), before);
+    await fs.writeFile(path.join(local, 'new.bin'), testBytes(3 * STRIPE + 200, 'overwritten-new'));
+    await fs.writeFile(fsys.at('overwritten.bin'), before);
+    // The writer is a program of its own: a program that forks while it holds the file
+    // (this test spawning cat) would close the child's copy of it, which commits.
+    const writer = spawn(process.execPath, ['-e', `
+      const fs = require('fs');
+      const data = fs.readFileSync('new.bin');
+      const fd = fs.openSync(${JSON.stringify(fsys.at('overwritten.bin'))}, 'w'); // O_TRUNC, as cp does
+      fs.writeSync(fd, data, 0, ${STRIPE + 7}, 0);
+      console.log('half');
+      process.stdin.once('data', () => {
+        fs.writeSync(fd, data, ${STRIPE + 7}, data.length - ${STRIPE + 7}, ${STRIPE + 7});
+        fs.closeSync(fd);
+        process.exit(0);
+      });`], { cwd: local, stdio: ['pipe', 'pipe', 'inherit'] });
+    const exited = new Promise<number | null>((resolve) => writer.on('exit', resolve));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        writer.stdout.once('data', () => resolve());
+        writer.once('exit', (code) => reject(new Error(`writer exited (${code}) before writing`)));
+      });
+      // The kernel holds the size written so far for the file; cat reads until EOF.
+      await ok(`cat ${fsys.mnt}/overwritten.bin > during.bin && cmp during.bin old.bin`);
+      writer.stdin.write('go\n');
+      assert.equal(await exited, 0);
+    } finally {
+      writer.kill('SIGKILL');
+    }
+    await ok(`cat ${fsys.mnt}/overwritten.bin > done.bin && cmp done.bin new.bin`);
   });
 
   it('tail -f follows a file of several stripes that other programs append to', async () => {

@@ -17,7 +17,7 @@
  * readdirAttrCache(), kept for the same time as the kernel's attribute cache), and
  * libfuse's fgetattr right after a create from the attributes JS created it with, and
  * reads and sequential writes answered on the FUSE thread (native/io-window.c,
- * through io-window.ts).
+ * through io-window.ts), and direct I/O for a handle JS asks it for (directIoNext()).
  *
  * A missing libfuse or /dev/fuse becomes one sentence saying what to install.
  */
@@ -71,6 +71,7 @@ export interface PatchedBinding {
   raidfs_window_filled(thread: Buffer | null, fh: number): number;
   raidfs_window_lend_read(thread: Buffer | null, fh: number, bytes: Buffer, fileOffset: number): boolean;
   raidfs_window_close(thread: Buffer | null, fh: number, reading: boolean, digest: Buffer | undefined): [held: number, answered: number, answeredBytes: number];
+  raidfs_direct_io_next(fh: number): void;
 }
 
 let patched: PatchedBinding | undefined;
@@ -82,12 +83,21 @@ export function patchedBinding(): PatchedBinding {
   const dir = path.dirname(require.resolve('fuse-native/package.json'));
   const native = createRequire(path.join(dir, 'index.js'))('node-gyp-build')(dir) as Partial<PatchedBinding>;
   const wanted: Array<keyof PatchedBinding> = ['raidfs_attr_cache_ttl', 'raidfs_attr_cache_invalidate', 'raidfs_attr_cache_hits', 'raidfs_attr_cache_created',
-    'raidfs_window_open', 'raidfs_window_append', 'raidfs_window_filled', 'raidfs_window_lend_read', 'raidfs_window_close'];
+    'raidfs_window_open', 'raidfs_window_append', 'raidfs_window_filled', 'raidfs_window_lend_read', 'raidfs_window_close',
+    'raidfs_direct_io_next'];
   if (wanted.some((name) => typeof native[name] !== 'function')) {
     throw new FuseUnavailableError('the fuse-native binding was not built with raidfs\'s changes: run npm ci (or node native/fuse-binding.mjs)');
   }
   patched = native as PatchedBinding;
   return patched;
+}
+
+/**
+ * Gives the handle of the open being answered now direct I/O (no page cache); call
+ * right before the answer. If another open is answered first, the request is dropped.
+ */
+export function directIoNext(fh: number): void {
+  patchedBinding().raidfs_direct_io_next(fh);
 }
 
 let attrCache: ReaddirAttrCache | undefined;

@@ -2,7 +2,7 @@
  * What every FUSE operation family shares: the controller core, fuse-native's class
  * (for errno constants), the open-file table, the spool directory, the mount's
  * metrics, its read and write windows, what it tells the binding about a file just
- * created, and `answer`, the one place that turns a handler's result or failure into
+ * created or a handle just opened, and `answer`, the one place that turns a handler's result or failure into
  * a FUSE reply. Every operation that goes through it is counted in the metrics, and
  * the bytes read and write reply with are counted as bytes out and in.
  */
@@ -24,6 +24,8 @@ export interface FuseContext {
   windows: IoWindows;
   /** While answering a create: hands the binding the new file's attributes (readdirAttrCache().created). */
   created(fh: number, stat: Fuse.Stat): void;
+  /** While answering an open: the handle reads around the page cache (directIoNext). */
+  directIo(fh: number): void;
 }
 
 /**

@@ -161,7 +161,14 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
     open: (path, flags, cb) => answer(ctx, 'open', path, cb, async () => {
       const snapshot = controller.snapshot(path);
       const id = snapshot.entry.id;
-      if ((flags & O_ACCMODE) === O_RDONLY) return opened(new OpenFile(path, id, snapshot), false);
+      if ((flags & O_ACCMODE) === O_RDONLY) {
+        const fh = opened(new OpenFile(path, id, snapshot), false);
+        // The kernel keeps one size per file: while another handle writes it, that is
+        // the size written so far, and it would cut this handle's reads of the
+        // committed version there. Direct I/O reads are not cut (nor cached).
+        if (files.writing(id)) ctx.directIo(fh);
+        return fh;
+      }
       const shared = files.writing(id);
       const copy = shared ?? files.startCopy(new WorkingCopy(path, id, snapshot, false));
       if (shared && !shared.hasLocalContent && !shared.dirty) shared.readNewer(snapshot); // nothing written yet: read what is committed now
@@ -240,7 +247,10 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       const file = files.get(fd);
       if (!file) return;
       try {
-        await commitOf(file);
+        // Only the last handle's release commits: the others commit at their own close.
+        // A release comes after its close returned, so another program may be writing
+        // the file by then (cp over a file just written), half done.
+        if (file.copy?.handles.size === 1) await commitOf(file);
       } catch (err) {
         log.warn('commit on release failed', { path: file.path, error: errorMessage(err) });
       } finally {

@@ -17,8 +17,8 @@
  * moves the file to a Spool over the committed content (each stripe copied in when
  * first touched, and only the stripes written stored at commit), and so does anything
  * a stream cannot serve (a write elsewhere, another handle's write, a read: the
- * stream's bytes move into the spool). A dirty copy is committed by flush (close),
- * fsync or release of any of its handles, each time only if dirty.
+ * stream's bytes move into the spool). A dirty copy is committed by flush (close) or
+ * fsync of any of its handles, or the release of its last one, each time only if dirty.
  *
  * Invariants: commits of one working copy never overlap, and never overlap a change:
  * a write or truncate runs after the commits queued before it and before those queued
