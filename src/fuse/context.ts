@@ -2,9 +2,10 @@
  * What every FUSE operation family shares: the controller core, fuse-native's class
  * (for errno constants), the open-file table, the spool directory, the mount's
  * metrics, its read and write windows, what it tells the binding about a file just
- * created or a handle just opened, and `answer`, the one place that turns a handler's result or failure into
- * a FUSE reply. Every operation that goes through it is counted in the metrics, and
- * the bytes read and write reply with are counted as bytes out and in.
+ * created or a handle just opened, and `answer`, the one place that turns a
+ * handler's result or failure into a FUSE reply. Every operation that goes through
+ * it is counted in the metrics, and the bytes read and write reply with are counted
+ * as bytes out and in.
  */
 import { Controller } from '../core/controller';
 import type { FrontendMetrics } from '../core/metrics';
