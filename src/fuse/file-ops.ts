@@ -7,7 +7,9 @@
  *   come from the version committed when it was opened (a FileSnapshot), with
  *   read-ahead when reading is sequential; once a handle has read that version to its
  *   end, a read past it moves the handle to the newest committed version, so
- *   `tail -f` follows a file.
+ *   `tail -f` follows a file. A handle opened only for reading while another handle
+ *   writes the file gets direct I/O: the kernel's size for the file is then the size
+ *   written so far, which would cut its page-cache reads of the committed version.
  * - write lands in the handle's disk spool (never the whole file in memory), or, for a
  *   streamed file, in the upload's stripe buffer; the buffer FUSE lends is fully
  *   consumed before the callback, as fuse-native requires.
@@ -15,7 +17,8 @@
  *   (the spool's stripes written -> parts on the nodes -> one metadata transaction,
  *   core/file-edit.ts: stripes not written keep their parts) happens there: cp sees
  *   EIO/ENOSPC when replication fails. release is asynchronous and its result is
- *   dropped by the kernel: it only commits what a flush did not and frees the spool.
+ *   dropped by the kernel: the release of a file's last writing handle commits what
+ *   no flush did (writes through a mapping after close), and frees the spool.
  * - close(2) returns once every copy is fsynced on its node and the metadata is
  *   committed, visible to every reader and safe from a crash of the controller; that
  *   commit is lazy (WriteOptions.lazy): fsynced on the controller's disk within its
@@ -33,10 +36,10 @@
  * - A file created or opened with O_TRUNC starts a StreamingUpload: while it is
  *   written sequentially, stripes are stored during the writes and close() commits
  *   the stream; anything else moves its bytes to a spool, whose changes close() uploads.
- * - truncate of a path with no unsaved writes commits at once (Controller.resize):
- *   only the stripe where the file now ends is stored again; growing leaves a hole.
  *   From its third stripe on, such a file's sequential writes are answered by the
  *   binding (io-window.ts) and only the one that fills a stripe comes here.
+ * - truncate of a path with no unsaved writes commits at once (Controller.resize):
+ *   only the stripe where the file now ends is stored again; growing leaves a hole.
  * - After each read of committed content, the part that holds the next byte (or
  *   this read's) is lent to the binding, which answers the reads inside it itself;
  *   every change through the handle (write, ftruncate) takes it back first, and so
@@ -161,15 +164,15 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
     open: (path, flags, cb) => answer(ctx, 'open', path, cb, async () => {
       const snapshot = controller.snapshot(path);
       const id = snapshot.entry.id;
+      const shared = files.writing(id);
       if ((flags & O_ACCMODE) === O_RDONLY) {
         const fh = opened(new OpenFile(path, id, snapshot), false);
         // The kernel keeps one size per file: while another handle writes it, that is
         // the size written so far, and it would cut this handle's reads of the
         // committed version there. Direct I/O reads are not cut (nor cached).
-        if (files.writing(id)) ctx.directIo(fh);
+        if (shared) ctx.directIo(fh);
         return fh;
       }
-      const shared = files.writing(id);
       const copy = shared ?? files.startCopy(new WorkingCopy(path, id, snapshot, false));
       if (shared && !shared.hasLocalContent && !shared.dirty) shared.readNewer(snapshot); // nothing written yet: read what is committed now
       const file = new OpenFile(path, id, snapshot, copy);
