@@ -110,12 +110,15 @@ describe('core round trips (stripe 64 KiB, 4 nodes)', () => {
     const second = testBytes(STRIPE + 5, 'v2');
     const e1 = await cluster.controller.writeFile('/replace.bin', first, { mode: 0o600 });
     const oldParts = cluster.controller.snapshot('/replace.bin').parts;
+    assert.equal(cluster.copiesOnDisk(oldParts).length, 2 * oldParts.length);
     const e2 = await cluster.controller.writeFile('/replace.bin', second);
     assert.equal(e2.id, e1.id, 'same inode');
     assert.equal(e2.mode, 0o600, 'mode kept');
     assert.ok(e2.version > e1.version);
     assert.ok((await cluster.controller.readFile('/replace.bin')).equals(second));
-    const deleted = await cluster.controller.collectGarbage();
-    assert.equal(deleted, oldParts.length * 2, 'both copies of every old part deleted');
+    const newParts = cluster.controller.snapshot('/replace.bin').parts;
+    await cluster.controller.collectGarbage();
+    assert.deepEqual(cluster.copiesOnDisk(oldParts), [], 'both copies of every old part deleted');
+    assert.equal(cluster.copiesOnDisk(newParts).length, 2 * newParts.length, 'the new parts kept');
   });
 });

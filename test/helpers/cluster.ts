@@ -6,7 +6,7 @@
  * Nodes may get extra `raidfs node` arguments (e.g. CURVE keys, with the controller's
  * `curve` option), per index or per startNode() call.
  */
-import { promises as fs, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, promises as fs, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Controller, ControllerOptions } from '../../src/core/controller';
@@ -81,6 +81,15 @@ export class TestCluster {
   /** The file that holds `chunkId` on node `nodeId`. */
   chunkFile(nodeId: string, chunkId: string): string {
     return path.join(this.nodeDir(this.indexOf(nodeId)), 'chunks', chunkId.slice(0, 2), chunkId);
+  }
+
+  /**
+   * The chunk files of `parts`' copies still on their nodes' disks. Tests of the
+   * collector count these, not what one collectGarbage() call deleted: the background
+   * pass (every 250 ms with no delete delay) may have deleted them first.
+   */
+  copiesOnDisk(parts: ReadonlyArray<{ chunkId: string; nodes: readonly string[] }>): string[] {
+    return parts.flatMap((part) => part.nodes.map((nodeId) => this.chunkFile(nodeId, part.chunkId))).filter((file) => existsSync(file));
   }
 
   /** Chunk files in node `index`'s data directory. */
