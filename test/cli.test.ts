@@ -150,11 +150,12 @@ describe('raidfs command line', () => {
           { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RAIDFS_LOG: 'error' } }));
         started.push(...pair);
         const stderr = pair.map((child) => { let text = ''; child.stderr!.on('data', (d) => { text += d; }); return () => text; });
-        const exits = pair.map((child) => new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code))));
+        // 'close' comes once the process has exited and its stderr is drained.
+        const exits = pair.map((child) => new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code))));
         const first = await Promise.race(exits.map((exit, i) => exit.then((code) => ({ i, code }))));
         const [loser, winner] = [pair[first.i], pair[1 - first.i]];
         assert.equal(first.code, 1, `round ${round}: the second node exits 1`);
-        await new Promise((resolve) => setTimeout(resolve, 300)); // its stderr drained; the winner had time to fail too, if it would
+        await new Promise((resolve) => setTimeout(resolve, 300)); // the winner had time to fail too, if it would
         assert.match(stderr[first.i](), new RegExp(`data directory .* is in use by process ${winner.pid} \\(a running raidfs node\\)`));
         assert.equal(winner.exitCode, null, `round ${round}: the first node keeps running (loser ${loser.pid})`);
         winner.kill('SIGKILL');

@@ -56,11 +56,12 @@ describe(`wire protocol fuzzing (seed ${seed}; replay with RAIDFS_FUZZ_SEED=${se
       assert.ok(replies > MESSAGES / 10, `the node kept answering what it could decode (${replies} replies, seed ${seed})`);
 
       // Last, one message over the node's size limit: libzmq drops the session and the
-      // node reconnects once the controller has been silent too long.
+      // node reconnects once the controller has been silent too long (5 s; the retries
+      // allow 30 s, as a send to the dropped peer fails at once).
       await ctl.sends.send([ctl.nodeId, ...encodeMessage({ requestId: 1, storeChunk: { chunkId: newChunkId(), size: 0 } }), Buffer.alloc(MAX_CHUNK_BYTES + MAX_ENVELOPE_BYTES + 1)]);
       const id = newChunkId();
       const data = testBytes(300_000, `fuzz-${seed}`);
-      const ack = await retry(() => ctl.request({ storeChunk: { chunkId: id, size: data.length, ...checksumOf(data) } }, data));
+      const ack = await retry(() => ctl.request({ storeChunk: { chunkId: id, size: data.length, ...checksumOf(data) } }, data), 120);
       assert.equal(ack.kind, 'storeChunkAck', `store after fuzzing (seed ${seed})`);
       const got = await ctl.request({ getChunk: { chunkId: id } });
       assert.equal(got.kind, 'chunkData');

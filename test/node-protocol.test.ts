@@ -96,9 +96,10 @@ describe('storage node protocol handling', () => {
     const data = testBytes(5000, 'after-junk');
     assert.equal((await store(id, data)).kind, 'storeChunkAck');
     // A message over the node's size limit makes libzmq drop the session for good; the node
-    // notices the controller's silence and connects a new socket.
+    // notices the controller's silence (5 s) and connects a new socket. Until then a send
+    // fails at once (no such peer), so the retries allow 30 s, not the default 10.
     await socket.send(['n1', ...encodeMessage({ requestId: 997, storeChunk: { chunkId: newChunkId(), size: 0, digest: Buffer.alloc(32) } }), Buffer.alloc(70 << 20)]);
-    await retry(async () => assert.equal((await store(id, data)).kind, 'storeChunkAck'));
+    await retry(async () => assert.equal((await store(id, data)).kind, 'storeChunkAck'), 120);
     assert.ok((await ctl.request({ getChunk: { chunkId: id } })).payload!.equals(data));
     assert.ok(node.running, 'node process still running');
   });

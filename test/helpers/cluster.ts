@@ -32,7 +32,12 @@ export class TestCluster {
     const controller = await Controller.start({
       dbPath: path.join(dir, 'meta.sqlite'),
       endpoint: 'tcp://127.0.0.1:0',
-      nodeTimeoutMs: 1_500,
+      // Heartbeats come every second; on a loaded two-core machine one can come more
+      // than half a second late, and a node silent for the timeout counts as down
+      // (placement skips it, status shows it). 3 s leaves two heartbeats' slack; tests
+      // of how fast a hung node is noticed set their own. A killed node is counted
+      // down at once anyway, when ZeroMQ can no longer route to it.
+      nodeTimeoutMs: 3_000,
       requestTimeoutMs: 3_000,
       deleteDelayMs: 0,
       ...options.controller,

@@ -56,7 +56,7 @@ export class MountedRaidfs {
     const mnt = path.join(dir, 'mnt');
     try {
       const up = await ReadyProcess.start(CLI_ENTRY, ['up', mnt, '--data', path.join(dir, 'data'), '--listen', 'tcp://127.0.0.1:0',
-        '--nodes', String(options.nodes ?? 4), '--node-timeout', '1500', '--rest', '127.0.0.1:0', ...(options.args ?? [])],
+        '--nodes', String(options.nodes ?? 4), '--node-timeout', '3s' /* as cluster.ts, for late heartbeats */, '--rest', '127.0.0.1:0', ...(options.args ?? [])],
       /raidfs ready/, { env: { ...process.env, RAIDFS_LOG: process.env.RAIDFS_LOG ?? 'warn' } });
       return new MountedRaidfs(dir, mnt, up);
     } catch (err) {
