@@ -121,4 +121,25 @@ describe('core round trips (stripe 64 KiB, 4 nodes)', () => {
     assert.deepEqual(cluster.copiesOnDisk(oldParts), [], 'both copies of every old part deleted');
     assert.equal(cluster.copiesOnDisk(newParts).length, 2 * newParts.length, 'the new parts kept');
   });
+
+  it('a held version outlives a replace: its copies stay until its last pin is released', async () => {
+    const c = cluster.controller;
+    await c.writeFile('/held.bin', testBytes(3 * STRIPE + 9, 'held-v1'));
+    const old = c.snapshot('/held.bin');
+    const pins = [c.hold(old), c.hold(old)];
+    await c.writeFile('/held.bin', testBytes(STRIPE, 'held-v2'));
+    await c.writeFile('/unheld.bin', testBytes(STRIPE, 'unheld'));
+    const unheld = c.snapshot('/unheld.bin').parts;
+    c.remove('/unheld.bin');
+    await c.collectGarbage();
+    assert.deepEqual(cluster.copiesOnDisk(unheld), [], 'copies nothing holds are deleted');
+    assert.equal(cluster.copiesOnDisk(old.parts).length, 2 * old.parts.length, 'the held version\'s are kept');
+    pins[0].release();
+    pins[0].release(); // a second release does nothing
+    await c.collectGarbage();
+    assert.equal(cluster.copiesOnDisk(old.parts).length, 2 * old.parts.length, 'kept while one pin holds them');
+    pins[1].release();
+    await c.collectGarbage(); // postponed by the delete delay, 0 here
+    assert.deepEqual(cluster.copiesOnDisk(old.parts), [], 'deleted once released');
+  });
 });

@@ -607,3 +607,67 @@ describe('the mount losing a node while a file is streamed in (2 nodes, stripe 2
     await assert.rejects(fs.stat(fsys.at('lost.bin')), { code: 'ENOENT' });
   });
 });
+
+describe('the mount deleting replaced copies at once (raidfs up --delete-delay 0, stripe 256 KiB)', () => {
+  let fsys: MountedRaidfs;
+  before(async () => { fsys = await MountedRaidfs.start({ args: ['--stripe-size', `${STRIPE}`, '--delete-delay', '0'] }); });
+  after(async () => { await fsys?.stop(); });
+
+  /** The chunk files of the copies of `name`'s parts (raidfs up keeps node K's data in DATA/nodeK). */
+  const copiesOf = async (name: string) => {
+    const { ino } = await fs.stat(fsys.at(name));
+    const info = await (await fetch(`${fsys.restUrl}/files/${ino}/info`)).json() as { parts: Array<{ chunk_id: string; replicas: Array<{ node: string }> }> };
+    return info.parts.flatMap((p) => p.replicas.map((r) => path.join(fsys.dir, 'data', r.node, 'chunks', p.chunk_id.slice(0, 2), p.chunk_id)));
+  };
+  const onDisk = async (files: string[]) => (await Promise.all(files.map((f) => fs.access(f).then(() => true, () => false)))).filter(Boolean).length;
+  /** Returns once the collector ran a pass after every delete or replace so far: it deleted the copies of a file deleted after them. */
+  const collectorPassed = async () => {
+    await fs.writeFile(fsys.at('canary.bin'), testBytes(STRIPE, 'canary'));
+    const copies = await copiesOf('canary.bin');
+    await fs.rm(fsys.at('canary.bin'));
+    await waitUntil(async () => (await onDisk(copies)) === 0, 'the collector deleted the copies of a deleted file', 10_000);
+  };
+  const put = async (name: string, body: Buffer) => assert.equal((await fetch(`${fsys.restUrl}/fs/${name}`, { method: 'PUT', body })).status, 200);
+
+  it('a program reading a file keeps reading the version it opened after a replace over REST; its copies go once it closed the file', async () => {
+    const old = testBytes(12 * STRIPE, 'held-old');
+    const theirs = testBytes(12 * STRIPE, 'held-new');
+    await fs.writeFile(fsys.at('held.bin'), old);
+    const oldCopies = await copiesOf('held.bin');
+    const reader = await fs.open(fsys.at('held.bin'), 'r');
+    try {
+      assert.equal((await reader.read(Buffer.alloc(4096), 0, 4096, 0)).bytesRead, 4096);
+      await put('held.bin', theirs);
+      await collectorPassed();
+      assert.equal(await onDisk(oldCopies), oldCopies.length, 'the copies of the version a program holds open are kept');
+      // Past what read-ahead fetched after the first read: these come from the nodes.
+      const rest = Buffer.alloc(4 * STRIPE);
+      assert.equal((await reader.read(rest, 0, rest.length, 8 * STRIPE)).bytesRead, rest.length);
+      assert.ok(rest.equals(old.subarray(8 * STRIPE)), 'the program reads the version it opened');
+    } finally {
+      await reader.close();
+    }
+    await waitUntil(async () => (await onDisk(oldCopies)) === 0, 'the old version\'s copies are deleted once no program holds it', 10_000);
+    // Over REST: the kernel may keep the old pages this process read for --cache-seconds.
+    assert.ok(Buffer.from(await (await fetch(`${fsys.restUrl}/fs/held.bin`)).arrayBuffer()).equals(theirs));
+  });
+
+  it('a program editing a file in place keeps its edit when a replace over REST came longer than the delete delay before its close', async () => {
+    const old = testBytes(6 * STRIPE, 'edited-old');
+    await fs.writeFile(fsys.at('edited.bin'), old);
+    const oldCopies = await copiesOf('edited.bin');
+    const file = await fs.open(fsys.at('edited.bin'), 'r+');
+    try {
+      await file.write('MINE', 10);
+      await put('edited.bin', testBytes(6 * STRIPE, 'edited-theirs'));
+      await collectorPassed();
+      assert.equal(await onDisk(oldCopies), oldCopies.length, 'the copies of the version the edit is based on are kept');
+    } finally {
+      await file.close(); // commits the edit: stored whole, its other stripes read from the version it opened
+    }
+    const expected = Buffer.from(old);
+    expected.write('MINE', 10);
+    assert.ok((await fs.readFile(fsys.at('edited.bin'))).equals(expected), 'the program\'s edit of what it opened is the last write');
+    await waitUntil(async () => (await onDisk(oldCopies)) === 0, 'the old version\'s copies are deleted once the edit is stored', 10_000);
+  });
+});

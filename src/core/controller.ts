@@ -8,7 +8,9 @@
  * steps, storeDraft then commitDraft, for a writer that decides at the end, or
  * commitDraftTo, for an open file's writes, which go to the file opened); reads go
  * through a FileSnapshot, the parts of one committed version of a file, so a reader
- * sees the old or the new content of a file being replaced, never a mix.
+ * sees the old or the new content of a file being replaced, never a mix. A reader
+ * that takes longer than the delete delay holds its snapshot (hold()), so a replace
+ * does not delete what it is still reading.
  *
  * Invariants:
  * - The tree only ever shows committed files; a failed write changes nothing visible
@@ -38,6 +40,7 @@ import type { NodeStatus } from './node-status';
 import { NodeTransport } from './node-transport';
 import { PartReader } from './part-reader';
 import { partsInRange } from './parts-in-range';
+import { PinnedChunks, SnapshotPin } from './pinned-chunks';
 import type { ContentSource } from './part-splitter';
 import { Draft, PartWriter } from './part-writer';
 import { StripeBuffers } from './stripe-buffers';
@@ -51,6 +54,7 @@ import type { CurveServerConfig } from '../wire/transport-security';
 export type { Entry, PartRecord } from './metadata/metadata-store';
 export type { Draft } from './part-writer';
 export type { FileEdit } from './file-edit';
+export type { SnapshotPin } from './pinned-chunks';
 export type { NodeStatus } from './node-status';
 export type { ClusterStatus } from './cluster-status';
 export type { RepairReport } from './repairer';
@@ -173,6 +177,7 @@ export class Controller {
   private readonly repairer: Repairer;
   private readonly scrubber: Scrubber;
   private readonly delayedSync: DelayedSync;
+  private readonly pinned = new PinnedChunks();
 
   private constructor(
     private readonly metadata: MetadataStore,
@@ -189,7 +194,7 @@ export class Controller {
     this.stripeBuffers = new StripeBuffers(settings.stripeSize, settings.partsInFlight + 2);
     this.writer = new PartWriter(io, registry, settings, (copies) => metadata.doom(copies), uncommitted, this.stripeBuffers);
     this.reader = new PartReader(io, registry, new ChunkCache(settings.cacheBytes));
-    this.collector = new DoomedCollector(metadata, registry, io, settings.deleteDelayMs);
+    this.collector = new DoomedCollector(metadata, registry, io, this.pinned, settings.deleteDelayMs);
     this.collector.start(Math.max(250, Math.min(settings.deleteDelayMs, 5_000)));
     const cluster = { metadata, registry, io, reader: this.reader, uncommitted };
     this.repairer = new Repairer(cluster, {
@@ -513,12 +518,17 @@ export class Controller {
     if (!Number.isSafeInteger(size) || size < 0) throw new RaidfsError('EINVAL', `invalid size ${size}`);
     const base = this.snapshot(path);
     if (size === base.entry.size) return base;
-    const resized = await this.writeEdit(base.entry.id, {
-      base, size, baseLimit: Math.min(base.entry.size, size), changed: new Set(),
-      readChanged: () => Promise.reject(new Error('a resize changes no stripe')),
-    });
-    if (!resized) throw new RaidfsError('ENOENT', `${path} was removed`);
-    return resized;
+    const pin = this.hold(base); // the stripe it cuts is read from the base
+    try {
+      const resized = await this.writeEdit(base.entry.id, {
+        base, size, baseLimit: Math.min(base.entry.size, size), changed: new Set(),
+        readChanged: () => Promise.reject(new Error('a resize changes no stripe')),
+      });
+      if (!resized) throw new RaidfsError('ENOENT', `${path} was removed`);
+      return resized;
+    } finally {
+      pin.release();
+    }
   }
 
   /** Dooms the copies of a draft that will not be committed (nothing happens if it already was). */
@@ -574,6 +584,16 @@ export class Controller {
       const entry = this.metadata.entry(id);
       return entry?.kind === 'file' ? { entry, parts: this.metadata.parts(id) } : undefined;
     });
+  }
+
+  /**
+   * Keeps `snapshot`'s chunks on the nodes until the pin is released, even once a
+   * write replaced or deleted that version (pinned-chunks.ts). Call it in the same
+   * synchronous step that read the snapshot: after any wait, a write may have replaced
+   * that version and the collector deleted its copies.
+   */
+  hold(snapshot: FileSnapshot): SnapshotPin {
+    return this.pinned.hold(snapshot);
   }
 
   /** Bytes [offset, offset + length) of a snapshot, clipped to its size; fetches only the parts the range touches. */

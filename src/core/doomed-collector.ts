@@ -8,12 +8,15 @@
  * - A doomed row is forgotten only after its node acknowledged the delete; copies
  *   on nodes that are down wait for the node to come back.
  * - No copy is deleted before the commit that doomed it is durable (metadata sync).
+ * - No copy of a pinned chunk is deleted (pinned-chunks.ts): a pass postpones it by
+ *   the delete delay, so it goes once the program that read it let go.
  */
 import { createLogger, errorMessage } from '../common/log';
 import { ChunkIO } from './chunk-io';
 import { MetadataStore } from './metadata/metadata-store';
 import { NodeRegistry } from './node-registry';
 import { PeriodicPass } from './periodic-pass';
+import { PinnedChunks } from './pinned-chunks';
 
 const BATCH = 1000;
 const log = createLogger('collector');
@@ -29,6 +32,7 @@ export class DoomedCollector {
     private readonly metadata: MetadataStore,
     private readonly registry: NodeRegistry,
     private readonly io: ChunkIO,
+    private readonly pinned: PinnedChunks,
     private readonly delayMs: number,
   ) {
     this.passes = new PeriodicPass('collector', () => ({ deleted: 0 }), (report) => this.pass(report));
@@ -48,7 +52,11 @@ export class DoomedCollector {
   }
 
   private async pass(report: CollectReport): Promise<void> {
-    const due = this.metadata.dueDoomed(Date.now() - this.delayMs, this.registry.aliveIds(), BATCH);
+    const now = Date.now();
+    const candidates = this.metadata.dueDoomed(now - this.delayMs, this.registry.aliveIds(), BATCH);
+    const held = candidates.filter((copy) => this.pinned.has(copy.chunkId));
+    if (held.length > 0) this.metadata.postponeDoomed(held, now);
+    const due = held.length > 0 ? candidates.filter((copy) => !this.pinned.has(copy.chunkId)) : candidates;
     // A copy doomed by a lazy commit is deleted only once that commit is durable: a
     // power loss could otherwise bring back a file whose copies are gone.
     if (due.length > 0) this.metadata.sync();

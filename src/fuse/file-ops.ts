@@ -154,9 +154,8 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
   return {
     create: (path, mode, cb) => answer(ctx, 'create', path, cb, async () => {
       const entry = controller.createFile(path, { mode: mode & 0o7777 });
-      const snapshot = { entry, parts: [] };
-      const copy = files.startCopy(new WorkingCopy(path, entry.id, snapshot, true));
-      const fh = opened(new OpenFile(path, entry.id, snapshot, copy), true);
+      const copy = files.startCopy(new WorkingCopy(path, entry.id, controller.hold({ entry, parts: [] }), true));
+      const fh = opened(OpenFile.writing(path, entry.id, copy), true);
       ctx.created(fh, currentStat(files, entry)); // for libfuse's fgetattr right after this answer
       return fh;
     }),
@@ -166,16 +165,16 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       const id = snapshot.entry.id;
       const shared = files.writing(id);
       if ((flags & O_ACCMODE) === O_RDONLY) {
-        const fh = opened(new OpenFile(path, id, snapshot), false);
+        const fh = opened(OpenFile.reading(path, id, controller.hold(snapshot)), false);
         // The kernel keeps one size per file: while another handle writes it, that is
         // the size written so far, and it would cut this handle's reads of the
         // committed version there. Direct I/O reads are not cut (nor cached).
         if (shared) ctx.directIo(fh);
         return fh;
       }
-      const copy = shared ?? files.startCopy(new WorkingCopy(path, id, snapshot, false));
+      const copy = shared ?? files.startCopy(new WorkingCopy(path, id, controller.hold(snapshot), false));
       if (shared && !shared.hasLocalContent && !shared.dirty) shared.readNewer(snapshot); // nothing written yet: read what is committed now
-      const file = new OpenFile(path, id, snapshot, copy);
+      const file = OpenFile.writing(path, id, copy);
       file.append = (flags & O_APPEND) !== 0;
       const truncating = (flags & O_TRUNC) !== 0;
       if (!truncating || !shared) return opened(file, truncating);

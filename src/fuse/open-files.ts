@@ -11,7 +11,10 @@
  * (`tail -f`).
  *
  * A working copy reads its snapshot (the version committed when its first handle
- * opened, or its own last commit) until it is written. A file created, or opened with
+ * opened, or its own last commit) until it is written. The snapshot a read-only
+ * handle reads, and a working copy's (a spool's base), are held (Controller.hold)
+ * until the handle or copy is gone, so a write over REST that replaces that version
+ * meanwhile does not delete what they still read. A file created, or opened with
  * O_TRUNC while no other handle writes it, is written as a StreamingUpload fed by that
  * one handle while its writes are sequential; any other first write (or truncate)
  * moves the file to a Spool over the committed content (each stripe copied in when
@@ -31,7 +34,7 @@
  * fails; a working copy lives while a handle uses it, and its spool is closed with
  * the last one.
  */
-import { Controller, FileSnapshot } from '../core/controller';
+import { Controller, FileSnapshot, SnapshotPin } from '../core/controller';
 import type { ReadWindow } from './io-window';
 import { Spool } from './spool';
 import { StreamingUpload } from './streaming-upload';
@@ -54,10 +57,19 @@ export class WorkingCopy {
   constructor(
     public path: string,
     readonly fileId: number,
-    public snapshot: FileSnapshot,
+    /** The committed version it reads, and its spool's base: held while the copy lives. */
+    private readonly held: SnapshotPin,
     /** Created by the open that made this copy (create), so a failed first commit removes it again. */
     public createdHere: boolean,
   ) {}
+
+  get snapshot(): FileSnapshot {
+    return this.held.snapshot;
+  }
+
+  set snapshot(snapshot: FileSnapshot) {
+    this.held.move(snapshot);
+  }
 
   /** Bytes written but not committed yet live here (a stream or a spool). */
   get hasLocalContent(): boolean {
@@ -148,7 +160,11 @@ export class WorkingCopy {
   /** Frees what the copy holds, once its last handle is gone. */
   async close(): Promise<void> {
     this.streaming?.cancel();
-    await this.spool?.close();
+    try {
+      await this.spool?.close();
+    } finally {
+      this.held.release();
+    }
   }
 }
 
@@ -166,14 +182,24 @@ export class OpenFile {
   /** A read of this handle was answered up to the end of the version it reads. */
   readTheEnd = false;
 
-  constructor(
+  private constructor(
     private ownPath: string,
     readonly fileId: number,
-    /** The version a read-only handle reads (a writable one reads its working copy's). */
-    private ownSnapshot: FileSnapshot,
+    /** The version a read-only handle reads, held until the handle is gone (a writable one reads its working copy's). */
+    private readonly own?: SnapshotPin,
     /** The working copy of a handle open for writing. */
     readonly copy?: WorkingCopy,
   ) {}
+
+  /** A handle open only for reading, of the version `held` holds. */
+  static reading(path: string, fileId: number, held: SnapshotPin): OpenFile {
+    return new OpenFile(path, fileId, held);
+  }
+
+  /** A handle open for writing, sharing `copy` with the file's other writers. */
+  static writing(path: string, fileId: number, copy: WorkingCopy): OpenFile {
+    return new OpenFile(path, fileId, undefined, copy);
+  }
 
   /** Where the file is now (the mount's renames are followed). */
   get path(): string {
@@ -187,7 +213,7 @@ export class OpenFile {
 
   /** The committed version this handle reads while its file has no local content. */
   get snapshot(): FileSnapshot {
-    return this.copy?.snapshot ?? this.ownSnapshot;
+    return this.copy?.snapshot ?? this.own!.snapshot;
   }
 
   /**
@@ -200,8 +226,13 @@ export class OpenFile {
       this.copy.readNewer(snapshot);
     } else {
       this.readWindow?.takeBack();
-      this.ownSnapshot = snapshot;
+      this.own!.move(snapshot);
     }
+  }
+
+  /** The handle is gone: the version it read may be deleted. */
+  closed(): void {
+    this.own?.release();
   }
 
   /** The working copy, if it holds bytes not committed yet: reads come from there. */
@@ -241,6 +272,7 @@ export class OpenFiles {
   remove(handle: number): WorkingCopy | undefined {
     const file = this.files.get(handle);
     this.files.delete(handle);
+    file?.closed();
     const copy = file?.copy;
     if (!copy) return undefined;
     copy.handles.delete(file);

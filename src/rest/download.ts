@@ -13,6 +13,11 @@
  *   part), plus the core's read-ahead.
  * - A failure after the first byte cuts the connection (errors.ts): the body comes up
  *   short of Content-Length, so the client can tell.
+ * - The snapshot is held (Controller.hold) from the caller's read of it until the
+ *   response ends, so a slow download of a file replaced meanwhile still gets the
+ *   version it started with, however long it takes. The callers read the snapshot
+ *   and call this in one synchronous step. Whatever ends the response, the part
+ *   stream is closed, so the parts it borrowed go back to the chunk cache.
  * - File bytes never run as part of this site: the stored Content-Type goes out with
  *   `X-Content-Type-Options: nosniff` and `Content-Security-Policy: sandbox`, so an
  *   uploaded HTML file opened in a browser that holds the dashboard's login cookie
@@ -54,11 +59,19 @@ export async function sendSnapshot(req: Request, res: Response, controller: Cont
     res.writeHead(status, headers).end();
     return;
   }
+  const pin = controller.hold(snapshot);
   const pieces = controller.readSnapshot(snapshot, range);
-  const first = await pieces.next();
-  res.writeHead(status, headers);
-  const body = controller.metrics.rest.sending(startingWith(first, pieces));
-  await pipeline(Readable.from(body, { objectMode: false, highWaterMark: 1 }), res);
+  try {
+    const first = await pieces.next();
+    res.writeHead(status, headers);
+    const body = controller.metrics.rest.sending(startingWith(first, pieces));
+    await pipeline(Readable.from(body, { objectMode: false, highWaterMark: 1 }), res);
+  } finally {
+    // A client gone before the body was first pulled leaves `pieces` suspended
+    // after its first part: closing it runs its cleanup.
+    await pieces.return(undefined);
+    pin.release();
+  }
 }
 
 function requestedRange(req: Request, size: number, validators: { ETag: string; 'Last-Modified': string }): ByteRange | undefined {

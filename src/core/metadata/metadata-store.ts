@@ -176,6 +176,7 @@ export class MetadataStore {
       dueDoomed: db.prepare(`SELECT chunk_id AS chunkId, node_id AS nodeId FROM doomed
                                  WHERE since_ms <= ? AND node_id IN (SELECT value FROM json_each(?)) ORDER BY node_id LIMIT ?`),
       forgetDoomed: db.prepare(`DELETE FROM doomed WHERE chunk_id = ? AND node_id = ?`),
+      postponeDoomed: db.prepare(`UPDATE doomed SET since_ms = ? WHERE chunk_id = ? AND node_id = ?`),
       upsertNode: db.prepare(`INSERT INTO nodes (id, address, capacity_bytes, free_bytes, used_bytes, chunk_count, first_seen_ms, last_seen_ms)
                                 VALUES (@id, @address, @capacityBytes, @freeBytes, @usedBytes, @chunkCount, @now, @now)
                               ON CONFLICT(id) DO UPDATE SET address = excluded.address, capacity_bytes = excluded.capacity_bytes,
@@ -380,6 +381,11 @@ export class MetadataStore {
 
   forgetDoomed(copies: readonly DoomedCopy[]): void {
     this.transaction(() => copies.forEach((c) => this.stmt.forgetDoomed.run(c.chunkId, c.nodeId)));
+  }
+
+  /** Doomed copies that must wait: due again `nowMs` plus the delete delay. */
+  postponeDoomed(copies: readonly DoomedCopy[], nowMs: number): void {
+    this.transaction(() => copies.forEach((c) => this.stmt.postponeDoomed.run(nowMs, c.chunkId, c.nodeId)));
   }
 
   upsertNode(id: string, address: string, report: Omit<NodeRow, 'id' | 'address'>): void {
