@@ -241,6 +241,24 @@ describe('REST facade', () => {
       assert.ok(reply.body.equals(testBytes(3 * STRIPE, 'v2')));
     });
 
+    it('a download keeps sending the version it started with when the file is replaced meanwhile; its copies go once it ends', async () => {
+      const old = testBytes(512 * STRIPE, 'download-old'); // 32 MiB: more than loopback's socket buffers hold
+      assert.equal((await call('PUT', '/fs/held/big.bin', { body: old })).status, 201);
+      const oldParts = cluster.controller.snapshot('/held/big.bin').parts;
+      const res = await fetch(`${rest.url}/fs/held/big.bin`);
+      const reader = res.body!.getReader();
+      const received: Buffer[] = [];
+      const first = await reader.read();
+      received.push(Buffer.from(first.value!));
+      assert.equal((await call('PUT', '/fs/held/big.bin', { body: testBytes(STRIPE, 'download-new') })).status, 200);
+      await cluster.controller.collectGarbage();
+      assert.equal(cluster.copiesOnDisk(oldParts).length, 2 * oldParts.length, 'the version being sent keeps its copies');
+      for (let r = await reader.read(); !r.done; r = await reader.read()) received.push(Buffer.from(r.value));
+      assert.ok(Buffer.concat(received).equals(old), 'the whole old version arrived');
+      await waitUntil(async () => { await cluster.controller.collectGarbage(); return cluster.copiesOnDisk(oldParts).length === 0; },
+        'the old version\'s copies are deleted once the download ended', 10_000);
+    });
+
     it('decodes percent-encoded names', async () => {
       const put = await call('PUT', `/fs/${encodeURIComponent('spaced dir')}/${encodeURIComponent('naïve & (odd) #1.txt')}`, { body: 'odd' });
       assert.equal(put.status, 201);
