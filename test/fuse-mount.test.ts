@@ -15,6 +15,16 @@ import { PrometheusText } from './helpers/prometheus-text';
 
 const STRIPE = 256 * 1024;
 
+interface FileInfo {
+  parts: Array<{ index: number; offset: number; size: number; chunk_id: string; replicas: Array<{ node: string }> }>;
+}
+
+/** GET /files/ID/info of a file in the mount, by its inode number (its REST id). */
+async function infoOf(fsys: MountedRaidfs, name: string): Promise<FileInfo> {
+  const { ino } = await fs.stat(fsys.at(name));
+  return await (await fetch(`${fsys.restUrl}/files/${ino}/info`)).json() as FileInfo;
+}
+
 describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync and delete delays 1 h)', () => {
   let fsys: MountedRaidfs;
   let local: string;
@@ -84,11 +94,7 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync and delet
   });
 
   /** Each part of a file as `index@offset+size:chunk`, from REST (the mount's inode number is the file's id). */
-  const partsOf = async (name: string) => {
-    const { ino } = await fs.stat(fsys.at(name));
-    const info = await (await fetch(`${fsys.restUrl}/files/${ino}/info`)).json() as { parts: Array<{ index: number; offset: number; size: number; chunk_id: string }> };
-    return info.parts.map((p) => `${p.index}@${p.offset}+${p.size}:${p.chunk_id}`);
-  };
+  const partsOf = async (name: string) => (await infoOf(fsys, name)).parts.map((p) => `${p.index}@${p.offset}+${p.size}:${p.chunk_id}`);
   const changedParts = (before: string[], after: string[]) => after.filter((p) => !before.includes(p)).map((p) => Number(p.split('@')[0]));
 
   it('a write into a large file, an append and a truncate store only the stripes they touch; growing leaves a hole', async () => {
@@ -614,11 +620,8 @@ describe('the mount deleting replaced copies at once (raidfs up --delete-delay 0
   after(async () => { await fsys?.stop(); });
 
   /** The chunk files of the copies of `name`'s parts (raidfs up keeps node K's data in DATA/nodeK). */
-  const copiesOf = async (name: string) => {
-    const { ino } = await fs.stat(fsys.at(name));
-    const info = await (await fetch(`${fsys.restUrl}/files/${ino}/info`)).json() as { parts: Array<{ chunk_id: string; replicas: Array<{ node: string }> }> };
-    return info.parts.flatMap((p) => p.replicas.map((r) => path.join(fsys.dir, 'data', r.node, 'chunks', p.chunk_id.slice(0, 2), p.chunk_id)));
-  };
+  const copiesOf = async (name: string) => (await infoOf(fsys, name)).parts
+    .flatMap((p) => p.replicas.map((r) => path.join(fsys.dir, 'data', r.node, 'chunks', p.chunk_id.slice(0, 2), p.chunk_id)));
   const onDisk = async (files: string[]) => (await Promise.all(files.map((f) => fs.access(f).then(() => true, () => false)))).filter(Boolean).length;
   /** Returns once the collector ran a pass after every delete or replace so far: it deleted the copies of a file deleted after them. */
   const collectorPassed = async () => {

@@ -13,7 +13,7 @@
  */
 import { createLogger, errorMessage } from '../common/log';
 import { ChunkIO } from './chunk-io';
-import { MetadataStore } from './metadata/metadata-store';
+import { DoomedCopy, MetadataStore } from './metadata/metadata-store';
 import { NodeRegistry } from './node-registry';
 import { PeriodicPass } from './periodic-pass';
 import { PinnedChunks } from './pinned-chunks';
@@ -53,10 +53,12 @@ export class DoomedCollector {
 
   private async pass(report: CollectReport): Promise<void> {
     const now = Date.now();
-    const candidates = this.metadata.dueDoomed(now - this.delayMs, this.registry.aliveIds(), BATCH);
-    const held = candidates.filter((copy) => this.pinned.has(copy.chunkId));
+    const due: DoomedCopy[] = [];
+    const held: DoomedCopy[] = [];
+    for (const copy of this.metadata.dueDoomed(now - this.delayMs, this.registry.aliveIds(), BATCH)) {
+      (this.pinned.has(copy.chunkId) ? held : due).push(copy);
+    }
     if (held.length > 0) this.metadata.postponeDoomed(held, now);
-    const due = held.length > 0 ? candidates.filter((copy) => !this.pinned.has(copy.chunkId)) : candidates;
     // A copy doomed by a lazy commit is deleted only once that commit is durable: a
     // power loss could otherwise bring back a file whose copies are gone.
     if (due.length > 0) this.metadata.sync();

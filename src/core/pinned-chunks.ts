@@ -4,7 +4,7 @@
  * from, a download under way. When a write replaces or deletes that version, its
  * copies are doomed as usual, but the collector postpones deleting those of a pinned
  * chunk until no pin holds it; so a program holding a file open keeps reading the
- * version it opened, however long it takes, as on a local disk.
+ * version it opened (close-to-open), however long it takes.
  *
  * Invariants:
  * - Counted: a chunk is pinned while any pin holds it.

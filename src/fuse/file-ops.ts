@@ -107,14 +107,11 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
         copy.streamedBy = undefined;
         const draft = await streaming.finish();
         const entry = controller.commitDraftTo(copy.fileId, draft, options);
-        if (entry) copy.snapshot = { entry, parts: draft.parts };
+        if (entry) copy.committed({ entry, parts: draft.parts });
       } else {
         const spool = await copy.spoolFor(controller, spoolDir, false);
         const version = await controller.writeEdit(copy.fileId, spool.edit(), options);
-        if (version) {
-          spool.rebase(version);
-          copy.snapshot = version;
-        }
+        if (version) copy.committed(version);
       }
       copy.createdHere = false;
     } catch (err) {

@@ -105,6 +105,12 @@ export class WorkingCopy {
     return this.spooling;
   }
 
+  /** Its content was committed as `version`: it reads that now, and its spool is an edit of it. */
+  committed(version: FileSnapshot): void {
+    this.spool?.rebase(version);
+    this.snapshot = version;
+  }
+
   /** Moves the copy (which holds no local content) to a newer committed version, taking back what was lent of the old. */
   readNewer(snapshot: FileSnapshot): void {
     this.takeBackReadWindows();
