@@ -77,6 +77,20 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync and delet
     assert.deepEqual(await fs.readdir(fsys.at('m1')), []);
   });
 
+  it('a directory\'s link count is 2 plus its subdirectories, through mkdir, mv, rmdir and rm -r', async () => {
+    const links = async (...dirs: string[]) => (await ok(`cd ${fsys.mnt} && stat -c %h ${dirs.join(' ')}`)).trim().split('\n').map(Number);
+    await ok(`mkdir -p ${fsys.mnt}/n1/a/deep ${fsys.mnt}/n1/b ${fsys.mnt}/n2 && touch ${fsys.mnt}/n1/file && ln -s a ${fsys.mnt}/n1/link`);
+    assert.deepEqual(await links('n1', 'n1/a', 'n1/a/deep', 'n2'), [4, 3, 2, 2]);
+    await ok(`mv ${fsys.mnt}/n1/a ${fsys.mnt}/n2/a && rmdir ${fsys.mnt}/n1/b`);
+    assert.deepEqual(await links('n1', 'n2', 'n2/a'), [2, 3, 3]);
+    // The same counts from the attributes a readdir returned (the binding's cache).
+    assert.match(await ok(`ls -l ${fsys.mnt}/n2`), /^d\S+\s+3 .* a$/m);
+    await ok(`mkdir ${fsys.mnt}/n1/c && mv -T ${fsys.mnt}/n1/c ${fsys.mnt}/n2/a/deep`);
+    assert.deepEqual(await links('n1', 'n2/a'), [2, 3]);
+    await ok(`rm -r ${fsys.mnt}/n2/a`);
+    assert.deepEqual(await links('n1', 'n2'), [2, 2]);
+  });
+
   it('appends, overwrites in place with dd conv=notrunc, and truncates', async () => {
     const data = testBytes(3 * STRIPE + 100, 'dd');
     const src = path.join(local, 'dd.bin');

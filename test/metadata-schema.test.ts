@@ -3,7 +3,9 @@
  * file: a database whose parts were stored before checksums named their algorithm
  * opens with those parts as SHA-256, their digests intact, next to new BLAKE3 parts;
  * entry ids are never reused, in a new database and in one from before that rule;
- * a file's stored bytes (its size less its holes) are counted for files from before.
+ * a file's stored bytes (its size less its holes) are counted for files from before;
+ * so are each directory's subdirectories, then kept by triggers through inserts,
+ * moves and deletes.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -83,6 +85,30 @@ describe('metadata schema', () => {
     assert.equal(reopened.entry(holey.id)?.size, 1000);
     assert.equal(reopened.entry(holey.id)?.storedBytes, 160);
     assert.equal(reopened.entry(ROOT_ID)?.storedBytes, 0);
+    reopened.close();
+  });
+
+  it('counts each directory\'s subdirectories, also for directories from before they were counted, and keeps the count', () => {
+    const file = path.join(dir, 'subdirs.sqlite');
+    const store = new MetadataStore(file);
+    const a = store.insertEntry(ROOT_ID, 'a', { kind: 'dir', mode: 0o755 });
+    store.insertEntry(a.id, 'b', { kind: 'dir', mode: 0o755 });
+    store.insertEntry(a.id, 'c', { kind: 'dir', mode: 0o755 });
+    store.insertEntry(a.id, 'f', { kind: 'file', mode: 0o644 });
+    store.close();
+
+    // Back to schema 6, as an older raidfs left it: no count.
+    backToSchema(file, 6);
+
+    const reopened = new MetadataStore(file);
+    const subdirs = (id: number) => reopened.entry(id)?.subdirs;
+    assert.deepEqual([subdirs(ROOT_ID), subdirs(a.id)], [1, 2]);
+    const d = reopened.insertEntry(ROOT_ID, 'd', { kind: 'dir', mode: 0o755 });
+    const b = reopened.child(a.id, 'b')!;
+    reopened.transaction(() => reopened.moveEntry(b, d.id, 'b'));
+    assert.deepEqual([subdirs(ROOT_ID), subdirs(a.id), subdirs(d.id)], [2, 1, 1]);
+    reopened.transaction(() => reopened.removeEntry(reopened.child(d.id, 'b')!));
+    assert.deepEqual([subdirs(ROOT_ID), subdirs(a.id), subdirs(d.id)], [2, 1, 0]);
     reopened.close();
   });
 });

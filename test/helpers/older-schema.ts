@@ -18,6 +18,9 @@ const UNDO: Readonly<Record<number, string>> = {
   4: 'DROP TRIGGER entry_id_used; DROP TABLE entry_ids',
   // 6: the bytes each file's parts hold.
   5: 'ALTER TABLE entries DROP COLUMN stored_bytes',
+  // 7: how many directories each directory holds.
+  6: `DROP TRIGGER subdir_added; DROP TRIGGER subdir_removed; DROP TRIGGER subdir_moved;
+      ALTER TABLE entries DROP COLUMN subdirs`,
 };
 
 /** Takes the metadata file `file` (closed) back to schema `version`. */

@@ -48,6 +48,8 @@ export interface Entry {
   accessedMs: number;
   /** Bytes a file's parts hold (one copy): its size less its holes (0 for directories and symlinks). */
   storedBytes: number;
+  /** How many of a directory's entries are directories (0 for files and symlinks). */
+  subdirs: number;
 }
 
 export interface PartRecord {
@@ -91,7 +93,7 @@ const PART_COLUMNS = `idx, offset, size, chunk_id AS chunkId, digest, digest_alg
 
 const ENTRY_COLUMNS = `id, parent_id AS parentId, name, kind, size, stored_bytes AS storedBytes, mode, uid, gid,
   content_type AS contentType, target, version, created_ms AS createdMs, modified_ms AS modifiedMs,
-  changed_ms AS changedMs, accessed_ms AS accessedMs`;
+  changed_ms AS changedMs, accessed_ms AS accessedMs, subdirs`;
 
 export const ROOT_ID = 1;
 

@@ -7,7 +7,9 @@
  *   nodes     every storage node ever registered, with its address and last report
  *   entries   the directory tree: files, directories and symlinks; id 1 is the root;
  *             (parent_id, name) is unique; `version` grows on every content change;
- *             `stored_bytes` is what a file's parts hold (its size less its holes)
+ *             `stored_bytes` is what a file's parts hold (its size less its holes);
+ *             `subdirs` is how many of a directory's entries are directories (kept
+ *             by triggers)
  *   parts     a file's parts in order: byte range, chunk id, checksum (`digest`, and
  *             `digest_algorithm` as in proto/raidfs.proto's ChecksumAlgorithm), and
  *             `holders`, the nodes with a copy (derived from replicas by triggers)
@@ -139,6 +141,26 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE entries ADD COLUMN stored_bytes INTEGER NOT NULL DEFAULT 0;
   UPDATE entries SET stored_bytes = (SELECT COALESCE(SUM(size), 0) FROM parts WHERE parts.file_id = entries.id) WHERE kind = 'file';
+  `,
+  // 7: how many directories each directory holds, kept by triggers whatever inserts,
+  // deletes or moves one: a directory's link count (stat's nlink) is 2 plus that, as
+  // on a local file system, without counting its entries on every getattr.
+  `
+  ALTER TABLE entries ADD COLUMN subdirs INTEGER NOT NULL DEFAULT 0;
+  UPDATE entries SET subdirs = (SELECT COUNT(*) FROM entries AS sub WHERE sub.parent_id = entries.id AND sub.kind = 'dir')
+    WHERE kind = 'dir';
+  CREATE TRIGGER subdir_added AFTER INSERT ON entries WHEN NEW.kind = 'dir' BEGIN
+    UPDATE entries SET subdirs = subdirs + 1 WHERE id = NEW.parent_id;
+  END;
+  CREATE TRIGGER subdir_removed AFTER DELETE ON entries WHEN OLD.kind = 'dir' BEGIN
+    UPDATE entries SET subdirs = subdirs - 1 WHERE id = OLD.parent_id;
+  END;
+  CREATE TRIGGER subdir_moved AFTER UPDATE OF parent_id ON entries
+    WHEN NEW.kind = 'dir' AND NEW.parent_id IS NOT OLD.parent_id
+  BEGIN
+    UPDATE entries SET subdirs = subdirs - 1 WHERE id = OLD.parent_id;
+    UPDATE entries SET subdirs = subdirs + 1 WHERE id = NEW.parent_id;
+  END;
   `,
 ];
 
