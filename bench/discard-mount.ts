@@ -87,7 +87,7 @@ function main(): void {
   const ops: Fuse.Operations = {
     getattr: (p, cb) => { const n = nodes.get(p); return n ? cb(0, stat(n)) : cb(BaseFuse.ENOENT); },
     fgetattr: (p, _fd, cb) => { const n = nodes.get(p); return n ? cb(0, stat(n)) : cb(BaseFuse.ENOENT); },
-    readdir: (p, cb) => {
+    readdir: (p, _offset, cb) => {
       const n = nodes.get(p);
       if (!n) return cb(BaseFuse.ENOENT);
       if (!n.children) return cb(BaseFuse.ENOTDIR);

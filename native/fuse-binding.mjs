@@ -26,6 +26,11 @@
 // 5. Any other handle JS asks it for (raidfs_direct_io_next) bypasses it too: a handle
 //    open only for reading, opened while another program writes the file, reads the
 //    committed version whole, which the kernel would cut at the size being written.
+// 6. readdir in pages: the operation gets the offset to list from (fuse-native passes
+//    none), and the binding passes libfuse the offset JS gives after each name (it
+//    passed 0, "the whole listing", so every listing was whole in JS's memory: a
+//    directory of a million entries took the controller to 1.2 GB). Without offsets
+//    from JS, a listing is whole, as before.
 // The C files are copied beside fuse-native.c and hooked into its handlers; its
 // binding.gyp gains the vendored BLAKE3 (native/third_party/blake3), with which the
 // write windows hash.
@@ -134,6 +139,37 @@ const patches = [
         'static uint32_t raidfs_direct_io_fh = 0;\n' +
         'NAPI_METHOD(raidfs_direct_io_next) {\n  NAPI_ARGV(1)\n  NAPI_ARGV_UINT32(fh, 0)\n  raidfs_direct_io_fh = fh;\n  return NULL;\n}\n'],
       ['  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n', '  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n  NAPI_EXPORT_FUNCTION(raidfs_direct_io_next)\n'],
+    ],
+  },
+  {
+    mark: '/* raidfs: readdir in pages */',
+    header: '',
+    fixes: [
+      ['FUSE_METHOD(readdir, 1, 2, (', 'FUSE_METHOD(readdir, 3, 3, ('],
+      ['  l->readdir_filler = filler;\n}, {\n  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n}, {\n',
+        '  l->readdir_filler = filler;\n}, {\n  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n' +
+        '  FUSE_UINT64_TO_INTS_ARGV(l->offset, 3)\n}, {\n'],
+      ['  napi_value raw_stats = argv[3];\n',
+        '  napi_value raw_stats = argv[3];\n' +
+        '  /* The offset after each name, if JS gave one per name; else 0 (the whole listing). */\n' +
+        '  napi_value raw_offsets = argv[4];\n' +
+        '  bool offsets_given = false;\n' +
+        '  uint32_t offsets_length = 0;\n' +
+        '  if (napi_is_array(env, raw_offsets, &offsets_given) != napi_ok || !offsets_given ||\n' +
+        '      napi_get_array_length(env, raw_offsets, &offsets_length) != napi_ok || offsets_length != names_length) {\n' +
+        '    offsets_length = 0;\n' +
+        '  }\n'],
+      ['      int err = l->readdir_filler((char *) l->buf, name, NULL, 0);\n',
+        '      int err = l->readdir_filler((char *) l->buf, name, NULL, raidfs_readdir_offset(env, raw_offsets, offsets_length, i));\n'],
+      ['      int err = l->readdir_filler((char *) l->buf, name, (struct stat *) &st, 0);\n',
+        '      int err = l->readdir_filler((char *) l->buf, name, (struct stat *) &st, raidfs_readdir_offset(env, raw_offsets, offsets_length, i));\n'],
+      ['static fuse_thread_locals_t* get_thread_locals();\n',
+        'static fuse_thread_locals_t* get_thread_locals();\n' +
+        '/* The i-th of `length` offsets JS gave with a readdir page, or 0 if it gave none. */\n' +
+        'static off_t raidfs_readdir_offset (napi_env env, napi_value offsets, uint32_t length, uint32_t i) {\n' +
+        '  napi_value offset;\n  int64_t value = 0;\n' +
+        '  if (i >= length || napi_get_element(env, offsets, i, &offset) != napi_ok || napi_get_value_int64(env, offset, &value) != napi_ok) return 0;\n' +
+        '  return (off_t) value;\n}\n'],
     ],
   },
 ];

@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { testBytes, waitUntil } from './helpers/data';
 import { MountedRaidfs, sh } from './helpers/mounted-raidfs';
 import { PrometheusText } from './helpers/prometheus-text';
+import { WHOLE_LISTING_MAX } from '../src/fuse/directory-pages';
 
 const STRIPE = 256 * 1024;
 
@@ -509,6 +510,24 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync and delet
     return { inJs: sum('raidfs_frontend_operations_total', { frontend: 'fuse', operation: 'getattr' }), fromReaddir: sum('raidfs_fuse_attr_cache_hits_total') };
   };
   const unsyncedCommits = async () => (await PrometheusText.scrape(fsys.restUrl)).value('raidfs_metadata_unsynced_commits');
+
+  it('a directory too large for one listing call is listed in pages: every name once, with attributes; rm -r removes it', async () => {
+    const dirs = WHOLE_LISTING_MAX + 100;
+    await ok(`mkdir ${fsys.mnt}/wide && cd ${fsys.mnt}/wide && mkdir $(seq -f d%g 1 ${dirs}) && echo data > f`);
+    const readdirCalls = async () => (await PrometheusText.scrape(fsys.restUrl)).samples('raidfs_frontend_operations_total', { frontend: 'fuse', operation: 'readdir' })
+      .reduce((n, s) => n + s.value, 0);
+    const before = await readdirCalls();
+    const listed = (await ok(`ls -f ${fsys.mnt}/wide`)).trim().split('\n');
+    assert.ok(await readdirCalls() - before >= 2, 'listed in more than one call');
+    assert.equal(listed.length, dirs + 3, 'every name: ., .., the directories and f');
+    assert.equal(new Set(listed).size, listed.length, 'no name twice');
+    const long = await ok(`ls -l ${fsys.mnt}/wide`);
+    assert.match(long, /^-\S+\s+1 .*\s5 .* f$/m);
+    assert.equal(long.match(/^d\S+\s+2 .* d\d+$/gm)?.length, dirs);
+    assert.equal((await ok(`stat -c %h ${fsys.mnt}/wide`)).trim(), String(dirs + 2));
+    await ok(`rm -r ${fsys.mnt}/wide`);
+    await assert.rejects(fs.stat(fsys.at('wide')), { code: 'ENOENT' });
+  });
 
   it('close leaves the metadata commit to the sync delay, and fsync(2) makes it durable before it returns', async () => {
     await fs.writeFile(path.join(local, 'sync.txt'), 'synced');

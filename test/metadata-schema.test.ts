@@ -5,13 +5,14 @@
  * entry ids are never reused, in a new database and in one from before that rule;
  * a file's stored bytes (its size less its holes) are counted for files from before;
  * so are each directory's subdirectories, then kept by triggers through inserts,
- * moves and deletes.
+ * moves and deletes; a directory's entries are listed in id order by index.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { backToSchema } from './helpers/older-schema';
 import { MetadataStore, ROOT_ID } from '../src/core/metadata/metadata-store';
 import { ChecksumAlgorithm, checksumOf } from '../src/wire/checksum';
@@ -110,5 +111,25 @@ describe('metadata schema', () => {
     reopened.transaction(() => reopened.removeEntry(reopened.child(d.id, 'b')!));
     assert.deepEqual([subdirs(ROOT_ID), subdirs(a.id), subdirs(d.id)], [2, 1, 0]);
     reopened.close();
+  });
+
+  it('lists a directory\'s entries in id order from an id on, by index, also in a database from before the index', () => {
+    const file = path.join(dir, 'pages.sqlite');
+    const store = new MetadataStore(file);
+    const d = store.insertEntry(ROOT_ID, 'd', { kind: 'dir', mode: 0o755 });
+    const ids = ['z', 'a', 'm'].map((name) => store.insertEntry(d.id, name, { kind: 'file', mode: 0o644 }).id);
+    store.close();
+
+    // Back to schema 7, as an older raidfs left it: no index on parent_id.
+    backToSchema(file, 7);
+
+    const reopened = new MetadataStore(file);
+    assert.deepEqual(reopened.childrenAfter(d.id, 0, 10).map((e) => e.name), ['z', 'a', 'm']);
+    assert.deepEqual(reopened.childrenAfter(d.id, ids[0], 1).map((e) => e.name), ['a']);
+    reopened.close();
+    const db = new Database(file, { readonly: true });
+    const plan = db.prepare('EXPLAIN QUERY PLAN SELECT id FROM entries WHERE parent_id = ? AND id > ? ORDER BY id LIMIT 1').all(d.id, 0) as Array<{ detail: string }>;
+    db.close();
+    assert.match(plan.map((p) => p.detail).join('; '), /USING (COVERING )?INDEX entries_by_parent/);
   });
 });

@@ -323,14 +323,17 @@ export class Controller {
 
   /** Entries of a directory, sorted by name. */
   list(path: string): Entry[] {
-    return this.directory(path).entries;
+    return this.metadata.children(this.existingDir(path).id);
   }
 
-  /** A directory's own entry and its entries sorted by name, from one walk of the path. */
-  directory(path: string): { dir: Entry; entries: Entry[] } {
-    const dir = this.existing(splitPath(path), path);
-    if (dir.kind !== 'dir') throw new RaidfsError('ENOTDIR', `${path} is not a directory`);
-    return { dir, entries: this.metadata.children(dir.id) };
+  /**
+   * A directory's own entry and up to `limit` of its entries whose ids are above
+   * `afterId`, in id order, from one walk of the path: a listing a page at a time
+   * (ids are never reused, so a page starts right after the last one ended).
+   */
+  directoryPage(path: string, afterId: number, limit: number): { dir: Entry; entries: Entry[] } {
+    const dir = this.existingDir(path);
+    return { dir, entries: this.metadata.childrenAfter(dir.id, afterId, limit) };
   }
 
   mkdir(path: string, options: DirOptions = {}): Entry {
@@ -700,6 +703,12 @@ export class Controller {
     const entry = this.metadata.resolve(names);
     if (!entry) throw new RaidfsError('ENOENT', `${path} does not exist`);
     return entry;
+  }
+
+  private existingDir(path: string): Entry {
+    const dir = this.existing(splitPath(path), path);
+    if (dir.kind !== 'dir') throw new RaidfsError('ENOTDIR', `${path} is not a directory`);
+    return dir;
   }
 
   /** The directory that holds the last component of `names`, created with `create`. */

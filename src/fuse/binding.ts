@@ -173,14 +173,29 @@ export function newFuse(Fuse: FuseClass, mountpoint: string, ops: FuseType.Opera
   });
 }
 
-/** A fuse-native subclass whose option string also carries `extraOptions`. */
+/** How fuse-native answers an operation to its C side: errno, then the operation's results. */
+type Signal = (err: number, ...results: unknown[]) => void;
+
+/**
+ * A fuse-native subclass whose option string also carries `extraOptions`, and whose
+ * readdir passes the operation the offset to list from and the binding the offset
+ * after each name (fuse-native's own passes neither: every listing was whole; see
+ * native/fuse-binding.mjs and directory-pages.ts).
+ */
 function fuseWithOptions(Fuse: FuseClass, extraOptions: readonly string[]): FuseClass {
   const base = Fuse.prototype as unknown as { _fuseOptions(): string };
-  class RaidfsFuse extends (Fuse as unknown as new (...args: unknown[]) => object) {
+  class RaidfsFuse extends (Fuse as unknown as new (...args: unknown[]) => { ops: FuseType.Operations }) {
     _fuseOptions(): string {
       const own = base._fuseOptions.call(this);
       const all = [...(own ? own.replace(/^-o/, '').split(',') : []), ...extraOptions];
       return all.length ? `-o${all.join(',')}` : '';
+    }
+
+    _op_readdir(signal: Signal, path: string, offsetLow: number, offsetHigh: number): void {
+      this.ops.readdir!(path, offsetLow + offsetHigh * 2 ** 32, (err, names, stats, offsets) => {
+        if (err) return signal(err);
+        signal(0, names ?? [], stats?.map(statArray) ?? [], offsets ?? []);
+      });
     }
   }
   Object.assign(RaidfsFuse, Fuse);

@@ -3,7 +3,8 @@
  * readlink, link.
  *
  * Kernel contract: readdir lists names (with "." and ".."), here with their
- * attributes, so `ls -l` costs no round trip to JS per name; rmdir fails ENOTEMPTY on
+ * attributes, so `ls -l` costs no round trip to JS per name, and a large directory a
+ * page at a time (directory-pages.ts); rmdir fails ENOTEMPTY on
  * a non-empty directory and ENOTDIR on a file; unlink fails EISDIR on a directory;
  * rename replaces an existing target atomically (rename(2) rules, enforced by the
  * core). libfuse 2 renames a file that is unlinked while open to .fuse_hidden* and
@@ -14,27 +15,31 @@ import type Fuse from 'fuse-native';
 import { RaidfsError } from '../core/errors';
 import { statOf } from './attr-ops';
 import { answer, FuseContext } from './context';
+import { listingPage } from './directory-pages';
 
 /**
- * A directory's names, and with them the attributes getattr would answer for each,
- * which the binding serves to the lookups that follow (native/readdir-attr-cache.c).
+ * One readdir call's names, and with them the attributes getattr would answer for
+ * each, which the binding serves to the lookups that follow
+ * (native/readdir-attr-cache.c), and the cookie after each (directory-pages.ts).
  */
 interface Listing {
   names: string[];
   stats?: Fuse.Stat[];
+  cookies: number[];
 }
 
 export function dirOps(ctx: FuseContext): Fuse.Operations {
   const { controller, files } = ctx;
   return {
-    readdir: (path, cb) => answer(ctx, 'readdir', path, (err, listing?: Listing) => cb(err, listing?.names, listing?.stats), () => {
-      const { dir, entries } = controller.directory(path);
-      const names = ['.', '..', ...entries.map((e) => e.name)];
+    readdir: (path, offset, cb) => answer(ctx, 'readdir', path, (err, listing?: Listing) => cb(err, listing?.names, listing?.stats, listing?.cookies), () => {
+      const { dir, dots, entries, cookies } = listingPage(controller, path, offset);
+      const names = [...dots, ...entries.map((e) => e.name)];
       // A file with unsaved writes reports a size and time of its own (attr-ops.ts):
       // then names only, so that getattr asks JS for every one.
-      if (entries.some((e) => e.kind === 'file' && files.dirtyOf(e.id))) return { names };
+      if (entries.some((e) => e.kind === 'file' && files.dirtyOf(e.id))) return { names, cookies };
       const parent = dir.parentId === null ? dir : controller.statById(dir.parentId);
-      return { names, stats: [statOf(dir), statOf(parent), ...entries.map((e) => statOf(e))] };
+      const stats = [...dots.map((d) => statOf(d === '.' ? dir : parent)), ...entries.map((e) => statOf(e))];
+      return { names, stats, cookies };
     }),
 
     mkdir: (path, mode, cb) => answer(ctx, 'mkdir', path, cb, () => { controller.mkdir(path, { mode: mode & 0o7777 }); }),

@@ -24,7 +24,11 @@ declare module 'fuse-native' {
     getattr?(path: string, cb: CbWith<Stat>): void;
     fgetattr?(path: string, fd: number, cb: CbWith<Stat>): void;
     access?(path: string, mode: number, cb: Cb): void;
-    readdir?(path: string, cb: (err: number, names?: string[], stats?: Stat[]) => void): void;
+    /**
+     * raidfs's binding (src/fuse/binding.ts, native/fuse-binding.mjs) passes the offset
+     * to list from and takes the offset after each name (none: the whole listing).
+     */
+    readdir?(path: string, offset: number, cb: (err: number, names?: string[], stats?: Stat[], offsets?: number[]) => void): void;
     open?(path: string, flags: number, cb: CbWith<number>): void;
     create?(path: string, mode: number, cb: CbWith<number>): void;
     read?(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (bytesOrErr: number) => void): void;

@@ -21,6 +21,8 @@ const UNDO: Readonly<Record<number, string>> = {
   // 7: how many directories each directory holds.
   6: `DROP TRIGGER subdir_added; DROP TRIGGER subdir_removed; DROP TRIGGER subdir_moved;
       ALTER TABLE entries DROP COLUMN subdirs`,
+  // 8: a directory's entries in id order.
+  7: 'DROP INDEX entries_by_parent',
 };
 
 /** Takes the metadata file `file` (closed) back to schema `version`. */

@@ -145,6 +145,7 @@ export class MetadataStore {
       byId: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE id = ?`),
       child: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE parent_id = ? AND name = ?`),
       children: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE parent_id = ? ORDER BY name`),
+      childrenAfter: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE parent_id = ? AND id > ? ORDER BY id LIMIT ?`),
       allFiles: db.prepare(`WITH RECURSIVE tree(entry_id, path) AS (
                               SELECT id, '' FROM entries WHERE id = ${ROOT_ID}
                               UNION ALL
@@ -258,6 +259,11 @@ export class MetadataStore {
 
   children(dirId: number): Entry[] {
     return this.stmt.children.all(dirId) as Entry[];
+  }
+
+  /** Up to `limit` of a directory's entries whose ids are above `afterId`, in id order (ids are never reused). */
+  childrenAfter(dirId: number, afterId: number, limit: number): Entry[] {
+    return this.stmt.childrenAfter.all(dirId, afterId, limit) as Entry[];
   }
 
   /** Every regular file with its absolute path, by id. */

@@ -162,6 +162,13 @@ const MIGRATIONS: readonly string[] = [
     UPDATE entries SET subdirs = subdirs + 1 WHERE id = NEW.parent_id;
   END;
   `,
+  // 8: a directory's entries in the order of their ids (an index on parent_id alone
+  // holds each parent's rows in id order), so the mount lists a large directory a
+  // page at a time from where the last page ended (src/fuse/directory-pages.ts),
+  // instead of all of it at once.
+  `
+  CREATE INDEX entries_by_parent ON entries(parent_id);
+  `,
 ];
 
 /** Brings a database to the current schema and makes sure the root directory exists. */
