@@ -24,7 +24,7 @@ import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { formatBytes } from '../src/common/format';
-import { fileInfoJson, listingJson } from '../src/rest/representations';
+import { fileInfoJson, listedEntryJson } from '../src/rest/representations';
 import { RestServer, startRestServer } from '../src/rest/server';
 import type { FileInfoView, ListingView, StatusView } from '../src/rest/ui/api-types';
 import { TestCluster } from './helpers/cluster';
@@ -95,7 +95,7 @@ describe('the web dashboard in a real browser', { timeout: 60_000 }, () => {
       assert.match(await nodeRow.locator('.badge').innerText(), /\bup\b/);
     }
     assert.match(await page.locator('#summary').innerText(), /4 of 4 nodes up/);
-    const listing: ListingView = listingJson('/', cluster.controller.list('/'));
+    const listing: ListingView = { path: '/', entries: cluster.controller.list('/').map((entry) => listedEntryJson('/', entry)) };
     await row('/docs').waitFor();
     assert.deepEqual(await page.locator('#listing-body tr[data-path]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-path'))),
       listing.entries.map((e) => e.path));

@@ -325,6 +325,31 @@ describe('REST facade', () => {
       assert.equal((await call('HEAD', '/fs/no-such-file')).status, 404);
     });
 
+    it('lists a directory and every file a page at a time, whole, sorted and as valid JSON, while other requests are served', async () => {
+      const c = cluster.controller;
+      const count = 2_345; // over two pages of 1000
+      const name = (i: number) => `f${String(i).padStart(5, '0')}`;
+      c.mkdir('/paged');
+      for (let i = 0; i < count; i++) await c.writeFile(`/paged/${name(i)}`, Buffer.alloc(0));
+      const listing = await call('GET', '/fs/paged/');
+      assert.equal(listing.status, 200);
+      assert.match(listing.headers.get('content-type') ?? '', /^application\/json/);
+      const { path: dir, entries } = listing.json();
+      assert.equal(dir, '/paged');
+      assert.deepEqual(entries.map((e: { name: string }) => e.name), Array.from({ length: count }, (_, i) => name(i)));
+      assert.equal(entries[count - 1].path, `/paged/${name(count - 1)}`);
+
+      const [files, status] = await Promise.all([call('GET', '/files'), call('GET', '/status')]);
+      assert.equal(status.status, 200);
+      const paged = files.json().files.filter((f: { path: string }) => f.path.startsWith('/paged/'));
+      assert.equal(paged.length, count);
+      assert.equal(new Set(paged.map((f: { id: number }) => f.id)).size, count, 'each file once');
+      const ids = files.json().files.map((f: { id: number }) => f.id);
+      assert.deepEqual(ids, [...ids].sort((a, b) => a - b), 'by id');
+      assert.equal((await call('DELETE', '/fs/paged?recursive=true')).status, 204, 'removed a page of entries at a time');
+      assertError(await call('GET', '/fs/paged/'), 404);
+    });
+
     it('lists directories as JSON, makes them with PUT DIR/, and deletes files and directories', async () => {
       assert.equal((await call('PUT', '/fs/tree/sub/')).status, 201);
       assert.equal((await call('PUT', '/fs/tree/sub/')).status, 200, 'mkdir -p of an existing directory');

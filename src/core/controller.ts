@@ -155,6 +155,8 @@ export interface FileSnapshot {
 type Settings = Required<Omit<ControllerOptions, 'curve'>>;
 
 const log = createLogger('controller');
+/** Entries a recursive remove holds at once (removeTree). */
+const REMOVE_PAGE = 1000;
 
 /** The names of a file's path; '/' is a directory, never a file. */
 function fileNames(path: string): string[] {
@@ -308,9 +310,22 @@ export class Controller {
     return this.metadata.entryCount();
   }
 
-  /** Every regular file in the tree with its path, by id (a scan of the whole tree). */
-  listFiles(): Array<{ entry: Entry; path: string }> {
-    return this.metadata.allFiles();
+  /**
+   * Up to `limit` regular files with their paths, in id order from the first id above
+   * `afterId`: every file in the tree, a page at a time.
+   */
+  filesAfter(afterId: number, limit: number): Array<{ entry: Entry; path: string }> {
+    const dirPaths = new Map<number, string>([[ROOT_ID, '']]);
+    const dirPath = (id: number): string => {
+      let known = dirPaths.get(id);
+      if (known === undefined) {
+        const dir = this.metadata.entry(id)!;
+        known = `${dirPath(dir.parentId!)}/${dir.name}`;
+        dirPaths.set(id, known);
+      }
+      return known;
+    };
+    return this.metadata.filesAfter(afterId, limit).map((entry) => ({ entry, path: `${dirPath(entry.parentId!)}/${entry.name}` }));
   }
 
   /**
@@ -321,9 +336,9 @@ export class Controller {
     return this.metadata.onEntriesChanged(listener);
   }
 
-  /** Entries of a directory, sorted by name. */
-  list(path: string): Entry[] {
-    return this.metadata.children(this.existingDir(path).id);
+  /** Entries of a directory sorted by name: all, or up to `limit` of those named after `after` (a page). */
+  list(path: string, after = '', limit = -1): Entry[] {
+    return this.metadata.children(this.existingDir(path).id, after, limit);
   }
 
   /**
@@ -770,10 +785,13 @@ export class Controller {
     return false;
   }
 
+  /** Removes `dir` and everything below it, a page of entries at a time (however large a directory, one page in memory). */
   private removeTree(dir: Entry): void {
-    for (const child of this.metadata.children(dir.id)) {
-      if (child.kind === 'dir') this.removeTree(child);
-      else this.metadata.removeEntry(child);
+    for (let page = this.metadata.childrenAfter(dir.id, 0, REMOVE_PAGE); page.length > 0; page = this.metadata.childrenAfter(dir.id, 0, REMOVE_PAGE)) {
+      for (const child of page) {
+        if (child.kind === 'dir') this.removeTree(child);
+        else this.metadata.removeEntry(child);
+      }
     }
     this.metadata.removeEntry(dir);
   }

@@ -1,7 +1,8 @@
 /**
  * The course's API, compatible with its existing clients (mounted at /files):
  *
- *   GET    /files            every regular file in the tree
+ *   GET    /files            every regular file in the tree, by id (sent a page at a
+ *                            time: json-pages.ts)
  *   POST   /files            upload into the root directory: multipart/form-data
  *                            (field "file") or JSON {filename, content_type,
  *                            contents_b64} -> 201 {"id": N, ...}
@@ -19,6 +20,7 @@ import { HttpError, methodNotAllowed } from './errors';
 import { jsonBodyLimit, parseJsonUpload } from './json-upload';
 import { mediaType } from './media-type';
 import { receiveFile } from './multipart';
+import { keysetPages, sendJsonPages } from './json-pages';
 import { fileInfoJson, fileJson } from './representations';
 import { RootNameClaims } from './unique-name';
 
@@ -43,8 +45,9 @@ export function filesRoutes(controller: Controller, limits: UploadLimits): Route
     return { snapshot: controller.snapshot(path), path };
   };
 
-  router.get('/', (_req, res) => {
-    res.json({ files: controller.listFiles().map(({ entry, path }) => fileJson(entry, path)) });
+  router.get('/', async (_req, res) => {
+    const pages = keysetPages(0, FILES_PAGE, (after, size) => controller.filesAfter(after, size), ({ entry }) => entry.id);
+    await sendJsonPages(res, {}, 'files', pages, ({ entry, path }) => fileJson(entry, path));
   });
 
   router.post('/', express.json({ limit: jsonBodyLimit(jsonMaxBytes) }), async (req, res) => {
@@ -88,3 +91,6 @@ export function filesRoutes(controller: Controller, limits: UploadLimits): Route
 
   return router;
 }
+
+/** Files listed per page (json-pages.ts), by id. */
+const FILES_PAGE = 1000;

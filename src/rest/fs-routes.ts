@@ -2,7 +2,8 @@
  * The streaming endpoints (mounted at /fs): the tree by path, for real file sizes.
  *
  *   GET    /fs/PATH          the file's bytes (Range: 206 / 416), or, for a
- *                            directory (or any PATH ending in '/'), its listing as JSON;
+ *                            directory (or any PATH ending in '/'), its listing as JSON
+ *                            (sent a page at a time: json-pages.ts);
  *                            ?download=true asks the browser to save the file
  *                            (Content-Disposition: attachment with its name)
  *   HEAD   /fs/PATH          the same headers, no body
@@ -22,11 +23,14 @@ import { contentDisposition, sendSnapshot } from './download';
 import { HttpError, methodNotAllowed } from './errors';
 import { fsTarget } from './fs-path';
 import { mediaType } from './media-type';
-import { fileJson, listingJson } from './representations';
+import { keysetPages, sendJsonPages } from './json-pages';
+import { fileJson, listedEntryJson } from './representations';
 import { requestBody } from './upload-source';
 
 /** Every path below the mount point; a RegExp so express leaves the raw path to fsTarget. */
 const ANY_PATH = /.*/;
+/** Entries listed per page (json-pages.ts), by name. */
+const LISTING_PAGE = 1000;
 
 export function fsRoutes(controller: Controller, maxUploadBytes: number): Router {
   const router = Router();
@@ -34,7 +38,8 @@ export function fsRoutes(controller: Controller, maxUploadBytes: number): Router
   router.get(ANY_PATH, async (req, res) => {
     const { path, directory } = fsTarget(req);
     if (directory || controller.stat(path).kind === 'dir') {
-      res.json(listingJson(path, controller.list(path)));
+      const pages = keysetPages('', LISTING_PAGE, (after, size) => controller.list(path, after, size), (entry) => entry.name);
+      await sendJsonPages(res, { path }, 'entries', pages, (entry) => listedEntryJson(path, entry));
       return;
     }
     const snapshot = controller.snapshot(path);

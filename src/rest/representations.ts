@@ -49,19 +49,16 @@ export function fileInfoJson(snapshot: FileSnapshot, path: string, nodes: readon
   };
 }
 
-export function listingJson(path: string, entries: readonly Entry[]) {
-  const prefix = path === '/' ? '/' : `${path}/`;
+/** An entry of the directory at `dirPath`, as a listing (GET /fs/DIR/) shows it. */
+export function listedEntryJson(dirPath: string, entry: Entry) {
   return {
-    path,
-    entries: entries.map((entry) => ({
-      id: entry.id,
-      name: entry.name,
-      path: prefix + entry.name,
-      type: entry.kind,
-      size: entry.size,
-      ...(entry.kind === 'file' ? { content_type: entry.contentType ?? DEFAULT_MEDIA_TYPE } : {}),
-      ...(entry.kind === 'symlink' ? { target: entry.target } : {}),
-      modified: iso(entry.modifiedMs),
-    })),
+    id: entry.id,
+    name: entry.name,
+    path: (dirPath === '/' ? '/' : `${dirPath}/`) + entry.name,
+    type: entry.kind,
+    size: entry.size,
+    ...(entry.kind === 'file' ? { content_type: entry.contentType ?? DEFAULT_MEDIA_TYPE } : {}),
+    ...(entry.kind === 'symlink' ? { target: entry.target } : {}),
+    modified: iso(entry.modifiedMs),
   };
 }

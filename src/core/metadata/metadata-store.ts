@@ -14,8 +14,8 @@
  * - Every commit is fsynced except those of lazyTransaction, which sync() or the next
  *   fsynced commit that writes makes durable (WAL order): a power loss can only drop
  *   a suffix of commits, each whole. unsyncedCommits counts the lazy commits since.
- * - Calls are synchronous and short (indexed lookups); only allFiles (the REST
- *   listing of every file) scans the tree. Nothing scans the parts: counts of copies
+ * - Calls are synchronous and short (indexed lookups); listings of many entries
+ *   (a directory's, every file's) go a page at a time, each where the last ended. Nothing scans the parts: counts of copies
  *   come from holder_sets, kept by triggers (schema.ts), and partsWithFewerCopies
  *   pages through the parts of the sets that lack copies, by index.
  */
@@ -144,14 +144,9 @@ export class MetadataStore {
       totalChanges: db.prepare('SELECT total_changes()').pluck(),
       byId: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE id = ?`),
       child: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE parent_id = ? AND name = ?`),
-      children: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE parent_id = ? ORDER BY name`),
+      children: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE parent_id = ? AND name > ? ORDER BY name LIMIT ?`),
       childrenAfter: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE parent_id = ? AND id > ? ORDER BY id LIMIT ?`),
-      allFiles: db.prepare(`WITH RECURSIVE tree(entry_id, path) AS (
-                              SELECT id, '' FROM entries WHERE id = ${ROOT_ID}
-                              UNION ALL
-                              SELECT e.id, tree.path || '/' || e.name FROM entries e JOIN tree ON e.parent_id = tree.entry_id)
-                            SELECT ${ENTRY_COLUMNS}, tree.path AS path FROM entries JOIN tree ON tree.entry_id = entries.id
-                            WHERE kind = 'file' ORDER BY id`),
+      filesAfter: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE id > ? AND kind = 'file' ORDER BY id LIMIT ?`),
       hasChildren: db.prepare(`SELECT 1 FROM entries WHERE parent_id = ? LIMIT 1`),
       entryCount: db.prepare(`SELECT count(*) FROM entries`).pluck(),
       insert: db.prepare(`INSERT INTO entries (id, parent_id, name, kind, size, mode, uid, gid, content_type, target,
@@ -257,8 +252,9 @@ export class MetadataStore {
     return this.stmt.child.get(parentId, name) as Entry | undefined;
   }
 
-  children(dirId: number): Entry[] {
-    return this.stmt.children.all(dirId) as Entry[];
+  /** A directory's entries sorted by name: those named after `after` ('' for all), at most `limit` (-1: no limit). */
+  children(dirId: number, after = '', limit = -1): Entry[] {
+    return this.stmt.children.all(dirId, after, limit) as Entry[];
   }
 
   /** Up to `limit` of a directory's entries whose ids are above `afterId`, in id order (ids are never reused). */
@@ -266,9 +262,9 @@ export class MetadataStore {
     return this.stmt.childrenAfter.all(dirId, afterId, limit) as Entry[];
   }
 
-  /** Every regular file with its absolute path, by id. */
-  allFiles(): Array<{ entry: Entry; path: string }> {
-    return (this.stmt.allFiles.all() as Array<Entry & { path: string }>).map(({ path, ...entry }) => ({ entry, path }));
+  /** Up to `limit` regular files whose ids are above `afterId`, in id order. */
+  filesAfter(afterId: number, limit: number): Entry[] {
+    return this.stmt.filesAfter.all(afterId, limit) as Entry[];
   }
 
   hasChildren(dirId: number): boolean {

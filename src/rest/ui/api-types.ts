@@ -1,6 +1,6 @@
 /**
  * The JSON the dashboard reads, as the page sees it: GET /status (ClusterStatus,
- * src/core/cluster-status.ts), GET /fs/DIR/ (listingJson) and GET /files/ID/info
+ * src/core/cluster-status.ts), GET /fs/DIR/ (listedEntryJson) and GET /files/ID/info
  * (fileInfoJson, both in src/rest/representations.ts). Only the fields the page
  * uses; a node is the server's own NodeStatus. Types only, no code: the browser
  * test assigns the server's own values to these types, so the build fails if the
