@@ -14,10 +14,11 @@
  * - Every commit is fsynced except those of lazyTransaction, which sync() or the next
  *   fsynced commit that writes makes durable (WAL order): a power loss can only drop
  *   a suffix of commits, each whole. unsyncedCommits counts the lazy commits since.
- * - Calls are synchronous and short (indexed lookups); listings of many entries
- *   (a directory's, every file's) go a page at a time, each where the last ended. Nothing scans the parts: counts of copies
- *   come from holder_sets, kept by triggers (schema.ts), and partsWithFewerCopies
- *   pages through the parts of the sets that lack copies, by index.
+ * - Calls are synchronous and short (indexed lookups); listings of many entries (a
+ *   directory's, every file's) go a page at a time, each from where the last ended.
+ *   Nothing scans the parts: counts of copies come from holder_sets, kept by
+ *   triggers (schema.ts), and partsWithFewerCopies pages through the parts of the
+ *   sets that lack copies, by index.
  */
 import Database from 'better-sqlite3';
 import { FileLockedError, openLocked } from '../../common/file-lock';
