@@ -47,7 +47,7 @@ import { StripeBuffers } from './stripe-buffers';
 import { Repairer, RepairReport } from './repairer';
 import { Scrubber, ScrubReport } from './scrubber';
 import { UncommittedChunks } from './uncommitted-chunks';
-import { checkName, joinPath, splitPath } from './paths';
+import { checkName, childPath, joinPath, splitPath } from './paths';
 import { MAX_CHUNK_BYTES } from '../wire/messages';
 import type { CurveServerConfig } from '../wire/transport-security';
 
@@ -315,17 +315,13 @@ export class Controller {
    * `afterId`: every file in the tree, a page at a time.
    */
   filesAfter(afterId: number, limit: number): Array<{ entry: Entry; path: string }> {
-    const dirPaths = new Map<number, string>([[ROOT_ID, '']]);
+    const dirPaths = new Map<number, string>(); // each directory's path is walked once per page
     const dirPath = (id: number): string => {
       let known = dirPaths.get(id);
-      if (known === undefined) {
-        const dir = this.metadata.entry(id)!;
-        known = `${dirPath(dir.parentId!)}/${dir.name}`;
-        dirPaths.set(id, known);
-      }
+      if (known === undefined) dirPaths.set(id, (known = this.pathOf(id)));
       return known;
     };
-    return this.metadata.filesAfter(afterId, limit).map((entry) => ({ entry, path: `${dirPath(entry.parentId!)}/${entry.name}` }));
+    return this.metadata.filesAfter(afterId, limit).map((entry) => ({ entry, path: childPath(dirPath(entry.parentId!), entry.name) }));
   }
 
   /**
@@ -787,7 +783,7 @@ export class Controller {
 
   /** Removes `dir` and everything below it, a page of entries at a time (however large a directory, one page in memory). */
   private removeTree(dir: Entry): void {
-    for (let page = this.metadata.childrenAfter(dir.id, 0, REMOVE_PAGE); page.length > 0; page = this.metadata.childrenAfter(dir.id, 0, REMOVE_PAGE)) {
+    for (let page; (page = this.metadata.childrenAfter(dir.id, 0, REMOVE_PAGE)).length > 0;) {
       for (const child of page) {
         if (child.kind === 'dir') this.removeTree(child);
         else this.metadata.removeEntry(child);

@@ -29,3 +29,8 @@ export function checkName(name: string): void {
 export function joinPath(names: readonly string[]): string {
   return '/' + names.join('/');
 }
+
+/** The path of the entry `name` in the directory at `dirPath`. */
+export function childPath(dirPath: string, name: string): string {
+  return dirPath === '/' ? `/${name}` : `${dirPath}/${name}`;
+}

@@ -67,10 +67,6 @@ export class WorkingCopy {
     return this.held.snapshot;
   }
 
-  set snapshot(snapshot: FileSnapshot) {
-    this.held.move(snapshot);
-  }
-
   /** Bytes written but not committed yet live here (a stream or a spool). */
   get hasLocalContent(): boolean {
     return this.localSize !== undefined;
@@ -108,13 +104,13 @@ export class WorkingCopy {
   /** Its content was committed as `version`: it reads that now, and its spool is an edit of it. */
   committed(version: FileSnapshot): void {
     this.spool?.rebase(version);
-    this.snapshot = version;
+    this.held.move(version);
   }
 
   /** Moves the copy (which holds no local content) to a newer committed version, taking back what was lent of the old. */
   readNewer(snapshot: FileSnapshot): void {
     this.takeBackReadWindows();
-    this.snapshot = snapshot;
+    this.held.move(snapshot);
   }
 
   /** Takes back what every handle of this copy lent the binding to answer reads: the content is about to change. */

@@ -46,7 +46,7 @@ export function filesRoutes(controller: Controller, limits: UploadLimits): Route
   };
 
   router.get('/', async (_req, res) => {
-    const pages = keysetPages(0, FILES_PAGE, (after, size) => controller.filesAfter(after, size), ({ entry }) => entry.id);
+    const pages = keysetPages(0, (after, limit) => controller.filesAfter(after, limit), ({ entry }) => entry.id);
     await sendJsonPages(res, {}, 'files', pages, ({ entry, path }) => fileJson(entry, path));
   });
 
@@ -91,6 +91,3 @@ export function filesRoutes(controller: Controller, limits: UploadLimits): Route
 
   return router;
 }
-
-/** Files listed per page (json-pages.ts), by id. */
-const FILES_PAGE = 1000;

@@ -29,8 +29,6 @@ import { requestBody } from './upload-source';
 
 /** Every path below the mount point; a RegExp so express leaves the raw path to fsTarget. */
 const ANY_PATH = /.*/;
-/** Entries listed per page (json-pages.ts), by name. */
-const LISTING_PAGE = 1000;
 
 export function fsRoutes(controller: Controller, maxUploadBytes: number): Router {
   const router = Router();
@@ -38,7 +36,7 @@ export function fsRoutes(controller: Controller, maxUploadBytes: number): Router
   router.get(ANY_PATH, async (req, res) => {
     const { path, directory } = fsTarget(req);
     if (directory || controller.stat(path).kind === 'dir') {
-      const pages = keysetPages('', LISTING_PAGE, (after, size) => controller.list(path, after, size), (entry) => entry.name);
+      const pages = keysetPages('', (after, limit) => controller.list(path, after, limit), (entry) => entry.name);
       await sendJsonPages(res, { path }, 'entries', pages, (entry) => listedEntryJson(path, entry));
       return;
     }

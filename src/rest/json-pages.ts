@@ -15,16 +15,19 @@
  */
 import type { Response } from 'express';
 
+/** Items per page of a listing. */
+const PAGE_ITEMS = 1000;
+
 /**
- * The pages `fetch` returns: the first from `start`, each next one from the key of the
- * last item before (keyset paging: an item deleted meanwhile does not shift the rest),
- * until a page is short.
+ * The pages of up to PAGE_ITEMS items `fetch` returns: the first from `start`, each
+ * next one from the key of the last item before (keyset paging: an item deleted
+ * meanwhile does not shift the rest), until a page is short.
  */
-export function* keysetPages<T, K>(start: K, size: number, fetch: (after: K, size: number) => T[], keyOf: (item: T) => K): Generator<T[]> {
+export function* keysetPages<T, K>(start: K, fetch: (after: K, limit: number) => T[], keyOf: (item: T) => K): Generator<T[]> {
   for (let after = start; ;) {
-    const page = fetch(after, size);
+    const page = fetch(after, PAGE_ITEMS);
     yield page;
-    if (page.length < size) return;
+    if (page.length < PAGE_ITEMS) return;
     after = keyOf(page[page.length - 1]);
   }
 }

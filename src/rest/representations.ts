@@ -5,6 +5,7 @@
  * snake_case like the course API; times are ISO 8601 strings in UTC.
  */
 import type { Entry, FileSnapshot, NodeStatus } from '../core/controller';
+import { childPath } from '../core/paths';
 import { DEFAULT_MEDIA_TYPE } from './media-type';
 import { algorithmName } from '../wire/checksum';
 
@@ -54,7 +55,7 @@ export function listedEntryJson(dirPath: string, entry: Entry) {
   return {
     id: entry.id,
     name: entry.name,
-    path: (dirPath === '/' ? '/' : `${dirPath}/`) + entry.name,
+    path: childPath(dirPath, entry.name),
     type: entry.kind,
     size: entry.size,
     ...(entry.kind === 'file' ? { content_type: entry.contentType ?? DEFAULT_MEDIA_TYPE } : {}),
