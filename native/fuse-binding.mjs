@@ -31,6 +31,9 @@
 //    passed 0, "the whole listing", so every listing was whole in JS's memory: a
 //    directory of a million entries took the controller to 1.2 GB). Without offsets
 //    from JS, a listing is whole, as before.
+// 7. A path or name that is not UTF-8 is refused with EILSEQ before it reaches JS
+//    (native/utf8-names.c): fuse-native turned its invalid bytes into U+FFFD, so two
+//    such names were one file, and creating the second replaced the first.
 // The C files are copied beside fuse-native.c and hooked into its handlers; its
 // binding.gyp gains the vendored BLAKE3 (native/third_party/blake3), with which the
 // write windows hash.
@@ -52,7 +55,7 @@ const dir = path.dirname(require.resolve('fuse-native/package.json'));
 const source = path.join(dir, 'fuse-native.c');
 const built = path.join(dir, 'build', 'Release', 'fuse.node');
 /** raidfs's own C files, each copied beside fuse-native.c as raidfs-<name> and included there. */
-const C_FILES = ['readdir-attr-cache.c', 'io-window.c'];
+const C_FILES = ['readdir-attr-cache.c', 'io-window.c', 'utf8-names.c'];
 
 /** Each patch: a marker comment put at the top of the patched file, and text replacements in fuse-native.c. */
 const patches = [
@@ -170,6 +173,15 @@ const patches = [
         '  napi_value offset;\n  int64_t value = 0;\n' +
         '  if (i >= length || napi_get_element(env, offsets, i, &offset) != napi_ok || napi_get_value_int64(env, offset, &value) != napi_ok) return 0;\n' +
         '  return (off_t) value;\n}\n'],
+    ],
+  },
+  {
+    mark: '/* raidfs: names that are not UTF-8 refused */',
+    header: '#include <errno.h>\n',
+    fixes: [
+      ['  l->op_fn = fuse_native_dispatch_##name;\\\n  blk\\\n',
+        '  l->op_fn = fuse_native_dispatch_##name;\\\n  raidfs_names_clear(l);\\\n  blk\\\n' +
+        '  if (!raidfs_names_valid(l)) return -EILSEQ;\\\n'],
     ],
   },
 ];

@@ -331,6 +331,28 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync and delet
     await assert.rejects(fs.readFile(fsys.at('s/missing')), { code: 'ENOENT' });
   });
 
+  it('a name that is not UTF-8 is refused with EILSEQ and changes nothing; a UTF-8 one works', async () => {
+    // Two different invalid names used to become one U+FFFD name: the second create replaced the first.
+    const raw = (...parts: Array<string | number[]>) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
+    const dir = fsys.at('names');
+    await fs.mkdir(dir);
+    await fs.writeFile(path.join(dir, 'keep'), 'kept\n');
+    await fs.writeFile(raw(dir, '/caf', [0xc3, 0xa9]), 'utf-8 name\n');
+    for (const bad of [[0xff], [0xfe], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82]]) {
+      const name = raw(dir, '/bad', bad);
+      await assert.rejects(fs.writeFile(name, 'lost?'), { code: 'EILSEQ' }, `create ${Buffer.from(bad).toString('hex')}`);
+      await assert.rejects(fs.mkdir(name), { code: 'EILSEQ' });
+      await assert.rejects(fs.rename(path.join(dir, 'keep'), name), { code: 'EILSEQ' });
+      await assert.rejects(fs.symlink(raw('target', bad), path.join(dir, 'link')), { code: 'EILSEQ' });
+    }
+    assert.deepEqual((await fs.readdir(dir)).sort(), ['café', 'keep']);
+    assert.equal(await fs.readFile(path.join(dir, 'keep'), 'utf8'), 'kept\n');
+    assert.equal(await fs.readFile(raw(dir, '/caf', [0xc3, 0xa9]), 'utf8'), 'utf-8 name\n');
+    const r = await sh(`echo x > ${dir}/$'bad\\xff'`);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Invalid or incomplete multibyte or wide character/);
+  });
+
   it('an editor-style save (temp file, fsync, rename over the original) replaces the content', async () => {
     await fs.writeFile(fsys.at('doc.txt'), 'version 1\n');
     const tmp = fsys.at('.doc.txt.swp');

@@ -400,6 +400,8 @@ describe('REST facade', () => {
         ['{"filename": "../escape.txt", "contents_b64": "aGk="}', /invalid file name/],
         ['{"filename": "..", "contents_b64": "aGk="}', /invalid file name/],
         [`{"filename": "${'n'.repeat(300)}", "contents_b64": "aGk="}`, /too long/],
+        // A lone surrogate has no UTF-8 form: stored, it would be U+FFFD, another name.
+        ['{"filename": "lone-\\ud800.txt", "contents_b64": "aGk="}', /not valid Unicode/],
       ];
       for (const [body, message] of bad) {
         assertError(await call('POST', '/files', { body, headers: { 'Content-Type': 'application/json' } }), 400, message);

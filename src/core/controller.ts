@@ -47,7 +47,7 @@ import { StripeBuffers } from './stripe-buffers';
 import { Repairer, RepairReport } from './repairer';
 import { Scrubber, ScrubReport } from './scrubber';
 import { UncommittedChunks } from './uncommitted-chunks';
-import { checkName, childPath, joinPath, splitPath } from './paths';
+import { checkName, checkUnicode, childPath, joinPath, splitPath } from './paths';
 import { MAX_CHUNK_BYTES } from '../wire/messages';
 import type { CurveServerConfig } from '../wire/transport-security';
 
@@ -367,6 +367,7 @@ export class Controller {
   symlink(path: string, target: string, owner: { uid?: number; gid?: number } = {}): Entry {
     const names = splitPath(path);
     if (names.length === 0 || target === '' || target.includes('\0')) throw new RaidfsError('EINVAL', 'invalid symlink');
+    checkUnicode(target, 'symlink target');
     return this.metadata.transaction(() => {
       const parent = this.parentDir(names, path, false);
       if (this.metadata.child(parent.id, names.at(-1)!)) throw new RaidfsError('EEXIST', `${path} exists`);

@@ -6,7 +6,7 @@
  */
 export type ErrorCode =
   | 'ENOENT' | 'EEXIST' | 'ENOTDIR' | 'EISDIR' | 'ENOTEMPTY' | 'EINVAL' | 'ENAMETOOLONG'
-  | 'ENOSPC' | 'EIO' | 'EUNAVAIL';
+  | 'EILSEQ' | 'ENOSPC' | 'EIO' | 'EUNAVAIL';
 
 export class RaidfsError extends Error {
   constructor(readonly code: ErrorCode, message: string) {

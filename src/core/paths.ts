@@ -2,6 +2,10 @@
  * File-tree paths as the core accepts them: absolute, '/'-separated, no empty, '.'
  * or '..' components, no NUL, names of at most 255 bytes. A trailing '/' is allowed
  * and ignored. Anything else is rejected with EINVAL before it touches metadata.
+ * Names and symlink targets are well-formed Unicode (EILSEQ otherwise): a lone
+ * surrogate has no UTF-8 form, and would be stored as U+FFFD, the same as another
+ * name. (The mount refuses names whose bytes are not UTF-8 before they get here:
+ * native/utf8-names.c.)
  */
 import { RaidfsError } from './errors';
 
@@ -24,6 +28,14 @@ export function checkName(name: string): void {
     throw new RaidfsError('EINVAL', `invalid file name ${JSON.stringify(name)}`);
   }
   if (Buffer.byteLength(name) > MAX_NAME_BYTES) throw new RaidfsError('ENAMETOOLONG', `name is too long: ${name.slice(0, 40)}...`);
+  checkUnicode(name, 'file name');
+}
+
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/** EILSEQ unless `text` (a name, a symlink's target) is well-formed Unicode. */
+export function checkUnicode(text: string, what: string): void {
+  if (LONE_SURROGATE.test(text)) throw new RaidfsError('EILSEQ', `${what} is not valid Unicode: ${JSON.stringify(text)}`);
 }
 
 export function joinPath(names: readonly string[]): string {

@@ -30,6 +30,7 @@ export class HttpError extends Error {
 const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
   EINVAL: 400,
   ENAMETOOLONG: 400,
+  EILSEQ: 400,
   ENOENT: 404,
   EEXIST: 409,
   ENOTEMPTY: 409,
