@@ -651,6 +651,78 @@ describe('the mount with too few nodes', () => {
   });
 });
 
+describe('the mount with little data memory (raidfs up --data-memory 8MiB, stripe 256 KiB: room for 2 streams)', () => {
+  // A store may hold 6 stripes (1.5 MiB), a stream 3 more; streams leave two stores'
+  // worth free: (8 - 3) / 2.25 = 2 streams at once. Every other file is spooled.
+  const BUDGET = 8 << 20;
+  let fsys: MountedRaidfs;
+  let local: string;
+  before(async () => {
+    fsys = await MountedRaidfs.start({ args: ['--stripe-size', `${STRIPE}`, '--data-memory', `${BUDGET}`] });
+    local = await fs.mkdtemp(path.join(os.tmpdir(), 'raidfs-memory-'));
+  });
+  after(async () => {
+    await fsys?.stop();
+    await fs.rm(local, { recursive: true, force: true });
+  });
+  const memory = async () => {
+    const metrics = await PrometheusText.scrape(fsys.restUrl);
+    return {
+      budget: metrics.value('raidfs_data_memory_budget_bytes'),
+      reserved: metrics.value('raidfs_data_memory_reserved_bytes'),
+      refused: metrics.value('raidfs_streams_refused_total'),
+    };
+  };
+
+  /** Opens `name` in the mount for writing (O_TRUNC), writes `data` and keeps it open: a program that has not closed its file yet. */
+  const writeAndHold = async (name: string, data: Buffer) => {
+    const handle = await fs.open(fsys.at(name), 'w');
+    await handle.writeFile(data);
+    return handle;
+  };
+
+  it('files written by more programs at once than there is room to stream are spooled, and every one reads back identical', async () => {
+    const sizes = [0, 1, 3 * STRIPE + 1, 5 * STRIPE, 3 * STRIPE + 7, 9 * STRIPE, 2 * STRIPE, 4 * STRIPE + 3];
+    const contents = sizes.map((size, i) => testBytes(size, `mem${i}`));
+    const refusedBefore = (await memory()).refused;
+    const open = await Promise.all(contents.map((data, i) => writeAndHold(`w${i}`, data)));
+    try {
+      const during = await memory();
+      assert.equal(during.refused - refusedBefore, sizes.length - 2, 'all files open at once but two were refused a stream');
+      assert.equal(during.budget, BUDGET);
+      assert.ok(during.reserved > 0 && during.reserved <= BUDGET, `reserved ${during.reserved} within the budget`);
+    } finally {
+      await Promise.all(open.map((handle) => handle.close()));
+    }
+    for (let i = 0; i < sizes.length; i++) assert.ok((await fs.readFile(fsys.at(`w${i}`))).equals(contents[i]), `w${i}`);
+    assert.equal((await memory()).reserved, 0, 'every reservation released');
+  });
+
+  it('a file opened with O_TRUNC while no stream is free is cut to what is written, not written over its old content', async () => {
+    await fs.writeFile(fsys.at('long.bin'), testBytes(7 * STRIPE, 'long'));
+    // Two programs hold the two streams while a third rewrites long.bin.
+    // (Not by a program this process starts: a fork closes the holders' descriptors
+    // in the child, and every close is a FLUSH, which commits and ends their streams.)
+    const holders = [await writeAndHold('hold1', testBytes(3 * STRIPE, 'h1')), await writeAndHold('hold2', testBytes(3 * STRIPE, 'h2'))];
+    try {
+      const refused = (await memory()).refused;
+      await fs.writeFile(fsys.at('long.bin'), 'short and new\n');
+      assert.equal((await memory()).refused, refused + 1, 'the rewrite was spooled');
+      assert.equal(await fs.readFile(fsys.at('long.bin'), 'utf8'), 'short and new\n');
+    } finally {
+      await Promise.all(holders.map((handle) => handle.close()));
+    }
+  });
+
+  it('REST uploads beyond the budget wait their turn, and all are stored whole', async () => {
+    const bodies = Array.from({ length: 10 }, (_, i) => testBytes(5 * STRIPE + i, `rest-mem${i}`));
+    const answers = await Promise.all(bodies.map((body, i) => fetch(`${fsys.restUrl}/fs/up/r${i}`, { method: 'PUT', body })));
+    assert.deepEqual(answers.map((a) => a.status), bodies.map(() => 201));
+    for (let i = 0; i < bodies.length; i++) assert.ok((await fs.readFile(fsys.at(`up/r${i}`))).equals(bodies[i]), `r${i}`);
+    assert.equal((await memory()).reserved, 0);
+  });
+});
+
 describe('the mount losing a node while a file is streamed in (2 nodes, stripe 256 KiB)', () => {
   let fsys: MountedRaidfs;
   before(async () => { fsys = await MountedRaidfs.start({ nodes: 2, args: ['--stripe-size', `${STRIPE}`] }); });

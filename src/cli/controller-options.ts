@@ -19,6 +19,7 @@ export const controllerOptionSpecs: Record<string, OptionSpec> = {
   'repair-rate': { type: 'string', help: 'bytes per second background repair may copy', default: formatBytes(DEFAULTS.repairBytesPerSecond) },
   'scrub-interval': { type: 'string', help: 'time between background scrubs (0: only `raidfs scrub`)', default: formatDuration(DEFAULTS.scrubIntervalMs) },
   'scrub-rate': { type: 'string', help: 'bytes per second scrub may read', default: formatBytes(DEFAULTS.scrubBytesPerSecond) },
+  'data-memory': { type: 'string', help: 'file data held for uploads and read-ahead, however many files are written or read at once', default: formatBytes(DEFAULTS.dataMemoryBytes) },
   ...controllerCurveSpecs,
 };
 
@@ -36,6 +37,7 @@ export function controllerOptionsFrom(values: OptionValues, dbPath: string): Con
     repairBytesPerSecond: parseSize(values['repair-rate'] as string, '--repair-rate'),
     scrubIntervalMs: parseDuration(values['scrub-interval'] as string, '--scrub-interval', true),
     scrubBytesPerSecond: parseSize(values['scrub-rate'] as string, '--scrub-rate'),
+    dataMemoryBytes: parseSize(values['data-memory'] as string, '--data-memory'),
     ...controllerCurveFrom(values),
   };
 }

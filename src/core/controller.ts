@@ -33,6 +33,7 @@ import { DoomedCollector } from './doomed-collector';
 import { RaidfsError } from './errors';
 import { editedContent, editsByPart, FileEdit, plannedParts } from './file-edit';
 import { zeroPieces } from './holes';
+import { MemoryBudget, Reservation } from './memory-budget';
 import { Entry, KeptPartsGoneError, MetadataStore, PartRecord, ROOT_ID } from './metadata/metadata-store';
 import { ControllerMetrics } from './metrics';
 import { NodeRegistry } from './node-registry';
@@ -77,6 +78,8 @@ export interface ControllerOptions {
   nodeTimeoutMs?: number;
   /** Verified chunk bytes kept for re-reads (default 32 MiB). */
   cacheBytes?: number;
+  /** File data held for uploads and read-ahead, however many files are written or read at once (default 128 MiB). */
+  dataMemoryBytes?: number;
   /** How long replaced, deleted or orphaned copies stay on nodes before deletion (default 10 s). */
   deleteDelayMs?: number;
   /** Longest a lazy commit (a file closed in the mount) waits to be fsynced (default 1 s; 0: none is lazy). */
@@ -103,6 +106,7 @@ export const DEFAULTS = {
   requestTimeoutMs: 5_000,
   nodeTimeoutMs: 5_000,
   cacheBytes: 32 << 20,
+  dataMemoryBytes: 128 << 20,
   deleteDelayMs: 10_000,
   syncDelayMs: 1_000,
   repairGraceMs: 60_000,
@@ -171,8 +175,14 @@ export class Controller {
   readonly stripeBuffers: StripeBuffers;
   readonly replicas: number;
   readonly metrics: ControllerMetrics;
-  /** Parts fetched ahead of the one a stream is yielding. */
+  /** Parts fetched ahead of the one a stream is yielding (each within the data memory budget). */
   private readonly readAhead: number;
+  /** File data in memory: every store reserves what it may hold, every part read ahead its size. */
+  readonly dataMemory: MemoryBudget;
+  /** The most a store holds: its parts in flight, the part being cut and the source's next piece (part-writer.ts). */
+  private readonly storeBytes: number;
+  /** Files the mount spooled because the data memory had no room for a stream. */
+  private streamsRefused = 0;
   private readonly writer: PartWriter;
   private readonly reader: PartReader;
   private readonly collector: DoomedCollector;
@@ -190,6 +200,8 @@ export class Controller {
     this.stripeSize = settings.stripeSize;
     this.replicas = settings.replicas;
     this.readAhead = Math.max(1, settings.partsInFlight - 1);
+    this.storeBytes = (settings.partsInFlight + 2) * settings.stripeSize;
+    this.dataMemory = new MemoryBudget(Math.max(settings.dataMemoryBytes, this.storeBytes));
     this.delayedSync = new DelayedSync(metadata, settings.syncDelayMs);
     const io = new ChunkIO(transport, registry, settings.requestTimeoutMs);
     const uncommitted = new UncommittedChunks();
@@ -210,6 +222,9 @@ export class Controller {
     this.metrics = new ControllerMetrics({
       status: () => this.status(), repair: this.repairer.passes, scrub: this.scrubber.passes, collector: this.collector.passes,
       unsyncedCommits: () => metadata.unsyncedCommits,
+      dataMemory: () => ({
+        budgetBytes: this.dataMemory.total, reservedBytes: this.dataMemory.inUse, waitingStores: this.dataMemory.queued, streamsRefused: this.streamsRefused,
+      }),
     });
     transport.onRequestSettled = this.metrics.observeNodeRequest;
   }
@@ -450,8 +465,31 @@ export class Controller {
    * copies are safe from the orphan collector and invisible in the tree. Pieces are
    * handed over, as with writeFile.
    */
-  storeDraft(source: ContentSource): Promise<Draft> {
-    return this.writer.store(source);
+  storeDraft(source: ContentSource, reservation?: Reservation): Promise<Draft> {
+    return this.withStoreMemory(() => this.writer.store(source), reservation);
+  }
+
+  /**
+   * The data memory for a file streamed in through the mount (storeDraft's, plus the
+   * stripes its writer fills and queues: streaming-upload.ts), if there is room now
+   * with two stores' worth left for the stores that wait; undefined if not, and the
+   * file is spooled instead. A program that keeps a file open without writing holds
+   * it, so the mount's streams never take the room other stores need.
+   */
+  reserveStream(): Reservation | undefined {
+    const reservation = this.dataMemory.tryReserve(this.storeBytes + 3 * this.stripeSize, 2 * this.storeBytes);
+    if (!reservation) this.streamsRefused++;
+    return reservation;
+  }
+
+  /** Runs a store within the data memory budget: with `reservation` if given, else once one is free. */
+  private async withStoreMemory(store: () => Promise<Draft>, reservation?: Reservation): Promise<Draft> {
+    const held = reservation ?? await this.dataMemory.reserve(this.storeBytes);
+    try {
+      return await store();
+    } finally {
+      held.release();
+    }
   }
 
   /** Makes a draft the content of the file at `path` (created or replaced), in one transaction; a failed commit drops the draft. */
@@ -500,8 +538,9 @@ export class Controller {
    */
   storeEdit(edit: FileEdit, reuse = true): Promise<Draft> {
     const readBase = (offset: number, into: Buffer) => this.readExactly(edit.base, offset, into);
-    if (editsByPart(edit, this.stripeSize)) return this.writer.storeEdit(plannedParts(edit, this.stripeSize, readBase, reuse), edit.size);
-    return this.writer.store(editedContent(edit, this.stripeSize, readBase));
+    return this.withStoreMemory(() => editsByPart(edit, this.stripeSize)
+      ? this.writer.storeEdit(plannedParts(edit, this.stripeSize, readBase, reuse), edit.size)
+      : this.writer.store(editedContent(edit, this.stripeSize, readBase)));
   }
 
   /**
@@ -679,33 +718,46 @@ export class Controller {
     if (!Number.isSafeInteger(offset) || offset < 0 || !(length >= 0)) throw new RaidfsError('EINVAL', 'invalid range');
     const end = Math.min(size, offset + length);
     const touched = partsInRange(parts, offset, length);
-    const ahead: Array<Promise<BorrowedChunk> | undefined> = [];
-    const fetchUpTo = (i: number) => {
+    // Part i is fetched when the stream needs it; a part after it only with room in the data memory.
+    const ahead: Array<{ fetch: Promise<BorrowedChunk>; reservation?: Reservation } | undefined> = [];
+    const fetchUpTo = (i: number, current: number) => {
       while (ahead.length < Math.min(i, touched.length)) {
-        const fetch = this.reader.borrow(touched[ahead.length]);
+        const part = touched[ahead.length];
+        const reservation = ahead.length > current ? this.dataMemory.tryReserve(part.size) : undefined;
+        if (ahead.length > current && !reservation) return;
+        const fetch = this.reader.borrow(part);
         fetch.catch(() => undefined); // awaited below, in order; this only silences early rejections
-        ahead.push(fetch);
+        ahead.push({ fetch, reservation });
       }
+    };
+    const drop = (fetched: (typeof ahead)[number]) => {
+      fetched?.fetch.then((chunk) => chunk.release(), () => undefined);
+      fetched?.reservation?.release();
     };
     let at = offset;
     try {
       for (let i = 0; i < touched.length; i++) {
-        fetchUpTo(i + this.readAhead + 1);
+        fetchUpTo(i + this.readAhead + 1, i);
         const part = touched[i];
         if (part.offset > at) yield* zeroPieces(part.offset - at, lent);
-        const chunk = await ahead[i]!;
+        const fetched = ahead[i]!;
         ahead[i] = undefined;
         try {
-          const data = lent ? chunk.data : chunk.keep();
-          yield data.subarray(Math.max(0, offset - part.offset), Math.min(part.size, end - part.offset));
+          const chunk = await fetched.fetch;
+          try {
+            const data = lent ? chunk.data : chunk.keep();
+            yield data.subarray(Math.max(0, offset - part.offset), Math.min(part.size, end - part.offset));
+          } finally {
+            chunk.release();
+          }
         } finally {
-          chunk.release();
+          fetched.reservation?.release();
         }
         at = Math.min(end, part.offset + part.size);
       }
       if (end > at) yield* zeroPieces(end - at, lent);
     } finally {
-      for (const fetch of ahead) fetch?.then((chunk) => chunk.release(), () => undefined);
+      ahead.forEach(drop);
     }
   }
 

@@ -35,6 +35,11 @@
  * Metadata
  *   raidfs_metadata_unsynced_commits        gauge  commits visible but not yet fsynced on the
  *       controller's disk (files closed in the mount, within the sync delay: delayed-sync.ts)
+ * File data in the controller's memory (memory-budget.ts, --data-memory)
+ *   raidfs_data_memory_budget_bytes         gauge  the budget for uploads and read-ahead
+ *   raidfs_data_memory_reserved_bytes       gauge  reserved now by uploads and parts read ahead
+ *   raidfs_data_memory_waiting_stores       gauge  uploads waiting for room now
+ *   raidfs_streams_refused_total            counter  files the mount spooled instead of streaming, for want of room
  * Maintenance (counters; a pass under way counts as far as it got)
  *   raidfs_repair_passes_total              repair passes finished (background checks included)
  *   raidfs_repair_copies_made_total         new copies made of parts that had too few
@@ -81,6 +86,8 @@ export interface MetricSources {
   collector: ObservedPass<CollectReport>;
   /** Lazy metadata commits not fsynced yet. */
   unsyncedCommits(): number;
+  /** The data memory budget now, and the streams it refused so far. */
+  dataMemory(): { budgetBytes: number; reservedBytes: number; waitingStores: number; streamsRefused: number };
 }
 
 export type FrontendName = 'fuse' | 'rest';
@@ -155,6 +162,7 @@ export class ControllerMetrics {
   private readonly partsUnderReplicated: Gauge;
   private readonly partsUnavailable: Gauge;
   private readonly unsyncedCommits: Gauge;
+  private readonly dataMemory: Record<'budgetBytes' | 'reservedBytes' | 'waitingStores', Gauge>;
   private attrCacheHits: () => number = () => 0;
 
   constructor(private readonly sources: MetricSources) {
@@ -188,6 +196,13 @@ export class ControllerMetrics {
     this.partsUnavailable = gauge('raidfs_parts_unavailable', 'Parts with no copy on a node that is up (unreadable).');
     this.unsyncedCommits = gauge('raidfs_metadata_unsynced_commits',
       'Metadata commits visible but not yet fsynced on the controller disk (files closed in the mount, within the sync delay).');
+    this.dataMemory = {
+      budgetBytes: gauge('raidfs_data_memory_budget_bytes', 'File data the controller may hold for uploads and read-ahead (--data-memory).'),
+      reservedBytes: gauge('raidfs_data_memory_reserved_bytes', 'File data memory reserved now by uploads and parts read ahead.'),
+      waitingStores: gauge('raidfs_data_memory_waiting_stores', 'Uploads waiting for room in the data memory now.'),
+    };
+    this.scrapedCounter('raidfs_streams_refused_total', 'Files the mount spooled instead of streaming them to the nodes, for want of room in the data memory.',
+      () => sources.dataMemory().streamsRefused);
 
     this.passCounters(sources.repair, {
       raidfs_repair_copies_made_total: ['New copies made of parts that had too few.', 'copiesMade'],
@@ -228,6 +243,8 @@ export class ControllerMetrics {
   async scrape(): Promise<string> {
     this.showCluster(this.sources.status());
     this.unsyncedCommits.set(this.sources.unsyncedCommits());
+    const memory = this.sources.dataMemory();
+    for (const key of ['budgetBytes', 'reservedBytes', 'waitingStores'] as const) this.dataMemory[key].set(memory[key]);
     return this.registry.metrics();
   }
 

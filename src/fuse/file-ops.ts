@@ -33,7 +33,8 @@
  *   content (nothing retries it behind the program's back).
  * - O_TRUNC arrives in open (mount option atomic_o_trunc), so truncate-and-rewrite is
  *   one commit and readers never see the empty file in between.
- * - A file created or opened with O_TRUNC starts a StreamingUpload: while it is
+ * - A file created or opened with O_TRUNC starts a StreamingUpload (if the
+ *   controller's data memory has room for one; if not, it is spooled): while it is
  *   written sequentially, stripes are stored during the writes and close() commits
  *   the stream; anything else moves its bytes to a spool, whose changes close() uploads.
  *   From its third stripe on, such a file's sequential writes are answered by the
@@ -82,7 +83,8 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
 
   /**
    * Gives a file just opened its handle and read window; if `streamed` (it starts
-   * empty and no other handle writes it), starts uploading during its writes, copied
+   * empty and no other handle writes it) and the controller's data memory has room
+   * for a stream, starts uploading during its writes, copied
    * on the FUSE thread unless it appends (O_APPEND's offsets are the kernel's idea of
    * the end, which only JS checks). Returns the handle.
    */
@@ -92,8 +94,11 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
     const copy = file.copy;
     if (streamed && copy) {
       copy.dirty = true;
-      copy.streaming = new StreamingUpload(controller, file.append ? undefined : ctx.windows.writeWindow(fh));
-      copy.streamedBy = file;
+      const memory = controller.reserveStream();
+      if (memory) {
+        copy.streaming = new StreamingUpload(controller, memory, file.append ? undefined : ctx.windows.writeWindow(fh));
+        copy.streamedBy = file;
+      }
     }
     return fh;
   };
@@ -174,8 +179,10 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       const file = OpenFile.writing(path, id, copy);
       file.append = (flags & O_APPEND) !== 0;
       const truncating = (flags & O_TRUNC) !== 0;
-      if (!truncating || !shared) return opened(file, truncating);
-      const fh = opened(file, false); // another handle writes it too: truncate the shared copy
+      const fh = opened(file, truncating && !shared);
+      // A stream starts empty; without one (another handle writes the file too, or no
+      // data memory was free for a stream) the copy itself is truncated.
+      if (!truncating || copy.streamedBy === file) return fh;
       try {
         await truncateCopy(copy, 0);
       } catch (err) {

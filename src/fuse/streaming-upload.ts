@@ -27,6 +27,10 @@
  * the next one and appends the rest of that write to it. Every other entry takes the
  * window back first, so the stripe's bytes are JS's again before anything reads them.
  *
+ * A stream holds a reservation of the controller's data memory for its whole life;
+ * a file that finds none (too many streams open at once) is not streamed but
+ * spooled, as any other (file-ops.ts).
+ *
  * Invariants: at most two stripes (plus the stripe being filled) wait in memory,
  * writers wait beyond that (a window is the stripe being filled: once it is full,
  * the next write waits in push() like any other); nothing is committed before
@@ -35,6 +39,7 @@
  * committed or dropped exactly once.
  */
 import { Controller, Draft } from '../core/controller';
+import type { Reservation } from '../core/memory-budget';
 import type { Bytes } from '../core/part-splitter';
 import { Checksum, Hasher, newHasher } from '../wire/checksum';
 import type { Spool } from './spool';
@@ -65,10 +70,11 @@ export class StreamingUpload {
   /** Completed stripes that may wait for the nodes before a writer waits. */
   private readonly maxQueuedBytes: number;
 
-  constructor(private readonly controller: Controller, private readonly window?: WriteWindow) {
+  /** `reservation` is the stream's data memory (Controller.reserveStream), released once its store ends. */
+  constructor(private readonly controller: Controller, reservation: Reservation, private readonly window?: WriteWindow) {
     this.stripeSize = controller.stripeSize;
     this.maxQueuedBytes = 2 * this.stripeSize;
-    this.stored = controller.storeDraft(this.source());
+    this.stored = controller.storeDraft(this.source(), reservation);
     this.stored.catch((err) => {
       this.failure = err;
       if (this.lent) this.window!.close();
