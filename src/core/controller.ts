@@ -178,7 +178,7 @@ export class Controller {
   /** Parts fetched ahead of the one a stream is yielding (each within the data memory budget). */
   private readonly readAhead: number;
   /** File data in memory: every store reserves what it may hold, every part read ahead its size. */
-  readonly dataMemory: MemoryBudget;
+  private readonly dataMemory: MemoryBudget;
   /** The most a store holds: its parts in flight, the part being cut and the source's next piece (part-writer.ts). */
   private readonly storeBytes: number;
   /** Files the mount spooled because the data memory had no room for a stream. */
