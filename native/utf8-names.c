@@ -19,7 +19,6 @@
  * exactly when napi_create_string_utf8 keeps every byte of it.
  */
 #include <stdbool.h>
-#include <stdint.h>
 
 static bool raidfs_utf8_valid (const char *text) {
   const unsigned char *s = (const unsigned char *) text;

@@ -177,7 +177,7 @@ export class Controller {
   readonly metrics: ControllerMetrics;
   /** Parts fetched ahead of the one a stream is yielding (each within the data memory budget). */
   private readonly readAhead: number;
-  /** File data in memory: every store reserves what it may hold, every part read ahead its size. */
+  /** File data in memory: every store reserves what it may hold, every part read ahead its size until it is read. */
   private readonly dataMemory: MemoryBudget;
   /** The most a store holds: its parts in flight, the part being cut and the source's next piece (part-writer.ts). */
   private readonly storeBytes: number;
@@ -470,14 +470,14 @@ export class Controller {
   }
 
   /**
-   * The data memory for a file streamed in through the mount (storeDraft's, plus the
-   * stripes its writer fills and queues: streaming-upload.ts), if there is room now
+   * The data memory for a file streamed in through the mount: storeDraft's, plus the
+   * `ownBytes` its writer fills and queues (streaming-upload.ts), if there is room now
    * with two stores' worth left for the stores that wait; undefined if not, and the
    * file is spooled instead. A program that keeps a file open without writing holds
    * it, so the mount's streams never take the room other stores need.
    */
-  reserveStream(): Reservation | undefined {
-    const reservation = this.dataMemory.tryReserve(this.storeBytes + 3 * this.stripeSize, 2 * this.storeBytes);
+  reserveStream(ownBytes: number): Reservation | undefined {
+    const reservation = this.dataMemory.tryReserve(this.storeBytes + ownBytes, 2 * this.storeBytes);
     if (!reservation) this.streamsRefused++;
     return reservation;
   }
@@ -718,13 +718,15 @@ export class Controller {
     if (!Number.isSafeInteger(offset) || offset < 0 || !(length >= 0)) throw new RaidfsError('EINVAL', 'invalid range');
     const end = Math.min(size, offset + length);
     const touched = partsInRange(parts, offset, length);
-    // Part i is fetched when the stream needs it; a part after it only with room in the data memory.
+    // Part i is fetched when the stream needs it; a part after it only with room in the
+    // data memory, which it holds until it is the part the stream is at.
     const ahead: Array<{ fetch: Promise<BorrowedChunk>; reservation?: Reservation } | undefined> = [];
     const fetchUpTo = (i: number, current: number) => {
       while (ahead.length < Math.min(i, touched.length)) {
         const part = touched[ahead.length];
-        const reservation = ahead.length > current ? this.dataMemory.tryReserve(part.size) : undefined;
-        if (ahead.length > current && !reservation) return;
+        const readingAhead = ahead.length > current;
+        const reservation = readingAhead ? this.dataMemory.tryReserve(part.size) : undefined;
+        if (readingAhead && !reservation) return;
         const fetch = this.reader.borrow(part);
         fetch.catch(() => undefined); // awaited below, in order; this only silences early rejections
         ahead.push({ fetch, reservation });
@@ -740,18 +742,15 @@ export class Controller {
         fetchUpTo(i + this.readAhead + 1, i);
         const part = touched[i];
         if (part.offset > at) yield* zeroPieces(part.offset - at, lent);
-        const fetched = ahead[i]!;
+        const { fetch, reservation } = ahead[i]!;
         ahead[i] = undefined;
+        reservation?.release();
+        const chunk = await fetch;
         try {
-          const chunk = await fetched.fetch;
-          try {
-            const data = lent ? chunk.data : chunk.keep();
-            yield data.subarray(Math.max(0, offset - part.offset), Math.min(part.size, end - part.offset));
-          } finally {
-            chunk.release();
-          }
+          const data = lent ? chunk.data : chunk.keep();
+          yield data.subarray(Math.max(0, offset - part.offset), Math.min(part.size, end - part.offset));
         } finally {
-          fetched.reservation?.release();
+          chunk.release();
         }
         at = Math.min(end, part.offset + part.size);
       }

@@ -94,11 +94,8 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
     const copy = file.copy;
     if (streamed && copy) {
       copy.dirty = true;
-      const memory = controller.reserveStream();
-      if (memory) {
-        copy.streaming = new StreamingUpload(controller, memory, file.append ? undefined : ctx.windows.writeWindow(fh));
-        copy.streamedBy = file;
-      }
+      copy.streaming = StreamingUpload.start(controller, file.append ? undefined : ctx.windows.writeWindow(fh));
+      copy.streamedBy = copy.streaming && file;
     }
     return fh;
   };

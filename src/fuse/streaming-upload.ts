@@ -46,6 +46,8 @@ import type { Spool } from './spool';
 import type { WriteWindow } from './io-window';
 
 const FIRST_BUFFER_BYTES = 64 * 1024;
+/** Completed stripes that may wait for the nodes before a writer waits. */
+const QUEUED_STRIPES = 2;
 
 export class StreamingUpload {
   private readonly queue: Bytes[] = [];
@@ -70,10 +72,20 @@ export class StreamingUpload {
   /** Completed stripes that may wait for the nodes before a writer waits. */
   private readonly maxQueuedBytes: number;
 
-  /** `reservation` is the stream's data memory (Controller.reserveStream), released once its store ends. */
-  constructor(private readonly controller: Controller, reservation: Reservation, private readonly window?: WriteWindow) {
+  /**
+   * A stream for a file that starts empty, if the controller's data memory has room
+   * for its store and for the stripes it queues and fills; undefined if not (the
+   * file is spooled).
+   */
+  static start(controller: Controller, window?: WriteWindow): StreamingUpload | undefined {
+    const memory = controller.reserveStream((QUEUED_STRIPES + 1) * controller.stripeSize);
+    return memory && new StreamingUpload(controller, memory, window);
+  }
+
+  /** `reservation` is the stream's data memory, released once its store ends. */
+  private constructor(private readonly controller: Controller, reservation: Reservation, private readonly window?: WriteWindow) {
     this.stripeSize = controller.stripeSize;
-    this.maxQueuedBytes = 2 * this.stripeSize;
+    this.maxQueuedBytes = QUEUED_STRIPES * this.stripeSize;
     this.stored = controller.storeDraft(this.source(), reservation);
     this.stored.catch((err) => {
       this.failure = err;
