@@ -377,6 +377,22 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync and delet
     assert.ok(back.equals(data));
   });
 
+  it('a file deleted over REST while a program reads it stays readable by that program, to its end', async () => {
+    const data = testBytes(STRIPE + 300, 'deleted-while-read');
+    await fs.writeFile(fsys.at('rest-gone.bin'), data);
+    const handle = await fs.open(fsys.at('rest-gone.bin'), 'r');
+    try {
+      assert.equal((await fetch(`${fsys.restUrl}/fs/rest-gone.bin`, { method: 'DELETE' })).status, 204);
+      // Asking for more than is left makes the kernel check the size with the handle (fgetattr).
+      const back = Buffer.alloc(data.length + 4096);
+      assert.equal((await handle.read(back, 0, back.length, 0)).bytesRead, data.length);
+      assert.ok(back.subarray(0, data.length).equals(data));
+    } finally {
+      await handle.close();
+    }
+    await assert.rejects(fs.stat(fsys.at('rest-gone.bin')), { code: 'ENOENT' });
+  });
+
   it('a file opened while another program overwrites it reads whole: the old content, then the new after the close', async () => {
     const before = testBytes(3 * STRIPE + 100, 'overwritten-old');
     await fs.writeFile(path.join(local, 'old.bin'), before);

@@ -308,9 +308,14 @@ export class Controller {
 
   /** The entry whose id (stable inode number) is `id`. */
   statById(id: number): Entry {
-    const entry = Number.isSafeInteger(id) ? this.metadata.entry(id) : undefined;
+    const entry = this.lookupById(id);
     if (!entry) throw new RaidfsError('ENOENT', `no entry with id ${id}`);
     return entry;
+  }
+
+  /** statById(), but undefined for an id no entry has (any more). */
+  lookupById(id: number): Entry | undefined {
+    return Number.isSafeInteger(id) ? this.metadata.entry(id) : undefined;
   }
 
   /** The absolute path of the entry with id `id`. */

@@ -58,7 +58,15 @@ export function attrOps(ctx: FuseContext): Fuse.Operations {
 
   return {
     getattr: (path, cb) => answer(ctx, 'getattr', path, cb, () => getattr(path)),
-    fgetattr: (path, fd, cb) => answer(ctx, 'fgetattr', path, cb, () => getattr(files.get(fd)?.path ?? path)),
+    // The kernel asks this of an open handle (a read near the end, a seek to it): its
+    // file wherever it is now; one removed by the REST API meanwhile (a removal through
+    // the mount only hides it, see dir-ops.ts) is still the handle's, now with no links.
+    fgetattr: (path, fd, cb) => answer(ctx, 'fgetattr', path, cb, () => {
+      const file = files.get(fd);
+      if (!file) return getattr(path);
+      const entry = controller.lookupById(file.fileId);
+      return entry ? currentStat(files, entry) : { ...currentStat(files, file.snapshot.entry), nlink: 0 };
+    }),
 
     chmod: (path, mode, cb) => answer(ctx, 'chmod', path, cb, () => { controller.setAttributes(path, { mode }); }),
 

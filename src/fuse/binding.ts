@@ -177,10 +177,12 @@ export function newFuse(Fuse: FuseClass, mountpoint: string, ops: FuseType.Opera
 type Signal = (err: number, ...results: unknown[]) => void;
 
 /**
- * A fuse-native subclass whose option string also carries `extraOptions`, and whose
+ * A fuse-native subclass whose option string also carries `extraOptions`; whose
  * readdir passes the operation the offset to list from and the binding the offset
  * after each name (fuse-native's own passes neither: every listing was whole; see
- * native/fuse-binding.mjs and directory-pages.ts).
+ * native/fuse-binding.mjs and directory-pages.ts); and whose fgetattr reaches the
+ * operation with its handle (fuse-native's calls getattr with the path, so a handle
+ * whose file another front end removed got ENOENT from a read near its end).
  */
 function fuseWithOptions(Fuse: FuseClass, extraOptions: readonly string[]): FuseClass {
   const base = Fuse.prototype as unknown as { _fuseOptions(): string };
@@ -195,6 +197,13 @@ function fuseWithOptions(Fuse: FuseClass, extraOptions: readonly string[]): Fuse
       this.ops.readdir!(path, offsetLow + offsetHigh * 2 ** 32, (err, names, stats, offsets) => {
         if (err) return signal(err);
         signal(0, names ?? [], stats?.map(statArray) ?? [], offsets ?? []);
+      });
+    }
+
+    _op_fgetattr(signal: Signal, path: string, fd: number): void {
+      this.ops.fgetattr!(path, fd, (err, stat) => {
+        if (err) return signal(err);
+        signal(0, statArray(stat!));
       });
     }
   }
