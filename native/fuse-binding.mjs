@@ -7,9 +7,12 @@
 //    belongs, so every mtime a program sets would be lost; and it turns UTIME_NOW and
 //    UTIME_OMIT into meaningless millisecond counts. The fix: the 5th/6th utimens
 //    arguments carry the mtime; UTIME_NOW becomes the current time, UTIME_OMIT becomes
-//    2^64-1 ("leave as is"), which src/fuse/ treats as "do not change". And the
+//    -2^63 ("leave as is"), which src/fuse/ treats as "do not change". And the
 //    operations set flag_utime_omit_ok: libfuse 2 otherwise drops every utimens that
 //    sets one time only (`touch -m`, `touch -a`, tar's futimens with UTIME_OMIT).
+//    Times are signed milliseconds both ways (two's complement in the two 32-bit
+//    words), so a time before 1970 is kept: it used to be read as unsigned, and a
+//    `touch -d 1960-01-01` or a `tar x` of such a file silently kept the time of now.
 // 2. getattr answered from readdir's attributes on the FUSE thread, and the fgetattr
 //    libfuse makes right after a create from the attributes JS created the file with
 //    (native/readdir-attr-cache.c, which says when an answer may be served).
@@ -70,12 +73,16 @@ const patches = [
         '  if (implemented[op_utimens]) ops.utimens = fuse_native_utimens;\n  ops.flag_utime_omit_ok = 1;\n'],
       ['static uint64_t timespec_to_uint64 (const struct timespec* ts) {\n',
         'static uint64_t timespec_to_uint64 (const struct timespec* ts) {\n' +
-        '  if (ts->tv_nsec == UTIME_OMIT) return UINT64_MAX;\n' +
+        '  if (ts->tv_nsec == UTIME_OMIT) return (uint64_t) INT64_MIN;\n' +
         '  if (ts->tv_nsec == UTIME_NOW) {\n' +
         '    struct timespec now;\n' +
         '    clock_gettime(CLOCK_REALTIME, &now);\n' +
         '    return (now.tv_sec * 1000) + (now.tv_nsec / 1000000);\n' +
         '  }\n'],
+      // The attributes JS answers: a time before 1970 is a negative count of milliseconds.
+      ['  uint64_t ms = uint32s_to_uint64(ints);\n  ts->tv_sec = ms / 1000;\n  ts->tv_nsec = (ms % 1000) * 1000000;\n',
+        '  int64_t ms = (int64_t) uint32s_to_uint64(ints);\n  int64_t rem = ms % 1000;\n' +
+        '  ts->tv_sec = ms / 1000 - (rem < 0);\n  ts->tv_nsec = (rem + (rem < 0 ? 1000 : 0)) * 1000000;\n'],
     ],
   },
   {

@@ -299,9 +299,10 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync and delet
     await assert.rejects(fs.stat(fsys.at('fsynced.bin')), { code: 'ENOENT' });
   });
 
-  it('cp -a, rsync -a and tar x keep mode, owner and mtime; touch -m and -a set one time only', async () => {
+  it('cp -a, rsync -a and tar x keep mode, owner and mtime (before 1970 too); touch -m and -a set one time only', async () => {
     await ok(`echo keep > keep.txt && chmod 640 keep.txt && chown 1234:5678 keep.txt && touch -d '2020-01-02 03:04:05' keep.txt
               cp -a keep.txt ${fsys.mnt}/keep.txt && mkdir -p rs/in && echo r > rs/in/r && touch -d '2019-05-06 07:08:09' rs/in/r
+              echo old > rs/old && touch -d '1960-01-01 00:00:07 UTC' rs/old
               rsync -a rs/ ${fsys.mnt}/rs/`);
     const st = await fs.stat(fsys.at('keep.txt'));
     assert.equal(st.mode & 0o7777, 0o640);
@@ -312,6 +313,10 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync and delet
     // tar sets the mtime of the file it still holds open with futimens and the atime
     // left as UTIME_OMIT; libfuse 2 dropped such a call unless told the binding takes it.
     assert.equal((await fs.stat(fsys.at('untar/rs/in/r'))).mtimeMs, Date.UTC(2019, 4, 6, 7, 8, 9));
+    // A time before 1970 is a negative count, which the binding read as unsigned (and then as "omitted").
+    for (const name of ['rs/old', 'untar/rs/old']) assert.equal((await fs.stat(fsys.at(name))).mtimeMs, Date.UTC(1960, 0, 1, 0, 0, 7), name);
+    await ok(`touch -m -d '1969-12-31 23:59:59.999 UTC' ${fsys.mnt}/rs/old`);
+    assert.equal((await fs.stat(fsys.at('rs/old'))).mtimeMs, -1);
     await ok(`touch -m -d '2018-01-01 00:00:01' ${fsys.mnt}/keep.txt`);
     const touchedM = await fs.stat(fsys.at('keep.txt'));
     assert.equal(touchedM.mtimeMs, Date.UTC(2018, 0, 1, 0, 0, 1));

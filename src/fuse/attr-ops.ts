@@ -22,8 +22,8 @@ const BLOCK = 4096;
 const INODES = 0xffffffff;
 /** uid/gid -1 as an unsigned 32-bit number: "leave unchanged". */
 const UNCHANGED_ID = 0xffffffff;
-/** UTIME_OMIT arrives as 2^64-1 (see native/fuse-binding.mjs). */
-const OMIT_TIME_FROM = 2 ** 63;
+/** UTIME_OMIT arrives as -2^63 ms (see native/fuse-binding.mjs); times before 1970 as negative ms. */
+const OMIT_TIME = -(2 ** 63);
 
 export function statOf(entry: Entry, sizeOverride?: number, mtimeOverride?: number): Fuse.Stat {
   const type = entry.kind === 'dir' ? S_IFDIR : entry.kind === 'symlink' ? S_IFLNK : S_IFREG;
@@ -78,8 +78,8 @@ export function attrOps(ctx: FuseContext): Fuse.Operations {
     }),
 
     utimens: (path, atime, mtime, cb) => answer(ctx, 'utimens', path, cb, () => {
-      const modifiedMs = mtime >= OMIT_TIME_FROM ? undefined : mtime;
-      const entry = controller.setAttributes(path, { accessedMs: atime >= OMIT_TIME_FROM ? undefined : atime, modifiedMs });
+      const modifiedMs = mtime === OMIT_TIME ? undefined : mtime;
+      const entry = controller.setAttributes(path, { accessedMs: atime === OMIT_TIME ? undefined : atime, modifiedMs });
       const writing = files.writing(entry.id);
       if (modifiedMs !== undefined && writing) writing.explicitMtimeMs = modifiedMs;
     }),

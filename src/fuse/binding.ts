@@ -173,6 +173,11 @@ export function newFuse(Fuse: FuseClass, mountpoint: string, ops: FuseType.Opera
   });
 }
 
+/** A signed 64-bit number from its two's complement 32-bit words (exact within ±2^53, and at -2^63). */
+function signedWords(low: number, high: number): number {
+  return (high | 0) * 2 ** 32 + low;
+}
+
 /** How fuse-native answers an operation to its C side: errno, then the operation's results. */
 type Signal = (err: number, ...results: unknown[]) => void;
 
@@ -180,9 +185,11 @@ type Signal = (err: number, ...results: unknown[]) => void;
  * A fuse-native subclass whose option string also carries `extraOptions`; whose
  * readdir passes the operation the offset to list from and the binding the offset
  * after each name (fuse-native's own passes neither: every listing was whole; see
- * native/fuse-binding.mjs and directory-pages.ts); and whose fgetattr reaches the
+ * native/fuse-binding.mjs and directory-pages.ts); whose fgetattr reaches the
  * operation with its handle (fuse-native's calls getattr with the path, so a handle
- * whose file another front end removed got ENOENT from a read near its end).
+ * whose file another front end removed got ENOENT from a read near its end); and
+ * whose utimens passes times as signed milliseconds (before 1970: negative; see
+ * native/fuse-binding.mjs), where fuse-native's read them as unsigned.
  */
 function fuseWithOptions(Fuse: FuseClass, extraOptions: readonly string[]): FuseClass {
   const base = Fuse.prototype as unknown as { _fuseOptions(): string };
@@ -198,6 +205,10 @@ function fuseWithOptions(Fuse: FuseClass, extraOptions: readonly string[]): Fuse
         if (err) return signal(err);
         signal(0, names ?? [], stats?.map(statArray) ?? [], offsets ?? []);
       });
+    }
+
+    _op_utimens(signal: Signal, path: string, atimeLow: number, atimeHigh: number, mtimeLow: number, mtimeHigh: number): void {
+      this.ops.utimens!(path, signedWords(atimeLow, atimeHigh), signedWords(mtimeLow, mtimeHigh), (err) => signal(err));
     }
 
     _op_fgetattr(signal: Signal, path: string, fd: number): void {
