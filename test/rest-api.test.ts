@@ -2,7 +2,8 @@
  * The REST facade over real HTTP against a real cluster (4 storage-node processes):
  * every route of the course API and of the streaming /fs endpoints, byte-exact round
  * trips (empty, small, two halves, multi-stripe; bodies with and without a length),
- * Range reads, each error case with its status and JSON body, clients that disconnect
+ * Range reads, conditional requests (304, 412, two PUTs racing with one If-Match),
+ * each error case with its status and JSON body, clients that disconnect
  * mid-upload, and 16 concurrent uploads and downloads. After every refused or broken
  * upload the tree is checked: nothing partial is ever visible.
  */
@@ -16,6 +17,7 @@ import { RestServer, startRestServer } from '../src/rest/server';
 import { TestCluster } from './helpers/cluster';
 import { pieces, testBytes, waitUntil } from './helpers/data';
 import { checksumOf } from '../src/wire/checksum';
+import { PrometheusText } from './helpers/prometheus-text';
 
 const STRIPE = 64 * 1024;
 const SIZES = [0, 1, 1000, 2 * STRIPE, 2 * STRIPE + 1, 5 * STRIPE + 123];
@@ -323,6 +325,74 @@ describe('REST facade', () => {
       assert.equal(ranged.headers.get('content-length'), '5');
       assertError(await call('GET', '/fs/no-such-file'), 404);
       assert.equal((await call('HEAD', '/fs/no-such-file')).status, 404);
+    });
+
+    it('answers conditional GETs with 304 and refuses conditional PUTs and DELETEs that do not hold with 412, changing nothing', async () => {
+      const created = await call('PUT', '/fs/cond.txt', { body: 'v1', headers: { 'If-None-Match': '*' } });
+      assert.equal(created.status, 201);
+      const v1 = created.headers.get('etag')!;
+      assert.equal(v1, (await call('HEAD', '/fs/cond.txt')).headers.get('etag'));
+      assertError(await call('PUT', '/fs/cond.txt', { body: 'again', headers: { 'If-None-Match': '*' } }), 412, /If-None-Match/);
+
+      const lastModified = (await call('HEAD', '/fs/cond.txt')).headers.get('last-modified')!;
+      const notModified: Array<Record<string, string>> = [{ 'If-None-Match': v1 }, { 'If-None-Match': `"other", W/${v1}` }, { 'If-Modified-Since': lastModified }];
+      for (const headers of notModified) {
+        const reply = await call('GET', '/fs/cond.txt', { headers });
+        assert.equal(reply.status, 304, JSON.stringify(headers));
+        assert.equal(reply.body.length, 0);
+        assert.equal(reply.headers.get('etag'), v1);
+      }
+      const earlier = new Date(Date.parse(lastModified) - 1000).toUTCString();
+      const modified: Array<Record<string, string>> = [{ 'If-None-Match': '"other"' }, { 'If-Modified-Since': earlier }, { 'If-Modified-Since': 'not a date' }, { 'If-Match': v1 }];
+      for (const headers of modified) {
+        const reply = await call('GET', '/fs/cond.txt', { headers });
+        assert.equal(reply.status, 200, JSON.stringify(headers));
+        assert.equal(reply.body.toString(), 'v1');
+      }
+      assertError(await call('GET', '/fs/cond.txt', { headers: { 'If-Match': '"other"' } }), 412);
+
+      // Writes: each refusal leaves v1 as it was.
+      assertError(await call('PUT', '/fs/cond.txt', { body: 'lost', headers: { 'If-Match': '"1-1"' } }), 412, /If-Match/);
+      assertError(await call('PUT', '/fs/cond.txt', { body: 'lost', headers: { 'If-Unmodified-Since': earlier } }), 412, /If-Unmodified-Since/);
+      assertError(await call('DELETE', '/fs/cond.txt', { headers: { 'If-Match': `W/${v1}` } }), 412); // If-Match compares strongly
+      assertError(await call('PUT', '/fs/no-cond.txt', { body: 'x', headers: { 'If-Match': '*' } }), 412);
+      await assertAbsent('/no-cond.txt');
+      assert.equal((await call('GET', '/fs/cond.txt')).body.toString(), 'v1');
+
+      const replaced = await call('PUT', '/fs/cond.txt', { body: 'v2', headers: { 'If-Match': v1 } });
+      assert.equal(replaced.status, 200);
+      const v2 = replaced.headers.get('etag')!;
+      assert.notEqual(v2, v1);
+      assertError(await call('DELETE', `/files/${created.json().id}`, { headers: { 'If-Match': v1 } }), 412);
+      assert.equal((await call('GET', '/fs/cond.txt')).body.toString(), 'v2');
+      assert.equal((await call('DELETE', '/fs/cond.txt', { headers: { 'If-Match': v2 } })).status, 204);
+      await assertAbsent('/cond.txt');
+    });
+
+    it('of two PUTs with the same If-Match, the one that commits second gets 412, even when it began first', async () => {
+      const base = await call('PUT', '/fs/race.bin', { body: 'base' });
+      const etag = base.headers.get('etag')!;
+      // The slow writer's body is held open until the fast writer has committed.
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => { release = resolve; });
+      const slowBody = new ReadableStream<Uint8Array>({
+        async start(controller) {
+          controller.enqueue(testBytes(3 * STRIPE, 'race-slow'));
+          await held;
+          controller.enqueue(testBytes(STRIPE, 'race-slow-end'));
+          controller.close();
+        },
+      });
+      const receivedBytes = async () => (await PrometheusText.scrape(rest.url)).value('raidfs_frontend_bytes_total', { frontend: 'rest', direction: 'in' });
+      const before = await receivedBytes();
+      const slow = call('PUT', '/fs/race.bin', { body: slowBody, headers: { 'If-Match': etag } });
+      // Its first bytes went on to be stored: it passed the check made before the body is read.
+      await waitUntil(async () => await receivedBytes() - before >= 3 * STRIPE, 'the slow upload is under way', 10_000);
+      const fast = testBytes(2 * STRIPE, 'race-fast');
+      assert.equal((await call('PUT', '/fs/race.bin', { body: fast, headers: { 'If-Match': etag } })).status, 200);
+      release();
+      assertError(await slow, 412, /If-Match/);
+      assert.ok((await call('GET', '/fs/race.bin')).body.equals(fast), 'the first commit is kept');
     });
 
     it('lists a directory and every file a page at a time, whole, sorted and as valid JSON, while other requests are served', async () => {

@@ -127,6 +127,12 @@ export interface WriteOptions {
   /** Create missing parent directories. */
   parents?: boolean;
   /**
+   * A check of the entry at the path (undefined: none), made before anything is
+   * stored and again inside the commit's transaction; what it throws fails the
+   * write, and nothing changes (conditional requests, rest/preconditions.ts).
+   */
+  precondition?: (existing: Entry | undefined) => void;
+  /**
    * Commit without waiting for the disk, as close(2) does on a local file system: the
    * commit is visible at once and survives a crash of the controller process; it is
    * fsynced within syncDelayMs, or at once by syncMetadata(). A power loss of the
@@ -409,12 +415,16 @@ export class Controller {
     });
   }
 
-  /** Removes a file, symlink or empty directory (any directory with `recursive`). */
-  remove(path: string, options: { recursive?: boolean } = {}): void {
+  /**
+   * Removes a file, symlink or empty directory (any directory with `recursive`), if
+   * `precondition` (checked in the same transaction) does not throw.
+   */
+  remove(path: string, options: { recursive?: boolean; precondition?: WriteOptions['precondition'] } = {}): void {
     const names = splitPath(path);
     if (names.length === 0) throw new RaidfsError('EINVAL', 'cannot remove /');
     this.metadata.transaction(() => {
       const entry = this.existing(names, path);
+      options.precondition?.(entry);
       if (entry.kind === 'dir' && this.metadata.hasChildren(entry.id)) {
         if (!options.recursive) throw new RaidfsError('ENOTEMPTY', `${path} is not empty`);
         this.removeTree(entry);
@@ -860,4 +870,5 @@ function checkWriteTarget(entry: Entry | undefined, path: string, options: Write
   if (entry?.kind === 'dir') throw new RaidfsError('EISDIR', `${path} is a directory`);
   if (entry && entry.kind !== 'file') throw new RaidfsError('EEXIST', `${path} exists and is not a regular file`);
   if (entry && options.exclusive) throw new RaidfsError('EEXIST', `${path} exists`);
+  options.precondition?.(entry);
 }

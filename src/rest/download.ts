@@ -23,6 +23,9 @@
  *   uploaded HTML file opened in a browser that holds the dashboard's login cookie
  *   renders without scripts, in an origin of its own.
  *
+ * Conditional requests (If-None-Match, If-Modified-Since: 304; If-Match: 412) are
+ * answered before anything is fetched (preconditions.ts).
+ *
  * Ranges: one `bytes=` range (overlapping ones are combined). Unsatisfiable -> 416
  * with `Content-Range: bytes *\/SIZE`. Several disjoint ranges, a malformed header, or
  * an If-Range that no longer matches get the whole file (200), as RFC 9110 allows.
@@ -33,6 +36,7 @@ import type { Request, Response } from 'express';
 import type { Controller, FileSnapshot } from '../core/controller';
 import { HttpError } from './errors';
 import { DEFAULT_MEDIA_TYPE } from './media-type';
+import { readCondition, Validators, validatorsOf } from './preconditions';
 
 interface ByteRange {
   start: number;
@@ -42,7 +46,11 @@ interface ByteRange {
 export async function sendSnapshot(req: Request, res: Response, controller: Controller, snapshot: FileSnapshot,
   extraHeaders: Record<string, string> = {}): Promise<void> {
   const { entry } = snapshot;
-  const validators = { ETag: `"${entry.id}-${entry.version}"`, 'Last-Modified': new Date(entry.modifiedMs).toUTCString() };
+  const validators = validatorsOf(entry);
+  if (readCondition(req, entry) === 'not-modified') {
+    res.writeHead(304, { ...validators }).end();
+    return;
+  }
   const range = requestedRange(req, entry.size, validators);
   const headers: Record<string, string> = {
     'Content-Type': entry.contentType ?? DEFAULT_MEDIA_TYPE,
@@ -74,7 +82,7 @@ export async function sendSnapshot(req: Request, res: Response, controller: Cont
   }
 }
 
-function requestedRange(req: Request, size: number, validators: { ETag: string; 'Last-Modified': string }): ByteRange | undefined {
+function requestedRange(req: Request, size: number, validators: Validators): ByteRange | undefined {
   if (req.headers.range === undefined) return undefined;
   const ifRange = req.headers['if-range'];
   if (ifRange !== undefined && ifRange !== validators.ETag && ifRange !== validators['Last-Modified']) return undefined;

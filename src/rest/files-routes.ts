@@ -9,6 +9,7 @@
  *   GET    /files/ID         the bytes, with the stored content type (Range works)
  *   GET    /files/ID/info    metadata, parts, and the nodes holding each copy
  *   DELETE /files/ID         removes the file; its copies are deleted from the nodes
+ *                            (If-Match / If-Unmodified-Since: only that version, else 412)
  *
  * IDs are the entries' stable inode numbers, the same a FUSE `stat` shows; an ID
  * that names a directory is not a file here (404). Name clashes: unique-name.ts.
@@ -19,6 +20,7 @@ import { contentDisposition, sendSnapshot } from './download';
 import { HttpError, methodNotAllowed } from './errors';
 import { jsonBodyLimit, parseJsonUpload } from './json-upload';
 import { mediaType } from './media-type';
+import { writeCondition } from './preconditions';
 import { receiveFile } from './multipart';
 import { keysetPages, sendJsonPages } from './json-pages';
 import { fileInfoJson, fileJson } from './representations';
@@ -78,7 +80,7 @@ export function filesRoutes(controller: Controller, limits: UploadLimits): Route
 
   router.delete('/:id', (req, res) => {
     const { snapshot, path } = fileById(req.params.id);
-    controller.remove(path);
+    controller.remove(path, { precondition: writeCondition(req) });
     res.json({ id: snapshot.entry.id, deleted: true });
   });
   router.all('/:id', methodNotAllowed(['GET', 'HEAD', 'DELETE']));

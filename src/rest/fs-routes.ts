@@ -9,9 +9,14 @@
  *   HEAD   /fs/PATH          the same headers, no body
  *   PUT    /fs/PATH          the raw request body becomes the file (created or
  *                            replaced, parents created); Content-Type is stored.
- *                            201 created / 200 replaced. PUT /fs/DIR/ makes a directory.
+ *                            201 created / 200 replaced, with the new ETag.
+ *                            PUT /fs/DIR/ makes a directory.
  *   DELETE /fs/PATH          removes a file or an empty directory;
  *                            ?recursive=true removes a directory with its contents
+ *
+ * GET and HEAD answer If-None-Match / If-Modified-Since with 304; PUT and DELETE
+ * with If-Match, If-None-Match or If-Unmodified-Since change the file only if they
+ * hold when it commits, else 412 (preconditions.ts).
  *
  * Invariant: bodies stream both ways, never held whole (upload-source.ts,
  * download.ts), and a PUT that does not complete changes nothing (the core commits
@@ -23,6 +28,7 @@ import { contentDisposition, sendSnapshot } from './download';
 import { HttpError, methodNotAllowed } from './errors';
 import { fsTarget } from './fs-path';
 import { mediaType } from './media-type';
+import { validatorsOf, writeCondition } from './preconditions';
 import { keysetPages, sendJsonPages } from './json-pages';
 import { fileJson, listedEntryJson } from './representations';
 import { requestBody } from './upload-source';
@@ -56,13 +62,13 @@ export function fsRoutes(controller: Controller, maxUploadBytes: number): Router
     }
     const contentType = mediaType(req.headers['content-type'], 'Content-Type');
     const body = controller.metrics.rest.receiving(requestBody(req, maxUploadBytes));
-    const entry = await controller.writeFile(path, body, { contentType, parents: true });
-    res.status(existed ? 200 : 201).json(fileJson(entry, path));
+    const entry = await controller.writeFile(path, body, { contentType, parents: true, precondition: writeCondition(req) });
+    res.status(existed ? 200 : 201).set('ETag', validatorsOf(entry).ETag).json(fileJson(entry, path));
   });
 
   router.delete(ANY_PATH, (req, res) => {
     const { path } = fsTarget(req);
-    controller.remove(path, { recursive: booleanQuery(req, 'recursive') });
+    controller.remove(path, { recursive: booleanQuery(req, 'recursive'), precondition: writeCondition(req) });
     res.status(204).end();
   });
 
