@@ -164,7 +164,7 @@ export function newFuse(Fuse: FuseClass, mountpoint: string, ops: FuseType.Opera
   if (!settings.smallWrites) extra.push('big_writes', `max_write=${MAX_IO_BYTES}`);
   const cache = String(settings.cacheSeconds ?? 1);
   readdirAttrCache().setTtlMs((settings.cacheSeconds ?? 1) * 1000);
-  return new (fuseWithOptions(Fuse, extra))(mountpoint, ops, {
+  return new (raidfsFuse(Fuse, extra))(mountpoint, ops, {
     autoCache: true,
     maxRead: MAX_IO_BYTES,
     attrTimeout: cache,
@@ -191,7 +191,7 @@ type Signal = (err: number, ...results: unknown[]) => void;
  * whose utimens passes times as signed milliseconds (before 1970: negative; see
  * native/fuse-binding.mjs), where fuse-native's read them as unsigned.
  */
-function fuseWithOptions(Fuse: FuseClass, extraOptions: readonly string[]): FuseClass {
+function raidfsFuse(Fuse: FuseClass, extraOptions: readonly string[]): FuseClass {
   const base = Fuse.prototype as unknown as { _fuseOptions(): string };
   class RaidfsFuse extends (Fuse as unknown as new (...args: unknown[]) => { ops: FuseType.Operations }) {
     _fuseOptions(): string {
