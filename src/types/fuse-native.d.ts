@@ -22,6 +22,7 @@ declare module 'fuse-native' {
     init?(cb: Cb): void;
     statfs?(path: string, cb: CbWith<StatFs>): void;
     getattr?(path: string, cb: CbWith<Stat>): void;
+    /** With raidfs's binding this gets the handle (fuse-native's own called getattr with the path). */
     fgetattr?(path: string, fd: number, cb: CbWith<Stat>): void;
     access?(path: string, mode: number, cb: Cb): void;
     /**
@@ -38,6 +39,10 @@ declare module 'fuse-native' {
     release?(path: string, fd: number, cb: Cb): void;
     truncate?(path: string, size: number, cb: Cb): void;
     ftruncate?(path: string, fd: number, size: number, cb: Cb): void;
+    /**
+     * raidfs's binding passes each time as signed milliseconds (before 1970: negative),
+     * and UTIME_OMIT ("leave as is") as -2^63.
+     */
     utimens?(path: string, atime: number, mtime: number, cb: Cb): void;
     chmod?(path: string, mode: number, cb: Cb): void;
     chown?(path: string, uid: number, gid: number, cb: Cb): void;
