@@ -25,7 +25,7 @@ export class ChunkIO {
     try {
       reply = await this.transport.request(nodeId, body, this.timeoutMs, payload);
     } catch (err) {
-      if (err instanceof NodeRequestError && err.code === 'UNREACHABLE') this.registry.noteUnreachable(nodeId);
+      if (err instanceof NodeRequestError && err.code === 'UNREACHABLE') this.registry.noteGone(nodeId, 'unreachable');
       throw err;
     }
     if (reply.kind !== replyKind) {

@@ -9,9 +9,10 @@
  * Invariants:
  * - Every node ever registered is known (loaded from SQLite at start), alive or not,
  *   so status shows nodes that have not come back after a controller restart.
- * - A node counts as down from `nodeTimeoutMs` after it last spoke (or at once when
- *   ZeroMQ can no longer route to it), but never from before this controller
- *   started: nodes get a full grace period to reconnect after a restart.
+ * - A node counts as down from `nodeTimeoutMs` after it last spoke, or at once when
+ *   its connection is lost (kill -9 of its process, a stop) or ZeroMQ can no longer
+ *   route to it; but never from before this controller started: nodes get a full
+ *   grace period to reconnect after a restart.
  * - The moment a node is counted down, every request still waiting on it fails
  *   (NodeTransport.failPending), so callers move on to another replica without
  *   waiting for their deadline.
@@ -52,6 +53,7 @@ export class NodeRegistry {
       this.nodes.set(row.id, { ...row, lastSeenMs: 0, softwareVersion: '', volume: null, reservedBytes: 0, downNoticed: true });
     }
     transport.onMessage = (nodeId, message) => this.onMessage(nodeId, message);
+    transport.onConnectionLost = (nodeId) => this.noteGone(nodeId, 'connection lost');
     this.sweeper = setInterval(() => this.noticeDownNodes(), SWEEP_MS);
     this.sweeper.unref();
   }
@@ -138,14 +140,14 @@ export class NodeRegistry {
   }
 
   /**
-   * Counts a node as down at once: its connection is gone (the ROUTER cannot route to
-   * it). Its next heartbeat or registration makes it alive again.
+   * Counts a node as down at once: its connection is gone (`why`: lost, or the ROUTER
+   * cannot route to it). Its next heartbeat or registration makes it alive again.
    */
-  noteUnreachable(id: string): void {
+  noteGone(id: string, why: string): void {
     const node = this.nodes.get(id);
     if (node && this.isAlive(id)) {
       node.lastSeenMs = Date.now() - this.nodeTimeoutMs - 1;
-      this.noticeDown(node, 'unreachable');
+      this.noticeDown(node, why);
     }
   }
 

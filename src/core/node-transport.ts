@@ -13,6 +13,12 @@
  *   bounded by sendTimeout; ROUTER_MANDATORY makes a send to an unconnected node fail
  *   at once instead of vanishing.
  * - Messages that are not replies (register, heartbeat) go to the `onMessage` callback.
+ * - A node whose connection is lost (its process died or closed the socket: the
+ *   kernel ended the TCP connection, or ZeroMQ's heartbeat timed out) is reported to
+ *   `onConnectionLost` the moment the ROUTER notices, through libzmq's draft option
+ *   ZMQ_DISCONNECT_MSG: requests waiting on it need not wait for their deadline, nor
+ *   the node for its heartbeats to be missed. A crashed host, whose connection just
+ *   goes quiet, is still found by its missed heartbeats (node-registry.ts).
  * - Every request that was sent is timed from send to settling and reported once to
  *   `onRequestSettled` with its kind and outcome (the metrics' latency histogram).
  * - Garbage from a peer is logged and dropped; the receive loop keeps serving.
@@ -60,21 +66,42 @@ export interface TransportOptions {
   insecure?: boolean;
 }
 
+/**
+ * What the ROUTER hands us, under a node's routing id, when that node's connection is
+ * lost (ZMQ_DISCONNECT_MSG; libzmq 4.3.5 as zeromq.js builds it, with the draft API).
+ * A node never sends it: every message of the protocol starts with a Protobuf envelope
+ * and this is a lone frame of text; a peer that sent it anyway would only count itself down.
+ * A node that reconnects takes its id over (ROUTER_HANDOVER): the old connection's
+ * message, if not read by then, comes under the temporary id libzmq gives it, which
+ * names no node; read before, it counts the node down until its next heartbeat.
+ */
+const CONNECTION_LOST = Buffer.from('raidfs: connection lost');
+const ZMQ_DISCONNECT_MSG = 111;
+
+/** zeromq.js's Router, plus the draft option it has no setter for. */
+class NodeRouter extends Router {
+  /** Delivers `message` from a peer whose connection ends (see CONNECTION_LOST). */
+  deliverOnDisconnect(message: Buffer): void {
+    this.setStringOption(ZMQ_DISCONNECT_MSG, message);
+  }
+}
+
 const REPLY_KINDS: ReadonlySet<BodyKind> = new Set<BodyKind>(['storeChunkAck', 'chunkData', 'deleteChunksAck', 'chunkList', 'verifyResult', 'error']);
 const REQUEST_KINDS: readonly BodyKind[] = ['storeChunk', 'getChunk', 'deleteChunks', 'listChunks', 'verifyChunks'];
 
 export class NodeTransport {
   private readonly log = createLogger('transport');
-  private readonly socket: Router;
+  private readonly socket: NodeRouter;
   private readonly sends: SendQueue;
   private readonly pending = new Map<number, Pending>();
   private nextRequestId = 1;
   private closed = false;
   onMessage: (nodeId: string, message: Message) => void = () => undefined;
+  onConnectionLost: (nodeId: string) => void = () => undefined;
   onRequestSettled: (kind: string, outcome: RequestOutcome, seconds: number) => void = () => undefined;
 
   private constructor(options: TransportOptions, private readonly zap?: ZapHandler, context?: Context) {
-    this.socket = new Router({
+    this.socket = new NodeRouter({
       ...(context ? { context } : {}),
       ...curveServerSocketOptions(options.curve),
       mandatory: true,
@@ -87,6 +114,7 @@ export class NodeTransport {
       heartbeatInterval: 1_000,
       heartbeatTimeout: 5_000,
     });
+    this.socket.deliverOnDisconnect(CONNECTION_LOST);
     this.sends = new SendQueue(this.socket);
   }
 
@@ -160,6 +188,10 @@ export class NodeTransport {
         continue;
       }
       const nodeId = frames[0].toString('utf8');
+      if (frames.length === 2 && frames[1].equals(CONNECTION_LOST)) {
+        this.onConnectionLost(nodeId);
+        continue;
+      }
       let message: Message;
       try {
         message = decodeMessage(frames.slice(1));
