@@ -56,8 +56,9 @@ export async function runUp(argv: string[]): Promise<void> {
   const stop = async () => {
     stopping = true;
     await frontEnds?.stop();
-    await Promise.all(nodes.map((n) => n.stop()));
+    // The controller first: nodes it is about to stop are not news to log as down.
     await controller.close();
+    await Promise.all(nodes.map((n) => n.stop()));
   };
   try {
     await controller.waitForNodes(nodeCount, 15_000);
