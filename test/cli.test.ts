@@ -2,7 +2,8 @@
  * The raidfs command line as a user runs it: help and usage errors with their exit
  * codes; `raidfs up` starting the controller plus 4 storage nodes (5 processes, the
  * nodes with their malloc settings unless the user has their own) and stopping all
- * of them on Ctrl-C (SIGINT), even one sent the moment it says it is ready; a
+ * of them on Ctrl-C (SIGINT), even one sent the moment it says it is ready; a node
+ * of `raidfs up` killed with -9 started again (one stopped on purpose left down); a
  * `raidfs up` killed with -9 taking its nodes with it; a node refused on a data
  * directory in use, and a stale lock taken over; a second controller refused on a
  * metadata file in use.
@@ -15,7 +16,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { CLI_ENTRY } from '../src/cli/local-nodes';
 import { STORAGE_NODE_MALLOC_ENV } from '../src/node/allocator-settings';
-import { waitUntil } from './helpers/data';
+import { testBytes, waitUntil } from './helpers/data';
 import { isMounted, pidAlive, procStat } from './helpers/host';
 import { raidfs } from './helpers/raidfs-cli';
 import { ReadyProcess } from './helpers/ready-process';
@@ -164,6 +165,35 @@ describe('raidfs command line', () => {
     } finally {
       for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       rmSync(data, { recursive: true, force: true });
+    }
+  });
+
+  it('`raidfs up` starts a node that was killed -9 again on its data, and leaves one stopped with SIGTERM down', { timeout: 60_000 }, async () => {
+    const runs = new UpRuns(3);
+    try {
+      const up = await runs.start();
+      const rest = /REST API on (\S+?),/.exec(up.stdout)?.[1];
+      const nodesDown = async () => ((await (await fetch(`${rest}/status`)).json()) as { nodesDown: number }).nodesDown;
+      const body = testBytes(700_000, 'kept');
+      assert.equal((await fetch(`${rest}/fs/kept.bin`, { method: 'PUT', body })).status, 201);
+      const [victim, ...others] = runs.nodes;
+      process.kill(victim, 'SIGKILL');
+      await waitUntil(async () => childrenOf(up.pid).length === 3 && !pidAlive(victim) && (await nodesDown()) === 0, 'the killed node runs and is up again', 20_000);
+      runs.nodes = childrenOf(up.pid);
+      const [restarted] = runs.nodes.filter((pid) => !others.includes(pid));
+      assert.notEqual(restarted, victim);
+      assert.ok(readFileSync(`/proc/${restarted}/cmdline`, 'utf8').split('\0').includes(path.join(runs.data, 'node1')), 'on the killed node\'s data directory');
+      assert.ok(Buffer.from(await (await fetch(`${rest}/fs/kept.bin`)).arrayBuffer()).equals(body));
+
+      process.kill(others[0], 'SIGTERM');
+      await waitUntil(() => !pidAlive(others[0]), 'the node stopped with SIGTERM exits', 10_000);
+      await new Promise((resolve) => setTimeout(resolve, 4_000)); // twice the first restart delay
+      assert.deepEqual(childrenOf(up.pid).sort(), [restarted, others[1]].sort(), 'a node stopped on purpose stays stopped');
+      assert.equal(await nodesDown(), 1);
+      assert.equal(await up.stop('SIGINT'), 0);
+      assert.deepEqual(runs.nodes.filter(pidAlive), [], 'every node process stopped');
+    } finally {
+      await runs.cleanUp();
     }
   });
 

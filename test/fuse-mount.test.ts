@@ -651,7 +651,7 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync and delet
 
 describe('the mount with too few nodes', () => {
   let fsys: MountedRaidfs;
-  before(async () => { fsys = await MountedRaidfs.start({ nodes: 2 }); });
+  before(async () => { fsys = await MountedRaidfs.start({ nodes: 2, args: ['--no-node-restart'] }); });
   after(async () => { await fsys?.stop(); });
 
   it('cp exits non-zero and leaves no file when only one node is alive', async () => {
@@ -746,7 +746,7 @@ describe('the mount with little data memory (raidfs up --data-memory 8MiB, strip
 
 describe('the mount losing a node while a file is streamed in (2 nodes, stripe 256 KiB)', () => {
   let fsys: MountedRaidfs;
-  before(async () => { fsys = await MountedRaidfs.start({ nodes: 2, args: ['--stripe-size', `${STRIPE}`] }); });
+  before(async () => { fsys = await MountedRaidfs.start({ nodes: 2, args: ['--stripe-size', `${STRIPE}`, '--no-node-restart'] }); });
   after(async () => { await fsys?.stop(); });
 
   it('the writer gets EIO from a later write or from close, and no file is left', async () => {

@@ -36,7 +36,7 @@ describe('GET /metrics (raidfs up, 4 nodes, mount, REST with a token)', () => {
   let restFileId: number;
 
   before(async () => {
-    fsys = await MountedRaidfs.start({ args: ['--stripe-size', String(STRIPE), '--rest-token', TOKEN] });
+    fsys = await MountedRaidfs.start({ args: ['--stripe-size', String(STRIPE), '--rest-token', TOKEN, '--no-node-restart'] });
     local = await fs.mkdtemp(path.join(os.tmpdir(), 'raidfs-metrics-'));
   });
   after(async () => {

@@ -1,21 +1,21 @@
 /**
  * `raidfs up`: the embedded default. This process is the controller; it starts N
- * local storage nodes as child processes (data under DATA/nodeK), waits until they
- * have registered, mounts the store at MOUNTPOINT (default ./mnt), serves the REST
- * API (default 127.0.0.1:9000), prints one "ready" line, and on SIGINT/SIGTERM stops
- * serving, unmounts, stops the nodes it started and closes the controller.
+ * local storage nodes as child processes (data under DATA/nodeK, each started again
+ * if it dies: supervised-node.ts), waits until they have registered, mounts the store
+ * at MOUNTPOINT (default ./mnt), serves the REST API (default 127.0.0.1:9000), prints
+ * one "ready" line, and on SIGINT/SIGTERM stops serving, unmounts, closes the
+ * controller and stops the nodes it started.
  * Its nodes connect over loopback (a wildcard --listen address becomes 127.0.0.1)
  * and get what the controller's security settings need (local-node-security.ts).
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { createLogger } from '../common/log';
 import { Controller } from '../core/controller';
 import { controllerOptionSpecs, controllerOptionsFrom } from './controller-options';
 import { mountOptionSpecs, mountOptionsFrom } from './mount-options';
 import { restOptionSpecs, restOptionsFrom } from './rest-options';
 import { FrontEnds } from './front-ends';
-import { LocalNode } from './local-nodes';
+import { SupervisedNode } from './supervised-node';
 import { secureLocalNodes } from './local-node-security';
 import { localEndpoint } from '../wire/transport-security';
 import { CommandSpec, parseCommand, parseCount, UsageError } from './options';
@@ -28,13 +28,12 @@ export const upCommand: CommandSpec = {
     nodes: { type: 'string', help: 'local storage nodes to start', default: '4' },
     data: { type: 'string', help: 'directory for the metadata, spool and the nodes\' data', default: '.raidfs' },
     'no-mount': { type: 'boolean', help: 'do not mount (REST and nodes only)' },
+    'no-node-restart': { type: 'boolean', help: 'leave a local node that dies down (default: start it again after 2 s, longer if it keeps dying)' },
     ...mountOptionSpecs,
     ...restOptionSpecs,
     ...controllerOptionSpecs,
   },
 };
-
-const log = createLogger('up');
 
 export async function runUp(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommand(upCommand, argv);
@@ -45,16 +44,11 @@ export async function runUp(argv: string[]): Promise<void> {
   mkdirSync(dataDir, { recursive: true });
   const security = secureLocalNodes(controllerOptionsFrom(values, path.join(dataDir, 'meta.sqlite')), dataDir);
   const controller = await Controller.start(security.controller);
-  const nodes = Array.from({ length: nodeCount }, (_, i) => new LocalNode({
+  const nodes = Array.from({ length: nodeCount }, (_, i) => new SupervisedNode({
     id: `node${i + 1}`, dataDir: path.join(dataDir, `node${i + 1}`), controller: localEndpoint(controller.endpoint), extraArgs: security.nodeArgs,
-  }));
-  let stopping = false;
+  }, !values['no-node-restart']));
   let frontEnds: FrontEnds | undefined;
-  for (const node of nodes) {
-    void node.exited.then((how) => { if (!stopping) log.warn('storage node exited', { node: node.spec.id, pid: node.pid, how }); });
-  }
   const stop = async () => {
-    stopping = true;
     await frontEnds?.stop();
     // The controller first: nodes it is about to stop are not news to log as down.
     await controller.close();

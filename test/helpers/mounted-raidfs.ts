@@ -76,6 +76,7 @@ export class MountedRaidfs {
     return path.join(this.mnt, relative);
   }
 
+  /** kill -9 of node `index`, by the PID the ready line gave (`raidfs up` starts it again, unless run with --no-node-restart). */
   killNode(index: number): void {
     process.kill(this.nodePids[index], 'SIGKILL');
   }
