@@ -572,7 +572,7 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync and delet
     await assert.rejects(fs.stat(fsys.at('wide')), { code: 'ENOENT' });
   });
 
-  it('close leaves the metadata commit to the sync delay, and fsync(2) makes it durable before it returns', async () => {
+  it('close leaves the metadata commit to the sync delay, and fsync(2) of the file or its directory makes it durable before it returns', async () => {
     await fs.writeFile(path.join(local, 'sync.txt'), 'synced');
     await ok(`cp sync.txt ${fsys.mnt}/sync.txt`);
     const afterClose = await unsyncedCommits();
@@ -582,6 +582,13 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync and delet
     await handle.close();
     assert.equal(await unsyncedCommits(), 0, 'fsync synced every commit');
     assert.equal(await fs.readFile(fsys.at('sync.txt'), 'utf8'), 'synced');
+    // A file's entry made durable the way careful programs do it: fsync of its directory.
+    await ok(`cp sync.txt ${fsys.mnt}/sync-dir.txt`);
+    assert.ok(await unsyncedCommits() >= 1, 'close left the commit unsynced');
+    const dir = await fs.open(fsys.mnt, 'r');
+    await dir.sync();
+    await dir.close();
+    assert.equal(await unsyncedCommits(), 0, 'fsync of the directory synced every commit');
   });
 
   /** Outlasts the kernel's attribute and entry cache (--cache-seconds 1): the next stat asks the mount. */

@@ -1,6 +1,6 @@
 /**
  * FUSE namespace operations: readdir, mkdir, rmdir, unlink, rename, symlink,
- * readlink, link.
+ * readlink, link, fsyncdir.
  *
  * Kernel contract: readdir lists names (with "." and ".."), here with their
  * attributes, so `ls -l` costs no round trip to JS per name, and a large directory a
@@ -64,5 +64,9 @@ export function dirOps(ctx: FuseContext): Fuse.Operations {
     readlink: (path, cb) => answer(ctx, 'readlink', path, cb, () => controller.readlink(path)),
 
     link: (_from, _to, cb) => cb(ctx.Fuse.EPERM),
+
+    // Namespace changes are durable as they commit, but a close's commit waits for the
+    // sync delay: fsync of the directory (the entry of a file just written) syncs it.
+    fsyncdir: (path, _datasync, _fd, cb) => answer(ctx, 'fsyncdir', path, cb, () => controller.syncMetadata()),
   };
 }
