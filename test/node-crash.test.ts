@@ -2,7 +2,8 @@
  * A storage node's own failures: kill -9 in the middle of storing chunks leaves no
  * torn chunk (every chunk file verifies, the interrupted temp files are cleared on
  * restart), and a node whose data directory is a tiny tmpfs runs out of real disk
- * space: its parts go elsewhere, and with every node full the writer gets ENOSPC.
+ * space (but for what every node leaves free): its parts go elsewhere, and with
+ * every node full the writer gets ENOSPC.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -70,19 +71,20 @@ describe('storage node crashes and full disks', () => {
     cluster = await TestCluster.start({ nodes: 1, controller: { stripeSize: 128 << 10, cacheBytes: 1 } });
     const c = cluster;
     const tiny = c.nodeDir(1);
-    if (!mountTmpfs(tiny, '1m')) return t.skip('cannot mount a tmpfs here (needs root)');
+    if (!mountTmpfs(tiny, '10m')) return t.skip('cannot mount a tmpfs here (needs root)');
     tmpfsMounts.push(tiny);
     c.startNode(1);
     await c.controller.waitForNodes(2, 10_000);
 
-    // Two nodes, two copies: every part lands on the 1 MiB tmpfs until it is full.
+    // Two nodes, two copies: every part lands on the 10 MiB tmpfs until it is full
+    // (but for the 8 MiB every node leaves free).
     const stored: Array<{ path: string; data: Buffer }> = [];
     let failure: unknown;
     for (let i = 0; i < 20 && !failure; i++) {
       const file = { path: `/f${i}`, data: testBytes(200_000 + i, `full${i}`) };
       await c.controller.writeFile(file.path, file.data).then(() => stored.push(file), (err) => { failure = err; });
     }
-    t.diagnostic(`tmpfs of 1 MiB: ${stored.length} files of 200 kB stored before the disk was full`);
+    t.diagnostic(`tmpfs of 10 MiB (8 kept free): ${stored.length} files of 200 kB stored before the disk was full`);
     assert.ok(stored.length >= 2, 'the tiny node took files until it was full');
     assert.equal((failure as { code?: string })?.code, 'ENOSPC', `the writer gets ENOSPC: ${failure}`);
     assert.deepEqual(c.controller.list('/').map((e) => e.name), stored.map((f) => f.path.slice(1)), 'the failed file left nothing');

@@ -14,3 +14,17 @@ export class RaidfsError extends Error {
     this.name = 'RaidfsError';
   }
 }
+
+/**
+ * A failure from below the core, in core terms where it has them: a full file system
+ * (ENOSPC or EDQUOT from a file, SQLITE_FULL from the metadata) is ENOSPC. The front
+ * ends ask this before they answer an error, so a full disk reaches the user as one
+ * (cp: "No space left on device", REST: 507), never as an internal error.
+ */
+export function coreErrorOf(err: unknown): RaidfsError | undefined {
+  if (err instanceof RaidfsError) return err;
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (code === 'SQLITE_FULL') return new RaidfsError('ENOSPC', 'the controller\'s metadata disk is full');
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new RaidfsError('ENOSPC', `disk full: ${(err as Error).message}`);
+  return undefined;
+}

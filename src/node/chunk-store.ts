@@ -23,6 +23,13 @@
  *   other copy and repairs this one). Hashing here, where the bytes leave the disk,
  *   spreads the cost of checking reads over the nodes instead of the controller.
  * - Ids are validated before they touch a path (see wire/chunk-id.ts).
+ * - A store never takes the last keptFree() bytes of the file system (1 %, at least
+ *   8 and at most 64 MiB): it is refused with NO_SPACE first, and reports count them
+ *   as used. Whatever shares the disk keeps room to work; in particular the
+ *   controller's metadata, which `raidfs up` keeps beside its nodes' data, can still
+ *   commit the deletes that free space once the nodes are full. Nodes sharing a disk
+ *   see each other's writes only through statfs, so near the limit each store asks it
+ *   afresh.
  */
 import * as fsSync from 'node:fs';
 import { constants as fsConstants, promises as fs } from 'node:fs';
@@ -40,6 +47,11 @@ const MAGICS = new Map<ChecksumAlgorithm, Buffer>([
 ]);
 const HEADER_BYTES = 48;
 const STATFS_MAX_AGE_MS = 1_000;
+/** The free space no store takes: 1 % of the file system, at least the first and at most the second. */
+const KEPT_FREE_MIN_BYTES = 8 * 1024 * 1024;
+const KEPT_FREE_MAX_BYTES = 64 * 1024 * 1024;
+/** With less free space than this beyond keptFree, every store asks statfs afresh. */
+const NEARLY_FULL_BYTES = 256 * 1024 * 1024;
 /** Chunks up to this size are written with synchronous calls (writeSmallTmp). */
 const SMALL_CHUNK_BYTES = 64 * 1024;
 const DIRECT_IO_ALIGN = 4096;
@@ -333,17 +345,23 @@ export class ChunkStore {
   }
 
   /**
-   * The file system's size and free bytes. statfs runs at most once per
-   * STATFS_MAX_AGE_MS (it is a thread-pool round trip on every request otherwise);
-   * in between, the bytes stored since are subtracted, so our own writes never make
-   * free space look larger than it is. A delete forces a fresh statfs.
+   * The file system's size, and the free bytes stores may take (all but keptFree).
+   * statfs runs at most once per STATFS_MAX_AGE_MS (it is a thread-pool round trip on
+   * every request otherwise) while there is room; in between, the bytes stored since
+   * are subtracted, so our own writes never make free space look larger than it is.
+   * Within NEARLY_FULL_BYTES of the limit, and after a delete, it runs every time.
    */
   private async diskSpace(): Promise<{ capacity: number; free: number }> {
-    if (!this.statfs || Date.now() - this.statfs.atMs > STATFS_MAX_AGE_MS) {
-      const st = await fs.statfs(this.root);
-      this.statfs = { atMs: Date.now(), capacity: st.blocks * st.bsize, free: st.bavail * st.bsize, usedBytes: this.usedBytes };
-    }
-    return { capacity: this.statfs.capacity, free: Math.max(0, this.statfs.free - (this.usedBytes - this.statfs.usedBytes)) };
+    const known = this.statfs && Date.now() - this.statfs.atMs <= STATFS_MAX_AGE_MS ? this.spaceFrom(this.statfs) : undefined;
+    if (known && known.free >= NEARLY_FULL_BYTES) return known;
+    const st = await fs.statfs(this.root);
+    this.statfs = { atMs: Date.now(), capacity: st.blocks * st.bsize, free: st.bavail * st.bsize, usedBytes: this.usedBytes };
+    return this.spaceFrom(this.statfs);
+  }
+
+  private spaceFrom(statfs: { capacity: number; free: number; usedBytes: number }): { capacity: number; free: number } {
+    const { capacity, free, usedBytes } = statfs;
+    return { capacity, free: Math.max(0, free - (this.usedBytes - usedBytes) - keptFree(capacity)) };
   }
 
   /**
@@ -472,7 +490,7 @@ async function placeChunkFile(file: ChunkFile, writeTmp: () => void | Promise<vo
 function writeSmallTmp(tmp: string, bytes: Buffer[]): void {
   const fd = fsSync.openSync(tmp, CREATE_DURABLE, 0o644);
   try {
-    fsSync.writevSync(fd, bytes);
+    requireWhole('write', fsSync.writevSync(fd, bytes), bytes.reduce((sum, b) => sum + b.length, 0));
   } finally {
     fsSync.closeSync(fd);
   }
@@ -534,6 +552,19 @@ const writeAsync = promisify(fsSync.write);
 const fdatasyncAsync = promisify(fsSync.fdatasync);
 const fsyncAsync = promisify(fsSync.fsync);
 
+/**
+ * A read or write that did less than asked fails. A write to a file comes up short
+ * when the file system fills up during it (the call for the rest would fail with
+ * ENOSPC), so a short write is reported as a full disk (NO_SPACE, not IO_ERROR).
+ */
 function requireWhole(what: 'read' | 'write', done: number, wanted: number): void {
-  if (done !== wanted) throw new Error(`short ${what}: ${done} of ${wanted} bytes`);
+  if (done === wanted) return;
+  const err: NodeJS.ErrnoException = new Error(`short ${what}: ${done} of ${wanted} bytes`);
+  if (what === 'write') err.code = 'ENOSPC';
+  throw err;
+}
+
+/** The free space of a file system of `capacity` bytes that no store takes. */
+export function keptFree(capacity: number): number {
+  return Math.min(KEPT_FREE_MAX_BYTES, Math.max(KEPT_FREE_MIN_BYTES, Math.floor(capacity / 100)));
 }

@@ -4,7 +4,8 @@
  *
  * Invariants:
  * - Each core error code maps to exactly one HTTP status (STATUS_OF_CODE). ENOSPC is
- *   507 Insufficient Storage: the request was fine, the nodes are full.
+ *   507 Insufficient Storage: the request was fine, the nodes (or the controller's
+ *   metadata disk, see coreErrorOf) are full.
  * - A client mistake is a 4xx: core EINVAL/ENAMETOOLONG, HttpError 4xx, and the 4xx
  *   errors of express' own parsers (malformed JSON, body over the limit, undecodable
  *   URL parameter). Only an unexpected failure is a 500, and its details go to the
@@ -16,7 +17,7 @@
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { createLogger, errorMessage } from '../common/log';
-import { ErrorCode, RaidfsError } from '../core/errors';
+import { coreErrorOf, ErrorCode } from '../core/errors';
 
 /** A failure the REST layer itself detects (bad id, missing field, upload too large, ...). */
 export class HttpError extends Error {
@@ -44,7 +45,8 @@ const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
 /** The status and client-facing message of any error thrown while handling a request. */
 function describeError(err: unknown): { status: number; message: string } {
   if (err instanceof HttpError) return { status: err.status, message: err.message };
-  if (err instanceof RaidfsError) return { status: STATUS_OF_CODE[err.code], message: err.message };
+  const known = coreErrorOf(err);
+  if (known) return { status: STATUS_OF_CODE[known.code], message: known.message };
   // express' own 4xx errors: body parsers (malformed JSON, over the limit), undecodable URL parameters.
   const parserError = err as { status?: unknown; type?: unknown; limit?: unknown };
   if (typeof parserError.status === 'number' && parserError.status >= 400 && parserError.status < 500) {

@@ -36,7 +36,7 @@ export class TestCluster {
       // than half a second late, and a node silent for the timeout counts as down
       // (placement skips it, status shows it). 3 s leaves two heartbeats' slack; tests
       // of how fast a hung node is noticed set their own. A killed node is counted
-      // down at once anyway, when ZeroMQ can no longer route to it.
+      // down at once anyway, when its connection closes.
       nodeTimeoutMs: 3_000,
       requestTimeoutMs: 3_000,
       deleteDelayMs: 0,
