@@ -349,7 +349,8 @@ export class ChunkStore {
    * statfs runs at most once per STATFS_MAX_AGE_MS (it is a thread-pool round trip on
    * every request otherwise) while there is room; in between, the bytes stored since
    * are subtracted, so our own writes never make free space look larger than it is.
-   * Within NEARLY_FULL_BYTES of the limit, and after a delete, it runs every time.
+   * Within NEARLY_FULL_BYTES of the limit it runs for every store, and after a delete
+   * for the next.
    */
   private async diskSpace(): Promise<{ capacity: number; free: number }> {
     const known = this.statfs && Date.now() - this.statfs.atMs <= STATFS_MAX_AGE_MS ? this.spaceFrom(this.statfs) : undefined;
