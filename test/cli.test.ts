@@ -88,6 +88,10 @@ describe('raidfs command line', () => {
       const out = () => up.stdout;
       const nodes = runs.nodes;
       assert.equal(nodes.length, 4, 'controller + 4 node processes');
+      // Each node in a process group of its own: a terminal's Ctrl-C reaches raidfs up
+      // alone, which stops the nodes after the controller.
+      const groupOf = (pid: number) => procStat(pid)[2];
+      for (const pid of nodes) assert.notEqual(groupOf(pid), groupOf(up.pid), `node ${pid} is not in raidfs up's process group`);
       const expected = [
         `MALLOC_MMAP_THRESHOLD_=${process.env.MALLOC_MMAP_THRESHOLD_ ?? STORAGE_NODE_MALLOC_ENV.MALLOC_MMAP_THRESHOLD_}`,
         `MALLOC_TRIM_THRESHOLD_=${userTrim}`,

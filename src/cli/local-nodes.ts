@@ -2,9 +2,11 @@
  * Storage nodes run as child processes of this one (the embedded default of
  * `raidfs up`, and the tests' clusters): each is `raidfs node` on its own data
  * directory. Children are tracked by PID and stopped with SIGTERM, then SIGKILL after
- * a grace period; only processes started here are ever signalled. Each child's stdin
- * is a pipe from this process (`--exit-with-stdin`), so if this process dies, even by
- * kill -9, its nodes see the pipe close and stop: no orphan keeps a data directory.
+ * a grace period; only processes started here are ever signalled (a terminal's
+ * signals do not reach them: each runs in a process group of its own). Each child's
+ * stdin is a pipe from this process (`--exit-with-stdin`), so if this process dies,
+ * even by kill -9, its nodes see the pipe close and stop: no orphan keeps a data
+ * directory.
  * A child is configured by its arguments alone: the parent's RAIDFS_* settings
  * (meant for the parent's own options, e.g. RAIDFS_KEY) are not passed on, only the
  * logging ones; glibc's malloc settings for nodes are added (node/allocator-settings.ts).
@@ -38,7 +40,9 @@ export class LocalNode {
     const args = [CLI_ENTRY, 'node', '--id', spec.id, '--data', spec.dataDir, '--controller', spec.controller, '--exit-with-stdin'];
     if (spec.capacity !== undefined) args.push('--capacity', String(spec.capacity));
     args.push(...(spec.extraArgs ?? []));
-    this.process = spawn(process.execPath, args, { stdio: ['pipe', stdio, stdio], env: withStorageNodeMallocSettings(childEnv()) });
+    // A process group of its own: a terminal's Ctrl-C reaches only this process, which
+    // stops its nodes in order (the controller first), instead of every node at once.
+    this.process = spawn(process.execPath, args, { stdio: ['pipe', stdio, stdio], env: withStorageNodeMallocSettings(childEnv()), detached: true });
     this.exited = new Promise((resolve) => this.process.once('exit', (code, signal) => resolve(signal ?? code ?? 0)));
   }
 

@@ -19,8 +19,8 @@ export function pidAlive(pid: number): boolean {
 
 /**
  * The fields of /proc/PID/stat after the command name (which may hold spaces and
- * parentheses): [0] is the state, [1] the parent's pid, [11] and [12] the user and
- * system CPU time in clock ticks. Throws if the process is gone.
+ * parentheses): [0] is the state, [1] the parent's pid, [2] the process group, [11]
+ * and [12] the user and system CPU time in clock ticks. Throws if the process is gone.
  */
 export function procStat(pid: number): string[] {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
