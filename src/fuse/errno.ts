@@ -1,8 +1,8 @@
 /**
  * How a failure becomes the errno a program sees. Core errors carry errno names
  * already (EUNAVAIL, "too few nodes", becomes EIO), and a full disk is one of them
- * (coreErrorOf); anything unexpected is logged
- * and answered EIO, so no failure ever takes the mount down.
+ * (coreErrorOf); anything unexpected is logged and answered EIO, so no failure ever
+ * takes the mount down.
  */
 import { createLogger, errorMessage } from '../common/log';
 import { coreErrorOf } from '../core/errors';
