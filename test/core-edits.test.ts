@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FileEdit, FileSnapshot } from '../src/core/controller';
+import { MAX_FILE_SIZE } from '../src/core/file-size';
 import { TestCluster } from './helpers/cluster';
 import { collect, pieces, testBytes, waitUntil } from './helpers/data';
 
@@ -75,6 +76,34 @@ describe('holes and edits (stripe 64 KiB, 4 nodes, doomed copies deleted at once
     assert.ok((await readBack('/small-resize.bin')).equals(Buffer.concat([testBytes(300, 'small'), Buffer.alloc(5 * STRIPE - 300)])));
     await assert.rejects(cluster.controller.resize('/small-resize.bin', -1), { code: 'EINVAL' });
     await assert.rejects(cluster.controller.resize('/no-such-file', 10), { code: 'ENOENT' });
+  });
+
+  // 2^28 stripes of 64 KiB: an edit that looked at every stripe blocked the event loop
+  // for ~18 s (all nodes counted down), past this test's timeout.
+  it('a file of 16 TiB (less 4 KiB): its last byte is one stripe, stored at once; a size past it is EFBIG and changes nothing', { timeout: 5_000 }, async () => {
+    const data = testBytes(100, 'huge');
+    await cluster.controller.writeFile('/huge.bin', data);
+    const grown = await cluster.controller.resize('/huge.bin', MAX_FILE_SIZE);
+    const last = Math.floor((MAX_FILE_SIZE - 1) / STRIPE);
+    const lastLength = MAX_FILE_SIZE - last * STRIPE;
+    const content = Buffer.alloc(lastLength);
+    content.write('Z', lastLength - 1);
+    const written = await cluster.controller.writeEdit(grown.entry.id, {
+      base: grown, size: MAX_FILE_SIZE, baseLimit: MAX_FILE_SIZE, changed: new Set([last]),
+      readChanged: async (offset, length) => {
+        assert.deepEqual([offset, length], [last * STRIPE, lastLength]);
+        return content;
+      },
+    });
+    assert.deepEqual(written?.parts.map((p) => [p.idx, p.size]), [[0, STRIPE], [last, lastLength]]);
+    assert.equal((await cluster.controller.readFile('/huge.bin', MAX_FILE_SIZE - 2, 10)).toString('latin1'), '\0Z');
+    assert.ok((await cluster.controller.readFile('/huge.bin', 0, 100)).equals(data));
+
+    await assert.rejects(cluster.controller.resize('/huge.bin', MAX_FILE_SIZE + 1), { code: 'EFBIG' });
+    await assert.rejects(cluster.controller.writeEdit(grown.entry.id, { ...editOf(grown, content, []), size: MAX_FILE_SIZE + 1 }), { code: 'EFBIG' });
+    assert.equal(cluster.controller.stat('/huge.bin').size, MAX_FILE_SIZE);
+    assert.deepEqual(partsOf('/huge.bin').map((p) => p.chunkId), written?.parts.map((p) => p.chunkId));
+    cluster.controller.remove('/huge.bin');
   });
 
   it('an edit stores only the stripes it changed; the kept chunks survive the collector', async () => {

@@ -6,12 +6,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { testBytes, waitUntil } from './helpers/data';
 import { MountedRaidfs, sh } from './helpers/mounted-raidfs';
 import { PrometheusText } from './helpers/prometheus-text';
+import { MAX_FILE_SIZE } from '../src/core/file-size';
 import { WHOLE_LISTING_MAX } from '../src/fuse/directory-pages';
 import { keptFree } from '../src/node/chunk-store';
 
@@ -150,6 +152,36 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync and delet
     assert.deepEqual(await partsOf('zeros.bin'), [], 'a file of zeros stores nothing');
     assert.equal(await ok(`tr -d '\\0' < ${fsys.mnt}/zeros.bin | wc -c`), '0\n');
     assert.equal((await fs.stat(fsys.at('zeros.bin'))).size, 40 * 65536);
+  });
+
+  it('a file may reach 16 TiB less 4 KiB; a write, truncate or upload past that fails with "File too large" and changes nothing', async () => {
+    const max = MAX_FILE_SIZE;
+    await ok(`printf 'LAST' | dd of=${fsys.mnt}/huge.bin bs=1 seek=${max - 4} status=none`);
+    assert.equal((await fs.stat(fsys.at('huge.bin'))).size, max);
+    assert.deepEqual((await infoOf(fsys, 'huge.bin')).parts.map((p) => p.index), [Math.floor(max / STRIPE)], 'one stripe stored');
+    for (const script of [
+      `printf 'X' | dd of=${fsys.mnt}/huge.bin bs=1 seek=${max} conv=notrunc status=none`,
+      `echo more >> ${fsys.mnt}/huge.bin`,
+      `truncate -s ${max + 1} ${fsys.mnt}/huge.bin`,
+    ]) {
+      const r = await sh(script, { cwd: local });
+      assert.notEqual(r.code, 0, script);
+      assert.match(r.stderr, /File too large/, script);
+      assert.equal(r.stderr.trim().split('\n').length, 1, `${script}: one error, the close after it succeeds\n${r.stderr}`);
+    }
+    assert.equal((await fs.stat(fsys.at('huge.bin'))).size, max);
+    assert.equal(await ok(`tail -c 5 ${fsys.mnt}/huge.bin | od -An -c | tr -s ' '`), ' \\0 L A S T\n');
+
+    const upload = await new Promise<{ status?: number; body: string }>((resolve, reject) => {
+      // A declared length is refused before the body is read: none is sent.
+      const req = http.request(`${fsys.restUrl}/fs/too-big.bin`, { method: 'PUT', headers: { 'Content-Length': String(max + 1) } }, (res) => {
+        let body = '';
+        res.on('data', (piece) => { body += piece; }).on('end', () => resolve({ status: res.statusCode, body }));
+      });
+      req.on('error', reject).flushHeaders();
+    });
+    assert.equal(upload.status, 413, upload.body);
+    assert.equal((await fetch(`${fsys.restUrl}/fs/too-big.bin`)).status, 404);
   });
 
   it('an edit through an open file, with the file replaced over REST meanwhile, is stored whole over what it read', async () => {

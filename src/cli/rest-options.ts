@@ -15,7 +15,7 @@ export const restOptionSpecs: Record<string, OptionSpec> = {
   rest: { type: 'string', help: 'serve the REST API on HOST:PORT (port 0 picks a free one)', default: `${REST_DEFAULTS.host}:${REST_DEFAULTS.port}` },
   'no-rest': { type: 'boolean', help: 'do not serve the REST API' },
   'rest-token': { type: 'string', help: 'token every REST request must carry: a bearer header, or the dashboard\'s login (unset: no authentication)' },
-  'rest-max-upload': { type: 'string', help: 'largest file a REST upload may store, e.g. 10GiB (default: no limit)' },
+  'rest-max-upload': { type: 'string', help: 'largest file a REST upload may store, e.g. 10GiB (default: the largest file raidfs stores, 16 TiB less 4 KiB)' },
 };
 
 const log = createLogger('rest');

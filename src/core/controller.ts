@@ -32,6 +32,7 @@ import { DelayedSync } from './delayed-sync';
 import { DoomedCollector } from './doomed-collector';
 import { RaidfsError } from './errors';
 import { editedContent, editsByPart, FileEdit, plannedParts } from './file-edit';
+import { requireStorableSize } from './file-size';
 import { zeroPieces } from './holes';
 import { MemoryBudget, Reservation } from './memory-budget';
 import { Entry, KeptPartsGoneError, MetadataStore, PartRecord, ROOT_ID } from './metadata/metadata-store';
@@ -552,6 +553,7 @@ export class Controller {
    * stored anew.
    */
   storeEdit(edit: FileEdit, reuse = true): Promise<Draft> {
+    requireStorableSize(edit.size);
     const readBase = (offset: number, into: Buffer) => this.readExactly(edit.base, offset, into);
     return this.withStoreMemory(() => editsByPart(edit, this.stripeSize)
       ? this.writer.storeEdit(plannedParts(edit, this.stripeSize, readBase, reuse), edit.size)

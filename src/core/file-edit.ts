@@ -51,7 +51,7 @@ export function editsByPart(edit: FileEdit, stripeSize: number): boolean {
  * are read from the base and stored anew.
  */
 export async function* plannedParts(edit: FileEdit, stripeSize: number, readBase: BaseReader, reuse: boolean): AsyncGenerator<PlannedPart> {
-  for (const stripe of stripesOf(edit, stripeSize)) {
+  for (const stripe of stripesWithBytes(edit, stripeSize)) {
     const { idx, offset, length } = stripe;
     if (!edit.changed.has(idx)) {
       const fromBase = Math.min(length, edit.baseLimit - offset);
@@ -82,6 +82,25 @@ interface Stripe {
 function* stripesOf(edit: FileEdit, stripeSize: number): Generator<Stripe> {
   for (let idx = 0, offset = 0; offset < edit.size; idx++, offset += stripeSize) {
     yield { idx, offset, length: Math.min(stripeSize, edit.size - offset) };
+  }
+}
+
+/**
+ * The stripes of the new version that may hold anything but zeros, in order: those
+ * changed, and those over a part of the base below baseLimit. Every other stripe is a
+ * hole and is never looked at, so an edit takes time for the stripes it stores, not
+ * for the file's size: a byte written at 1 TiB into an empty file is one stripe, not
+ * a loop over 262144 of them on the event loop.
+ */
+function* stripesWithBytes(edit: FileEdit, stripeSize: number): Generator<Stripe> {
+  const indexes = new Set(edit.changed);
+  for (const part of edit.base.parts) {
+    const end = Math.min(part.offset + part.size, edit.baseLimit);
+    for (let idx = Math.floor(part.offset / stripeSize); idx * stripeSize < end; idx++) indexes.add(idx);
+  }
+  for (const idx of [...indexes].sort((a, b) => a - b)) {
+    const offset = idx * stripeSize;
+    if (offset < edit.size) yield { idx, offset, length: Math.min(stripeSize, edit.size - offset) };
   }
 }
 

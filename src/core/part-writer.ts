@@ -15,6 +15,8 @@
  *   not already hold the part; the two copies of a part are always on distinct nodes.
  * - On failure every copy already stored is handed to `doom` (to be deleted from its
  *   node) and the error is thrown: a failed upload leaves nothing visible.
+ * - A source longer than MAX_FILE_SIZE fails with EFBIG (file-size.ts), as any
+ *   failure: nothing of it stays stored.
  * - A part of zeros is not stored: it is a hole (holes.ts), which reads give back
  *   as zeros.
  * - From the moment a chunk id is drawn until its draft is settled (committed, or
@@ -25,6 +27,7 @@
 import { createLogger, errorMessage } from '../common/log';
 import { ChunkIO } from './chunk-io';
 import { RaidfsError } from './errors';
+import { requireStorableSize } from './file-size';
 import { isAllZero } from './holes';
 import { DoomedCopy, PartRecord } from './metadata/metadata-store';
 import { NodeRegistry } from './node-registry';
@@ -102,6 +105,7 @@ export class PartWriter {
     async function* numbered(parts: AsyncIterable<Bytes>): AsyncGenerator<PlannedPart> {
       let idx = 0;
       for await (const bytes of parts) {
+        requireStorableSize(size + bytes.data.length);
         yield { idx: idx++, offset: size, bytes };
         size += bytes.data.length;
       }
@@ -128,7 +132,7 @@ export class PartWriter {
     try {
       for await (const planned of plan) {
         if ('kept' in planned) {
-          parts[planned.idx] = planned.kept;
+          parts.push(planned.kept);
           kept.push(planned.kept.chunkId);
           continue;
         }
@@ -141,7 +145,7 @@ export class PartWriter {
         chunkIds.push(chunkId);
         this.uncommitted.add(chunkId);
         const task = this.storePart(data, checksum ?? checksumOf(data), chunkId, planned.idx, planned.offset).then(
-          (record) => { parts[record.idx] = record; },
+          (record) => { parts.push(record); },
           (err) => { failure ??= err; },
         );
         const tracked = task.finally(() => inFlight.delete(tracked));
@@ -153,7 +157,8 @@ export class PartWriter {
       failure ??= err;
     }
     await Promise.all(inFlight);
-    const draft = new Draft(sizeOf(), parts.filter(Boolean), chunkIds, kept);
+    // By index, not placed at it: a hole of 2^28 stripes must not make a sparse array that long.
+    const draft = new Draft(sizeOf(), parts.sort((a, b) => a.idx - b.idx), chunkIds, kept);
     if (failure) {
       this.discard(draft);
       throw failure;

@@ -17,6 +17,7 @@
  *   anything reads or writes it there.
  * - `changed` holds every stripe written since the base: the edit's invariant, since
  *   a stripe not written is the base's bytes below baseLimit and zeros past it.
+ * - A write or truncate past MAX_FILE_SIZE fails (EFBIG) before anything changes.
  * - The spool file is unlinked as soon as it is opened, so a crash leaves nothing
  *   behind; memory use is one stripe at a time, whatever the file size.
  */
@@ -24,6 +25,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Controller, FileEdit, FileSnapshot } from '../core/controller';
+import { requireStorableSize } from '../core/file-size';
 
 export class Spool {
   private readonly filled = new Set<number>();
@@ -66,14 +68,21 @@ export class Spool {
 
   async write(data: Uint8Array, position: number): Promise<number> {
     const end = position + data.length;
-    if (end > this.size) this.resized(end);
-    await this.touch(position, end, true);
-    let done = 0;
-    while (done < data.length) {
-      const { bytesWritten } = await this.handle.write(data, done, data.length - done, position + done);
-      done += bytesWritten;
+    requireStorableSize(end);
+    const before = this.size;
+    if (end > before) this.resized(end);
+    try {
+      await this.touch(position, end, true);
+      let done = 0;
+      while (done < data.length) {
+        const { bytesWritten } = await this.handle.write(data, done, data.length - done, position + done);
+        done += bytesWritten;
+      }
+      return done;
+    } catch (err) {
+      this.undoGrowth(end, before);
+      throw err;
     }
-    return done;
   }
 
   /** Writes `data` at the end; the end moves at once, so appends that overlap in time each get their own place. */
@@ -94,11 +103,18 @@ export class Spool {
   }
 
   async truncate(size: number): Promise<void> {
+    requireStorableSize(size);
+    const before = this.size;
     this.baseLimit = Math.min(this.baseLimit, size);
     this.ownFrom = Math.min(this.ownFrom, size);
     this.resized(size);
     await this.settleFills();
-    await this.handle.truncate(size);
+    try {
+      await this.handle.truncate(size);
+    } catch (err) {
+      this.undoGrowth(size, before); // a cut that fails has cut nothing either, but cannot be undone
+      throw err;
+    }
   }
 
   /** What the spool holds, as an edit of its base: to store and commit (Controller.writeEdit). */
@@ -130,6 +146,15 @@ export class Spool {
     this.size = size;
     const stripes = Math.ceil(size / this.stripeSize);
     for (const stripe of this.changed) if (stripe >= stripes) this.changed.delete(stripe);
+  }
+
+  /**
+   * After a write or truncate that grew the size from `before` to `grown` failed (the
+   * spool's file system refused the size, or is full): the size goes back, unless
+   * another change moved it since, so the commit at close stores what the spool holds.
+   */
+  private undoGrowth(grown: number, before: number): void {
+    if (grown > before && this.size === grown) this.resized(before);
   }
 
   /** Copies in the base's bytes of every stripe of [start, end) not here yet; marks them changed if `writing`. */

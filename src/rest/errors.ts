@@ -37,6 +37,7 @@ const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
   ENOTEMPTY: 409,
   EISDIR: 409,
   ENOTDIR: 409,
+  EFBIG: 413,
   ENOSPC: 507,
   EUNAVAIL: 503,
   EIO: 500,

@@ -22,6 +22,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { createLogger } from '../common/log';
 import type { Controller } from '../core/controller';
+import { MAX_FILE_SIZE } from '../core/file-size';
 import { tokenAuth } from './auth';
 import { clusterRoutes } from './cluster-routes';
 import { errorHandler, notFoundHandler } from './errors';
@@ -38,7 +39,7 @@ export interface RestOptions {
   port?: number;
   /** Token required on every request, as a bearer header or the dashboard's login cookie (default: none, no authentication). */
   token?: string;
-  /** Largest file an upload may store, else 413 (default: no limit). */
+  /** Largest file an upload may store, else 413 (default: the largest file raidfs stores, file-size.ts). */
   maxUploadBytes?: number;
   /** Largest file a JSON base64 upload may store; its body is held in memory (default 64 MiB). */
   maxJsonUploadBytes?: number;
@@ -51,7 +52,7 @@ export interface RestOptions {
 export const REST_DEFAULTS = {
   host: '127.0.0.1',
   port: 9000,
-  maxUploadBytes: Number.POSITIVE_INFINITY,
+  maxUploadBytes: MAX_FILE_SIZE,
   maxJsonUploadBytes: 64 << 20,
   idleTimeoutMs: 120_000,
   graceMs: 2_000,
