@@ -37,6 +37,14 @@
 // 7. A path or name that is not UTF-8 is refused with EILSEQ before it reaches JS
 //    (native/utf8-names.c): fuse-native turned its invalid bytes into U+FFFD, so two
 //    such names were one file, and creating the second replaced the first.
+// 8. A file open in a directory that was removed is served by its handle (rmdir
+//    removes a directory holding only files libfuse hid as .fuse_hidden* while open,
+//    src/fuse/dir-ops.ts). libfuse then finds no path for them; with flag_nullpath_ok
+//    it hands their operations (read, write, flush, release, fsync, ftruncate,
+//    fgetattr) a NULL path instead of failing them with ENOENT, and JS gets "" and
+//    answers from the handle. fuse-native would have passed NULL to
+//    napi_create_string_utf8. A readdir of a directory removed while open answers
+//    ENOENT here, as libfuse does without the flag.
 // The C files are copied beside fuse-native.c and hooked into its handlers; its
 // binding.gyp gains the vendored BLAKE3 (native/third_party/blake3), with which the
 // write windows hash.
@@ -189,6 +197,19 @@ const patches = [
       ['  l->op_fn = fuse_native_dispatch_##name;\\\n  blk\\\n',
         '  l->op_fn = fuse_native_dispatch_##name;\\\n  raidfs_names_clear(l);\\\n  blk\\\n' +
         '  if (!raidfs_names_valid(l)) return -EILSEQ;\\\n'],
+    ],
+  },
+  {
+    mark: '/* raidfs: unlinked open files served by their handle */',
+    header: '',
+    fixes: [
+      ['  if (implemented[op_readdir]) ops.readdir = fuse_native_readdir;\n',
+        '  if (implemented[op_readdir]) ops.readdir = fuse_native_readdir;\n  ops.flag_nullpath_ok = 1;\n'],
+      ['  if (!raidfs_names_valid(l)) return -EILSEQ;\\\n',
+        '  if (!raidfs_names_valid(l)) return -EILSEQ;\\\n  if (l->path == NULL) l->path = "";\\\n'],
+      ['FUSE_METHOD(readdir, 3, 3, (const char *path, void *buf, fuse_fill_dir_t filler, off_t offset, struct fuse_file_info *info), {\n',
+        'FUSE_METHOD(readdir, 3, 3, (const char *path, void *buf, fuse_fill_dir_t filler, off_t offset, struct fuse_file_info *info), {\n' +
+        '  if (path == NULL) return -ENOENT;\n'],
     ],
   },
 ];

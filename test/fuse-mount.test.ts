@@ -415,6 +415,35 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync and delet
     assert.ok(back.equals(data));
   });
 
+  it('rm -r of a directory with files still open in it succeeds; their programs read and write on and close without error', async () => {
+    const data = testBytes(2 * STRIPE + 5, 'open-in-dir');
+    await fs.mkdir(fsys.at('busy/deeper'), { recursive: true });
+    await fs.writeFile(fsys.at('busy/deeper/read.bin'), data);
+    const reader = await fs.open(fsys.at('busy/deeper/read.bin'), 'r');
+    const writer = await fs.open(fsys.at('busy/log.txt'), 'w');
+    try {
+      await writer.write('line 1\n');
+      await ok(`rm -r ${fsys.mnt}/busy`); // libfuse hid both files as .fuse_hidden* in their directories
+      await assert.rejects(fs.stat(fsys.at('busy')), { code: 'ENOENT' });
+      const back = Buffer.alloc(data.length + 100);
+      assert.equal((await reader.read(back, 0, back.length, 0)).bytesRead, data.length);
+      assert.ok(back.subarray(0, data.length).equals(data));
+      await writer.write('line 2\n');
+    } finally {
+      await reader.close();
+      await writer.close();
+    }
+    assert.deepEqual((await fs.readdir(fsys.mnt)).filter((n) => n.startsWith('.fuse_hidden') || n === 'busy'), []);
+    await fs.mkdir(fsys.at('busy'));
+    assert.deepEqual(await fs.readdir(fsys.at('busy')), [], 'a directory made under the name again is new');
+
+    // A file that only looks hidden (no program holds it) is a file like any other.
+    await fs.writeFile(fsys.at('busy/.fuse_hidden0123456789abcdef'), 'mine');
+    await assert.rejects(fs.rmdir(fsys.at('busy')), { code: 'ENOTEMPTY' });
+    assert.equal(await fs.readFile(fsys.at('busy/.fuse_hidden0123456789abcdef'), 'utf8'), 'mine');
+    await ok(`rm -r ${fsys.mnt}/busy`);
+  });
+
   it('a file deleted over REST while a program reads it stays readable by that program, to its end', async () => {
     const data = testBytes(STRIPE + 300, 'deleted-while-read');
     await fs.writeFile(fsys.at('rest-gone.bin'), data);

@@ -10,6 +10,7 @@
  */
 import type Fuse from 'fuse-native';
 import { clusterSpace } from '../core/cluster-space';
+import { RaidfsError } from '../core/errors';
 import { Entry } from '../core/controller';
 import { answer, FuseContext } from './context';
 import type { OpenFiles } from './open-files';
@@ -59,10 +60,12 @@ export function attrOps(ctx: FuseContext): Fuse.Operations {
   return {
     getattr: (path, cb) => answer(ctx, 'getattr', path, cb, () => getattr(path)),
     // The kernel asks this of an open handle (a read near the end, a seek to it): its
-    // file wherever it is now; one removed by the REST API meanwhile (a removal through
-    // the mount only hides it, see dir-ops.ts) is still the handle's, now with no links.
+    // file wherever it is now; one removed meanwhile (over REST, or with the directory
+    // it was hidden in, whose path libfuse then gives as "", see dir-ops.ts) is still
+    // the handle's, now with no links.
     fgetattr: (path, fd, cb) => answer(ctx, 'fgetattr', path, cb, () => {
       const file = files.get(fd);
+      if (!file && path === '') throw new RaidfsError('ENOENT', `no open file with handle ${fd}`);
       if (!file) return getattr(path);
       const entry = controller.lookupById(file.fileId);
       return entry ? currentStat(files, entry) : { ...currentStat(files, file.snapshot.entry), nlink: 0 };

@@ -8,11 +8,16 @@
  * a non-empty directory and ENOTDIR on a file; unlink fails EISDIR on a directory;
  * rename replaces an existing target atomically (rename(2) rules, enforced by the
  * core). libfuse 2 renames a file that is unlinked while open to .fuse_hidden* and
- * unlinks it on release, so open files stay readable. Hard links are not supported:
+ * unlinks it on release, so open files stay readable. A directory that holds nothing
+ * but such files is empty to its owner (`rm -r` of a directory with a log still
+ * open in it): rmdir removes them with it, as REST's deletes remove an open file, and
+ * their handles read on from the version they hold (libfuse then passes their
+ * operations no path, see native/fuse-binding.mjs). Hard links are not supported:
  * link answers EPERM, as Linux file systems without hard links do.
  */
 import type Fuse from 'fuse-native';
 import { RaidfsError } from '../core/errors';
+import { childPath } from '../core/paths';
 import { statOf } from './attr-ops';
 import { answer, FuseContext } from './context';
 import { listingPage } from './directory-pages';
@@ -27,6 +32,11 @@ interface Listing {
   stats?: Fuse.Stat[];
   cookies: number[];
 }
+
+/** The name libfuse 2 gives a file unlinked while open (".fuse_hidden" and 16 hex digits). */
+const HIDDEN_NAME = /^\.fuse_hidden[0-9a-f]{16}$/;
+/** The most such files rmdir removes with their directory; past that, it is not empty. */
+const HIDDEN_FILES_MAX = 1000;
 
 export function dirOps(ctx: FuseContext): Fuse.Operations {
   const { controller, files } = ctx;
@@ -46,6 +56,10 @@ export function dirOps(ctx: FuseContext): Fuse.Operations {
 
     rmdir: (path, cb) => answer(ctx, 'rmdir', path, cb, () => {
       if (controller.stat(path).kind !== 'dir') throw new RaidfsError('ENOTDIR', `${path} is not a directory`);
+      const left = controller.list(path, '', HIDDEN_FILES_MAX + 1);
+      if (left.length <= HIDDEN_FILES_MAX && left.every((e) => HIDDEN_NAME.test(e.name) && files.isOpen(e.id))) {
+        for (const hidden of left) controller.remove(childPath(path, hidden.name));
+      }
       controller.remove(path);
     }),
 

@@ -283,6 +283,12 @@ export class OpenFiles {
     return copy;
   }
 
+  /** True if a handle is open on file `fileId`. */
+  isOpen(fileId: number): boolean {
+    for (const file of this.files.values()) if (file.fileId === fileId) return true;
+    return false;
+  }
+
   /** The working copy with unsaved writes for `fileId`, if any: its size is the one to report. */
   dirtyOf(fileId: number): WorkingCopy | undefined {
     const copy = this.copies.get(fileId);
