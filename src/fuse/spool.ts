@@ -71,16 +71,19 @@ export class Spool {
     requireStorableSize(end);
     const before = this.size;
     if (end > before) this.resized(end);
+    let done = 0;
     try {
       await this.touch(position, end, true);
-      let done = 0;
       while (done < data.length) {
         const { bytesWritten } = await this.handle.write(data, done, data.length - done, position + done);
         done += bytesWritten;
       }
       return done;
     } catch (err) {
-      this.undoGrowth(end, before);
+      // The content ends where the bytes written so far do: a short write, as POSIX
+      // reports one, or the error if none got in.
+      this.undoGrowth(end, Math.max(before, position + done));
+      if (done > 0) return done;
       throw err;
     }
   }
@@ -112,7 +115,7 @@ export class Spool {
     try {
       await this.handle.truncate(size);
     } catch (err) {
-      this.undoGrowth(size, before); // a cut that fails has cut nothing either, but cannot be undone
+      this.undoGrowth(size, before); // (a cut fails only on an I/O error; it is not undone)
       throw err;
     }
   }
@@ -149,12 +152,13 @@ export class Spool {
   }
 
   /**
-   * After a write or truncate that grew the size from `before` to `grown` failed (the
-   * spool's file system refused the size, or is full): the size goes back, unless
-   * another change moved it since, so the commit at close stores what the spool holds.
+   * After a write or truncate that grew the size to `grown` failed (the spool's file
+   * system refused the size, or is full): the size goes back to `held`, what the
+   * spool file holds, unless another change moved it since, so the commit at close
+   * stores what the spool holds.
    */
-  private undoGrowth(grown: number, before: number): void {
-    if (grown > before && this.size === grown) this.resized(before);
+  private undoGrowth(grown: number, held: number): void {
+    if (grown > held && this.size === grown) this.resized(held);
   }
 
   /** Copies in the base's bytes of every stripe of [start, end) not here yet; marks them changed if `writing`. */
