@@ -78,11 +78,15 @@ interface Stripe {
   length: number;
 }
 
+/** Stripe `idx` of the new version (its last one may be short). */
+function stripeAt(edit: FileEdit, idx: number, stripeSize: number): Stripe {
+  const offset = idx * stripeSize;
+  return { idx, offset, length: Math.min(stripeSize, edit.size - offset) };
+}
+
 /** The stripes of the new version, in order. */
 function* stripesOf(edit: FileEdit, stripeSize: number): Generator<Stripe> {
-  for (let idx = 0, offset = 0; offset < edit.size; idx++, offset += stripeSize) {
-    yield { idx, offset, length: Math.min(stripeSize, edit.size - offset) };
-  }
+  for (let idx = 0; idx * stripeSize < edit.size; idx++) yield stripeAt(edit, idx, stripeSize);
 }
 
 /**
@@ -99,8 +103,7 @@ function* stripesWithBytes(edit: FileEdit, stripeSize: number): Generator<Stripe
     for (let idx = Math.floor(part.offset / stripeSize); idx * stripeSize < end; idx++) indexes.add(idx);
   }
   for (const idx of [...indexes].sort((a, b) => a - b)) {
-    const offset = idx * stripeSize;
-    if (offset < edit.size) yield { idx, offset, length: Math.min(stripeSize, edit.size - offset) };
+    if (idx * stripeSize < edit.size) yield stripeAt(edit, idx, stripeSize);
   }
 }
 
