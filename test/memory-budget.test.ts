@@ -1,6 +1,7 @@
 /**
- * The controller's data memory budget (src/core/memory-budget.ts): reservations wait
- * in order, a try is refused rather than queued, and nothing exceeds the total.
+ * The controller's memory budgets (src/core/memory-budget.ts): reservations wait in
+ * order, a try is refused rather than queued, a wait can be given up, and nothing
+ * exceeds the total.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -53,5 +54,25 @@ describe('MemoryBudget', () => {
     const again = await budget.reserve(10);
     assert.equal(budget.inUse, 10);
     again.release();
+  });
+
+  it('gives up a wait when its signal aborts, and serves those behind it that now fit', async () => {
+    const budget = new MemoryBudget(10);
+    const held = await budget.reserve(6);
+    const abort = new AbortController();
+    const big = budget.reserve(8, abort.signal);
+    const small = budget.reserve(3);
+    await settled();
+    assert.equal(budget.queued, 2, 'the small one waits behind the big one');
+    abort.abort(new Error('client left'));
+    await assert.rejects(big, /client left/);
+    const s = await small;
+    assert.equal(budget.queued, 0);
+    assert.equal(budget.inUse, 9, 'the one given up holds nothing');
+    held.release();
+    s.release();
+    assert.equal(budget.inUse, 0);
+    await assert.rejects(budget.reserve(1, abort.signal), /client left/, 'an aborted signal is refused at once');
+    assert.equal(budget.inUse, 0);
   });
 });

@@ -1,10 +1,12 @@
 /**
- * The controller's budget for file data in memory: uploads (the stripes a store
- * holds until its parts are acknowledged) and read-ahead (parts fetched before a
- * reader gets to them). Each upload and each part read ahead holds a reservation of
- * what it may hold at most, so however many files are written or read at once, their
- * data stays within the budget. Without it, 60 programs each writing an 8 MB file
- * through the mount took the controller to 640 MB, and 60 REST uploads to 780 MB.
+ * A budget for file data in the controller's memory. The controller keeps two: one
+ * for uploads (the stripes a store holds until its parts are acknowledged) and
+ * read-ahead (parts fetched before a reader gets to them), one for downloads (the
+ * parts a REST download holds until its client has taken them). Each holds a
+ * reservation of what it may hold at most, so however many files are written or
+ * read at once, their data stays within the budget. Without them, 60 programs each
+ * writing an 8 MB file through the mount took the controller to 640 MB, 60 REST
+ * uploads to 780 MB, and 60 slow REST downloads to 711 MB.
  *
  * Invariants:
  * - Reserved bytes never exceed the total: a reservation waits (FIFO, so a large one
@@ -14,8 +16,11 @@
  * - A reservation is released once (release() is idempotent), and whoever takes one
  *   releases it when the memory it stands for is no longer held.
  * - Nothing waits on a reservation that is held by something waiting on it: only
- *   stores (which progress at the nodes' pace or their sender's) wait; the mount's
+ *   what holds nothing else of the same budget waits (a store, which then progresses
+ *   at the nodes' pace or its sender's; a download between two parts); the mount's
  *   streamed files and read-ahead only try, and do without when refused.
+ * - A wait given up (its signal aborted) leaves the queue at once, and those behind
+ *   it are served if they fit.
  */
 
 /** Bytes reserved until release(). */
@@ -24,9 +29,14 @@ export interface Reservation {
   release(): void;
 }
 
+interface Waiter {
+  bytes: number;
+  grant(reservation: Reservation): void;
+}
+
 export class MemoryBudget {
   private reserved = 0;
-  private readonly waiting: Array<{ bytes: number; grant: (reservation: Reservation) => void }> = [];
+  private readonly waiting: Waiter[] = [];
 
   constructor(readonly total: number) {
     if (!(total > 0)) throw new Error('the memory budget must be positive');
@@ -42,11 +52,30 @@ export class MemoryBudget {
     return this.waiting.length;
   }
 
-  /** `bytes` (at most the total), once they fit and everyone who asked before has theirs. */
-  reserve(bytes: number): Promise<Reservation> {
+  /**
+   * `bytes` (at most the total), once they fit and everyone who asked before has
+   * theirs; rejects with `signal`'s reason if it aborts first.
+   */
+  reserve(bytes: number, signal?: AbortSignal): Promise<Reservation> {
     const wanted = Math.min(bytes, this.total);
+    if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.waiting.length === 0 && this.fits(wanted, 0)) return Promise.resolve(this.grant(wanted));
-    return new Promise((grant) => this.waiting.push({ bytes: wanted, grant }));
+    return new Promise((resolve, reject) => {
+      const giveUp = () => {
+        this.waiting.splice(this.waiting.indexOf(waiter), 1);
+        this.wakeWaiting();
+        reject(signal!.reason);
+      };
+      const waiter: Waiter = {
+        bytes: wanted,
+        grant: (reservation) => {
+          signal?.removeEventListener('abort', giveUp);
+          resolve(reservation);
+        },
+      };
+      signal?.addEventListener('abort', giveUp, { once: true });
+      this.waiting.push(waiter);
+    });
   }
 
   /**
