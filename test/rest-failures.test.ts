@@ -1,8 +1,10 @@
 /**
  * The REST facade under real faults: a storage node killed (kill -9) while downloads
- * are streaming, too few live nodes to store or read (503), and nodes without room
- * (507). Every download is checked byte-exact; every failed upload is checked to
- * have left nothing behind.
+ * are streaming, too few live nodes to store or read (503), nodes without room
+ * (507), and a client that stops reading mid-download while others want the
+ * controller's download memory (503 after the wait, uploads unaffected). Every
+ * download is checked byte-exact; every failed upload is checked to have left
+ * nothing behind.
  *
  * The clusters use a 1 s node request deadline: a copy requested from a node in the
  * instant it dies (and reads of a part whose nodes are all down) wait out that
@@ -12,7 +14,8 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { RestServer, startRestServer } from '../src/rest/server';
 import { TestCluster } from './helpers/cluster';
-import { testBytes } from './helpers/data';
+import { testBytes, waitUntil } from './helpers/data';
+import { PrometheusText } from './helpers/prometheus-text';
 
 const STRIPE = 64 * 1024;
 
@@ -106,5 +109,69 @@ describe('REST facade under failures', () => {
     await assertJsonError(await fetch(`${url}/fs/keep.bin`, { headers: { Range: 'bytes=5-10' } }), 503);
     assert.equal((await fetch(`${url}/fs/keep.bin`, { method: 'HEAD' })).status, 200, 'metadata needs no node');
     assert.equal((await fetch(`${url}/files`)).status, 200);
+  });
+
+  it('keeps slow downloads within the download memory: a stalled client holds it, the next download gets 503, uploads go on', async () => {
+    const stripe = 1 << 20;
+    // The download memory holds one part: the stalled download's.
+    cluster = await TestCluster.start({ nodes: 4, controller: { stripeSize: stripe, downloadMemoryBytes: stripe } });
+    rest = await startRestServer(cluster.controller, { port: 0, downloadWaitMs: 300 });
+    const url = rest.url;
+    // Larger than what loopback's socket buffers take in, so the server is left holding a part.
+    const big = testBytes(32 * stripe + 5, 'stalled');
+    assert.equal((await fetch(`${url}/fs/big.bin`, { method: 'PUT', body: big })).status, 201);
+    const small = testBytes(3000, 'small');
+    assert.equal((await fetch(`${url}/fs/small.bin`, { method: 'PUT', body: small })).status, 201);
+    const downloadMemory = async () => {
+      const m = await PrometheusText.scrape(url);
+      return {
+        reserved: m.value('raidfs_download_memory_reserved_bytes'),
+        waiting: m.value('raidfs_download_memory_waiting'),
+        sent: m.value('raidfs_frontend_bytes_total', { frontend: 'rest', direction: 'out' }),
+      };
+    };
+
+    const stalled = await fetch(`${url}/fs/big.bin`);
+    assert.equal(stalled.status, 200);
+    const reader = stalled.body!.getReader();
+    const received = [Buffer.from((await reader.read()).value!)];
+    // The socket buffers fill up, then the server waits for the client with a part in hand.
+    let before = -1;
+    await waitUntil(async () => {
+      const { sent } = await downloadMemory();
+      const still = sent === before;
+      before = sent;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      return still;
+    }, 'the download stalls');
+    assert.ok(before < big.length, `the download stalled after ${before} of ${big.length} bytes`);
+    assert.deepEqual(await downloadMemory(), { reserved: stripe, waiting: 0, sent: before }, 'the part being sent is reserved, nothing is read ahead');
+
+    const started = Date.now();
+    const refused = await fetch(`${url}/fs/small.bin`);
+    assert.equal(refused.status, 503, await refused.clone().text());
+    assert.equal(refused.headers.get('retry-after'), '5');
+    assert.match(((await refused.json()) as { error: string }).error, /too many downloads at once/);
+    assert.ok(Date.now() - started >= 300, 'it waited for room first');
+
+    // A client that leaves while it waits leaves the queue.
+    const leaving = new AbortController();
+    const gone = fetch(`${url}/files`).then(() => fetch(`${url}/fs/small.bin`, { signal: leaving.signal }));
+    await waitUntil(async () => (await downloadMemory()).waiting === 1, 'the second download waits');
+    leaving.abort();
+    await assert.rejects(gone);
+    await waitUntil(async () => (await downloadMemory()).waiting === 0, 'it left the queue');
+
+    // Uploads and metadata do not wait for downloads.
+    const put = await fetch(`${url}/fs/during.bin`, { method: 'PUT', body: testBytes(3 * stripe, 'during') });
+    assert.equal(put.status, 201);
+    assert.equal((await fetch(`${url}/fs/big.bin`, { method: 'HEAD' })).status, 200);
+
+    // The stalled client reads on and gets every byte; then the memory is free for the next download.
+    for (let r = await reader.read(); !r.done; r = await reader.read()) received.push(Buffer.from(r.value));
+    assert.ok(Buffer.concat(received).equals(big), 'the stalled download is byte-exact');
+    assert.ok((await bytesOf(await fetch(`${url}/fs/small.bin`))).equals(small));
+    assert.ok((await bytesOf(await fetch(`${url}/fs/during.bin`))).equals(testBytes(3 * stripe, 'during')));
+    await waitUntil(async () => (await downloadMemory()).reserved === 0, 'the download memory is given back');
   });
 });

@@ -81,6 +81,8 @@ export interface ControllerOptions {
   cacheBytes?: number;
   /** File data held for uploads and read-ahead, however many files are written or read at once (default 128 MiB). */
   dataMemoryBytes?: number;
+  /** File data held for downloads (lendSnapshot), however many clients download at once (default 64 MiB). */
+  downloadMemoryBytes?: number;
   /** How long replaced, deleted or orphaned copies stay on nodes before deletion (default 10 s). */
   deleteDelayMs?: number;
   /** Longest a lazy commit (a file closed in the mount) waits to be fsynced (default 1 s; 0: none is lazy). */
@@ -108,6 +110,7 @@ export const DEFAULTS = {
   nodeTimeoutMs: 5_000,
   cacheBytes: 32 << 20,
   dataMemoryBytes: 128 << 20,
+  downloadMemoryBytes: 64 << 20,
   deleteDelayMs: 10_000,
   syncDelayMs: 1_000,
   repairGraceMs: 60_000,
@@ -162,12 +165,30 @@ export interface FileSnapshot {
   parts: PartRecord[];
 }
 
+/** Where a stream's parts are held in memory (streamRange). */
+interface StreamMemory {
+  budget: MemoryBudget;
+  /** Whether the part the stream is at holds a reservation too (waited for), not only the parts read ahead. */
+  holdsCurrent: boolean;
+  /** Read ahead only while this much of the budget stays free. */
+  keepFree: number;
+  /** Gives up a wait for room (the stream rejects with its reason). */
+  signal?: AbortSignal;
+}
+
 /** ControllerOptions with every default filled in. */
 type Settings = Required<Omit<ControllerOptions, 'curve'>>;
 
 const log = createLogger('controller');
 /** Entries a recursive remove holds at once (removeTree). */
 const REMOVE_PAGE = 1000;
+
+/** Where an HTTP-style inclusive range [start, end] of a snapshot begins, and its length, clipped to the file. */
+function inclusiveRange(snapshot: FileSnapshot, range: { start?: number; end?: number }): { start: number; length: number } {
+  const start = range.start ?? 0;
+  const end = Math.min(range.end ?? snapshot.entry.size - 1, snapshot.entry.size - 1);
+  return { start, length: end - start + 1 };
+}
 
 /** The names of a file's path; '/' is a directory, never a file. */
 function fileNames(path: string): string[] {
@@ -186,6 +207,8 @@ export class Controller {
   private readonly readAhead: number;
   /** File data in memory: every store reserves what it may hold, every part read ahead its size until it is read. */
   private readonly dataMemory: MemoryBudget;
+  /** The parts downloads hold: the one each is sending, and those read ahead (each within the download memory budget). */
+  private readonly downloadMemory: MemoryBudget;
   /** The most a store holds: its parts in flight, the part being cut and the source's next piece (part-writer.ts). */
   private readonly storeBytes: number;
   /** Files the mount spooled because the data memory had no room for a stream. */
@@ -209,6 +232,7 @@ export class Controller {
     this.readAhead = Math.max(1, settings.partsInFlight - 1);
     this.storeBytes = (settings.partsInFlight + 2) * settings.stripeSize;
     this.dataMemory = new MemoryBudget(Math.max(settings.dataMemoryBytes, this.storeBytes));
+    this.downloadMemory = new MemoryBudget(Math.max(settings.downloadMemoryBytes, settings.stripeSize));
     this.delayedSync = new DelayedSync(metadata, settings.syncDelayMs);
     const io = new ChunkIO(transport, registry, settings.requestTimeoutMs);
     const uncommitted = new UncommittedChunks();
@@ -231,6 +255,9 @@ export class Controller {
       unsyncedCommits: () => metadata.unsyncedCommits,
       dataMemory: () => ({
         budgetBytes: this.dataMemory.total, reservedBytes: this.dataMemory.inUse, waitingStores: this.dataMemory.queued, streamsRefused: this.streamsRefused,
+      }),
+      downloadMemory: () => ({
+        budgetBytes: this.downloadMemory.total, reservedBytes: this.downloadMemory.inUse, waitingDownloads: this.downloadMemory.queued,
       }),
     });
     transport.onRequestSettled = this.metrics.observeNodeRequest;
@@ -498,6 +525,11 @@ export class Controller {
     return reservation;
   }
 
+  /** The download memory budget's size (lendSnapshot). */
+  get downloadMemoryBytes(): number {
+    return this.downloadMemory.total;
+  }
+
   /** Runs a store within the data memory budget: with `reservation` if given, else once one is free. */
   private async withStoreMemory(store: () => Promise<Draft>, reservation?: Reservation): Promise<Draft> {
     const held = reservation ?? await this.dataMemory.reserve(this.storeBytes);
@@ -677,7 +709,7 @@ export class Controller {
   /** readRange into `target` (as many bytes as it holds); resolves with the bytes copied. */
   async readInto(snapshot: FileSnapshot, offset: number, target: Buffer): Promise<number> {
     let copied = 0;
-    for await (const piece of this.streamRange(snapshot.parts, snapshot.entry.size, offset, target.length, true)) {
+    for await (const piece of this.streamRange(snapshot.parts, snapshot.entry.size, offset, target.length, { lent: true })) {
       copied += piece.copy(target, copied);
     }
     return copied;
@@ -704,9 +736,23 @@ export class Controller {
 
   /** readStream of one committed version, e.g. one whose size a caller already used (HTTP ranges). */
   readSnapshot(snapshot: FileSnapshot, range: { start?: number; end?: number } = {}): AsyncGenerator<Buffer> {
-    const start = range.start ?? 0;
-    const end = Math.min(range.end ?? snapshot.entry.size - 1, snapshot.entry.size - 1);
-    return this.streamRange(snapshot.parts, snapshot.entry.size, start, end - start + 1);
+    const { start, length } = inclusiveRange(snapshot, range);
+    return this.streamRange(snapshot.parts, snapshot.entry.size, start, length);
+  }
+
+  /**
+   * readSnapshot for a sender whose client sets the pace (a REST download): each
+   * piece is lent until the sender asks for the next one (or stops), and the parts
+   * the stream holds, the one it is at included, are reserved in the download memory
+   * budget, so however many clients download at once, and however slowly, their data
+   * stays within it (and never takes the room uploads need). Waits for room for the
+   * part it is at; rejects with `signal`'s reason if it aborts first.
+   */
+  lendSnapshot(snapshot: FileSnapshot, range: { start?: number; end?: number }, signal: AbortSignal): AsyncGenerator<Buffer> {
+    const { start, length } = inclusiveRange(snapshot, range);
+    // Read-ahead leaves half the budget for the parts other downloads are at.
+    const memory = { budget: this.downloadMemory, holdsCurrent: true, keepFree: this.downloadMemory.total / 2, signal };
+    return this.streamRange(snapshot.parts, snapshot.entry.size, start, length, { lent: true, memory });
   }
 
   /**
@@ -730,23 +776,31 @@ export class Controller {
    * caller's to keep, or with `lent` only until it asks for the next piece (or stops):
    * then the chunk cache can free their memory at once instead of leaving it to V8
    * (chunk-cache.ts), and a hole's zeros are shared.
+   *
+   * Part i is fetched when the stream gets to it, and the parts after it ahead of time
+   * only with room in `memory` (see StreamMemory), each holding its reservation until
+   * the stream is at it. With `holdsCurrent`, the part the stream is at holds one too,
+   * until the caller asks for the next piece, and the stream waits for it: at that
+   * moment it holds nothing else of the budget (the parts after i are fetched after i).
    */
-  private async *streamRange(parts: readonly PartRecord[], size: number, offset: number, length: number, lent = false): AsyncGenerator<Buffer> {
+  private async *streamRange(parts: readonly PartRecord[], size: number, offset: number, length: number,
+    { lent = false, memory = { budget: this.dataMemory, holdsCurrent: false, keepFree: 0 } }: { lent?: boolean; memory?: StreamMemory } = {},
+  ): AsyncGenerator<Buffer> {
     if (!Number.isSafeInteger(offset) || offset < 0 || !(length >= 0)) throw new RaidfsError('EINVAL', 'invalid range');
     const end = Math.min(size, offset + length);
     const touched = partsInRange(parts, offset, length);
-    // Part i is fetched when the stream needs it; a part after it only with room in the
-    // data memory, which it holds until it is the part the stream is at.
     const ahead: Array<{ fetch: Promise<BorrowedChunk>; reservation?: Reservation } | undefined> = [];
-    const fetchUpTo = (i: number, current: number) => {
+    const fetch = (part: PartRecord, reservation?: Reservation) => {
+      const fetching = this.reader.borrow(part);
+      fetching.catch(() => undefined); // awaited below, in order; this only silences early rejections
+      ahead.push({ fetch: fetching, reservation });
+    };
+    const fetchAheadUpTo = (i: number) => {
       while (ahead.length < Math.min(i, touched.length)) {
         const part = touched[ahead.length];
-        const readingAhead = ahead.length > current;
-        const reservation = readingAhead ? this.dataMemory.tryReserve(part.size) : undefined;
-        if (readingAhead && !reservation) return;
-        const fetch = this.reader.borrow(part);
-        fetch.catch(() => undefined); // awaited below, in order; this only silences early rejections
-        ahead.push({ fetch, reservation });
+        const reservation = memory.budget.tryReserve(part.size, memory.keepFree);
+        if (!reservation) return;
+        fetch(part, reservation);
       }
     };
     const drop = (fetched: (typeof ahead)[number]) => {
@@ -756,18 +810,23 @@ export class Controller {
     let at = offset;
     try {
       for (let i = 0; i < touched.length; i++) {
-        fetchUpTo(i + this.readAhead + 1, i);
         const part = touched[i];
+        if (ahead.length === i) fetch(part, memory.holdsCurrent ? await memory.budget.reserve(part.size, memory.signal) : undefined);
+        fetchAheadUpTo(i + this.readAhead + 1);
         if (part.offset > at) yield* zeroPieces(part.offset - at, lent);
-        const { fetch, reservation } = ahead[i]!;
+        const current = ahead[i]!;
         ahead[i] = undefined;
-        reservation?.release();
-        const chunk = await fetch;
+        if (!memory.holdsCurrent) current.reservation?.release();
         try {
-          const data = lent ? chunk.data : chunk.keep();
-          yield data.subarray(Math.max(0, offset - part.offset), Math.min(part.size, end - part.offset));
+          const chunk = await current.fetch;
+          try {
+            const data = lent ? chunk.data : chunk.keep();
+            yield data.subarray(Math.max(0, offset - part.offset), Math.min(part.size, end - part.offset));
+          } finally {
+            chunk.release();
+          }
         } finally {
-          chunk.release();
+          current.reservation?.release();
         }
         at = Math.min(end, part.offset + part.size);
       }

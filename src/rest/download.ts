@@ -8,9 +8,13 @@
  *   mixed body.
  * - The first part is fetched before the status line goes out: if no node can serve
  *   it, the client gets a JSON error (503/500), not a 200 with an empty body.
- * - Memory per download is bounded whatever the file size: the next part is read only
- *   when the socket has drained (stream.pipeline; the Readable buffers at most one
- *   part), plus the core's read-ahead.
+ * - Memory is bounded whatever the file size and however many clients download at
+ *   once, however slowly: the parts a download holds (the one it is sending and those
+ *   read ahead) are reserved in the controller's download memory budget
+ *   (Controller.lendSnapshot), and each is given back once the socket has taken its
+ *   bytes (the write's callback), never before. A download that finds no room waits
+ *   for it; before its first byte, for at most `downloadWaitMs`, then it gets 503
+ *   with Retry-After. A client that leaves stops the wait.
  * - A failure after the first byte cuts the connection (errors.ts): the body comes up
  *   short of Content-Length, so the client can tell.
  * - The snapshot is held (Controller.hold) from the caller's read of it until the
@@ -30,21 +34,24 @@
  * with `Content-Range: bytes *\/SIZE`. Several disjoint ranges, a malformed header, or
  * an If-Range that no longer matches get the whole file (200), as RFC 9110 allows.
  */
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
 import type { Controller, FileSnapshot } from '../core/controller';
+import { formatBytes } from '../common/format';
 import { HttpError } from './errors';
 import { DEFAULT_MEDIA_TYPE } from './media-type';
 import { readCondition, Validators, validatorsOf } from './preconditions';
+import type { TransferLimits } from './transfer-limits';
 
 interface ByteRange {
   start: number;
   end: number;
 }
 
+/** Seconds a download refused for want of memory is told to wait before it asks again. */
+const RETRY_AFTER_SECONDS = 5;
+
 export async function sendSnapshot(req: Request, res: Response, controller: Controller, snapshot: FileSnapshot,
-  extraHeaders: Record<string, string> = {}): Promise<void> {
+  limits: Pick<TransferLimits, 'downloadWaitMs'>, extraHeaders: Record<string, string> = {}): Promise<void> {
   const { entry } = snapshot;
   const validators = validatorsOf(entry);
   if (readCondition(req, entry) === 'not-modified') {
@@ -68,18 +75,51 @@ export async function sendSnapshot(req: Request, res: Response, controller: Cont
     return;
   }
   const pin = controller.hold(snapshot);
-  const pieces = controller.readSnapshot(snapshot, range);
+  const stopWaiting = new AbortController();
+  const clientGone = () => stopWaiting.abort(clientLeft());
+  res.once('close', clientGone);
+  const tooLong = setTimeout(() => stopWaiting.abort(new HttpError(503,
+    `too many downloads at once: the controller's download memory (${formatBytes(controller.downloadMemoryBytes)}) stayed full for ${limits.downloadWaitMs} ms; try again later`,
+    { 'Retry-After': String(RETRY_AFTER_SECONDS) })), limits.downloadWaitMs);
+  const pieces = controller.lendSnapshot(snapshot, range ?? {}, stopWaiting.signal);
   try {
-    const first = await pieces.next();
+    let piece = await pieces.next();
+    clearTimeout(tooLong);
     res.writeHead(status, headers);
-    const body = controller.metrics.rest.sending(startingWith(first, pieces));
-    await pipeline(Readable.from(body, { objectMode: false, highWaterMark: 1 }), res);
+    for (; !piece.done; piece = await pieces.next()) {
+      await written(res, piece.value);
+      controller.metrics.rest.sent(piece.value.length);
+    }
+    res.end();
   } finally {
-    // A client gone before the body was first pulled leaves `pieces` suspended
-    // after its first part: closing it runs its cleanup.
+    clearTimeout(tooLong);
+    res.off('close', clientGone);
+    // Gives back the part lent last (and any read ahead), also when the client left mid-body.
     await pieces.return(undefined);
     pin.release();
   }
+}
+
+/**
+ * Writes `data` to the response; resolves once the socket has taken all of it (the
+ * kernel holds it now, so the memory may be reused), rejects if the connection closes
+ * first (then the socket no longer holds it either).
+ */
+function written(res: Response, data: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const closed = () => reject(clientLeft());
+    res.once('close', closed);
+    res.write(data, (err) => {
+      res.off('close', closed);
+      if (err) reject(err);
+      else resolve();
+    });
+  });
+}
+
+/** The error a download ends with when its client closed the connection (logged at debug level only: errors.ts). */
+function clientLeft(): Error {
+  return Object.assign(new Error('the client closed the connection'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
 }
 
 function requestedRange(req: Request, size: number, validators: Validators): ByteRange | undefined {
@@ -96,10 +136,4 @@ function requestedRange(req: Request, size: number, validators: Validators): Byt
 export function contentDisposition(type: 'inline' | 'attachment', name: string): string {
   const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   return `${type}; filename*=UTF-8''${encoded}`;
-}
-
-async function* startingWith(first: IteratorResult<Buffer>, rest: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
-  if (first.done) return;
-  yield first.value;
-  yield* rest;
 }

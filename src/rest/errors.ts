@@ -11,7 +11,8 @@
  *   URL parameter). Only an unexpected failure is a 500, and its details go to the
  *   log, not to the client. Core EIO (no good copy left) is a 500 too.
  * - An error after the response started (mid-download) cannot change the status: the
- *   connection is cut, so the client sees a short body, never a wrong one.
+ *   connection is cut, so the client sees a short body, never a wrong one. A client
+ *   that left gets no answer either (and the log only a debug line).
  * - A request body left unread by a failed upload is drained (and discarded), so the
  *   client receives its error answer and the connection stays usable.
  */
@@ -63,9 +64,9 @@ const log = createLogger('rest');
 /** The last middleware: turns any error into its JSON answer. */
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const { status, message } = describeError(err);
-  if (res.headersSent) {
+  const clientLeft = (err as { code?: unknown }).code === 'ERR_STREAM_PREMATURE_CLOSE';
+  if (res.headersSent || clientLeft) {
     // Mid-body: the status is gone; cutting the connection makes the client see a short body.
-    const clientLeft = (err as { code?: unknown }).code === 'ERR_STREAM_PREMATURE_CLOSE';
     (clientLeft ? log.debug : log.warn)('response cut short', { method: req.method, url: req.originalUrl, error: errorMessage(err) });
     res.destroy();
     return;

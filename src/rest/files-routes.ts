@@ -24,16 +24,10 @@ import { writeCondition } from './preconditions';
 import { receiveFile } from './multipart';
 import { keysetPages, sendJsonPages } from './json-pages';
 import { fileInfoJson, fileJson } from './representations';
+import type { TransferLimits } from './transfer-limits';
 import { RootNameClaims } from './unique-name';
 
-export interface UploadLimits {
-  /** Largest file any upload may store. */
-  maxUploadBytes: number;
-  /** Largest file a JSON (base64) upload may store; that body is held in memory whole. */
-  maxJsonUploadBytes: number;
-}
-
-export function filesRoutes(controller: Controller, limits: UploadLimits): Router {
+export function filesRoutes(controller: Controller, limits: TransferLimits): Router {
   const router = Router();
   const names = new RootNameClaims(controller);
   const jsonMaxBytes = Math.min(limits.maxUploadBytes, limits.maxJsonUploadBytes);
@@ -75,7 +69,7 @@ export function filesRoutes(controller: Controller, limits: UploadLimits): Route
 
   router.get('/:id', async (req, res) => {
     const { snapshot } = fileById(req.params.id);
-    await sendSnapshot(req, res, controller, snapshot, { 'Content-Disposition': contentDisposition('inline', snapshot.entry.name) });
+    await sendSnapshot(req, res, controller, snapshot, limits, { 'Content-Disposition': contentDisposition('inline', snapshot.entry.name) });
   });
 
   router.delete('/:id', (req, res) => {

@@ -31,12 +31,13 @@ import { mediaType } from './media-type';
 import { validatorsOf, writeCondition } from './preconditions';
 import { keysetPages, sendJsonPages } from './json-pages';
 import { fileJson, listedEntryJson } from './representations';
+import type { TransferLimits } from './transfer-limits';
 import { requestBody } from './upload-source';
 
 /** Every path below the mount point; a RegExp so express leaves the raw path to fsTarget. */
 const ANY_PATH = /.*/;
 
-export function fsRoutes(controller: Controller, maxUploadBytes: number): Router {
+export function fsRoutes(controller: Controller, limits: TransferLimits): Router {
   const router = Router();
 
   router.get(ANY_PATH, async (req, res) => {
@@ -49,7 +50,7 @@ export function fsRoutes(controller: Controller, maxUploadBytes: number): Router
     const snapshot = controller.snapshot(path);
     const headers: Record<string, string> = {};
     if (booleanQuery(req, 'download')) headers['Content-Disposition'] = contentDisposition('attachment', snapshot.entry.name);
-    await sendSnapshot(req, res, controller, snapshot, headers);
+    await sendSnapshot(req, res, controller, snapshot, limits, headers);
   });
 
   router.put(ANY_PATH, async (req, res) => {
@@ -61,7 +62,7 @@ export function fsRoutes(controller: Controller, maxUploadBytes: number): Router
       return;
     }
     const contentType = mediaType(req.headers['content-type'], 'Content-Type');
-    const body = controller.metrics.rest.receiving(requestBody(req, maxUploadBytes));
+    const body = controller.metrics.rest.receiving(requestBody(req, limits.maxUploadBytes));
     const entry = await controller.writeFile(path, body, { contentType, parents: true, precondition: writeCondition(req) });
     res.status(existed ? 200 : 201).set('ETag', validatorsOf(entry).ETag).json(fileJson(entry, path));
   });

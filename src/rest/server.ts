@@ -29,6 +29,7 @@ import { errorHandler, notFoundHandler } from './errors';
 import { filesRoutes } from './files-routes';
 import { fsRoutes } from './fs-routes';
 import { metricsRoutes } from './metrics-routes';
+import type { TransferLimits } from './transfer-limits';
 import { uiLoginRoutes } from './ui-login';
 import { uiRoutes } from './ui-routes';
 
@@ -43,6 +44,8 @@ export interface RestOptions {
   maxUploadBytes?: number;
   /** Largest file a JSON base64 upload may store; its body is held in memory (default 64 MiB). */
   maxJsonUploadBytes?: number;
+  /** Longest a download waits for room in the controller's download memory, then 503 (default 30 s). */
+  downloadWaitMs?: number;
   /** A connection silent this long is closed (default 120 s). */
   idleTimeoutMs?: number;
   /** How long close() lets requests in flight finish (default 2 s). */
@@ -54,6 +57,7 @@ export const REST_DEFAULTS = {
   port: 9000,
   maxUploadBytes: MAX_FILE_SIZE,
   maxJsonUploadBytes: 64 << 20,
+  downloadWaitMs: 30_000,
   idleTimeoutMs: 120_000,
   graceMs: 2_000,
 } as const;
@@ -69,8 +73,11 @@ export interface RestServer {
 const log = createLogger('rest');
 
 function createRestApp(controller: Controller, options: RestOptions = {}): express.Express {
-  const maxUploadBytes = options.maxUploadBytes ?? REST_DEFAULTS.maxUploadBytes;
-  const maxJsonUploadBytes = options.maxJsonUploadBytes ?? REST_DEFAULTS.maxJsonUploadBytes;
+  const limits: TransferLimits = {
+    maxUploadBytes: options.maxUploadBytes ?? REST_DEFAULTS.maxUploadBytes,
+    maxJsonUploadBytes: options.maxJsonUploadBytes ?? REST_DEFAULTS.maxJsonUploadBytes,
+    downloadWaitMs: options.downloadWaitMs ?? REST_DEFAULTS.downloadWaitMs,
+  };
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -83,8 +90,8 @@ function createRestApp(controller: Controller, options: RestOptions = {}): expre
   if (options.token !== undefined) app.use(tokenAuth(options.token));
   app.use(metricsRoutes(controller));
   app.get('/', (_req, res) => { res.json({ message: 'Hello World!' }); });
-  app.use('/files', filesRoutes(controller, { maxUploadBytes, maxJsonUploadBytes }));
-  app.use('/fs', fsRoutes(controller, maxUploadBytes));
+  app.use('/files', filesRoutes(controller, limits));
+  app.use('/fs', fsRoutes(controller, limits));
   app.use(clusterRoutes(controller));
   app.use('/ui', uiRoutes({ login: options.token !== undefined }));
   app.use(notFoundHandler);

@@ -1,0 +1,16 @@
+/**
+ * The limits every REST route that moves file bytes obeys, set once by the server
+ * (server.ts, from RestOptions) and handed to the route families that upload and
+ * download (files-routes.ts, fs-routes.ts).
+ */
+export interface TransferLimits {
+  /** Largest file any upload may store (413 beyond). */
+  maxUploadBytes: number;
+  /** Largest file a JSON (base64) upload may store; that body is held in memory whole. */
+  maxJsonUploadBytes: number;
+  /**
+   * Longest a download waits for room in the controller's download memory before it
+   * starts; then it is answered 503 with Retry-After (download.ts).
+   */
+  downloadWaitMs: number;
+}
