@@ -1,8 +1,8 @@
 /**
  * The REST facade under real faults: a storage node killed (kill -9) while downloads
  * are streaming, too few live nodes to store or read (503), nodes without room
- * (507), and a client that stops reading mid-download while others want the
- * controller's download memory (503 after the wait, uploads unaffected). Every
+ * (507), and clients that stop reading mid-download while others want the
+ * controller's REST memory (503 after the wait; the mount's writes unaffected). Every
  * download is checked byte-exact; every failed upload is checked to have left
  * nothing behind.
  *
@@ -111,10 +111,10 @@ describe('REST facade under failures', () => {
     assert.equal((await fetch(`${url}/files`)).status, 200);
   });
 
-  it('keeps slow downloads within the download memory: a stalled client holds it, the next download gets 503, uploads go on', async () => {
+  it('keeps slow downloads within the REST memory: stalled clients hold it, the next download gets 503, the mount\'s writes go on', async () => {
     const stripe = 1 << 20;
-    // The download memory holds one part: the stalled download's.
-    cluster = await TestCluster.start({ nodes: 4, controller: { stripeSize: stripe, downloadMemoryBytes: stripe } });
+    // The REST memory is the least it can be, one upload's worth: (1 part in flight + 2) stripes.
+    cluster = await TestCluster.start({ nodes: 4, controller: { stripeSize: stripe, partsInFlight: 1, restMemoryBytes: 1 } });
     rest = await startRestServer(cluster.controller, { port: 0, downloadWaitMs: 300 });
     const url = rest.url;
     // Larger than what loopback's socket buffers take in, so the server is left holding a part.
@@ -122,56 +122,67 @@ describe('REST facade under failures', () => {
     assert.equal((await fetch(`${url}/fs/big.bin`, { method: 'PUT', body: big })).status, 201);
     const small = testBytes(3000, 'small');
     assert.equal((await fetch(`${url}/fs/small.bin`, { method: 'PUT', body: small })).status, 201);
-    const downloadMemory = async () => {
+    const restMemory = async () => {
       const m = await PrometheusText.scrape(url);
       return {
-        reserved: m.value('raidfs_download_memory_reserved_bytes'),
-        waiting: m.value('raidfs_download_memory_waiting'),
+        budget: m.value('raidfs_rest_memory_budget_bytes'),
+        reserved: m.value('raidfs_rest_memory_reserved_bytes'),
+        waiting: m.value('raidfs_rest_memory_waiting'),
         sent: m.value('raidfs_frontend_bytes_total', { frontend: 'rest', direction: 'out' }),
       };
     };
+    assert.equal((await restMemory()).budget, 3 * stripe);
 
-    const stalled = await fetch(`${url}/fs/big.bin`);
-    assert.equal(stalled.status, 200);
-    const reader = stalled.body!.getReader();
-    const received = [Buffer.from((await reader.read()).value!)];
-    // The socket buffers fill up, then the server waits for the client with a part in hand.
+    // Three clients stop reading: their socket buffers fill up, then the server waits
+    // for each with a part in hand, and the three parts fill the REST memory.
+    const stalled = await Promise.all([0, 1, 2].map(async () => {
+      const res = await fetch(`${url}/fs/big.bin`);
+      assert.equal(res.status, 200);
+      const reader = res.body!.getReader();
+      return { reader, received: [Buffer.from((await reader.read()).value!)] };
+    }));
     let before = -1;
     await waitUntil(async () => {
-      const { sent } = await downloadMemory();
+      const { sent } = await restMemory();
       const still = sent === before;
       before = sent;
       await new Promise((resolve) => setTimeout(resolve, 200));
       return still;
-    }, 'the download stalls');
-    assert.ok(before < big.length, `the download stalled after ${before} of ${big.length} bytes`);
-    assert.deepEqual(await downloadMemory(), { reserved: stripe, waiting: 0, sent: before }, 'the part being sent is reserved, nothing is read ahead');
+    }, 'the downloads stall');
+    assert.ok(before < 3 * big.length, `the downloads stalled after ${before} of ${3 * big.length} bytes`);
+    assert.deepEqual(await restMemory(), { budget: 3 * stripe, reserved: 3 * stripe, waiting: 0, sent: before },
+      'the part each download is sending is reserved; nothing is read ahead past half the budget');
 
     const started = Date.now();
     const refused = await fetch(`${url}/fs/small.bin`);
     assert.equal(refused.status, 503, await refused.clone().text());
     assert.equal(refused.headers.get('retry-after'), '5');
-    assert.match(((await refused.json()) as { error: string }).error, /too many downloads at once/);
+    assert.match(((await refused.json()) as { error: string }).error, /too many transfers at once/);
     assert.ok(Date.now() - started >= 300, 'it waited for room first');
 
     // A client that leaves while it waits leaves the queue.
     const leaving = new AbortController();
-    const gone = fetch(`${url}/files`).then(() => fetch(`${url}/fs/small.bin`, { signal: leaving.signal }));
-    await waitUntil(async () => (await downloadMemory()).waiting === 1, 'the second download waits');
+    const gone = fetch(`${url}/fs/small.bin`, { signal: leaving.signal });
+    await waitUntil(async () => (await restMemory()).waiting === 1, 'the next download waits');
     leaving.abort();
     await assert.rejects(gone);
-    await waitUntil(async () => (await downloadMemory()).waiting === 0, 'it left the queue');
+    await waitUntil(async () => (await restMemory()).waiting === 0, 'it left the queue');
 
-    // Uploads and metadata do not wait for downloads.
-    const put = await fetch(`${url}/fs/during.bin`, { method: 'PUT', body: testBytes(3 * stripe, 'during') });
-    assert.equal(put.status, 201);
-    assert.equal((await fetch(`${url}/fs/big.bin`, { method: 'HEAD' })).status, 200);
+    // The mount's writes take their memory elsewhere: they go on. A REST upload waits its turn.
+    const mounted = testBytes(3 * stripe, 'mount');
+    cluster.controller.commitDraft('/mount.bin', await cluster.controller.storeDraft([mounted]));
+    const upload = fetch(`${url}/fs/during.bin`, { method: 'PUT', body: testBytes(3 * stripe, 'during') });
+    await waitUntil(async () => (await restMemory()).waiting === 1, 'the REST upload waits');
 
-    // The stalled client reads on and gets every byte; then the memory is free for the next download.
-    for (let r = await reader.read(); !r.done; r = await reader.read()) received.push(Buffer.from(r.value));
-    assert.ok(Buffer.concat(received).equals(big), 'the stalled download is byte-exact');
+    // The stalled clients read on and get every byte; then the upload is stored, and the memory given back.
+    await Promise.all(stalled.map(async ({ reader, received }) => {
+      for (let r = await reader.read(); !r.done; r = await reader.read()) received.push(Buffer.from(r.value));
+      assert.ok(Buffer.concat(received).equals(big), 'a stalled download is byte-exact');
+    }));
+    assert.equal((await upload).status, 201);
     assert.ok((await bytesOf(await fetch(`${url}/fs/small.bin`))).equals(small));
     assert.ok((await bytesOf(await fetch(`${url}/fs/during.bin`))).equals(testBytes(3 * stripe, 'during')));
-    await waitUntil(async () => (await downloadMemory()).reserved === 0, 'the download memory is given back');
+    assert.ok((await bytesOf(await fetch(`${url}/fs/mount.bin`))).equals(mounted));
+    await waitUntil(async () => (await restMemory()).reserved === 0, 'the REST memory is given back');
   });
 });

@@ -19,8 +19,8 @@ export const controllerOptionSpecs: Record<string, OptionSpec> = {
   'repair-rate': { type: 'string', help: 'bytes per second background repair may copy', default: formatBytes(DEFAULTS.repairBytesPerSecond) },
   'scrub-interval': { type: 'string', help: 'time between background scrubs (0: only `raidfs scrub`)', default: formatDuration(DEFAULTS.scrubIntervalMs) },
   'scrub-rate': { type: 'string', help: 'bytes per second scrub may read', default: formatBytes(DEFAULTS.scrubBytesPerSecond) },
-  'data-memory': { type: 'string', help: 'file data held for uploads and read-ahead, however many files are written or read at once', default: formatBytes(DEFAULTS.dataMemoryBytes) },
-  'download-memory': { type: 'string', help: 'file data held for REST downloads, however many clients download at once', default: formatBytes(DEFAULTS.downloadMemoryBytes) },
+  'data-memory': { type: 'string', help: 'file data held for the mount\'s uploads and read-ahead, however many files are written or read at once', default: formatBytes(DEFAULTS.dataMemoryBytes) },
+  'rest-memory': { type: 'string', help: 'file data held for REST uploads and downloads, however many clients at once', default: formatBytes(DEFAULTS.restMemoryBytes) },
   ...controllerCurveSpecs,
 };
 
@@ -39,7 +39,7 @@ export function controllerOptionsFrom(values: OptionValues, dbPath: string): Con
     scrubIntervalMs: parseDuration(values['scrub-interval'] as string, '--scrub-interval', true),
     scrubBytesPerSecond: parseSize(values['scrub-rate'] as string, '--scrub-rate'),
     dataMemoryBytes: parseSize(values['data-memory'] as string, '--data-memory'),
-    downloadMemoryBytes: parseSize(values['download-memory'] as string, '--download-memory'),
+    restMemoryBytes: parseSize(values['rest-memory'] as string, '--rest-memory'),
     ...controllerCurveFrom(values),
   };
 }

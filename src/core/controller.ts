@@ -79,10 +79,10 @@ export interface ControllerOptions {
   nodeTimeoutMs?: number;
   /** Verified chunk bytes kept for re-reads (default 32 MiB). */
   cacheBytes?: number;
-  /** File data held for uploads and read-ahead, however many files are written or read at once (default 128 MiB). */
+  /** File data held for the mount's uploads (storeDraft, storeEdit) and read-ahead, however many files are written or read at once (default 128 MiB). */
   dataMemoryBytes?: number;
-  /** File data held for downloads (lendSnapshot), however many clients download at once (default 64 MiB). */
-  downloadMemoryBytes?: number;
+  /** File data held for REST uploads (writeFile) and downloads (lendSnapshot), however many at once (default 128 MiB). */
+  restMemoryBytes?: number;
   /** How long replaced, deleted or orphaned copies stay on nodes before deletion (default 10 s). */
   deleteDelayMs?: number;
   /** Longest a lazy commit (a file closed in the mount) waits to be fsynced (default 1 s; 0: none is lazy). */
@@ -110,7 +110,7 @@ export const DEFAULTS = {
   nodeTimeoutMs: 5_000,
   cacheBytes: 32 << 20,
   dataMemoryBytes: 128 << 20,
-  downloadMemoryBytes: 64 << 20,
+  restMemoryBytes: 128 << 20,
   deleteDelayMs: 10_000,
   syncDelayMs: 1_000,
   repairGraceMs: 60_000,
@@ -207,8 +207,12 @@ export class Controller {
   private readonly readAhead: number;
   /** File data in memory: every store reserves what it may hold, every part read ahead its size until it is read. */
   private readonly dataMemory: MemoryBudget;
-  /** The parts downloads hold: the one each is sending, and those read ahead (each within the download memory budget). */
-  private readonly downloadMemory: MemoryBudget;
+  /**
+   * File data REST clients set the pace of: uploads (writeFile) and the parts
+   * downloads hold (lendSnapshot). Apart from dataMemory, so that slow clients never
+   * hold up the mount.
+   */
+  private readonly restMemory: MemoryBudget;
   /** The most a store holds: its parts in flight, the part being cut and the source's next piece (part-writer.ts). */
   private readonly storeBytes: number;
   /** Files the mount spooled because the data memory had no room for a stream. */
@@ -232,7 +236,7 @@ export class Controller {
     this.readAhead = Math.max(1, settings.partsInFlight - 1);
     this.storeBytes = (settings.partsInFlight + 2) * settings.stripeSize;
     this.dataMemory = new MemoryBudget(Math.max(settings.dataMemoryBytes, this.storeBytes));
-    this.downloadMemory = new MemoryBudget(Math.max(settings.downloadMemoryBytes, settings.stripeSize));
+    this.restMemory = new MemoryBudget(Math.max(settings.restMemoryBytes, this.storeBytes));
     this.delayedSync = new DelayedSync(metadata, settings.syncDelayMs);
     const io = new ChunkIO(transport, registry, settings.requestTimeoutMs);
     const uncommitted = new UncommittedChunks();
@@ -256,8 +260,8 @@ export class Controller {
       dataMemory: () => ({
         budgetBytes: this.dataMemory.total, reservedBytes: this.dataMemory.inUse, waitingStores: this.dataMemory.queued, streamsRefused: this.streamsRefused,
       }),
-      downloadMemory: () => ({
-        budgetBytes: this.downloadMemory.total, reservedBytes: this.downloadMemory.inUse, waitingDownloads: this.downloadMemory.queued,
+      restMemory: () => ({
+        budgetBytes: this.restMemory.total, reservedBytes: this.restMemory.inUse, waiting: this.restMemory.queued,
       }),
     });
     transport.onRequestSettled = this.metrics.observeNodeRequest;
@@ -495,10 +499,12 @@ export class Controller {
    * Stores `source` as the content of the file at `path` (created or replaced) and
    * commits it once every copy of every part is acknowledged. The source's pieces are
    * handed over: one may be kept and sent as a part, so none may change once yielded.
+   * Its memory comes from the REST budget: its sender, a client, sets its pace.
    */
   async writeFile(path: string, source: AsyncIterable<Uint8Array> | Uint8Array, options: WriteOptions = {}): Promise<Entry> {
     this.checkWritable(fileNames(path), path, options);
-    const draft = await this.storeDraft(source instanceof Uint8Array ? [source] : source);
+    const pieces = source instanceof Uint8Array ? [source] : source;
+    const draft = await this.withStoreMemory(() => this.writer.store(pieces), this.restMemory);
     return this.commitDraft(path, draft, options);
   }
 
@@ -509,7 +515,7 @@ export class Controller {
    * handed over, as with writeFile.
    */
   storeDraft(source: ContentSource, reservation?: Reservation): Promise<Draft> {
-    return this.withStoreMemory(() => this.writer.store(source), reservation);
+    return this.withStoreMemory(() => this.writer.store(source), reservation ?? this.dataMemory);
   }
 
   /**
@@ -525,14 +531,14 @@ export class Controller {
     return reservation;
   }
 
-  /** The download memory budget's size (lendSnapshot). */
-  get downloadMemoryBytes(): number {
-    return this.downloadMemory.total;
+  /** The REST memory budget's size (writeFile, lendSnapshot). */
+  get restMemoryBytes(): number {
+    return this.restMemory.total;
   }
 
-  /** Runs a store within the data memory budget: with `reservation` if given, else once one is free. */
-  private async withStoreMemory(store: () => Promise<Draft>, reservation?: Reservation): Promise<Draft> {
-    const held = reservation ?? await this.dataMemory.reserve(this.storeBytes);
+  /** Runs a store within a memory budget: with the reservation given, or once `budget` has room for one. */
+  private async withStoreMemory(store: () => Promise<Draft>, memory: Reservation | MemoryBudget): Promise<Draft> {
+    const held = memory instanceof MemoryBudget ? await memory.reserve(this.storeBytes) : memory;
     try {
       return await store();
     } finally {
@@ -589,7 +595,7 @@ export class Controller {
     const readBase = (offset: number, into: Buffer) => this.readExactly(edit.base, offset, into);
     return this.withStoreMemory(() => editsByPart(edit, this.stripeSize)
       ? this.writer.storeEdit(plannedParts(edit, this.stripeSize, readBase, reuse), edit.size)
-      : this.writer.store(editedContent(edit, this.stripeSize, readBase)));
+      : this.writer.store(editedContent(edit, this.stripeSize, readBase)), this.dataMemory);
   }
 
   /**
@@ -743,15 +749,15 @@ export class Controller {
   /**
    * readSnapshot for a sender whose client sets the pace (a REST download): each
    * piece is lent until the sender asks for the next one (or stops), and the parts
-   * the stream holds, the one it is at included, are reserved in the download memory
+   * the stream holds, the one it is at included, are reserved in the REST memory
    * budget, so however many clients download at once, and however slowly, their data
-   * stays within it (and never takes the room uploads need). Waits for room for the
-   * part it is at; rejects with `signal`'s reason if it aborts first.
+   * stays within it (and never takes the room the mount needs). Waits for room for
+   * the part it is at; rejects with `signal`'s reason if it aborts first.
    */
   lendSnapshot(snapshot: FileSnapshot, range: { start?: number; end?: number }, signal: AbortSignal): AsyncGenerator<Buffer> {
     const { start, length } = inclusiveRange(snapshot, range);
     // Read-ahead leaves half the budget for the parts other downloads are at.
-    const memory = { budget: this.downloadMemory, holdsCurrent: true, keepFree: this.downloadMemory.total / 2, signal };
+    const memory = { budget: this.restMemory, holdsCurrent: true, keepFree: this.restMemory.total / 2, signal };
     return this.streamRange(snapshot.parts, snapshot.entry.size, start, length, { lent: true, memory });
   }
 

@@ -1,12 +1,12 @@
 /**
- * A budget for file data in the controller's memory. The controller keeps two: one
- * for uploads (the stripes a store holds until its parts are acknowledged) and
- * read-ahead (parts fetched before a reader gets to them), one for downloads (the
- * parts a REST download holds until its client has taken them). Each holds a
- * reservation of what it may hold at most, so however many files are written or
- * read at once, their data stays within the budget. Without them, 60 programs each
- * writing an 8 MB file through the mount took the controller to 640 MB, 60 REST
- * uploads to 780 MB, and 60 slow REST downloads to 711 MB.
+ * A budget for file data in the controller's memory: uploads (the stripes a store
+ * holds until its parts are acknowledged), read-ahead (parts fetched before a reader
+ * gets to them) and REST downloads (the parts one holds until its client has taken
+ * them). Each holds a reservation of what it may hold at most, so however many
+ * files are written or read at once, their data stays within the budget. Without
+ * it, 60 programs each writing an 8 MB file through the mount took the controller
+ * to 640 MB, 60 REST uploads to 780 MB, and 60 slow REST downloads to 711 MB. The
+ * controller keeps one for the mount and one for REST (controller.ts).
  *
  * Invariants:
  * - Reserved bytes never exceed the total: a reservation waits (FIFO, so a large one

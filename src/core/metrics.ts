@@ -40,10 +40,10 @@
  *   raidfs_data_memory_reserved_bytes       gauge  reserved now by uploads and parts read ahead
  *   raidfs_data_memory_waiting_stores       gauge  uploads waiting for room now
  *   raidfs_streams_refused_total            counter  files the mount spooled instead of streaming, for want of room
- * File data REST downloads hold (memory-budget.ts, --download-memory)
- *   raidfs_download_memory_budget_bytes     gauge  the budget for the parts downloads are at and read ahead
- *   raidfs_download_memory_reserved_bytes   gauge  reserved now by downloads
- *   raidfs_download_memory_waiting          gauge  downloads waiting for room now
+ * File data REST clients set the pace of (memory-budget.ts, --rest-memory)
+ *   raidfs_rest_memory_budget_bytes         gauge  the budget for REST uploads and downloads
+ *   raidfs_rest_memory_reserved_bytes       gauge  reserved now by uploads and the parts downloads hold
+ *   raidfs_rest_memory_waiting              gauge  uploads and downloads waiting for room now
  * Maintenance (counters; a pass under way counts as far as it got)
  *   raidfs_repair_passes_total              repair passes finished (background checks included)
  *   raidfs_repair_copies_made_total         new copies made of parts that had too few
@@ -92,8 +92,8 @@ export interface MetricSources {
   unsyncedCommits(): number;
   /** The data memory budget now, and the streams it refused so far. */
   dataMemory(): { budgetBytes: number; reservedBytes: number; waitingStores: number; streamsRefused: number };
-  /** The download memory budget now. */
-  downloadMemory(): { budgetBytes: number; reservedBytes: number; waitingDownloads: number };
+  /** The REST memory budget now. */
+  restMemory(): { budgetBytes: number; reservedBytes: number; waiting: number };
 }
 
 export type FrontendName = 'fuse' | 'rest';
@@ -162,7 +162,7 @@ export class ControllerMetrics {
   private readonly partsUnavailable: Gauge;
   private readonly unsyncedCommits: Gauge;
   private readonly dataMemory: Record<'budgetBytes' | 'reservedBytes' | 'waitingStores', Gauge>;
-  private readonly downloadMemory: Record<'budgetBytes' | 'reservedBytes' | 'waitingDownloads', Gauge>;
+  private readonly restMemory: Record<'budgetBytes' | 'reservedBytes' | 'waiting', Gauge>;
   private attrCacheHits: () => number = () => 0;
 
   constructor(private readonly sources: MetricSources) {
@@ -201,10 +201,10 @@ export class ControllerMetrics {
       reservedBytes: gauge('raidfs_data_memory_reserved_bytes', 'File data memory reserved now by uploads and parts read ahead.'),
       waitingStores: gauge('raidfs_data_memory_waiting_stores', 'Uploads waiting for room in the data memory now.'),
     };
-    this.downloadMemory = {
-      budgetBytes: gauge('raidfs_download_memory_budget_bytes', 'File data the controller may hold for REST downloads (--download-memory).'),
-      reservedBytes: gauge('raidfs_download_memory_reserved_bytes', 'Download memory reserved now by the parts downloads are at and have read ahead.'),
-      waitingDownloads: gauge('raidfs_download_memory_waiting', 'Downloads waiting for room in the download memory now.'),
+    this.restMemory = {
+      budgetBytes: gauge('raidfs_rest_memory_budget_bytes', 'File data the controller may hold for REST uploads and downloads (--rest-memory).'),
+      reservedBytes: gauge('raidfs_rest_memory_reserved_bytes', 'REST memory reserved now by uploads and by the parts downloads are at and have read ahead.'),
+      waiting: gauge('raidfs_rest_memory_waiting', 'REST uploads and downloads waiting for room in the REST memory now.'),
     };
     this.scrapedCounter('raidfs_streams_refused_total', 'Files the mount spooled instead of streaming them to the nodes, for want of room in the data memory.',
       () => sources.dataMemory().streamsRefused);
@@ -250,8 +250,8 @@ export class ControllerMetrics {
     this.unsyncedCommits.set(this.sources.unsyncedCommits());
     const memory = this.sources.dataMemory();
     for (const key of ['budgetBytes', 'reservedBytes', 'waitingStores'] as const) this.dataMemory[key].set(memory[key]);
-    const downloads = this.sources.downloadMemory();
-    for (const key of ['budgetBytes', 'reservedBytes', 'waitingDownloads'] as const) this.downloadMemory[key].set(downloads[key]);
+    const rest = this.sources.restMemory();
+    for (const key of ['budgetBytes', 'reservedBytes', 'waiting'] as const) this.restMemory[key].set(rest[key]);
     return this.registry.metrics();
   }
 

@@ -10,7 +10,7 @@
  *   it, the client gets a JSON error (503/500), not a 200 with an empty body.
  * - Memory is bounded whatever the file size and however many clients download at
  *   once, however slowly: the parts a download holds (the one it is sending and those
- *   read ahead) are reserved in the controller's download memory budget
+ *   read ahead) are reserved in the controller's REST memory budget
  *   (Controller.lendSnapshot), and each is given back once the socket has taken its
  *   bytes (the write's callback), never before. A download that finds no room waits
  *   for it; before its first byte, for at most `downloadWaitMs`, then it gets 503
@@ -79,7 +79,7 @@ export async function sendSnapshot(req: Request, res: Response, controller: Cont
   const clientGone = () => stopWaiting.abort(clientLeft());
   res.once('close', clientGone);
   const tooLong = setTimeout(() => stopWaiting.abort(new HttpError(503,
-    `too many downloads at once: the controller's download memory (${formatBytes(controller.downloadMemoryBytes)}) stayed full for ${limits.downloadWaitMs} ms; try again later`,
+    `too many transfers at once: the controller's REST memory (${formatBytes(controller.restMemoryBytes)}) stayed full for ${limits.downloadWaitMs} ms; try again later`,
     { 'Retry-After': String(RETRY_AFTER_SECONDS) })), limits.downloadWaitMs);
   const pieces = controller.lendSnapshot(snapshot, range ?? {}, stopWaiting.signal);
   try {

@@ -44,7 +44,7 @@ export interface RestOptions {
   maxUploadBytes?: number;
   /** Largest file a JSON base64 upload may store; its body is held in memory (default 64 MiB). */
   maxJsonUploadBytes?: number;
-  /** Longest a download waits for room in the controller's download memory, then 503 (default 30 s). */
+  /** Longest a download waits for room in the controller's REST memory, then 503 (default 30 s). */
   downloadWaitMs?: number;
   /** A connection silent this long is closed (default 120 s). */
   idleTimeoutMs?: number;

@@ -9,7 +9,7 @@ export interface TransferLimits {
   /** Largest file a JSON (base64) upload may store; that body is held in memory whole. */
   maxJsonUploadBytes: number;
   /**
-   * Longest a download waits for room in the controller's download memory before it
+   * Longest a download waits for room in the controller's REST memory before it
    * starts; then it is answered 503 with Retry-After (download.ts).
    */
   downloadWaitMs: number;
