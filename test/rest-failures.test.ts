@@ -185,4 +185,40 @@ describe('REST facade under failures', () => {
     assert.ok((await bytesOf(await fetch(`${url}/fs/mount.bin`))).equals(mounted));
     await waitUntil(async () => (await restMemory()).reserved === 0, 'the REST memory is given back');
   });
+
+  it('holds three stripes of the REST memory for an upload whose client pauses, not one per part it may have in flight', async () => {
+    const stripe = 1 << 20;
+    cluster = await TestCluster.start({ nodes: 4, controller: { stripeSize: stripe } });
+    rest = await startRestServer(cluster.controller, { port: 0 });
+    const url = rest.url;
+    const data = testBytes(6 * stripe + 77, 'paused');
+    let resume!: () => void;
+    const resumed = new Promise<void>((resolve) => { resume = resolve; });
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (sent === 5 * stripe / 2) await resumed; // pauses mid-part
+        const piece = data.subarray(sent, Math.min(data.length, sent + 64 * 1024, sent < 5 * stripe / 2 ? 5 * stripe / 2 : data.length));
+        sent += piece.length;
+        controller.enqueue(piece);
+        if (sent === data.length) controller.close();
+      },
+    });
+    const upload = fetch(`${url}/fs/paused.bin`, { method: 'PUT', body, duplex: 'half' } as RequestInit);
+    const restMemory = async () => {
+      const m = await PrometheusText.scrape(url);
+      return { reserved: m.value('raidfs_rest_memory_reserved_bytes'), received: m.value('raidfs_frontend_bytes_total', { frontend: 'rest', direction: 'in' }) };
+    };
+    await waitUntil(async () => (await restMemory()).received === 5 * stripe / 2, 'the first 2.5 stripes arrive');
+    // Its two whole parts are stored: what it holds now is the part being cut, the next piece and one part's room.
+    await waitUntil(async () => (await restMemory()).reserved === 3 * stripe, 'the upload holds 3 stripes');
+
+    const other = testBytes(8 * stripe, 'other');
+    assert.equal((await fetch(`${url}/fs/other.bin`, { method: 'PUT', body: other })).status, 201, 'another upload goes on meanwhile');
+    resume();
+    assert.equal((await upload).status, 201);
+    assert.ok((await bytesOf(await fetch(`${url}/fs/paused.bin`))).equals(data));
+    assert.ok((await bytesOf(await fetch(`${url}/fs/other.bin`))).equals(other));
+    assert.equal((await restMemory()).reserved, 0);
+  });
 });

@@ -15,7 +15,7 @@
  * Invariants:
  * - A chunk's memory is freed only when it is out of the cache, no borrower holds it
  *   and nobody took it to keep; a chunk taken with `keep` (handed to code that may
- *   hold it for any time: REST streams, repairs) is left to V8.
+ *   hold it for any time: repairs, readStream's callers) is left to V8.
  * - Eviction frees on the next turn of the event loop, never at once, so that code
  *   resuming from a fetch (a promise continuation, in the same turn) can still borrow
  *   or keep the chunk it was waiting for.

@@ -44,7 +44,7 @@ import { PartReader } from './part-reader';
 import { partsInRange } from './parts-in-range';
 import { PinnedChunks, SnapshotPin } from './pinned-chunks';
 import type { ContentSource } from './part-splitter';
-import { Draft, PartWriter } from './part-writer';
+import { BASE_STRIPES, Draft, PartRoom, PartWriter, ROOM_RESERVED } from './part-writer';
 import { StripeBuffers } from './stripe-buffers';
 import { Repairer, RepairReport } from './repairer';
 import { Scrubber, ScrubReport } from './scrubber';
@@ -205,7 +205,7 @@ export class Controller {
   readonly metrics: ControllerMetrics;
   /** Parts fetched ahead of the one a stream is yielding (each within the data memory budget). */
   private readonly readAhead: number;
-  /** File data in memory: every store reserves what it may hold, every part read ahead its size until it is read. */
+  /** The mount's file data in memory: every store reserves what it holds (part-writer.ts), every part read ahead its size until it is read. */
   private readonly dataMemory: MemoryBudget;
   /**
    * File data REST clients set the pace of: uploads (writeFile) and the parts
@@ -213,7 +213,7 @@ export class Controller {
    * hold up the mount.
    */
   private readonly restMemory: MemoryBudget;
-  /** The most a store holds: its parts in flight, the part being cut and the source's next piece (part-writer.ts). */
+  /** The most a store holds: all its parts in flight, the part being cut and the source's next piece (part-writer.ts). */
   private readonly storeBytes: number;
   /** Files the mount spooled because the data memory had no room for a stream. */
   private streamsRefused = 0;
@@ -504,7 +504,7 @@ export class Controller {
   async writeFile(path: string, source: AsyncIterable<Uint8Array> | Uint8Array, options: WriteOptions = {}): Promise<Entry> {
     this.checkWritable(fileNames(path), path, options);
     const pieces = source instanceof Uint8Array ? [source] : source;
-    const draft = await this.withStoreMemory(() => this.writer.store(pieces), this.restMemory);
+    const draft = await this.withStoreMemory((room) => this.writer.store(pieces, room), this.restMemory);
     return this.commitDraft(path, draft, options);
   }
 
@@ -515,7 +515,7 @@ export class Controller {
    * handed over, as with writeFile.
    */
   storeDraft(source: ContentSource, reservation?: Reservation): Promise<Draft> {
-    return this.withStoreMemory(() => this.writer.store(source), reservation ?? this.dataMemory);
+    return this.withStoreMemory((room) => this.writer.store(source, room), reservation ?? this.dataMemory);
   }
 
   /**
@@ -536,11 +536,17 @@ export class Controller {
     return this.restMemory.total;
   }
 
-  /** Runs a store within a memory budget: with the reservation given, or once `budget` has room for one. */
-  private async withStoreMemory(store: () => Promise<Draft>, memory: Reservation | MemoryBudget): Promise<Draft> {
-    const held = memory instanceof MemoryBudget ? await memory.reserve(this.storeBytes) : memory;
+  /**
+   * Runs a store within a memory budget: with the reservation given (which covers all
+   * it may hold), or with BASE_STRIPES stripes of `budget`, once it has room for
+   * them, and room for each part in flight past the first only while `budget` has
+   * some to spare (part-writer.ts).
+   */
+  private async withStoreMemory(store: (room: PartRoom) => Promise<Draft>, memory: Reservation | MemoryBudget): Promise<Draft> {
+    const budget = memory instanceof MemoryBudget ? memory : undefined;
+    const held = budget ? await budget.reserve(BASE_STRIPES * this.stripeSize) : memory as Reservation;
     try {
-      return await store();
+      return await store(budget ? () => budget.tryReserve(this.stripeSize) : ROOM_RESERVED);
     } finally {
       held.release();
     }
@@ -593,9 +599,9 @@ export class Controller {
   storeEdit(edit: FileEdit, reuse = true): Promise<Draft> {
     requireStorableSize(edit.size);
     const readBase = (offset: number, into: Buffer) => this.readExactly(edit.base, offset, into);
-    return this.withStoreMemory(() => editsByPart(edit, this.stripeSize)
-      ? this.writer.storeEdit(plannedParts(edit, this.stripeSize, readBase, reuse), edit.size)
-      : this.writer.store(editedContent(edit, this.stripeSize, readBase)), this.dataMemory);
+    return this.withStoreMemory((room) => editsByPart(edit, this.stripeSize)
+      ? this.writer.storeEdit(plannedParts(edit, this.stripeSize, readBase, reuse), edit.size, room)
+      : this.writer.store(editedContent(edit, this.stripeSize, readBase), room), this.dataMemory);
   }
 
   /**

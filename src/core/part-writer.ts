@@ -10,6 +10,11 @@
  * - At most `partsInFlight` parts are being hashed or sent at once, and the source is
  *   not read further until one finishes: memory is bounded by
  *   (partsInFlight + 2) stripes whatever the file size.
+ * - Each part in flight past the first holds a stripe of room (PartRoom) while it is
+ *   in flight, taken only if granted at once: when refused, the upload waits for its
+ *   own parts instead, never for room. So the caller's reservation need only cover
+ *   3 stripes (one part in flight, the one being cut, the next piece), and an upload
+ *   whose source is slow (a REST client) holds no more than that between its parts.
  * - A part counts as stored only when every copy was acknowledged by its node. A copy
  *   that fails (error, timeout, disk full) is retried on another live node that does
  *   not already hold the part; the two copies of a part are always on distinct nodes.
@@ -32,6 +37,7 @@ import { isAllZero } from './holes';
 import { DoomedCopy, PartRecord } from './metadata/metadata-store';
 import { NodeRegistry } from './node-registry';
 import { NodeRequestError } from './node-transport';
+import type { Reservation } from './memory-budget';
 import { Bytes, ContentSource, splitIntoParts } from './part-splitter';
 import { StripeBuffers } from './stripe-buffers';
 import { UncommittedChunks } from './uncommitted-chunks';
@@ -74,6 +80,15 @@ export class Draft implements UploadResult {
   ) {}
 }
 
+/** Room for one more part in flight, if there is some now (the upload does without otherwise). */
+export type PartRoom = () => Reservation | undefined;
+
+/** For an upload whose reservation already covers all its parts in flight. */
+export const ROOM_RESERVED: PartRoom = () => ({ bytes: 0, release: () => undefined });
+
+/** Stripes an upload holds with one part in flight: that part, the one being cut and the next piece of its source. */
+export const BASE_STRIPES = 3;
+
 const log = createLogger('upload');
 
 export class PartWriter {
@@ -100,7 +115,7 @@ export class PartWriter {
    * the caller must settle or discard. If storing fails, every copy stored is doomed
    * and the error is thrown.
    */
-  store(source: ContentSource): Promise<Draft> {
+  store(source: ContentSource, room: PartRoom = ROOM_RESERVED): Promise<Draft> {
     let size = 0;
     async function* numbered(parts: AsyncIterable<Bytes>): AsyncGenerator<PlannedPart> {
       let idx = 0;
@@ -110,7 +125,7 @@ export class PartWriter {
         size += bytes.data.length;
       }
     }
-    return this.storePlanned(numbered(splitIntoParts(source, this.settings.stripeSize)), () => size);
+    return this.storePlanned(numbered(splitIntoParts(source, this.settings.stripeSize)), () => size, room);
   }
 
   /**
@@ -118,16 +133,17 @@ export class PartWriter {
    * bytes are stored, a kept part of the edited version is taken as it is, and a
    * range no planned part covers is a hole.
    */
-  storeEdit(plan: AsyncIterable<PlannedPart>, size: number): Promise<Draft> {
-    return this.storePlanned(plan, () => size);
+  storeEdit(plan: AsyncIterable<PlannedPart>, size: number, room: PartRoom = ROOM_RESERVED): Promise<Draft> {
+    return this.storePlanned(plan, () => size, room);
   }
 
-  private async storePlanned(plan: AsyncIterable<PlannedPart>, sizeOf: () => number): Promise<Draft> {
+  private async storePlanned(plan: AsyncIterable<PlannedPart>, sizeOf: () => number, room: PartRoom): Promise<Draft> {
     this.requireEnoughNodes();
     const parts: PartRecord[] = [];
     const chunkIds: string[] = [];
     const kept: string[] = [];
     const inFlight = new Set<Promise<void>>();
+    const roomHeld: Reservation[] = []; // one per part in flight past the first
     let failure: unknown;
     try {
       for await (const planned of plan) {
@@ -148,8 +164,16 @@ export class PartWriter {
           (record) => { parts.push(record); },
           (err) => { failure ??= err; },
         );
-        const tracked = task.finally(() => inFlight.delete(tracked));
+        const tracked = task.finally(() => {
+          inFlight.delete(tracked);
+          if (roomHeld.length > Math.max(0, inFlight.size - 1)) roomHeld.pop()!.release();
+        });
         inFlight.add(tracked);
+        while (inFlight.size > 1 + roomHeld.length) {
+          const more = room();
+          if (more) roomHeld.push(more);
+          else await Promise.race(inFlight);
+        }
         while (inFlight.size >= this.settings.partsInFlight) await Promise.race(inFlight);
         if (failure) break;
       }
@@ -157,6 +181,7 @@ export class PartWriter {
       failure ??= err;
     }
     await Promise.all(inFlight);
+    roomHeld.forEach((r) => r.release());
     // By index, not placed at it: a hole of 2^28 stripes must not make a sparse array that long.
     const draft = new Draft(sizeOf(), parts.sort((a, b) => a.idx - b.idx), chunkIds, kept);
     if (failure) {
