@@ -2,7 +2,8 @@
  * The REST facade under real faults: a storage node killed (kill -9) while downloads
  * are streaming, too few live nodes to store or read (503), nodes without room
  * (507), and clients that stop reading mid-download while others want the
- * controller's REST memory (503 after the wait; the mount's writes unaffected). Every
+ * controller's REST memory (downloads and uploads 503 after the wait; the mount's
+ * writes unaffected). Every
  * download is checked byte-exact; every failed upload is checked to have left
  * nothing behind.
  *
@@ -111,11 +112,11 @@ describe('REST facade under failures', () => {
     assert.equal((await fetch(`${url}/files`)).status, 200);
   });
 
-  it('keeps slow downloads within the REST memory: stalled clients hold it, the next download gets 503, the mount\'s writes go on', async () => {
+  it('keeps slow downloads within the REST memory: stalled clients hold it, the next download or upload gets 503, the mount\'s writes go on', { timeout: 60_000 }, async () => {
     const stripe = 1 << 20;
     // The REST memory is the least it can be, one upload's worth: (1 part in flight + 2) stripes.
     cluster = await TestCluster.start({ nodes: 4, controller: { stripeSize: stripe, partsInFlight: 1, restMemoryBytes: 1 } });
-    rest = await startRestServer(cluster.controller, { port: 0, downloadWaitMs: 300 });
+    rest = await startRestServer(cluster.controller, { port: 0, roomWaitMs: 300 });
     const url = rest.url;
     // Larger than what loopback's socket buffers take in, so the server is left holding a part.
     const big = testBytes(32 * stripe + 5, 'stalled');
@@ -168,25 +169,34 @@ describe('REST facade under failures', () => {
     await assert.rejects(gone);
     await waitUntil(async () => (await restMemory()).waiting === 0, 'it left the queue');
 
-    // The mount's writes take their memory elsewhere: they go on. A REST upload waits its turn.
+    // The mount's writes take their memory elsewhere: they go on. REST uploads wait
+    // their turn, and are refused like downloads when it does not come in time.
     const mounted = testBytes(3 * stripe, 'mount');
     cluster.controller.commitDraft('/mount.bin', await cluster.controller.storeDraft([mounted]));
-    const upload = fetch(`${url}/fs/during.bin`, { method: 'PUT', body: testBytes(3 * stripe, 'during') });
-    await waitUntil(async () => (await restMemory()).waiting === 1, 'the REST upload waits');
+    const put = await fetch(`${url}/fs/during.bin`, { method: 'PUT', body: testBytes(3 * stripe, 'during') });
+    assert.equal(put.status, 503, await put.clone().text());
+    assert.equal(put.headers.get('retry-after'), '5');
+    const form = new FormData();
+    form.append('file', new Blob([small]), 'form.bin');
+    const posted = await fetch(`${url}/files`, { method: 'POST', body: form });
+    assert.equal(posted.status, 503, await posted.clone().text());
+    assert.match(((await posted.json()) as { error: string }).error, /too many transfers at once/);
+    assert.equal((await fetch(`${url}/fs/during.bin`, { method: 'HEAD' })).status, 404, 'a refused upload leaves nothing');
+    assert.equal((await restMemory()).waiting, 0);
 
-    // The stalled clients read on and get every byte; then the upload is stored, and the memory given back.
+    // The stalled clients read on and get every byte; then uploads are stored, and the memory given back.
     await Promise.all(stalled.map(async ({ reader, received }) => {
       for (let r = await reader.read(); !r.done; r = await reader.read()) received.push(Buffer.from(r.value));
       assert.ok(Buffer.concat(received).equals(big), 'a stalled download is byte-exact');
     }));
-    assert.equal((await upload).status, 201);
+    assert.equal((await fetch(`${url}/fs/during.bin`, { method: 'PUT', body: testBytes(3 * stripe, 'during') })).status, 201);
     assert.ok((await bytesOf(await fetch(`${url}/fs/small.bin`))).equals(small));
     assert.ok((await bytesOf(await fetch(`${url}/fs/during.bin`))).equals(testBytes(3 * stripe, 'during')));
     assert.ok((await bytesOf(await fetch(`${url}/fs/mount.bin`))).equals(mounted));
     await waitUntil(async () => (await restMemory()).reserved === 0, 'the REST memory is given back');
   });
 
-  it('holds three stripes of the REST memory for an upload whose client pauses, not one per part it may have in flight', async () => {
+  it('holds three stripes of the REST memory for an upload whose client pauses, not one per part it may have in flight', { timeout: 60_000 }, async () => {
     const stripe = 1 << 20;
     cluster = await TestCluster.start({ nodes: 4, controller: { stripeSize: stripe } });
     rest = await startRestServer(cluster.controller, { port: 0 });

@@ -499,12 +499,13 @@ export class Controller {
    * Stores `source` as the content of the file at `path` (created or replaced) and
    * commits it once every copy of every part is acknowledged. The source's pieces are
    * handed over: one may be kept and sent as a part, so none may change once yielded.
-   * Its memory comes from the REST budget: its sender, a client, sets its pace.
+   * Its memory comes from the REST budget: its sender, a client, sets its pace. A
+   * wait for room there ends, with `roomSignal`'s reason, if it aborts.
    */
-  async writeFile(path: string, source: AsyncIterable<Uint8Array> | Uint8Array, options: WriteOptions = {}): Promise<Entry> {
+  async writeFile(path: string, source: AsyncIterable<Uint8Array> | Uint8Array, options: WriteOptions = {}, roomSignal?: AbortSignal): Promise<Entry> {
     this.checkWritable(fileNames(path), path, options);
     const pieces = source instanceof Uint8Array ? [source] : source;
-    const draft = await this.withStoreMemory((room) => this.writer.store(pieces, room), this.restMemory);
+    const draft = await this.withStoreMemory((room) => this.writer.store(pieces, room), this.restMemory, roomSignal);
     return this.commitDraft(path, draft, options);
   }
 
@@ -542,9 +543,9 @@ export class Controller {
    * them, and room for each part in flight past the first only while `budget` has
    * some to spare (part-writer.ts).
    */
-  private async withStoreMemory(store: (room: PartRoom) => Promise<Draft>, memory: Reservation | MemoryBudget): Promise<Draft> {
+  private async withStoreMemory(store: (room: PartRoom) => Promise<Draft>, memory: Reservation | MemoryBudget, roomSignal?: AbortSignal): Promise<Draft> {
     const budget = memory instanceof MemoryBudget ? memory : undefined;
-    const held = budget ? await budget.reserve(BASE_STRIPES * this.stripeSize) : memory as Reservation;
+    const held = budget ? await budget.reserve(BASE_STRIPES * this.stripeSize, roomSignal) : memory as Reservation;
     try {
       return await store(budget ? () => budget.tryReserve(this.stripeSize) : ROOM_RESERVED);
     } finally {

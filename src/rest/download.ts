@@ -13,8 +13,8 @@
  *   read ahead) are reserved in the controller's REST memory budget
  *   (Controller.lendSnapshot), and each is given back once the socket has taken its
  *   bytes (the write's callback), never before. A download that finds no room waits
- *   for it; before its first byte, for at most `downloadWaitMs`, then it gets 503
- *   with Retry-After. A client that leaves stops the wait.
+ *   for it; before its first byte, for at most `roomWaitMs`, then it gets 503
+ *   with Retry-After (room-wait.ts). A client that leaves stops the wait.
  * - A failure after the first byte cuts the connection (errors.ts): the body comes up
  *   short of Content-Length, so the client can tell.
  * - The snapshot is held (Controller.hold) from the caller's read of it until the
@@ -36,10 +36,10 @@
  */
 import type { Request, Response } from 'express';
 import type { Controller, FileSnapshot } from '../core/controller';
-import { formatBytes } from '../common/format';
 import { HttpError } from './errors';
 import { DEFAULT_MEDIA_TYPE } from './media-type';
 import { readCondition, Validators, validatorsOf } from './preconditions';
+import { clientLeft, withRoomWait } from './room-wait';
 import type { TransferLimits } from './transfer-limits';
 
 interface ByteRange {
@@ -47,11 +47,8 @@ interface ByteRange {
   end: number;
 }
 
-/** Seconds a download refused for want of memory is told to wait before it asks again. */
-const RETRY_AFTER_SECONDS = 5;
-
 export async function sendSnapshot(req: Request, res: Response, controller: Controller, snapshot: FileSnapshot,
-  limits: Pick<TransferLimits, 'downloadWaitMs'>, extraHeaders: Record<string, string> = {}): Promise<void> {
+  limits: Pick<TransferLimits, 'roomWaitMs'>, extraHeaders: Record<string, string> = {}): Promise<void> {
   const { entry } = snapshot;
   const validators = validatorsOf(entry);
   if (readCondition(req, entry) === 'not-modified') {
@@ -75,27 +72,24 @@ export async function sendSnapshot(req: Request, res: Response, controller: Cont
     return;
   }
   const pin = controller.hold(snapshot);
-  const stopWaiting = new AbortController();
-  const clientGone = () => stopWaiting.abort(clientLeft());
-  res.once('close', clientGone);
-  const tooLong = setTimeout(() => stopWaiting.abort(new HttpError(503,
-    `too many transfers at once: the controller's REST memory (${formatBytes(controller.restMemoryBytes)}) stayed full for ${limits.downloadWaitMs} ms; try again later`,
-    { 'Retry-After': String(RETRY_AFTER_SECONDS) })), limits.downloadWaitMs);
-  const pieces = controller.lendSnapshot(snapshot, range ?? {}, stopWaiting.signal);
   try {
-    let piece = await pieces.next();
-    clearTimeout(tooLong);
-    res.writeHead(status, headers);
-    for (; !piece.done; piece = await pieces.next()) {
-      await written(res, piece.value);
-      controller.metrics.rest.sent(piece.value.length);
-    }
-    res.end();
+    await withRoomWait(res, controller, limits.roomWaitMs, async (wait) => {
+      const pieces = controller.lendSnapshot(snapshot, range ?? {}, wait.signal);
+      try {
+        let piece = await pieces.next();
+        wait.started();
+        res.writeHead(status, headers);
+        for (; !piece.done; piece = await pieces.next()) {
+          await written(res, piece.value);
+          controller.metrics.rest.sent(piece.value.length);
+        }
+        res.end();
+      } finally {
+        // Gives back the part lent last (and any read ahead), also when the client left mid-body.
+        await pieces.return(undefined);
+      }
+    });
   } finally {
-    clearTimeout(tooLong);
-    res.off('close', clientGone);
-    // Gives back the part lent last (and any read ahead), also when the client left mid-body.
-    await pieces.return(undefined);
     pin.release();
   }
 }
@@ -115,11 +109,6 @@ function written(res: Response, data: Buffer): Promise<void> {
       else resolve();
     });
   });
-}
-
-/** The error a download ends with when its client closed the connection (logged at debug level only: errors.ts). */
-function clientLeft(): Error {
-  return Object.assign(new Error('the client closed the connection'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
 }
 
 function requestedRange(req: Request, size: number, validators: Validators): ByteRange | undefined {

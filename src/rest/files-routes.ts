@@ -24,6 +24,7 @@ import { writeCondition } from './preconditions';
 import { receiveFile } from './multipart';
 import { keysetPages, sendJsonPages } from './json-pages';
 import { fileInfoJson, fileJson } from './representations';
+import { withRoomWait } from './room-wait';
 import type { TransferLimits } from './transfer-limits';
 import { RootNameClaims } from './unique-name';
 
@@ -47,22 +48,23 @@ export function filesRoutes(controller: Controller, limits: TransferLimits): Rou
   });
 
   router.post('/', express.json({ limit: jsonBodyLimit(jsonMaxBytes) }), async (req, res) => {
-    let stored: { entry: Entry; path: string };
-    if (req.is('multipart/form-data')) {
-      stored = await receiveFile(req, 'file', limits.maxUploadBytes, (file) => names.withFreeName(file.filename, async (path) => ({
-        entry: await controller.writeFile(path, controller.metrics.rest.receiving(file.bytes), { contentType: mediaType(file.mimeType, 'the file part\'s Content-Type'), exclusive: true }),
-        path,
-      })));
-    } else if (req.is('application/json')) {
-      const upload = parseJsonUpload(req.body, jsonMaxBytes);
-      controller.metrics.rest.received(upload.contents.length);
-      stored = await names.withFreeName(upload.filename, async (path) => ({
-        entry: await controller.writeFile(path, upload.contents, { contentType: upload.contentType, exclusive: true }),
-        path,
-      }));
-    } else {
+    const stored = await withRoomWait(res, controller, limits.roomWaitMs, async ({ signal }): Promise<{ entry: Entry; path: string }> => {
+      if (req.is('multipart/form-data')) {
+        return receiveFile(req, 'file', limits.maxUploadBytes, (file) => names.withFreeName(file.filename, async (path) => ({
+          entry: await controller.writeFile(path, controller.metrics.rest.receiving(file.bytes), { contentType: mediaType(file.mimeType, 'the file part\'s Content-Type'), exclusive: true }, signal),
+          path,
+        })));
+      }
+      if (req.is('application/json')) {
+        const upload = parseJsonUpload(req.body, jsonMaxBytes);
+        controller.metrics.rest.received(upload.contents.length);
+        return names.withFreeName(upload.filename, async (path) => ({
+          entry: await controller.writeFile(path, upload.contents, { contentType: upload.contentType, exclusive: true }, signal),
+          path,
+        }));
+      }
       throw new HttpError(415, 'POST /files takes multipart/form-data (a file part named "file") or application/json {"filename", "content_type", "contents_b64"}');
-    }
+    });
     res.status(201).location(`/files/${stored.entry.id}`).json(fileJson(stored.entry, stored.path));
   });
   router.all('/', methodNotAllowed(['GET', 'HEAD', 'POST']));

@@ -32,6 +32,7 @@ import { validatorsOf, writeCondition } from './preconditions';
 import { keysetPages, sendJsonPages } from './json-pages';
 import { fileJson, listedEntryJson } from './representations';
 import type { TransferLimits } from './transfer-limits';
+import { withRoomWait } from './room-wait';
 import { requestBody } from './upload-source';
 
 /** Every path below the mount point; a RegExp so express leaves the raw path to fsTarget. */
@@ -63,7 +64,8 @@ export function fsRoutes(controller: Controller, limits: TransferLimits): Router
     }
     const contentType = mediaType(req.headers['content-type'], 'Content-Type');
     const body = controller.metrics.rest.receiving(requestBody(req, limits.maxUploadBytes));
-    const entry = await controller.writeFile(path, body, { contentType, parents: true, precondition: writeCondition(req) });
+    const options = { contentType, parents: true, precondition: writeCondition(req) };
+    const entry = await withRoomWait(res, controller, limits.roomWaitMs, ({ signal }) => controller.writeFile(path, body, options, signal));
     res.status(existed ? 200 : 201).set('ETag', validatorsOf(entry).ETag).json(fileJson(entry, path));
   });
 

@@ -44,8 +44,8 @@ export interface RestOptions {
   maxUploadBytes?: number;
   /** Largest file a JSON base64 upload may store; its body is held in memory (default 64 MiB). */
   maxJsonUploadBytes?: number;
-  /** Longest a download waits for room in the controller's REST memory, then 503 (default 30 s). */
-  downloadWaitMs?: number;
+  /** Longest an upload or download waits for room in the controller's REST memory, then 503 (default 30 s). */
+  roomWaitMs?: number;
   /** A connection silent this long is closed (default 120 s). */
   idleTimeoutMs?: number;
   /** How long close() lets requests in flight finish (default 2 s). */
@@ -57,7 +57,7 @@ export const REST_DEFAULTS = {
   port: 9000,
   maxUploadBytes: MAX_FILE_SIZE,
   maxJsonUploadBytes: 64 << 20,
-  downloadWaitMs: 30_000,
+  roomWaitMs: 30_000,
   idleTimeoutMs: 120_000,
   graceMs: 2_000,
 } as const;
@@ -76,7 +76,7 @@ function createRestApp(controller: Controller, options: RestOptions = {}): expre
   const limits: TransferLimits = {
     maxUploadBytes: options.maxUploadBytes ?? REST_DEFAULTS.maxUploadBytes,
     maxJsonUploadBytes: options.maxJsonUploadBytes ?? REST_DEFAULTS.maxJsonUploadBytes,
-    downloadWaitMs: options.downloadWaitMs ?? REST_DEFAULTS.downloadWaitMs,
+    roomWaitMs: options.roomWaitMs ?? REST_DEFAULTS.roomWaitMs,
   };
   const app = express();
   app.disable('x-powered-by');

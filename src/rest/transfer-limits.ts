@@ -9,8 +9,8 @@ export interface TransferLimits {
   /** Largest file a JSON (base64) upload may store; that body is held in memory whole. */
   maxJsonUploadBytes: number;
   /**
-   * Longest a download waits for room in the controller's REST memory before it
-   * starts; then it is answered 503 with Retry-After (download.ts).
+   * Longest an upload or download waits for room in the controller's REST memory
+   * before it starts; then it is answered 503 with Retry-After (room-wait.ts).
    */
-  downloadWaitMs: number;
+  roomWaitMs: number;
 }
