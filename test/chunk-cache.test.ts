@@ -1,6 +1,7 @@
 /**
  * The chunk cache (src/core/chunk-cache.ts) owns fetched chunks and frees their memory
- * by hand: only once a chunk is out of the cache, given back by every borrower and
+ * by hand: it never evicts a borrowed chunk, and frees one only once it is out of the
+ * cache, given back by every borrower and
  * kept by nobody; eviction frees on the next turn, so a borrower resuming in the same
  * turn still gets the bytes; whatever was kept is never freed. A freed Buffer has
  * length 0, which is what these tests look for.
@@ -34,16 +35,33 @@ describe('chunk cache', () => {
     assert.ok(a.equals(testBytes(64 * KIB, 'a')), 'a cached chunk is untouched');
   });
 
-  it('frees a borrowed chunk only when it is given back, and a borrow in the turn of its eviction still holds', async () => {
+  it('never evicts a borrowed chunk nor counts it in its bytes; given back, it counts again and the least recently used goes', async () => {
     const cache = new ChunkCache(64 * KIB);
     const a = chunk('a');
     const lent = cache.adopt('a', a).borrow();
-    const evicted = cache.get('a')!;
-    cache.adopt('b', chunk('b'));
-    const lateBorrow = evicted.borrow(); // the same turn as the eviction, as a fetch's continuation would
-    await nextTurn();
+    const b = chunk('b');
+    cache.adopt('b', b); // a is borrowed: its bytes do not count, and b fits beside it
+    assert.equal(cache.get('a')?.data, a, 'a borrowed chunk is still found');
+    const again = cache.get('a')!.borrow();
     lent.release();
     lent.release(); // a second release changes nothing
+    await nextTurn();
+    assert.ok(a.equals(testBytes(64 * KIB, 'a')), 'still borrowed: untouched');
+    again.release(); // the last borrower: the least recently used chunk nobody borrows (b) goes
+    assert.equal(cache.get('b'), undefined);
+    assert.equal(cache.get('a')?.data, a, 'a, used last, stays');
+    await nextTurn();
+    assert.equal(b.length, 0, 'b freed on the next turn');
+  });
+
+  it('frees a chunk evicted while unborrowed on the next turn, and a borrow in the turn of its eviction still holds', async () => {
+    const cache = new ChunkCache(64 * KIB);
+    const a = chunk('a');
+    const evicted = cache.adopt('a', a);
+    cache.adopt('b', chunk('b'));
+    assert.equal(cache.get('a'), undefined);
+    const lateBorrow = evicted.borrow(); // the same turn as the eviction, as a fetch's continuation would
+    await nextTurn();
     assert.ok(lateBorrow.data.equals(testBytes(64 * KIB, 'a')));
     lateBorrow.release();
     assert.equal(a.length, 0, 'freed with the last release');

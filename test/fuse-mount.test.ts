@@ -742,14 +742,14 @@ describe('the mount with too few nodes', () => {
   });
 });
 
-describe('the mount with little data memory (raidfs up --data-memory 8MiB, stripe 256 KiB: room for 2 streams)', () => {
+describe('the mount with little data memory (raidfs up --data-memory 8MiB --rest-memory 8MiB, stripe 256 KiB: room for 2 streams)', () => {
   // A store may hold 6 stripes (1.5 MiB), a stream 3 more; streams leave two stores'
   // worth free: (8 - 3) / 2.25 = 2 streams at once. Every other file is spooled.
   const BUDGET = 8 << 20;
   let fsys: MountedRaidfs;
   let local: string;
   before(async () => {
-    fsys = await MountedRaidfs.start({ args: ['--stripe-size', `${STRIPE}`, '--data-memory', `${BUDGET}`] });
+    fsys = await MountedRaidfs.start({ args: ['--stripe-size', `${STRIPE}`, '--data-memory', `${BUDGET}`, '--rest-memory', `${BUDGET}`] });
     local = await fs.mkdtemp(path.join(os.tmpdir(), 'raidfs-memory-'));
   });
   after(async () => {
@@ -762,6 +762,7 @@ describe('the mount with little data memory (raidfs up --data-memory 8MiB, strip
       budget: metrics.value('raidfs_data_memory_budget_bytes'),
       reserved: metrics.value('raidfs_data_memory_reserved_bytes'),
       refused: metrics.value('raidfs_streams_refused_total'),
+      restReserved: metrics.value('raidfs_rest_memory_reserved_bytes'),
     };
   };
 
@@ -805,12 +806,50 @@ describe('the mount with little data memory (raidfs up --data-memory 8MiB, strip
     }
   });
 
-  it('REST uploads beyond the budget wait their turn, and all are stored whole', async () => {
-    const bodies = Array.from({ length: 10 }, (_, i) => testBytes(5 * STRIPE + i, `rest-mem${i}`));
+  it('REST uploads beyond the REST budget wait their turn, and all are stored whole', async () => {
+    // Each reserves 3 stripes (0.75 MiB) to start: 16 at once are more than 8 MiB.
+    const bodies = Array.from({ length: 16 }, (_, i) => testBytes(5 * STRIPE + i, `rest-mem${i}`));
     const answers = await Promise.all(bodies.map((body, i) => fetch(`${fsys.restUrl}/fs/up/r${i}`, { method: 'PUT', body })));
     assert.deepEqual(answers.map((a) => a.status), bodies.map(() => 201));
     for (let i = 0; i < bodies.length; i++) assert.ok((await fs.readFile(fsys.at(`up/r${i}`))).equals(bodies[i]), `r${i}`);
-    assert.equal((await memory()).reserved, 0);
+    const after = await memory();
+    assert.equal(after.reserved, 0);
+    assert.equal(after.restReserved, 0);
+  });
+});
+
+describe('the mount read by many programs at once (stripe 1 MiB)', () => {
+  const BIG_STRIPE = 1 << 20;
+  let fsys: MountedRaidfs;
+  let local: string;
+  before(async () => {
+    fsys = await MountedRaidfs.start({ args: ['--stripe-size', `${BIG_STRIPE}`] });
+    local = await fs.mkdtemp(path.join(os.tmpdir(), 'raidfs-readers-'));
+  });
+  after(async () => {
+    await fsys?.stop();
+    await fs.rm(local, { recursive: true, force: true });
+  });
+
+  it('24 programs reading 24 files at once fetch each part once, and read every byte right', async () => {
+    // 24 readers reading 4 parts ahead want 96 parts at once, three times what the
+    // chunk cache holds (32 MiB): read-ahead that only warmed the cache had them evict
+    // each other's parts before they got to them and fetch them again and again.
+    const files = 24;
+    const parts = 8;
+    for (let i = 0; i < files; i++) await fs.writeFile(path.join(local, `f${i}`), testBytes(parts * BIG_STRIPE, `reader${i}`));
+    const copied = await sh(`cp ${local}/f* ${JSON.stringify(fsys.at(''))}`);
+    assert.equal(copied.code, 0, copied.stderr);
+    const fetches = async () => (await PrometheusText.scrape(fsys.restUrl)).samples('raidfs_node_request_duration_seconds_count', { kind: 'getChunk', outcome: 'ok' })
+      .reduce((sum, sample) => sum + sample.value, 0);
+    const before = await fetches();
+    const read = await sh(`echo 3 > /proc/sys/vm/drop_caches; pids=""
+      for i in $(seq 0 ${files - 1}); do cmp ${JSON.stringify(fsys.at(''))}/f$i ${local}/f$i & pids="$pids $!"; done
+      rc=0; for p in $pids; do wait $p || rc=1; done; exit $rc`);
+    assert.equal(read.code, 0, read.stdout + read.stderr);
+    const fetched = await fetches() - before;
+    assert.ok(fetched <= files * parts * 1.1, `${fetched} fetches for ${files * parts} parts`);
+    assert.equal((await PrometheusText.scrape(fsys.restUrl)).value('raidfs_data_memory_reserved_bytes'), 0, 'every part read ahead let go at close');
   });
 });
 

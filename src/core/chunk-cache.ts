@@ -13,6 +13,13 @@
  * the cache and given back keeps the count flat.
  *
  * Invariants:
+ * - A borrowed chunk is never evicted: it stays findable, so a reader that comes to a
+ *   part another holds (a read-ahead, a download) shares it instead of fetching it
+ *   again. Its bytes do not count against the cache's while it is borrowed (its
+ *   borrower answers for them: read-ahead and downloads hold a memory reservation),
+ *   so what is held never crowds out the parts readers fetch as they go. Once the
+ *   last borrower gives it back, it counts again, and the least recently used chunks
+ *   nobody borrows are evicted down to the cache's bytes.
  * - A chunk's memory is freed only when it is out of the cache, no borrower holds it
  *   and nobody took it to keep; a chunk taken with `keep` (handed to code that may
  *   hold it for any time: repairs, readStream's callers) is left to V8.
@@ -39,10 +46,16 @@ export class ChunkEntry {
   private freed = false;
 
   /** `cached`: whether the cache holds it (false for bytes larger than the whole cache). */
-  constructor(readonly data: Buffer, private cached: boolean, private readonly freeLater: (entry: ChunkEntry) => void) {}
+  constructor(readonly data: Buffer, private cached: boolean, private readonly owner: EntryOwner) {}
+
+  /** Whether anybody borrows it now (then the cache does not evict it). */
+  get borrowed(): boolean {
+    return this.borrowers > 0;
+  }
 
   /** The bytes until release(). */
   borrow(): BorrowedChunk {
+    if (this.cached && this.borrowers === 0) this.owner.lent(this);
     this.borrowers += 1;
     let released = false;
     return {
@@ -52,6 +65,7 @@ export class ChunkEntry {
         if (released) return;
         released = true;
         this.borrowers -= 1;
+        if (this.cached && this.borrowers === 0) this.owner.givenBack(this);
         this.freeIfUnused();
       },
     };
@@ -66,7 +80,7 @@ export class ChunkEntry {
   /** Leaves the cache; frees the bytes on the next turn if nobody holds them by then. */
   evict(): void {
     this.cached = false;
-    if (this.unused()) this.freeLater(this);
+    if (this.unused()) this.owner.freeNextTurn(this);
   }
 
   /** Frees the bytes if nobody holds them (now that they are out of the cache). */
@@ -81,8 +95,19 @@ export class ChunkEntry {
   }
 }
 
-export class ChunkCache {
+/** What a cached entry tells its cache. */
+interface EntryOwner {
+  /** Its first borrower took it: its bytes no longer count against the cache's. */
+  lent(entry: ChunkEntry): void;
+  /** Its last borrower gave it back: its bytes count again, and the cache may be over. */
+  givenBack(entry: ChunkEntry): void;
+  /** It left the cache unused: free it on the next turn unless someone takes it by then. */
+  freeNextTurn(entry: ChunkEntry): void;
+}
+
+export class ChunkCache implements EntryOwner {
   private readonly entries = new Map<string, ChunkEntry>();
+  /** Bytes of the cached chunks nobody borrows. */
   private bytes = 0;
   private evicted: ChunkEntry[] = [];
 
@@ -107,20 +132,35 @@ export class ChunkCache {
     const existing = this.get(chunkId);
     if (existing) return existing;
     const fits = data.length <= this.maxBytes;
-    const entry = new ChunkEntry(data, fits, (e) => this.freeNextTurn(e));
+    const entry = new ChunkEntry(data, fits, this);
     if (!fits) return entry;
     this.entries.set(chunkId, entry);
     this.bytes += data.length;
+    this.evictDownToSize(entry);
+    return entry;
+  }
+
+  lent(entry: ChunkEntry): void {
+    this.bytes -= entry.data.length;
+  }
+
+  givenBack(entry: ChunkEntry): void {
+    this.bytes += entry.data.length;
+    this.evictDownToSize();
+  }
+
+  /** Evicts the least recently used chunks nobody borrows (never `spared`, just adopted) until the cache is within its bytes. */
+  private evictDownToSize(spared?: ChunkEntry): void {
     for (const [id, old] of this.entries) {
-      if (this.bytes <= this.maxBytes || old === entry) break;
+      if (this.bytes <= this.maxBytes) break;
+      if (old === spared || old.borrowed) continue;
       this.entries.delete(id);
       this.bytes -= old.data.length;
       old.evict();
     }
-    return entry;
   }
 
-  private freeNextTurn(entry: ChunkEntry): void {
+  freeNextTurn(entry: ChunkEntry): void {
     if (this.evicted.push(entry) > 1) return;
     setImmediate(() => {
       const due = this.evicted;

@@ -42,6 +42,7 @@ import type { NodeStatus } from './node-status';
 import { NodeTransport } from './node-transport';
 import { PartReader } from './part-reader';
 import { partsInRange } from './parts-in-range';
+import { ReadAhead } from './read-ahead';
 import { PinnedChunks, SnapshotPin } from './pinned-chunks';
 import type { ContentSource } from './part-splitter';
 import { BASE_STRIPES, Draft, PartRoom, PartWriter, ROOM_RESERVED } from './part-writer';
@@ -778,9 +779,13 @@ export class Controller {
     return lent && { ...lent, offset: part.offset };
   }
 
-  /** Starts fetching the parts of a range into the chunk cache without waiting (read-ahead). */
-  prefetch(snapshot: FileSnapshot, offset: number, length: number): void {
-    for (const part of partsInRange(snapshot.parts, offset, length)) this.reader.borrow(part).then((lent) => lent.release(), () => undefined);
+  /**
+   * Read-ahead for a sequential reader (read-ahead.ts), within the data memory: it
+   * takes only what is free with two stores' worth left, so the stores that wait,
+   * which hold nothing else, always get theirs.
+   */
+  startReadAhead(): ReadAhead {
+    return new ReadAhead((part) => this.reader.borrow(part), (bytes) => this.dataMemory.tryReserve(bytes, 2 * this.storeBytes));
   }
 
   /**

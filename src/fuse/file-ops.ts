@@ -198,7 +198,8 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       // read-ahead sends a few reads at once, not always in order).
       const sequential = file.readFrontier >= 0 && Math.abs(pos - file.readFrontier) <= controller.stripeSize;
       const read = await controller.readInto(snapshot, pos, buf.subarray(0, len));
-      if (sequential) controller.prefetch(snapshot, pos + len, READ_AHEAD_STRIPES * controller.stripeSize);
+      file.readAhead?.passed(pos);
+      if (sequential) (file.readAhead ??= controller.startReadAhead()).fetch(snapshot.parts, pos + len, READ_AHEAD_STRIPES * controller.stripeSize);
       file.readFrontier = Math.max(file.readFrontier, pos + read);
       if (pos + read >= snapshot.entry.size && file.snapshot === snapshot) file.readTheEnd = true;
       const unchanged = file.snapshot === snapshot && !file.copy?.dirty && !file.localCopy; // no write came while the parts were fetched

@@ -35,6 +35,7 @@
  * the last one.
  */
 import { Controller, FileSnapshot, SnapshotPin } from '../core/controller';
+import type { ReadAhead } from '../core/read-ahead';
 import type { ReadWindow } from './io-window';
 import { Spool } from './spool';
 import { StreamingUpload } from './streaming-upload';
@@ -176,6 +177,8 @@ export class OpenFile {
   append = false;
   /** The part lent to the binding to answer this handle's reads (committed content only). */
   readWindow?: ReadWindow;
+  /** The parts held for this handle's sequential reads (of committed content), from its first such read. */
+  readAhead?: ReadAhead;
   /**
    * Where sequential reading would go on: the end of the last read served in JS, or
    * of the part lent to the binding after it (-1 before any read). For read-ahead.
@@ -230,10 +233,12 @@ export class OpenFile {
       this.readWindow?.takeBack();
       this.own!.move(snapshot);
     }
+    this.readAhead?.clear();
   }
 
   /** The handle is gone: the version it read may be deleted. */
   closed(): void {
+    this.readAhead?.clear();
     this.own?.release();
   }
 
