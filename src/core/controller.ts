@@ -545,10 +545,9 @@ export class Controller {
    * some to spare (part-writer.ts).
    */
   private async withStoreMemory(store: (room: PartRoom) => Promise<Draft>, memory: Reservation | MemoryBudget, roomSignal?: AbortSignal): Promise<Draft> {
-    const budget = memory instanceof MemoryBudget ? memory : undefined;
-    const held = budget ? await budget.reserve(BASE_STRIPES * this.stripeSize, roomSignal) : memory as Reservation;
+    const held = memory instanceof MemoryBudget ? await memory.reserve(BASE_STRIPES * this.stripeSize, roomSignal) : memory;
     try {
-      return await store(budget ? () => budget.tryReserve(this.stripeSize) : ROOM_RESERVED);
+      return await store(memory instanceof MemoryBudget ? () => memory.tryReserve(this.stripeSize) : ROOM_RESERVED);
     } finally {
       held.release();
     }

@@ -83,8 +83,11 @@ export class Draft implements UploadResult {
 /** Room for one more part in flight, if there is some now (the upload does without otherwise). */
 export type PartRoom = () => Reservation | undefined;
 
+/** Room an upload's own reservation already covers. */
+const COVERED: Reservation = { bytes: 0, release: () => undefined };
+
 /** For an upload whose reservation already covers all its parts in flight. */
-export const ROOM_RESERVED: PartRoom = () => ({ bytes: 0, release: () => undefined });
+export const ROOM_RESERVED: PartRoom = () => COVERED;
 
 /** Stripes an upload holds with one part in flight: that part, the one being cut and the next piece of its source. */
 export const BASE_STRIPES = 3;
