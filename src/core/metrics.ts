@@ -144,7 +144,6 @@ export class FrontendMetrics {
       yield piece;
     }
   }
-
 }
 
 export class ControllerMetrics {

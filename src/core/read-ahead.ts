@@ -43,9 +43,10 @@ export class ReadAhead {
       if (this.held.has(part.chunkId)) continue;
       const reservation = this.room(part.size);
       if (!reservation) return;
-      const borrowed = this.borrow(part);
-      borrowed.catch(() => this.letGo(part.chunkId));
-      this.held.set(part.chunkId, { end: part.offset + part.size, reservation, borrowed });
+      const held: HeldPart = { end: part.offset + part.size, reservation, borrowed: this.borrow(part) };
+      // Only this hold: the part may have been let go and held anew by the time a fetch fails.
+      held.borrowed.catch(() => { if (this.held.get(part.chunkId) === held) this.letGo(part.chunkId); });
+      this.held.set(part.chunkId, held);
     }
   }
 
