@@ -103,6 +103,16 @@ describe('core under failures', () => {
     assert.equal(cluster.controller.nodes().find((n) => n.id === 'node1')?.chunkCount, 5, 'node re-counted its 5 chunks');
   });
 
+  it('reads parts stored under a larger stripe size after a restart with a smaller one', async () => {
+    const bigStripe = 4 * 1024 * 1024;
+    cluster = await TestCluster.start({ nodes: 2, controller: { stripeSize: bigStripe, cacheBytes: 1 } });
+    const data = testBytes(2 * bigStripe + 5, 'stripes');
+    await cluster.controller.writeFile('/s', data);
+    await cluster.restartController({ stripeSize: STRIPE, cacheBytes: 1 });
+    assert.ok((await cluster.controller.readFile('/s')).equals(data));
+    assert.deepEqual(cluster.controller.registry.aliveIds(), ['node1', 'node2'], 'no node was dropped for sending a large part');
+  });
+
   it('places copies on nodes with room when one node is full, and fails with ENOSPC when none has room', async () => {
     cluster = await TestCluster.start({ nodes: 3, controller: { stripeSize: STRIPE }, capacities: [10 * STRIPE, 10 * STRIPE, 100 * 1024] });
     const small = testBytes(2 * STRIPE, 'fits');

@@ -277,7 +277,7 @@ export class Controller {
     const metadata = new MetadataStore(options.dbPath);
     let transport: NodeTransport;
     try {
-      transport = await NodeTransport.bind({ endpoint: settings.endpoint, maxChunkBytes: settings.stripeSize, curve: options.curve, insecure: settings.insecure });
+      transport = await NodeTransport.bind({ endpoint: settings.endpoint, curve: options.curve, insecure: settings.insecure });
     } catch (err) {
       metadata.close();
       throw new Error(`cannot listen for storage nodes on ${settings.endpoint}: ${(err as Error).message}`);

@@ -30,7 +30,7 @@
 import { Context, Router } from 'zeromq';
 import { createLogger, errorMessage } from '../common/log';
 import {
-  bodyOf, BodyKind, decodeMessage, encodeMessage, Envelope, ErrorCode, MAX_ENVELOPE_BYTES, Message,
+  bodyOf, BodyKind, decodeMessage, encodeMessage, Envelope, ErrorCode, MAX_CHUNK_BYTES, MAX_ENVELOPE_BYTES, Message,
 } from '../wire/messages';
 import { SendQueue } from '../wire/send-queue';
 import { CurveServerConfig, curveServerSocketOptions, requireSecureEndpoint } from '../wire/transport-security';
@@ -59,7 +59,6 @@ interface Pending {
 export interface TransportOptions {
   /** ZeroMQ endpoint to bind, e.g. tcp://127.0.0.1:5557 (port 0 or * picks a free port). */
   endpoint: string;
-  maxChunkBytes: number;
   /** CURVE keys: nodes must authenticate with an authorized key; traffic is encrypted. */
   curve?: CurveServerConfig;
   /** Allow unauthenticated traffic on a non-loopback endpoint. */
@@ -110,7 +109,10 @@ export class NodeTransport {
       sendTimeout: 2_000,
       sendHighWaterMark: 64,
       receiveHighWaterMark: 256,
-      maxMessageSize: options.maxChunkBytes + MAX_ENVELOPE_BYTES,
+      // Any chunk a node may hold, not just one of the current stripe size: parts
+      // stored under an earlier, larger --stripe-size must still come back (a frame
+      // over the limit makes libzmq drop the node's connection).
+      maxMessageSize: MAX_CHUNK_BYTES + MAX_ENVELOPE_BYTES,
       heartbeatInterval: 1_000,
       heartbeatTimeout: 5_000,
     });

@@ -25,23 +25,11 @@ export interface ClusterOptions {
 export class TestCluster {
   readonly nodes: LocalNode[] = [];
 
-  private constructor(readonly dir: string, readonly controller: Controller, private readonly nodeArgs: Array<string[] | undefined> = []) {}
+  private constructor(readonly dir: string, public controller: Controller, private readonly nodeArgs: Array<string[] | undefined> = []) {}
 
   static async start(options: ClusterOptions = {}): Promise<TestCluster> {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-test-'));
-    const controller = await Controller.start({
-      dbPath: path.join(dir, 'meta.sqlite'),
-      endpoint: 'tcp://127.0.0.1:0',
-      // Heartbeats come every second; on a loaded two-core machine one can come more
-      // than half a second late, and a node silent for the timeout counts as down
-      // (placement skips it, status shows it). 3 s leaves two heartbeats' slack; tests
-      // of how fast a hung node is noticed set their own. A killed node is counted
-      // down at once anyway, when its connection closes.
-      nodeTimeoutMs: 3_000,
-      requestTimeoutMs: 3_000,
-      deleteDelayMs: 0,
-      ...options.controller,
-    });
+    const controller = await startController(dir, 'tcp://127.0.0.1:0', options.controller);
     const cluster = new TestCluster(dir, controller, options.nodeArgs);
     try {
       for (let i = 0; i < (options.nodes ?? 4); i++) cluster.startNode(i, options.capacities?.[i]);
@@ -51,6 +39,17 @@ export class TestCluster {
       throw err;
     }
     return cluster;
+  }
+
+  /**
+   * Closes the controller and starts a new one on the same metadata file and endpoint,
+   * with `options`; resolves once every running node has registered with it again.
+   */
+  async restartController(options: Partial<ControllerOptions> = {}): Promise<void> {
+    const endpoint = this.controller.endpoint;
+    await this.controller.close();
+    this.controller = await startController(this.dir, endpoint, options);
+    await this.controller.waitForNodes(this.nodes.filter((n) => n.running).length, 15_000);
   }
 
   nodeId(index: number): string {
@@ -115,4 +114,22 @@ export class TestCluster {
     await this.controller.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The test controller on `dir`'s metadata file. Heartbeats come every second; on a
+ * loaded two-core machine one can come more than half a second late, and a node
+ * silent for the timeout counts as down (placement skips it, status shows it). 3 s
+ * leaves two heartbeats' slack; tests of how fast a hung node is noticed set their
+ * own. A killed node is counted down at once anyway, when its connection closes.
+ */
+function startController(dir: string, endpoint: string, options: Partial<ControllerOptions> = {}): Promise<Controller> {
+  return Controller.start({
+    dbPath: path.join(dir, 'meta.sqlite'),
+    endpoint,
+    nodeTimeoutMs: 3_000,
+    requestTimeoutMs: 3_000,
+    deleteDelayMs: 0,
+    ...options,
+  });
 }
