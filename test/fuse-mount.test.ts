@@ -871,6 +871,101 @@ describe('the mount losing a node while a file is streamed in (2 nodes, stripe 2
   });
 });
 
+describe('the mount while commits wait for stopped nodes or fail (2 nodes, stripe 256 KiB)', () => {
+  let fsys: MountedRaidfs;
+  let local: string;
+  before(async () => {
+    fsys = await MountedRaidfs.start({ nodes: 2, args: ['--stripe-size', `${STRIPE}`] });
+    local = await fs.mkdtemp(path.join(os.tmpdir(), 'raidfs-local-'));
+  });
+  after(async () => {
+    for (const pid of fsys?.nodePids ?? []) {
+      try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ }
+    }
+    await fsys?.stop();
+    await fs.rm(local, { recursive: true, force: true });
+  });
+
+  it('stat shows the size written while a close waits for the nodes, and cat right after the close reads the file whole', async () => {
+    const data = testBytes(2 * STRIPE + 1000, 'waited');
+    const src = path.join(local, 'waited.bin');
+    await fs.writeFile(src, data);
+    const target = fsys.at('waited.bin');
+    const handle = await fs.open(target, 'w');
+    await handle.write(data);
+    let closed: Promise<void> | undefined;
+    for (const pid of fsys.nodePids) process.kill(pid, 'SIGSTOP');
+    try {
+      closed = handle.close(); // waits for the nodes
+      await new Promise((r) => setTimeout(r, 1300)); // the kernel's attributes of the file expire (--cache-seconds 1)
+      const during = await sh(`stat -c %s ${target}`);
+      assert.equal(during.stdout.trim(), String(data.length), 'the size written, not the size committed before');
+    } finally {
+      for (const pid of fsys.nodePids) process.kill(pid, 'SIGCONT');
+    }
+    await closed;
+    // Right after the close, while the attributes the stat got are still cached.
+    const r = await sh(`cmp ${src} ${target}`);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+  });
+
+  /** Runs `failing` with both nodes stopped (SIGSTOP), then lets them go on and waits until both count as up again. */
+  const withNodesStopped = async (failing: () => Promise<void>) => {
+    for (const pid of fsys.nodePids) process.kill(pid, 'SIGSTOP');
+    try {
+      await failing();
+    } finally {
+      for (const pid of fsys.nodePids) process.kill(pid, 'SIGCONT');
+    }
+    await fsys.waitUntilNodesDown(0);
+  };
+
+  it('when a commit fails, the close of another program writing the same file tries again and answers for its own writes', async () => {
+    const before = testBytes(5000, 'shared-before');
+    await fs.writeFile(fsys.at('shared.bin'), before);
+    const first = await fs.open(fsys.at('shared.bin'), 'r+');
+    const second = await fs.open(fsys.at('shared.bin'), 'r+');
+    try {
+      await second.write('SECOND', 100);
+      await withNodesStopped(async () => {
+        await assert.rejects(first.close(), { code: 'EIO' });
+        assert.equal((await fs.stat(fsys.at('shared.bin'))).size, 5000);
+      });
+      await second.close(); // the nodes are back: its writes are stored now
+    } finally {
+      await first.close().catch(() => undefined);
+      await second.close().catch(() => undefined);
+    }
+    const expected = Buffer.from(before);
+    expected.write('SECOND', 100);
+    assert.ok((await fs.readFile(fsys.at('shared.bin'))).equals(expected), 'the second program\'s write is stored');
+  });
+
+  it('a program writing on after its fsync failed gets EIO from its writes and its close, and no file is left', async () => {
+    const failure = await fsys.writeAndClose('after-fsync.bin', async (handle) => {
+      await handle.write(testBytes(1000, 'a'), 0, 1000, 0);
+      await withNodesStopped(() => assert.rejects(handle.sync(), { code: 'EIO' }));
+      // The nodes are back, but the 1000 bytes before the fsync are gone: a later
+      // write must not pass as if the file held them.
+      await assert.rejects(handle.write(testBytes(1000, 'b'), 0, 1000, 1000), { code: 'EIO' });
+    });
+    assert.equal(failure?.code, 'EIO', `expected EIO from close, got ${String(failure)}`);
+    await assert.rejects(fs.stat(fsys.at('after-fsync.bin')), { code: 'ENOENT' });
+  });
+
+  it('a program rewriting a file (O_TRUNC) that writes on after its fsync failed gets EIO, and the file keeps its old content', async () => {
+    const old = testBytes(3 * STRIPE, 'rewritten-old');
+    await fs.writeFile(fsys.at('rewritten.bin'), old);
+    const failure = await fsys.writeAndClose('rewritten.bin', async (handle) => {
+      await handle.write(testBytes(1000, 'a'), 0, 1000, 0);
+      await withNodesStopped(() => assert.rejects(handle.sync(), { code: 'EIO' }));
+      await assert.rejects(handle.write(testBytes(1000, 'b'), 0, 1000, 1000), { code: 'EIO' });
+    });
+    assert.equal(failure?.code, 'EIO', `expected EIO from close, got ${String(failure)}`);
+    assert.ok((await fs.readFile(fsys.at('rewritten.bin'))).equals(old));
+  });
+});
+
 describe('the mount deleting replaced copies at once (raidfs up --delete-delay 0, stripe 256 KiB)', () => {
   let fsys: MountedRaidfs;
   before(async () => { fsys = await MountedRaidfs.start({ args: ['--stripe-size', `${STRIPE}`, '--delete-delay', '0'] }); });

@@ -29,8 +29,9 @@
  *   (Controller.createFile): a new file is dirty from the start, so its first flush
  *   commits it, written or not. If that first commit fails the file is removed
  *   again, leaving none.
- * - A failed commit is final for that handle: the file keeps its last committed
- *   content (nothing retries it behind the program's back).
+ * - A failed commit leaves the file its last committed content. Writes that are
+ *   still in the spool stay dirty (the next flush, fsync or last release tries
+ *   again); bytes that are gone make the working copy lost (open-files.ts).
  * - O_TRUNC arrives in open (mount option atomic_o_trunc), so truncate-and-rewrite is
  *   one commit and readers never see the empty file in between.
  * - A file created or opened with O_TRUNC starts a StreamingUpload (if the
@@ -102,12 +103,14 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
 
   const commit = (copy: WorkingCopy) => copy.commitIfDirty(async () => {
     const options = { modifiedMs: copy.explicitMtimeMs, lazy: true };
+    // A stream stays the copy's content (for stat; reads wait) until it is committed.
+    // One that has ended already is being diverted into the spool (by a read).
+    const streaming = copy.streaming?.ended ? undefined : copy.streaming;
     try {
-      const streaming = copy.streaming;
-      if (streaming && !streaming.ended) {
+      if (streaming) {
+        const draft = await streaming.finish();
         copy.streaming = undefined;
         copy.streamedBy = undefined;
-        const draft = await streaming.finish();
         const entry = controller.commitDraftTo(copy.fileId, draft, options);
         if (entry) copy.committed({ entry, parts: draft.parts });
       } else {
@@ -118,6 +121,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       copy.createdHere = false;
     } catch (err) {
       if (copy.createdHere) removeIfStillEmpty(controller, copy);
+      if (streaming || copy.createdHere) copy.lose(err);
       throw err;
     }
   });
@@ -191,6 +195,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
 
     read: (path, fd, buf, len, pos, cb) => answerBytes(ctx, 'read', path, cb, async () => {
       const file = handle(fd);
+      if (file.copy?.streaming?.ended) await file.copy.settled(); // a stream being committed: read what it commits
       const local = file.localCopy;
       if (local) return (await local.spoolFor(controller, spoolDir, false)).read(buf, len, pos);
       const snapshot = versionFor(file, pos + len);

@@ -22,6 +22,13 @@
  * a stream cannot serve (a write elsewhere, another handle's write, a read: the
  * stream's bytes move into the spool). A dirty copy is committed by flush (close) or
  * fsync of any of its handles, or the release of its last one, each time only if dirty.
+ * It stays dirty, and shows the size written (stat), until a commit of it succeeded:
+ * after a failed one its spool still holds the writes, and every later flush, fsync or
+ * last release tries again and answers for itself, so no close returns success for
+ * writes that were not stored. Bytes a failed commit lost (a stream's, whose stripes
+ * are gone, or those of a file created here and removed again) cannot be tried again:
+ * the copy is then lost, and every later write, truncate or commit of it fails with
+ * that commit's error.
  *
  * Invariants: commits of one working copy never overlap, and never overlap a change:
  * a write or truncate runs after the commits queued before it and before those queued
@@ -48,6 +55,8 @@ export class WorkingCopy {
   streamedBy?: OpenFile;
   dirty = false;
   explicitMtimeMs?: number;
+  /** Why the copy is lost (see the header): set once, by lose(). */
+  private lostBy?: { error: unknown };
   /** The handles open for writing on this file. */
   readonly handles = new Set<OpenFile>();
   private spooling?: Promise<Spool>;
@@ -105,10 +114,18 @@ export class WorkingCopy {
   /** Its content was committed as `version`: it reads that now, and its spool is an edit of it. */
   committed(version: FileSnapshot): void {
     this.spool?.rebase(version);
-    this.held.move(version);
+    this.readNewer(version);
   }
 
-  /** Moves the copy (which holds no local content) to a newer committed version, taking back what was lent of the old. */
+  /** A commit lost the bytes it carried: from now on every change or commit of the copy fails with `error`. */
+  lose(error: unknown): void {
+    this.lostBy ??= { error };
+    this.streaming = undefined; // ended by the commit that failed, which dropped its draft
+    this.streamedBy = undefined;
+    this.dirty = false;
+  }
+
+  /** Moves the copy (which holds no local content now) to a newer committed version, taking back what was lent of the old. */
   readNewer(snapshot: FileSnapshot): void {
     this.takeBackReadWindows();
     this.held.move(snapshot);
@@ -132,6 +149,7 @@ export class WorkingCopy {
    */
   change<T>(run: () => Promise<T>): Promise<T> {
     const done = this.committing.then(() => {
+      this.throwIfLost();
       this.takeBackReadWindows();
       this.dirty = true;
       this.explicitMtimeMs = undefined;
@@ -145,19 +163,25 @@ export class WorkingCopy {
 
   /**
    * Runs `commit` after any commit already running and every change started before
-   * it; skipped if nothing is dirty by then. A failed commit is not retried: the
-   * writes it carried are dropped and the file keeps its last committed content.
+   * it; skipped if nothing is dirty by then. The copy is clean once the commit
+   * succeeded (no change runs meanwhile); a failed one leaves it dirty, for the next
+   * commit to try again, unless it lost the copy (see the header).
    */
   commitIfDirty(commit: () => Promise<void>): Promise<void> {
     const changesBefore = [...this.changes];
     const next = this.committing.then(async () => {
       await Promise.all(changesBefore);
+      this.throwIfLost();
       if (!this.dirty) return;
-      this.dirty = false;
       await commit();
+      this.dirty = false;
     });
     this.committing = next.catch(() => undefined);
     return next;
+  }
+
+  private throwIfLost(): void {
+    if (this.lostBy) throw this.lostBy.error;
   }
 
   /** Frees what the copy holds, once its last handle is gone. */
