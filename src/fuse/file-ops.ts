@@ -187,7 +187,8 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       try {
         await truncateCopy(copy, 0);
       } catch (err) {
-        files.remove(fh);
+        file.readWindow?.takeBack();
+        await files.remove(fh)?.close(); // the copy's pin and spool, if this was its only handle
         throw err;
       }
       return fh;
