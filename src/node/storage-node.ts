@@ -67,7 +67,8 @@ export class StorageNode {
   private controllerId = '';
   /** Requests being served; at most `concurrency`. */
   private readonly serving = new Set<Promise<void>>();
-  private slotFreed?: () => void;
+  /** Serve loops waiting for a slot (after a reconnect, the old socket's loop may still wait beside the new one's). */
+  private readonly slotWaiters: Array<() => void> = [];
   private stopped = false;
 
   private constructor(
@@ -281,14 +282,12 @@ export class StorageNode {
 
   private async acquireSlot(): Promise<void> {
     while (this.serving.size >= this.concurrency) {
-      await new Promise<void>((resolve) => { this.slotFreed = resolve; });
+      await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
     }
   }
 
   private releaseSlot(): void {
-    const wake = this.slotFreed;
-    this.slotFreed = undefined;
-    wake?.();
+    this.slotWaiters.shift()?.();
   }
 }
 
