@@ -39,6 +39,7 @@ export class ChunkIO {
     this.registry.reserve(nodeId, data.length);
     try {
       const ack = await this.ask(nodeId, { storeChunk: { chunkId, size: data.length, ...checksum } }, 'storeChunkAck', data);
+      if (ack.body.chunkId !== chunkId) throw new NodeRequestError(nodeId, ErrorCode.BAD_REQUEST, `acknowledged chunk ${ack.body.chunkId} for ${chunkId}`);
       this.registry.noteReport(nodeId, ack.body.report);
     } finally {
       this.registry.release(nodeId, data.length);

@@ -27,6 +27,7 @@
  *   admitted unless its key is authorized. Without it, bind() refuses a non-loopback
  *   endpoint unless `insecure` is set (transport-security.ts).
  */
+import { randomInt } from 'node:crypto';
 import { Context, Router } from 'zeromq';
 import { createLogger, errorMessage } from '../common/log';
 import {
@@ -93,7 +94,11 @@ export class NodeTransport {
   private readonly socket: NodeRouter;
   private readonly sends: SendQueue;
   private readonly pending = new Map<number, Pending>();
-  private nextRequestId = 1;
+  /**
+   * Starts anywhere below 2^47 (ids stay exact in a JS number): a node's reply to a
+   * controller that has restarted since finds no request of the new one to answer.
+   */
+  private nextRequestId = randomInt(1, 2 ** 47);
   private closed = false;
   onMessage: (nodeId: string, message: Message) => void = () => undefined;
   onConnectionLost: (nodeId: string) => void = () => undefined;
