@@ -35,10 +35,15 @@ export class DelayedSync {
     this.timer.unref();
   }
 
-  /** Makes every commit so far durable now; throws if the disk refuses. */
+  /** Makes every commit so far durable now; throws if the disk refuses (the timer then tries again, as after its own failure). */
   syncNow(): void {
     this.stop();
-    this.metadata.sync();
+    try {
+      this.metadata.sync();
+    } catch (err) {
+      this.noteLazyCommit();
+      throw err;
+    }
   }
 
   stop(): void {

@@ -217,8 +217,12 @@ export class PartWriter {
     if (draft.settled) return;
     draft.settled = true;
     const kept = new Set(draft.kept);
-    this.doom(draft.parts.filter((p) => !kept.has(p.chunkId)).flatMap((p) => p.nodes.map((nodeId) => ({ chunkId: p.chunkId, nodeId }))));
-    this.uncommitted.delete(draft.chunkIds);
+    try {
+      this.doom(draft.parts.filter((p) => !kept.has(p.chunkId)).flatMap((p) => p.nodes.map((nodeId) => ({ chunkId: p.chunkId, nodeId }))));
+    } finally {
+      // Even if dooming them failed (the metadata disk full): scrub then finds them as orphans.
+      this.uncommitted.delete(draft.chunkIds);
+    }
   }
 
   private async storePart(data: Buffer, checksum: Checksum, chunkId: string, idx: number, offset: number): Promise<PartRecord> {
