@@ -524,6 +524,24 @@ describe('REST facade', () => {
       assert.equal((await call('GET', '/fs/conflict/file.txt')).body.toString(), 'keep me');
     });
 
+    it('refuses an upload through a file with 409 before reading its body', async () => {
+      await call('PUT', '/fs/early/file.txt', { body: 'keep me' });
+      const url = new URL(rest.url);
+      const status = await new Promise<number>((resolve, reject) => {
+        // Announces 64 MiB, sends 64 KiB and waits: only an answer that does not wait for the rest comes.
+        const req = httpRequest({ host: url.hostname, port: url.port, method: 'PUT', path: '/fs/early/file.txt/child.bin', headers: { 'Content-Length': String(64 << 20) } }, (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+          req.destroy();
+        });
+        req.on('error', (err) => (req.destroyed ? undefined : reject(err)));
+        req.write(testBytes(64 * 1024, 'early'));
+        setTimeout(() => { reject(new Error('no answer before the body was sent')); req.destroy(); }, 5_000);
+      });
+      assert.equal(status, 409);
+      assert.equal((await call('GET', '/fs/early/file.txt')).body.toString(), 'keep me');
+    });
+
     it('answers 413 for uploads over the limit, whatever the route, and stores nothing', async () => {
       const over = testBytes(LIMIT + 1, 'over');
       assertError(await call('PUT', '/fs/big-sized.bin', { body: over }, limited), 413, /limit of 262144 bytes/);

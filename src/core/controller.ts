@@ -896,12 +896,7 @@ export class Controller {
   /** Checks a write can land at `names`, so a doomed upload fails before it starts (creates nothing). */
   private checkWritable(names: readonly string[], path: string, options: WriteOptions): void {
     checkName(names.at(-1)!);
-    let entry: Entry | undefined;
-    try {
-      entry = this.metadata.resolve(names);
-    } catch (err) {
-      if (!options.parents) throw err;
-    }
+    const entry = this.metadata.resolve(names); // ENOTDIR if the path goes through a file, with `parents` too
     checkWriteTarget(entry, path, options);
     if (!entry && !options.parents) this.parentDir(names, path, false);
   }
