@@ -22,6 +22,7 @@
  *   cluster, or one with a node long gone and repaired around, pays nothing. Looking
  *   reads the per-holders counts and then only the parts that lack copies, by index.
  */
+import { setImmediate } from 'node:timers/promises';
 import { createLogger, errorMessage } from '../common/log';
 import { ClusterAccess } from './cluster-access';
 import { PartRecord } from './metadata/metadata-store';
@@ -120,6 +121,8 @@ export class Repairer {
         while (next < batch.length) await this.repairPart(batch[next++], lost, report);
       };
       await Promise.all(Array.from({ length: PARALLEL }, worker));
+      // A batch whose parts found no node to copy to did no I/O: let requests in between.
+      await setImmediate();
     }
     report.finishedMs = Date.now();
     if (request.graceMs === this.settings.graceMs) this.settled = { lost: lostKey, atMs: report.finishedMs, failed: report.failed > 0 };
