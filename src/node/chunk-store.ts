@@ -35,6 +35,7 @@ import * as fsSync from 'node:fs';
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { fsyncDirectory } from '../common/durable-file';
 import { isChunkId } from '../wire/chunk-id';
 import { Checksum, ChecksumAlgorithm, DIGEST_BYTES, algorithmName, checksumOf, copyWithChecksum, sameChecksum } from '../wire/checksum';
 import { ErrorCode, NodeReport } from '../wire/messages';
@@ -507,16 +508,6 @@ function writeTail(tmp: string, bytes: Buffer, from: number, size: number): void
   const fd = fsSync.openSync(tmp, CREATE_NEW, 0o644);
   try {
     requireWhole('write', fsSync.writeSync(fd, bytes, from, size - from, from), size - from);
-  } finally {
-    fsSync.closeSync(fd);
-  }
-}
-
-/** Makes a directory's entries durable (rare: at open and when a shard is remade). */
-function fsyncDirectory(dir: string): void {
-  const fd = fsSync.openSync(dir, 'r');
-  try {
-    fsSync.fsyncSync(fd);
   } finally {
     fsSync.closeSync(fd);
   }

@@ -2,11 +2,13 @@
  * A node's id lives in its data directory (file `node-id`), so a node restarted on
  * the same data is the same node to the controller. An id given on the command line
  * must match the one recorded; a data directory is never silently adopted by another
- * node id.
+ * node id. The file is written durably before the node serves: an empty one (a crash
+ * before that) counts as none.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { writeFileDurably } from '../common/durable-file';
 
 const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -28,6 +30,6 @@ export async function resolveNodeId(dataDir: string, requested?: string): Promis
   }
   const id = requested ?? `node-${randomBytes(4).toString('hex')}`;
   await fs.mkdir(dataDir, { recursive: true });
-  await fs.writeFile(file, `${id}\n`, { flag: 'wx' });
+  writeFileDurably(file, `${id}\n`); // before the node stores anything under this id
   return id;
 }
