@@ -129,3 +129,23 @@ for (const directIo of [true, false]) {
     });
   });
 }
+
+describe('chunk store space', () => {
+  it('stores arriving at once never take more than the capacity between them', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'raidfs-chunks-'));
+    const chunk = 100_000;
+    const store = await ChunkStore.open(dir, 3 * (chunk + 48) + 100, 8);
+    try {
+      const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => {
+        const data = testBytes(chunk, `room${i}`);
+        return store.put(newChunkId(), data, checksumOf(data));
+      }));
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 3, 'room for three');
+      for (const r of results) if (r.status === 'rejected') assert.equal((r.reason as ChunkStoreError).code, ErrorCode.NO_SPACE);
+      assert.equal((await store.report()).usedBytes, 3 * (chunk + 48));
+    } finally {
+      await store.close();
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+});

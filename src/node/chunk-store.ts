@@ -73,6 +73,8 @@ export interface StoredChunk {
 export class ChunkStore {
   private chunkCount = 0;
   private usedBytes = 0;
+  /** Bytes of stores that passed the space check and are not in usedBytes yet (concurrent stores must not all take the same room). */
+  private storingBytes = 0;
   /** The last statfs, and usedBytes then (bytes stored since are not in its `free`). */
   private statfs?: { atMs: number; capacity: number; free: number; usedBytes: number };
   private readonly shardDirs = new Map<string, number>();
@@ -143,11 +145,12 @@ export class ChunkStore {
       if (!sameChecksum(arrived, checksum)) {
         throw new ChunkStoreError(ErrorCode.CHECKSUM_MISMATCH, `chunk ${id} arrived corrupted`);
       }
-      if (size > this.freeBytes(await this.diskSpace())) {
+      if (size > this.freeBytes(await this.diskSpace()) - this.storingBytes) {
         throw new ChunkStoreError(ErrorCode.NO_SPACE, `no space for chunk ${id} (${data.length} bytes)`);
       }
       const file = { final: this.chunkPath(id), tmp: path.join(this.root, 'tmp', `${id}.${process.pid}.${Math.random().toString(36).slice(2)}`) };
       let isNew: boolean;
+      this.storingBytes += size;
       try {
         const shard = this.shardDirectory(id);
         isNew = staged
@@ -156,6 +159,8 @@ export class ChunkStore {
       } catch (err) {
         await fs.rm(file.tmp, { force: true });
         throw asStoreError(err, `storing chunk ${id}`);
+      } finally {
+        this.storingBytes -= size;
       }
       if (isNew) {
         this.chunkCount += 1;
