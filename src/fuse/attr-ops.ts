@@ -90,11 +90,14 @@ export function attrOps(ctx: FuseContext): Fuse.Operations {
     statfs: (path, cb) => answer(ctx, 'statfs', path, cb, () => {
       const alive = controller.nodes().filter((n) => n.alive);
       const copies = Math.max(1, controller.replicas);
-      const blocks = (bytes: number) => Math.min(0xffffffff, Math.floor(bytes / copies / BLOCK));
       const { capacityBytes, freeBytes } = clusterSpace(alive);
+      // fuse-native passes 32-bit counts: past 16 TiB usable, the blocks counted grow instead.
+      let frsize = BLOCK;
+      while (capacityBytes / copies / frsize > 0xffffffff) frsize *= 2;
+      const blocks = (bytes: number) => Math.floor(bytes / copies / frsize);
       const freeInodes = Math.max(0, INODES - controller.entryCount());
       return {
-        bsize: BLOCK, frsize: BLOCK, blocks: blocks(capacityBytes), bfree: blocks(freeBytes), bavail: blocks(freeBytes),
+        bsize: BLOCK, frsize, blocks: blocks(capacityBytes), bfree: blocks(freeBytes), bavail: blocks(freeBytes),
         files: INODES, ffree: freeInodes, favail: freeInodes, namemax: 255,
       };
     }),

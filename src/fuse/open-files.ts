@@ -272,6 +272,9 @@ export class OpenFile {
   }
 }
 
+/** The largest handle number: fuse-native passes handles as signed 32-bit integers; past it, numbers of released handles are used again. */
+const MAX_HANDLE = 0x7fffffff;
+
 export class OpenFiles {
   private readonly files = new Map<number, OpenFile>();
   private readonly copies = new Map<number, WorkingCopy>();
@@ -289,7 +292,11 @@ export class OpenFiles {
   }
 
   add(file: OpenFile): number {
-    const handle = this.nextHandle++;
+    let handle: number;
+    do {
+      handle = this.nextHandle;
+      this.nextHandle = handle >= MAX_HANDLE ? 1 : handle + 1;
+    } while (this.files.has(handle));
     this.files.set(handle, file);
     file.copy?.handles.add(file);
     return handle;
