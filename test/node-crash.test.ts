@@ -79,15 +79,23 @@ describe('storage node crashes and full disks', () => {
     // Two nodes, two copies: every part lands on the 10 MiB tmpfs until it is full
     // (but for the 8 MiB every node leaves free).
     const stored: Array<{ path: string; data: Buffer }> = [];
-    let failure: unknown;
-    for (let i = 0; i < 20 && !failure; i++) {
-      const file = { path: `/f${i}`, data: testBytes(200_000 + i, `full${i}`) };
-      await c.controller.writeFile(file.path, file.data).then(() => stored.push(file), (err) => { failure = err; });
-    }
+    /** Writes up to `count` files of about `size` bytes until one fails; returns its error. */
+    const fill = async (name: string, count: number, size: number) => {
+      for (let i = 0; i < count; i++) {
+        const file = { path: `/${name}${i}`, data: testBytes(size + i, `${name}${i}`) };
+        const failure = await c.controller.writeFile(file.path, file.data).then(() => { stored.push(file); }, (err: unknown) => err);
+        if (failure) return failure as { code?: string };
+      }
+      return undefined;
+    };
+    const failure = await fill('f', 20, 200_000);
     t.diagnostic(`tmpfs of 10 MiB (8 kept free): ${stored.length} files of 200 kB stored before the disk was full`);
     assert.ok(stored.length >= 2, 'the tiny node took files until it was full');
-    assert.equal((failure as { code?: string })?.code, 'ENOSPC', `the writer gets ENOSPC: ${failure}`);
-    assert.deepEqual(c.controller.list('/').map((e) => e.name), stored.map((f) => f.path.slice(1)), 'the failed file left nothing');
+    assert.equal(failure?.code, 'ENOSPC', `the writer gets ENOSPC: ${String(failure)}`);
+    // What is left (less than 200 kB) goes to small files, down to less than a part of /more below.
+    assert.equal((await fill('small', 50, 10_000))?.code, 'ENOSPC');
+    const names = (files: Array<{ name: string }>) => files.map((f) => f.name).sort();
+    assert.deepEqual(names(c.controller.list('/')), names(stored.map((f) => ({ name: f.path.slice(1) }))), 'the failed files left nothing');
 
     // A node with room joins: new parts go to the two nodes with room.
     c.startNode(2);
