@@ -92,8 +92,13 @@ describe('storage node crashes and full disks', () => {
     t.diagnostic(`tmpfs of 10 MiB (8 kept free): ${stored.length} files of 200 kB stored before the disk was full`);
     assert.ok(stored.length >= 2, 'the tiny node took files until it was full');
     assert.equal(failure?.code, 'ENOSPC', `the writer gets ENOSPC: ${String(failure)}`);
-    // What is left (less than 200 kB) goes to small files, down to less than a part of /more below.
+    // Once the copies of the failed file are deleted, what is left (less than 200 kB)
+    // goes to small files, down to less than a part of /more below, and the copies of
+    // the small file that failed are deleted too.
+    const settled = () => waitUntil(async () => (await c.chunkFiles(1)).length === 2 * stored.length, 'only the stored files\' copies are left on the full node', 10_000);
+    await settled();
     assert.equal((await fill('small', 50, 10_000))?.code, 'ENOSPC');
+    await settled();
     const names = (files: Array<{ name: string }>) => files.map((f) => f.name).sort();
     assert.deepEqual(names(c.controller.list('/')), names(stored.map((f) => ({ name: f.path.slice(1) }))), 'the failed files left nothing');
 
