@@ -886,6 +886,17 @@ describe('the mount while commits wait for stopped nodes or fail (2 nodes, strip
     await fs.rm(local, { recursive: true, force: true });
   });
 
+  /** Runs `meanwhile` with both nodes stopped (SIGSTOP), then lets them go on and waits until both count as up again. */
+  const withNodesStopped = async (meanwhile: () => Promise<void>) => {
+    for (const pid of fsys.nodePids) process.kill(pid, 'SIGSTOP');
+    try {
+      await meanwhile();
+    } finally {
+      for (const pid of fsys.nodePids) process.kill(pid, 'SIGCONT');
+    }
+    await fsys.waitUntilNodesDown(0);
+  };
+
   it('stat shows the size written while a close waits for the nodes, and cat right after the close reads the file whole', async () => {
     const data = testBytes(2 * STRIPE + 1000, 'waited');
     const src = path.join(local, 'waited.bin');
@@ -894,31 +905,17 @@ describe('the mount while commits wait for stopped nodes or fail (2 nodes, strip
     const handle = await fs.open(target, 'w');
     await handle.write(data);
     let closed: Promise<void> | undefined;
-    for (const pid of fsys.nodePids) process.kill(pid, 'SIGSTOP');
-    try {
+    await withNodesStopped(async () => {
       closed = handle.close(); // waits for the nodes
       await new Promise((r) => setTimeout(r, 1300)); // the kernel's attributes of the file expire (--cache-seconds 1)
       const during = await sh(`stat -c %s ${target}`);
       assert.equal(during.stdout.trim(), String(data.length), 'the size written, not the size committed before');
-    } finally {
-      for (const pid of fsys.nodePids) process.kill(pid, 'SIGCONT');
-    }
+    });
     await closed;
     // Right after the close, while the attributes the stat got are still cached.
     const r = await sh(`cmp ${src} ${target}`);
     assert.equal(r.code, 0, r.stdout + r.stderr);
   });
-
-  /** Runs `failing` with both nodes stopped (SIGSTOP), then lets them go on and waits until both count as up again. */
-  const withNodesStopped = async (failing: () => Promise<void>) => {
-    for (const pid of fsys.nodePids) process.kill(pid, 'SIGSTOP');
-    try {
-      await failing();
-    } finally {
-      for (const pid of fsys.nodePids) process.kill(pid, 'SIGCONT');
-    }
-    await fsys.waitUntilNodesDown(0);
-  };
 
   it('when a commit fails, the close of another program writing the same file tries again and answers for its own writes', async () => {
     const before = testBytes(5000, 'shared-before');

@@ -109,8 +109,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
     try {
       if (streaming) {
         const draft = await streaming.finish();
-        copy.streaming = undefined;
-        copy.streamedBy = undefined;
+        copy.streamEnded();
         const entry = controller.commitDraftTo(copy.fileId, draft, options);
         if (entry) copy.committed({ entry, parts: draft.parts });
       } else {

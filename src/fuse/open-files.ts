@@ -104,8 +104,7 @@ export class WorkingCopy {
         throw err;
       }
       this.spool = spool;
-      this.streaming = undefined;
-      this.streamedBy = undefined;
+      this.streamEnded();
       return spool;
     })();
     return this.spooling;
@@ -120,9 +119,14 @@ export class WorkingCopy {
   /** A commit lost the bytes it carried: from now on every change or commit of the copy fails with `error`. */
   lose(error: unknown): void {
     this.lostBy ??= { error };
-    this.streaming = undefined; // ended by the commit that failed, which dropped its draft
-    this.streamedBy = undefined;
+    this.streamEnded(); // by the commit that failed, which dropped its draft
     this.dirty = false;
+  }
+
+  /** The stream is over (its bytes are a draft, or in the spool): the copy no longer has one. */
+  streamEnded(): void {
+    this.streaming = undefined;
+    this.streamedBy = undefined;
   }
 
   /** Moves the copy (which holds no local content now) to a newer committed version, taking back what was lent of the old. */
