@@ -9,9 +9,10 @@
  *   passing). Nothing waits forever.
  * - A reply is accepted only from the node the request went to; late replies (after
  *   the deadline) and replies to unknown ids are dropped.
- * - Sends go through one SendQueue (zeromq allows one pending send per socket), each
- *   bounded by sendTimeout; ROUTER_MANDATORY makes a send to an unconnected node fail
- *   at once instead of vanishing.
+ * - Sends go through PeerSendQueues, one queue per node: a node that stops reading
+ *   holds up only its own requests, each for at most SEND_TIMEOUT_MS, never those to
+ *   other nodes. ROUTER_MANDATORY makes a send to an unconnected node fail at once
+ *   instead of vanishing.
  * - Messages that are not replies (register, heartbeat) go to the `onMessage` callback.
  * - A node whose connection is lost (its process died or closed the socket: the
  *   kernel ended the TCP connection, or ZeroMQ's heartbeat timed out) is reported to
@@ -33,7 +34,7 @@ import { createLogger, errorMessage } from '../common/log';
 import {
   bodyOf, BodyKind, decodeMessage, encodeMessage, Envelope, ErrorCode, MAX_CHUNK_BYTES, MAX_ENVELOPE_BYTES, Message,
 } from '../wire/messages';
-import { SendQueue } from '../wire/send-queue';
+import { PeerSendQueues } from '../wire/peer-send-queues';
 import { CurveServerConfig, curveServerSocketOptions, requireSecureEndpoint } from '../wire/transport-security';
 import { ZapHandler } from './zap-handler';
 
@@ -86,13 +87,16 @@ class NodeRouter extends Router {
   }
 }
 
+/** How long a message may wait for room in a node's queue before its send fails. */
+const SEND_TIMEOUT_MS = 2_000;
+
 const REPLY_KINDS: ReadonlySet<BodyKind> = new Set<BodyKind>(['storeChunkAck', 'chunkData', 'deleteChunksAck', 'chunkList', 'verifyResult', 'error']);
 const REQUEST_KINDS: readonly BodyKind[] = ['storeChunk', 'getChunk', 'deleteChunks', 'listChunks', 'verifyChunks'];
 
 export class NodeTransport {
   private readonly log = createLogger('transport');
   private readonly socket: NodeRouter;
-  private readonly sends: SendQueue;
+  private readonly sends: PeerSendQueues;
   private readonly pending = new Map<number, Pending>();
   /**
    * Starts anywhere below 2^47 (ids stay exact in a JS number): a node's reply to a
@@ -111,7 +115,8 @@ export class NodeTransport {
       mandatory: true,
       handover: true,
       linger: 0,
-      sendTimeout: 2_000,
+      // Never wait inside zeromq.js: PeerSendQueues waits, per node.
+      sendTimeout: 0,
       sendHighWaterMark: 64,
       receiveHighWaterMark: 256,
       // Any chunk a node may hold, not just one of the current stripe size: parts
@@ -122,7 +127,7 @@ export class NodeTransport {
       heartbeatTimeout: 5_000,
     });
     this.socket.deliverOnDisconnect(CONNECTION_LOST);
-    this.sends = new SendQueue(this.socket);
+    this.sends = new PeerSendQueues(this.socket, SEND_TIMEOUT_MS);
   }
 
   static async bind(options: TransportOptions): Promise<NodeTransport> {
@@ -157,7 +162,7 @@ export class NodeTransport {
       this.pending.set(requestId, { nodeId, kind, startedMs: performance.now(), resolve, reject, timer });
       this.send(nodeId, { ...body, requestId }, payload).catch((err) => {
         // EHOSTUNREACH: the ROUTER has no connection to the node. Anything else (EAGAIN:
-        // its queue stayed full for sendTimeout) is a slow node, not a gone one: the
+        // its queue stayed full for SEND_TIMEOUT_MS) is a slow node, not a gone one: the
         // request fails like one without a reply, and the node is not counted down.
         const unreachable = (err as { code?: string }).code === 'EHOSTUNREACH';
         this.settle(requestId, new NodeRequestError(nodeId, unreachable ? 'UNREACHABLE' : 'TIMEOUT', `not sent: ${errorMessage(err)}`));
@@ -167,7 +172,7 @@ export class NodeTransport {
 
   /** Sends a message that expects no reply (acks to register, errors to heartbeats). */
   send(nodeId: string, envelope: Envelope, payload?: Buffer): Promise<void> {
-    return this.sends.send([nodeId, ...encodeMessage(envelope, payload)]);
+    return this.sends.send(nodeId, encodeMessage(envelope, payload));
   }
 
   /** Fails every request waiting on `nodeId` at once (the node was counted down). */
@@ -180,6 +185,7 @@ export class NodeTransport {
   close(): void {
     this.closed = true;
     for (const [id, p] of this.pending) this.settle(id, new NodeRequestError(p.nodeId, 'UNREACHABLE', 'controller is shutting down'));
+    this.sends.close();
     this.socket.close();
     this.zap?.close();
   }
