@@ -2,10 +2,13 @@
  * Scrub and orphan collection on a real cluster: bit-flipped, truncated and deleted
  * chunk files are found and rewritten from the good copy; a bad copy that cannot be
  * rewritten (its node's disk is full) is re-replicated elsewhere; chunks no file
- * refers to are deleted, and never the parts of an upload still under way.
+ * refers to are deleted, and never the parts of an upload still under way, nor the
+ * copies a repair is making.
  */
 import assert from 'node:assert/strict';
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, it } from 'node:test';
 import { TestCluster } from './helpers/cluster';
 import { testBytes, waitUntil } from './helpers/data';
@@ -102,5 +105,48 @@ describe('scrub and orphan collection', () => {
     await upload;
     assert.ok((await c.controller.readFile('/slow')).equals(data));
     assert.equal(await chunkCount(), 16, '8 parts x 2 copies, nothing deleted');
+  });
+
+  it('never dooms a copy that repair is making on a node left with a stray copy of it', async (t) => {
+    // Repair copies at 128 KiB/s: each 64 KiB part waits half a second for its turn.
+    // Doomed copies are deleted a second after they were doomed: after the copy
+    // repair made in the meantime, not before it.
+    cluster = await TestCluster.start({ nodes: 3, controller: { stripeSize: STRIPE, cacheBytes: 1, deleteDelayMs: 1_000, repairBytesPerSecond: 2 * STRIPE } });
+    const c = cluster;
+    const data = testBytes(8 * STRIPE, 'stray');
+    await c.controller.writeFile('/s', data);
+    const lost = c.nodeId(0);
+    const parts = c.controller.snapshot('/s').parts.filter((p) => p.nodes.includes(lost));
+    assert.ok(parts.length >= 3, `${lost} holds ${parts.length} parts`);
+    // Leftovers of an earlier try: each part's chunk already on the one node repair
+    // can copy it to, where no file accounts for it (an orphan to scrub).
+    for (const part of parts) {
+      const keeper = part.nodes.find((n) => n !== lost)!;
+      const target = [c.nodeId(1), c.nodeId(2)].find((n) => !part.nodes.includes(n))!;
+      const stray = c.chunkFile(target, part.chunkId);
+      await fs.mkdir(path.dirname(stray), { recursive: true });
+      await fs.copyFile(c.chunkFile(keeper, part.chunkId), stray);
+    }
+    await c.killNode(0);
+    await c.waitUntilDown(0);
+
+    const repair = c.controller.repair();
+    const scrub = await c.controller.scrub(); // while repair waits for its turns
+    const first = await repair;
+    t.diagnostic(`scrub: ${JSON.stringify(scrub)}; repair: ${JSON.stringify(first)}`);
+    await sleep(1_000);
+    await c.controller.collectGarbage();
+    const holdersWithoutTheirCopy = () => c.controller.snapshot('/s').parts
+      .flatMap((part) => part.nodes.filter((n) => n !== lost && !existsSync(c.chunkFile(n, part.chunkId))).map((n) => `${part.chunkId} on ${n}`));
+    assert.deepEqual(holdersWithoutTheirCopy(), [], 'every copy the metadata records is on its node');
+
+    // Parts whose stray copy scrub doomed first are copied once it is deleted.
+    await sleep(1_000);
+    await c.controller.collectGarbage();
+    const second = await c.controller.repair();
+    t.diagnostic(`repair again: ${JSON.stringify(second)}`);
+    assert.equal(c.controller.status().parts.underReplicated, 0);
+    assert.deepEqual(holdersWithoutTheirCopy(), []);
+    assert.ok((await c.controller.readFile('/s')).equals(data));
   });
 });

@@ -15,6 +15,9 @@
  *   also drops (dooms) as many lost copies; if the file was deleted or replaced
  *   meanwhile, the new copy is doomed instead. So when a lost node comes back, its
  *   old copies are deleted, and a deleted file never comes back with it.
+ * - The chunk is uncommitted (UncommittedChunks) from before its targets are chosen
+ *   until its copies are recorded, so scrub never dooms a copy repair is making, and
+ *   a copy on a node that holds a doomed one is never recorded.
  * - Copying is paced by a byte rate (RateLimiter), two parts at a time, so user I/O
  *   keeps most of the disks and network.
  * - The background timer looks for parts only when the set of lost nodes changed (or
@@ -135,21 +138,26 @@ export class Repairer {
       report.failed += 1;
       noteError(report, `part ${part.chunkId}: ${why}`);
     };
-    const usable = part.nodes.filter((id) => !lost.has(id)).length;
-    const exclude = new Set([...part.nodes, ...this.cluster.metadata.doomedNodesOf(part.chunkId)]);
-    const targets = this.cluster.registry.choose(this.settings.replicas - usable, part.size, exclude);
-    if (targets.length === 0) return fail('no live node without a copy has room for it');
-    await this.limiter.take(part.size * targets.length);
-    let data: Buffer;
-    try {
-      data = await this.cluster.reader.read(part);
-    } catch (err) {
-      return fail(errorMessage(err));
-    }
+    // Until the new copies are recorded, scrub must not take a copy of this chunk on
+    // a target (a stray one, left by an earlier try) for an orphan and doom it: the
+    // collector would then delete the copy just recorded.
     this.cluster.uncommitted.add(part.chunkId);
     try {
+      const usable = part.nodes.filter((id) => !lost.has(id)).length;
+      const exclude = new Set([...part.nodes, ...this.cluster.metadata.doomedNodesOf(part.chunkId)]);
+      const targets = this.cluster.registry.choose(this.settings.replicas - usable, part.size, exclude);
+      if (targets.length === 0) return fail('no live node without a copy has room for it');
+      await this.limiter.take(part.size * targets.length);
+      let data: Buffer;
+      try {
+        data = await this.cluster.reader.read(part);
+      } catch (err) {
+        return fail(errorMessage(err));
+      }
       const results = await Promise.allSettled(targets.map((nodeId) => this.cluster.io.store(nodeId, part.chunkId, data, part.checksum)));
-      const stored = targets.filter((_, i) => results[i].status === 'fulfilled');
+      // A copy doomed meanwhile is about to be deleted: it never counts as a holder.
+      const doomed = new Set(this.cluster.metadata.doomedNodesOf(part.chunkId));
+      const stored = targets.filter((nodeId, i) => results[i].status === 'fulfilled' && !doomed.has(nodeId));
       const dropped = part.nodes.filter((id) => lost.has(id)).slice(0, stored.length);
       if (this.cluster.metadata.moveCopies(part.chunkId, dropped, stored)) {
         report.copiesMade += stored.length;
@@ -157,6 +165,7 @@ export class Repairer {
       }
       const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failure) fail(errorMessage(failure.reason));
+      else if (stored.length < targets.length) fail('a node the copy went to is deleting that chunk');
     } finally {
       this.cluster.uncommitted.delete([part.chunkId]);
     }
