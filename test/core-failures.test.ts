@@ -6,8 +6,12 @@
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import { afterEach, describe, it } from 'node:test';
+import { READ_REPAIR_MAX_BYTES } from '../src/core/part-reader';
+import { ErrorCode } from '../src/wire/messages';
 import { TestCluster } from './helpers/cluster';
 import { collect, testBytes, waitUntil } from './helpers/data';
+import { HandDrivenNode } from './helpers/hand-driven-node';
+import { PrometheusText } from './helpers/prometheus-text';
 
 const STRIPE = 64 * 1024;
 /** A chunk file's header (chunk-store.ts); the chunk's bytes follow it. */
@@ -86,6 +90,32 @@ describe('core under failures', () => {
       assert.ok((await cluster.controller.readFile('/swap')).equals(data), `read ${i} is byte-exact`);
     }
     await waitUntil(() => repaired().catch(() => false), 'the swapped copy is rewritten', 5_000);
+  });
+
+  it('holds at most 16 MiB for read repairs when a node answers every read with a bad copy and acknowledges no rewrite', async (t) => {
+    const part = 1 << 20;
+    const data = testBytes(96 * part, 'bad-node'); // before the cluster: making it holds the event loop for seconds
+    cluster = await TestCluster.start({ nodes: 2, controller: { stripeSize: part, cacheBytes: 1, requestTimeoutMs: 60_000 } });
+    const c = cluster;
+    await c.controller.writeFile('/big', data);
+    await c.killNode(0);
+    await c.waitUntilDown(0);
+    const bad = await HandDrivenNode.start(c.controller.endpoint, c.nodeId(0),
+      (m) => (m.kind === 'getChunk' ? { error: { code: ErrorCode.CHECKSUM_MISMATCH, reason: 'corrupt, says the hand-driven node' } } : undefined));
+    try {
+      await c.controller.waitForNodes(2, 10_000);
+      assert.ok((await c.controller.readFile('/big')).equals(data), 'read from the good copies');
+      const metrics = PrometheusText.parse(await c.controller.metrics.scrape());
+      const held = metrics.value('raidfs_read_repair_held_bytes');
+      const left = metrics.value('raidfs_read_repair_left_for_scrub_total');
+      const badReads = bad.received.get('getChunk') ?? 0;
+      t.diagnostic(`${badReads} bad copies read; rewrites hold ${held} bytes; ${left} left for scrub`);
+      assert.ok(badReads > 2 * READ_REPAIR_MAX_BYTES / part, `reads tried the bad node first ${badReads} times`);
+      assert.ok(held <= READ_REPAIR_MAX_BYTES, `read repairs hold ${held} bytes`);
+      assert.equal(held / part + left, badReads, 'each bad copy read is being rewritten or left for scrub');
+    } finally {
+      bad.stop();
+    }
   });
 
   it('serves its chunks again after a node restarts on the same data directory', async () => {

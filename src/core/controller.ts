@@ -264,6 +264,7 @@ export class Controller {
       restMemory: () => ({
         budgetBytes: this.restMemory.total, reservedBytes: this.restMemory.inUse, waiting: this.restMemory.queued,
       }),
+      readRepairs: () => this.reader.readRepairs,
     });
     transport.onRequestSettled = this.metrics.observeNodeRequest;
   }

@@ -44,6 +44,9 @@
  *   raidfs_rest_memory_budget_bytes         gauge  the budget for REST uploads and downloads
  *   raidfs_rest_memory_reserved_bytes       gauge  reserved now by uploads and the parts downloads hold
  *   raidfs_rest_memory_waiting              gauge  uploads and downloads waiting for room now
+ * Read repair (part-reader.ts)
+ *   raidfs_read_repair_held_bytes           gauge  bytes the rewrites of bad copies found by reads hold now
+ *   raidfs_read_repair_left_for_scrub_total counter  bad copies reads found while read repairs held their most
  * Maintenance (counters; a pass under way counts as far as it got)
  *   raidfs_repair_passes_total              repair passes finished (background checks included)
  *   raidfs_repair_copies_made_total         new copies made of parts that had too few
@@ -77,6 +80,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { ClusterStatus } from './cluster-status';
 import type { CollectReport } from './doomed-collector';
 import type { RequestOutcome } from './node-transport';
+import type { ReadRepairTotals } from './part-reader';
 import { CountField, ObservedPass, PassTotals } from './pass-totals';
 import type { RepairReport } from './repairer';
 import type { ScrubReport } from './scrubber';
@@ -94,6 +98,8 @@ export interface MetricSources {
   dataMemory(): { budgetBytes: number; reservedBytes: number; waitingStores: number; streamsRefused: number };
   /** The REST memory budget now. */
   restMemory(): { budgetBytes: number; reservedBytes: number; waiting: number };
+  /** Read repairs so far. */
+  readRepairs(): ReadRepairTotals;
 }
 
 export type FrontendName = 'fuse' | 'rest';
@@ -160,6 +166,7 @@ export class ControllerMetrics {
   private readonly partsUnderReplicated: Gauge;
   private readonly partsUnavailable: Gauge;
   private readonly unsyncedCommits: Gauge;
+  private readonly readRepairHeld: Gauge;
   private readonly dataMemory: Record<'budgetBytes' | 'reservedBytes' | 'waitingStores', Gauge>;
   private readonly restMemory: Record<'budgetBytes' | 'reservedBytes' | 'waiting', Gauge>;
   private attrCacheHits: () => number = () => 0;
@@ -205,6 +212,9 @@ export class ControllerMetrics {
       reservedBytes: gauge('raidfs_rest_memory_reserved_bytes', 'REST memory reserved now by uploads and by the parts downloads are at and have read ahead.'),
       waiting: gauge('raidfs_rest_memory_waiting', 'REST uploads and downloads waiting for room in the REST memory now.'),
     };
+    this.readRepairHeld = gauge('raidfs_read_repair_held_bytes', 'Bytes the rewrites of bad copies that reads found hold now.');
+    this.scrapedCounter('raidfs_read_repair_left_for_scrub_total', 'Bad copies that reads found while read repairs already held their most, left for scrub.',
+      () => sources.readRepairs().leftForScrub);
     this.scrapedCounter('raidfs_streams_refused_total', 'Files the mount spooled instead of streaming them to the nodes, for want of room in the data memory.',
       () => sources.dataMemory().streamsRefused);
 
@@ -247,6 +257,7 @@ export class ControllerMetrics {
   async scrape(): Promise<string> {
     this.showCluster(this.sources.status());
     this.unsyncedCommits.set(this.sources.unsyncedCommits());
+    this.readRepairHeld.set(this.sources.readRepairs().heldBytes);
     const memory = this.sources.dataMemory();
     for (const key of ['budgetBytes', 'reservedBytes', 'waitingStores'] as const) this.dataMemory[key].set(memory[key]);
     const rest = this.sources.restMemory();

@@ -12,6 +12,10 @@
  * - A copy that its node answered as missing or corrupt is rewritten in the
  *   background from the good bytes (read repair), under the same chunk id; scrub
  *   uses the same rewrite (restoreCopies) for the bad copies it finds.
+ * - Read repairs hold at most READ_REPAIR_MAX_BYTES of copied bytes at once (or one
+ *   part, if larger). A bad copy found beyond that is left for scrub, and counted:
+ *   a reader racing through a file whose copies on one node are bad would otherwise
+ *   pile up rewrites in memory faster than that node takes them.
  */
 import { createLogger, errorMessage } from '../common/log';
 import { BorrowedChunk, ChunkCache, ChunkEntry } from './chunk-cache';
@@ -24,8 +28,18 @@ import { ErrorCode } from '../wire/messages';
 
 const log = createLogger('read');
 
+/** Bytes read repairs under way may hold; 4 parts of the default stripe size. */
+export const READ_REPAIR_MAX_BYTES = 16 << 20;
+
+/** Read repairs so far: the bytes those under way hold, and the bad copies left for scrub. */
+export interface ReadRepairTotals {
+  heldBytes: number;
+  leftForScrub: number;
+}
+
 export class PartReader {
   private readonly fetching = new Map<string, Promise<ChunkEntry>>();
+  readonly readRepairs: ReadRepairTotals = { heldBytes: 0, leftForScrub: 0 };
 
   constructor(
     private readonly io: ChunkIO,
@@ -80,8 +94,7 @@ export class PartReader {
       try {
         const data = await this.io.fetch(nodeId, part.chunkId, part.size, part.checksum);
         const bad = failures.filter((f) => f.code === ErrorCode.NOT_FOUND || f.code === ErrorCode.CHECKSUM_MISMATCH);
-        // A copy for the repair: the chunk cache will own `data`, and may free it before the sends are done.
-        if (bad.length) void this.rewriteCopies(part, Buffer.from(data), bad.map((f) => f.nodeId));
+        if (bad.length) this.repairInBackground(part, data, bad.map((f) => f.nodeId));
         return data;
       } catch (err) {
         const failure = err instanceof NodeRequestError ? err : new NodeRequestError(nodeId, ErrorCode.IO_ERROR, errorMessage(err));
@@ -92,6 +105,19 @@ export class PartReader {
     const why = failures.map((f) => f.message).join('; ')
       || (holders.length ? `its copies are on nodes that are down (${holders.join(', ')})` : 'it has no other copy');
     throw new RaidfsError(holders.some((id) => this.registry.isAlive(id)) ? 'EIO' : 'EUNAVAIL', `no readable copy of part ${part.idx}: ${why}`);
+  }
+
+  /** Read repair: rewrites the bad copies on `nodeIds` from `data` unless that would pass READ_REPAIR_MAX_BYTES. */
+  private repairInBackground(part: PartRecord, data: Buffer, nodeIds: readonly string[]): void {
+    const held = this.readRepairs;
+    if (held.heldBytes > 0 && held.heldBytes + part.size > READ_REPAIR_MAX_BYTES) {
+      held.leftForScrub += nodeIds.length;
+      log.warn('bad copy left for scrub: read repairs already hold their most', { chunk: part.chunkId, nodes: nodeIds, heldBytes: held.heldBytes });
+      return;
+    }
+    held.heldBytes += part.size;
+    // A copy: the chunk cache will own `data`, and may free it before the sends are done.
+    void this.rewriteCopies(part, Buffer.from(data), nodeIds).finally(() => { held.heldBytes -= part.size; });
   }
 
   /** Holders that are up, in random order to spread load. */

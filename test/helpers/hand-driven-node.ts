@@ -1,0 +1,69 @@
+/**
+ * A storage node driven by hand, for controller tests that need a node to misbehave
+ * on cue in ways a real node process cannot be made to: a DEALER under a node id
+ * that registers with a real controller, heartbeats every 500 ms, and answers each
+ * request with what the test's `answer` returns for it, or not at all. stop() closes
+ * its socket and timer, also after failures.
+ */
+import { Dealer } from 'zeromq';
+import { decodeMessage, encodeMessage, Envelope, Message } from '../../src/wire/messages';
+
+/** What a node that answers `message` says (its request id is added), or undefined for silence. */
+export type Answer = (message: Message) => Envelope | undefined;
+
+const REPORT = { capacityBytes: 1 << 30, freeBytes: 1 << 30, chunkCount: 0, usedBytes: 0 };
+
+export class HandDrivenNode {
+  /** Requests received so far, by kind. */
+  readonly received = new Map<string, number>();
+  private readonly heartbeat: NodeJS.Timeout;
+
+  private constructor(private readonly socket: Dealer, readonly nodeId: string, answer: Answer) {
+    this.heartbeat = setInterval(() => void this.send({ heartbeat: { nodeId, report: REPORT } }), 500);
+    void this.serve(answer);
+  }
+
+  /** Connects to the controller at `endpoint` as `nodeId` and registers; resolves once acknowledged. */
+  static async start(endpoint: string, nodeId: string, answer: Answer): Promise<HandDrivenNode> {
+    const socket = new Dealer({ routingId: nodeId, linger: 0, receiveTimeout: 10_000 });
+    try {
+      socket.connect(endpoint);
+      await socket.send(encodeMessage({ register: { nodeId, report: REPORT, address: 'hand-driven' } }));
+      const ack = decodeMessage(await socket.receive());
+      if (ack.kind !== 'registerAck') throw new Error(`expected registerAck, got ${ack.kind}`);
+    } catch (err) {
+      socket.close();
+      throw err;
+    }
+    return new HandDrivenNode(socket, nodeId, answer);
+  }
+
+  stop(): void {
+    clearInterval(this.heartbeat);
+    this.socket.close();
+  }
+
+  private async serve(answer: Answer): Promise<void> {
+    try {
+      for (;;) {
+        let message: Message;
+        try {
+          message = decodeMessage(await this.socket.receive());
+        } catch (err) {
+          if ((err as { code?: string }).code === 'EAGAIN') continue; // no request for a while
+          throw err;
+        }
+        if (message.kind === 'registerAck') continue; // the answer to each heartbeat
+        this.received.set(message.kind, (this.received.get(message.kind) ?? 0) + 1);
+        const reply = answer(message);
+        if (reply) await this.send({ ...reply, requestId: message.envelope.requestId });
+      }
+    } catch {
+      // closed by stop()
+    }
+  }
+
+  private send(envelope: Envelope): Promise<void> {
+    return this.socket.send(encodeMessage(envelope)).catch(() => undefined);
+  }
+}
