@@ -5,7 +5,8 @@
  * entry ids are never reused, in a new database and in one from before that rule;
  * a file's stored bytes (its size less its holes) are counted for files from before;
  * so are each directory's subdirectories, then kept by triggers through inserts,
- * moves and deletes; a directory's entries are listed in id order by index.
+ * moves and deletes; a directory's entries are listed in id order by index, and
+ * the doomed copies due on the nodes that are up are found by index.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -131,5 +132,27 @@ describe('metadata schema', () => {
     const plan = db.prepare('EXPLAIN QUERY PLAN SELECT id FROM entries WHERE parent_id = ? AND id > ? ORDER BY id LIMIT 1').all(d.id, 0) as Array<{ detail: string }>;
     db.close();
     assert.match(plan.map((p) => p.detail).join('; '), /USING (COVERING )?INDEX entries_by_parent/);
+  });
+
+  it('finds the doomed copies due on the nodes that are up by index, also in a database from before the index', () => {
+    const file = path.join(dir, 'doomed.sqlite');
+    const store = new MetadataStore(file);
+    store.doom([{ chunkId: 'a', nodeId: 'n1' }, { chunkId: 'b', nodeId: 'n2' }, { chunkId: 'c', nodeId: 'gone' }]);
+    const doomedMs = Date.now();
+    store.close();
+
+    // Back to schema 8, as an older raidfs left it: the collector scanned the table.
+    backToSchema(file, 8);
+
+    const reopened = new MetadataStore(file);
+    assert.deepEqual(reopened.dueDoomed(doomedMs, ['n1', 'n2'], 10), [{ chunkId: 'a', nodeId: 'n1' }, { chunkId: 'b', nodeId: 'n2' }]);
+    assert.deepEqual(reopened.dueDoomed(doomedMs, ['n2'], 10), [{ chunkId: 'b', nodeId: 'n2' }]);
+    assert.deepEqual(reopened.dueDoomed(doomedMs - 60_000, ['n1', 'n2', 'gone'], 10), [], 'none doomed that long ago');
+    reopened.close();
+    const db = new Database(file, { readonly: true });
+    const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT chunk_id FROM doomed WHERE since_ms <= ? AND node_id IN (SELECT value FROM json_each(?))
+                             ORDER BY node_id LIMIT 10`).all(doomedMs, '["n1"]') as Array<{ detail: string }>;
+    db.close();
+    assert.match(plan.map((p) => p.detail).join('; '), /USING (COVERING )?INDEX doomed_by_node/);
   });
 });

@@ -23,6 +23,8 @@ const UNDO: Readonly<Record<number, string>> = {
       ALTER TABLE entries DROP COLUMN subdirs`,
   // 8: a directory's entries in id order.
   7: 'DROP INDEX entries_by_parent',
+  // 9: the doomed copies on each node by when they were doomed.
+  8: 'DROP INDEX doomed_by_node',
 };
 
 /** Takes the metadata file `file` (closed) back to schema `version`. */
