@@ -3,7 +3,7 @@
  * chunk files are found and rewritten from the good copy; a bad copy that cannot be
  * rewritten (its node's disk is full) is re-replicated elsewhere; chunks no file
  * refers to are deleted, and never the parts of an upload still under way, nor the
- * copies a repair is making.
+ * copies a repair is making; one collector pass deletes every copy that is due.
  */
 import assert from 'node:assert/strict';
 import { existsSync, promises as fs } from 'node:fs';
@@ -148,5 +148,19 @@ describe('scrub and orphan collection', () => {
     assert.equal(c.controller.status().parts.underReplicated, 0);
     assert.deepEqual(holdersWithoutTheirCopy(), []);
     assert.ok((await c.controller.readFile('/s')).equals(data));
+  });
+
+  it('deletes every due copy in one collector pass, however many: 3200 after a recursive delete', async () => {
+    // Copies are due 2 s after their delete; the background pass runs every 2 s.
+    cluster = await TestCluster.start({ nodes: 4, controller: { stripeSize: STRIPE, deleteDelayMs: 2_000 } });
+    const c = cluster;
+    c.controller.mkdir('/tree');
+    for (let i = 0; i < 800; i++) await c.controller.writeFile(`/tree/f${i}`, testBytes(100, `tree${i}`));
+    const parts = Array.from({ length: 800 }, (_, i) => c.controller.snapshot(`/tree/f${i}`).parts).flat();
+    assert.equal(c.copiesOnDisk(parts).length, 3200, 'two halves of two copies per file');
+    c.controller.remove('/tree', { recursive: true });
+    await sleep(2_100);
+    await c.controller.collectGarbage();
+    assert.equal(c.copiesOnDisk(parts).length, 0, 'every copy due is deleted');
   });
 });

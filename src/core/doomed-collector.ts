@@ -51,13 +51,26 @@ export class DoomedCollector {
     return (await this.passes.runNow(undefined)).deleted;
   }
 
+  /**
+   * Batch after batch until none is due, so a large delete (`rm -r` of a big tree)
+   * goes at the nodes' pace, not BATCH copies per interval. A batch with a failed
+   * delete ends the pass: its copies stay due, and the next pass tries them again.
+   */
   private async pass(report: CollectReport): Promise<void> {
+    for (;;) {
+      const { fetched, failed } = await this.collectBatch(report);
+      if (fetched < BATCH || failed) break;
+    }
+    if (report.deleted) log.debug('deleted doomed copies', { count: report.deleted });
+  }
+
+  /** Deletes one batch of due copies; says how many it fetched and whether a node's delete failed. */
+  private async collectBatch(report: CollectReport): Promise<{ fetched: number; failed: boolean }> {
     const now = Date.now();
     const due: DoomedCopy[] = [];
     const held: DoomedCopy[] = [];
-    for (const copy of this.metadata.dueDoomed(now - this.delayMs, this.registry.aliveIds(), BATCH)) {
-      (this.pinned.has(copy.chunkId) ? held : due).push(copy);
-    }
+    const batch = this.metadata.dueDoomed(now - this.delayMs, this.registry.aliveIds(), BATCH);
+    for (const copy of batch) (this.pinned.has(copy.chunkId) ? held : due).push(copy);
     if (held.length > 0) this.metadata.postponeDoomed(held, now);
     // A copy doomed by a lazy commit is deleted only once that commit is durable: a
     // power loss could otherwise bring back a file whose copies are gone.
@@ -68,15 +81,17 @@ export class DoomedCollector {
       list.push(copy.chunkId);
       byNode.set(copy.nodeId, list);
     }
+    let failed = false;
     await Promise.all([...byNode].map(async ([nodeId, chunkIds]) => {
       try {
         await this.io.delete(nodeId, chunkIds);
         this.metadata.forgetDoomed(chunkIds.map((chunkId) => ({ chunkId, nodeId })));
         report.deleted += chunkIds.length;
       } catch (err) {
+        failed = true;
         log.warn('delete of doomed copies failed; will retry', { node: nodeId, chunks: chunkIds.length, error: errorMessage(err) });
       }
     }));
-    if (report.deleted) log.debug('deleted doomed copies', { count: report.deleted });
+    return { fetched: batch.length, failed };
   }
 }
