@@ -11,6 +11,7 @@
  * - No copy of a pinned chunk is deleted (pinned-chunks.ts): a pass postpones it by
  *   the delete delay, so it goes once the program that read it let go.
  */
+import { setImmediate } from 'node:timers/promises';
 import { createLogger, errorMessage } from '../common/log';
 import { ChunkIO } from './chunk-io';
 import { DoomedCopy, MetadataStore } from './metadata/metadata-store';
@@ -52,20 +53,19 @@ export class DoomedCollector {
   }
 
   /**
-   * Batch after batch until none is due, so a large delete (`rm -r` of a big tree)
-   * goes at the nodes' pace, not BATCH copies per interval. A batch with a failed
-   * delete ends the pass: its copies stay due, and the next pass tries them again.
+   * Batch after batch while each is a full one deleted whole, so a large delete
+   * (`rm -r` of a big tree) goes at the nodes' pace, not BATCH copies per interval.
+   * A batch with a pinned copy or a failed delete ends the pass: those copies are due
+   * again later (a pinned one at once with no delete delay), and the next pass tries.
    */
   private async pass(report: CollectReport): Promise<void> {
-    for (;;) {
-      const { fetched, failed } = await this.collectBatch(report);
-      if (fetched < BATCH || failed) break;
-    }
+    // Each batch after a yield: requests and timers get their turn between batches.
+    while (await this.collectBatch(report)) await setImmediate();
     if (report.deleted) log.debug('deleted doomed copies', { count: report.deleted });
   }
 
-  /** Deletes one batch of due copies; says how many it fetched and whether a node's delete failed. */
-  private async collectBatch(report: CollectReport): Promise<{ fetched: number; failed: boolean }> {
+  /** Deletes one batch of due copies; true if it was a full batch, all deleted (more may be due). */
+  private async collectBatch(report: CollectReport): Promise<boolean> {
     const now = Date.now();
     const due: DoomedCopy[] = [];
     const held: DoomedCopy[] = [];
@@ -92,6 +92,6 @@ export class DoomedCollector {
         log.warn('delete of doomed copies failed; will retry', { node: nodeId, chunks: chunkIds.length, error: errorMessage(err) });
       }
     }));
-    return { fetched: batch.length, failed };
+    return batch.length === BATCH && held.length === 0 && !failed;
   }
 }
