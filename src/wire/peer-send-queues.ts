@@ -1,8 +1,9 @@
 /**
  * Sends on a ROUTER socket with one queue per peer, so that a peer which stops
- * reading holds up only the messages meant for it. (With one queue for the whole
- * socket, a send to a peer whose queue in libzmq is full blocked every send behind
- * it, to every other peer, for up to the send timeout.)
+ * reading holds up only the messages meant for it, and they wait for room there.
+ * (zeromq.js cannot wait for one peer: it counts a ROUTER as writable while any peer
+ * has room, so a send to a full peer failed at once; only with every peer full did
+ * a send wait, holding up all the others behind it.)
  *
  * Invariants:
  * - The socket has ROUTER_MANDATORY and a sendTimeout of 0: a send either goes into
