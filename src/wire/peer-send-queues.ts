@@ -87,7 +87,7 @@ export class PeerSendQueues {
         retryMs = Math.min(retryMs * 2, LONGEST_RETRY_MS);
       }
     }
-    if (this.queues.get(peer) === queue) this.queues.delete(peer);
+    this.queues.delete(peer);
   }
 
   private pause(ms: number): Promise<void> {
