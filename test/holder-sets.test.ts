@@ -5,8 +5,8 @@
  * does (new content, replaced content, moved copies, files deleted alone or with their
  * directory in one transaction),
  * against a plain model of which node holds what, and check the counts for every set
- * of nodes up and every replica count; and that a database from before the triggers
- * is brought up to date when opened.
+ * of nodes up and every replica count; that a database from before the triggers
+ * is brought up to date when opened; and what forgetting a node gone for good leaves.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -130,6 +130,41 @@ describe('copy counts and the search for parts lacking copies (holder_sets)', ()
     }
     assertMatches(store, model, files, 'after removing the directory');
     store.close();
+  });
+
+  it('follow a node forgotten for good: its copies, its doomed copies (in batches) and its row go', () => {
+    const file = path.join(dir, 'forget.sqlite');
+    const store = new MetadataStore(file);
+    const report = { capacityBytes: 1, freeBytes: 1, usedBytes: 0, chunkCount: 0 };
+    for (const id of NODES) store.upsertNode(id, 'test', report);
+    const fileEntry = store.insertEntry(ROOT_ID, 'f', { kind: 'file', mode: 0o644 });
+    const held = [['n1', 'n2', 'n4'], ['n1', 'n4'], ['n2', 'n3']];
+    store.transaction(() => store.replaceContent(fileEntry.id, 30, held.map((nodes, idx) => ({
+      idx, offset: idx * 10, size: 10, chunkId: `p${idx}`, checksum: { algorithm: ChecksumAlgorithm.BLAKE3, digest: Buffer.alloc(32) }, nodes,
+    })), []));
+    store.doom(Array.from({ length: 25_000 }, (_, i) => ({ chunkId: `gone${i}`, nodeId: 'n4' })));
+    store.doom(['a', 'b', 'c'].map((chunkId) => ({ chunkId, nodeId: 'n1' })));
+
+    // p1 has no second copy without n4's: it needs it, until a copy is made elsewhere.
+    assert.equal(store.partsNeedingCopyOn('n4', 2), 1);
+    assert.equal(store.partsNeedingCopyOn('n4', 1), 0);
+    assert.deepEqual([store.hasCopiesOn('n4'), store.hasCopiesOn('n9')], [true, false]);
+    assert.equal(store.moveCopies('p1', ['n4'], ['n3']), true);
+    assert.equal(store.partsNeedingCopyOn('n4', 2), 0);
+
+    const batches: number[] = [];
+    for (let n; (n = store.forgetDoomedOn('n4', 10_000)) > 0;) batches.push(n);
+    assert.deepEqual(batches, [10_000, 10_000, 5_001]); // with p1's copy, doomed by the move
+    // p0 keeps n1 and n2: its copy on n4 goes with the node.
+    assert.deepEqual(store.forgetNode('n4'), { copies: 1, doomed: 0 });
+    assert.equal(store.hasCopiesOn('n4'), false);
+    assert.deepEqual(store.dueDoomed(Date.now(), NODES, 10).map((c) => c.chunkId).sort(), ['a', 'b', 'c']);
+    const model: Model = new Map([['p0', new Set(['n1', 'n2'])], ['p1', new Set(['n1', 'n3'])], ['p2', new Set(['n2', 'n3'])]]);
+    assertMatches(store, model, new Map([[fileEntry.id, ['p0', 'p1', 'p2']]]), 'after forgetting n4');
+    store.close();
+    const reopened = new MetadataStore(file);
+    assert.deepEqual(reopened.knownNodes().map((n) => n.id), ['n1', 'n2', 'n3']);
+    reopened.close();
   });
 
   it('are built for a database written before they existed', () => {

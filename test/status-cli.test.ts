@@ -1,7 +1,8 @@
 /**
- * The operator's view, end to end: `raidfs status`, `raidfs repair` and `raidfs scrub`
- * against a real `raidfs controller` with three real nodes, one of them killed -9;
- * GET /status, POST /repair and POST /scrub over HTTP; exit codes and errors.
+ * The operator's view, end to end: `raidfs status`, `raidfs repair`, `raidfs scrub`
+ * and `raidfs forget-node` against a real `raidfs controller` with three real nodes,
+ * one of them killed -9; GET /status, POST /repair, POST /scrub and DELETE /nodes/ID
+ * over HTTP; exit codes and errors.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
@@ -28,7 +29,7 @@ describe('raidfs status, repair and scrub', () => {
       // 3 s, not the usual 1.5 s: this test reads every node as up at a given moment, and
       // on a loaded CI machine a 1 s heartbeat can come late by more than 0.5 s. The
       // killed node is counted down at once either way (its connection closes).
-      '--rest', '127.0.0.1:0', '--node-timeout', '3s', '--repair-grace', '1h', '--stripe-size', '256KiB']);
+      '--rest', '127.0.0.1:0', '--node-timeout', '3s', '--repair-grace', '1h', '--stripe-size', '256KiB', '--delete-delay', '1s']);
     rest = controller.restUrl.replace('http://', '');
     for (let i = 0; i < 3; i++) {
       nodes.push(new LocalNode({ id: `node${i + 1}`, dataDir: path.join(dir, `node${i + 1}`), controller: controller.endpoint }, 'ignore'));
@@ -74,6 +75,22 @@ describe('raidfs status, repair and scrub', () => {
     assert.match(text.stdout, new RegExp(`${onNode3} under-replicated`));
   });
 
+  it('forget-node refuses a node that parts still need, a node that is up and an unknown one, changing nothing', async () => {
+    const needed = raidfs('forget-node', 'node3', '--rest', rest);
+    assert.equal(needed.status, 1, needed.stdout);
+    assert.match(needed.stderr, /^raidfs: DELETE \/nodes\/node3: 409 \d+ parts would have fewer than 2 copies without the copy on node node3: .*raidfs repair/);
+    const up = await fetch(`${controller.restUrl}/nodes/node1`, { method: 'DELETE' });
+    assert.equal(up.status, 409);
+    assert.match(((await up.json()) as { error: string }).error, /node node1 is up/);
+    const unknown = await fetch(`${controller.restUrl}/nodes/node9`, { method: 'DELETE' });
+    assert.equal(unknown.status, 404);
+    assert.equal((await fetch(`${controller.restUrl}/nodes/node3`)).status, 405);
+    assert.equal(raidfs('forget-node', '--rest', rest).status, 2);
+    const status = await controller.status();
+    assert.deepEqual(status.nodes.map((n) => n.id), ['node1', 'node2', 'node3']);
+    assert.ok(status.parts.underReplicated > 0);
+  });
+
   it('repair makes the missing copies now and scrub verifies every copy', async () => {
     const repair = raidfs('repair', '--rest', rest);
     assert.equal(repair.status, 0, repair.stderr + repair.stdout);
@@ -86,6 +103,29 @@ describe('raidfs status, repair and scrub', () => {
     assert.equal(scrub.nodesScrubbed, 2);
     assert.equal(scrub.chunksVerified, 16);
     assert.deepEqual([scrub.missing, scrub.corrupt], [0, 0]);
+  });
+
+  it('forget-node forgets node3 once repaired; node3 coming back is a new node whose chunks are orphans', async () => {
+    const onNode3 = (await controller.status()).nodes.find((n) => n.id === 'node3')!.chunkCount;
+    assert.ok(onNode3 > 0);
+    const forget = raidfs('forget-node', 'node3', '--rest', rest);
+    assert.equal(forget.status, 0, forget.stderr);
+    // Repair doomed node3's copies; the collector could not delete them while it was down.
+    assert.match(forget.stdout, new RegExp(`^forget-node: node3 forgotten \\(0 copies of parts kept elsewhere, ${onNode3} doomed copies it never deleted\\)$`, 'm'));
+    const after = await controller.status();
+    assert.deepEqual(after.nodes.map((n) => n.id), ['node1', 'node2']);
+    assert.deepEqual([after.nodesDown, after.parts.underReplicated], [0, 0]);
+    assert.doesNotMatch(await (await fetch(`${controller.restUrl}/metrics`)).text(), /node="node3"/);
+    assert.equal((await fetch(`${controller.restUrl}/nodes/node3`, { method: 'DELETE' })).status, 404);
+
+    // It was not gone after all: it registers again, as a node holding no part.
+    nodes.push(new LocalNode({ id: 'node3', dataDir: path.join(dir, 'node3'), controller: controller.endpoint }, 'ignore'));
+    await controller.waitForStatus((s) => s.nodes.find((n) => n.id === 'node3')?.alive === true, 'node3 is back');
+    const scrub = JSON.parse(raidfs('scrub', '--rest', rest, '--json').stdout) as ScrubReport;
+    assert.equal(scrub.orphans, onNode3);
+    await controller.waitForStatus((s) => s.nodes.find((n) => n.id === 'node3')?.chunkCount === 0, 'node3\'s orphans are deleted');
+    const data = await fetch(`${controller.restUrl}/fs/data.bin`);
+    assert.deepEqual(Buffer.from(await data.arrayBuffer()), testBytes(2 << 20, 'status'));
   });
 
   it('answers the maintenance endpoints over HTTP, with JSON errors for wrong methods', async () => {

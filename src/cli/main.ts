@@ -5,6 +5,7 @@
  */
 import '../common/gc-tuning';
 import { controllerCommand, runController } from './controller-command';
+import { forgetNodeCommand, runForgetNode } from './forget-node-command';
 import { keygenCommand, runKeygen } from './keygen-command';
 import { repairCommand, runRepair, runScrub, scrubCommand } from './maintenance-commands';
 import { nodeCommand, runNode } from './node-command';
@@ -20,6 +21,7 @@ const COMMANDS: Array<{ spec: CommandSpec; run: (argv: string[]) => Promise<numb
   { spec: statusCommand, run: runStatus },
   { spec: repairCommand, run: runRepair },
   { spec: scrubCommand, run: runScrub },
+  { spec: forgetNodeCommand, run: runForgetNode },
   { spec: keygenCommand, run: runKeygen },
 ];
 

@@ -1,5 +1,6 @@
 /**
- * The operator commands' side of the REST API (`raidfs status`, `repair`, `scrub`):
+ * The operator commands' side of the REST API (`raidfs status`, `repair`, `scrub`,
+ * `forget-node`):
  * the --rest/--rest-token options they share with the controller, and one JSON
  * request with a deadline. A JSON error from the controller, a refused connection or
  * the deadline passing becomes a one-line error (exit 1).
@@ -15,7 +16,7 @@ export const restClientOptionSpecs: Record<string, OptionSpec> = {
 
 export interface RestClient {
   url: string;
-  request<T>(method: 'GET' | 'POST', path: string, timeoutMs: number): Promise<T>;
+  request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, timeoutMs: number): Promise<T>;
 }
 
 export function restClientFrom(values: OptionValues): RestClient {
@@ -24,7 +25,7 @@ export function restClientFrom(values: OptionValues): RestClient {
   const token = values['rest-token'] as string | undefined;
   return {
     url,
-    async request<T>(method: 'GET' | 'POST', path: string, timeoutMs: number): Promise<T> {
+    async request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, timeoutMs: number): Promise<T> {
       let res: Response;
       try {
         res = await fetch(`${url}${path}`, {

@@ -32,6 +32,7 @@ import { DelayedSync } from './delayed-sync';
 import { DoomedCollector } from './doomed-collector';
 import { RaidfsError } from './errors';
 import { editedContent, editsByPart, FileEdit, plannedParts } from './file-edit';
+import { forgetNode, ForgetReport } from './forget-node';
 import { requireStorableSize } from './file-size';
 import { zeroPieces } from './holes';
 import { MemoryBudget, Reservation } from './memory-budget';
@@ -62,6 +63,7 @@ export type { NodeStatus } from './node-status';
 export type { ClusterStatus } from './cluster-status';
 export type { RepairReport } from './repairer';
 export type { ScrubReport } from './scrubber';
+export type { ForgetReport } from './forget-node';
 
 export interface ControllerOptions {
   /** SQLite metadata file (created if missing). */
@@ -328,6 +330,11 @@ export class Controller {
   /** Verifies every copy on the nodes that are up and finds orphans, now (`raidfs scrub`). */
   scrub(): Promise<ScrubReport> {
     return this.scrubber.runNow();
+  }
+
+  /** Forgets a node that is down for good, once no part needs its copies (`raidfs forget-node`, forget-node.ts). */
+  forgetNode(id: string): Promise<ForgetReport> {
+    return forgetNode({ metadata: this.metadata, registry: this.registry }, this.replicas, id);
   }
 
   /** Nodes, missing copies, repair and scrub progress (`raidfs status`). */

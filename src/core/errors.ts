@@ -2,11 +2,12 @@
  * The errors the controller core reports to its front ends. Codes are POSIX errno
  * names where one fits, so the FUSE front end passes them through unchanged and the
  * REST facade maps each to one HTTP status. EUNAVAIL means "too few storage nodes
- * are alive to do this now" (FUSE: EIO, REST: 503).
+ * are alive to do this now" (FUSE: EIO, REST: 503). EBUSY refuses an operator's
+ * request that the cluster's state does not allow yet (REST: 409).
  */
 export type ErrorCode =
   | 'ENOENT' | 'EEXIST' | 'ENOTDIR' | 'EISDIR' | 'ENOTEMPTY' | 'EINVAL' | 'ENAMETOOLONG'
-  | 'EILSEQ' | 'EFBIG' | 'ENOSPC' | 'EIO' | 'EUNAVAIL';
+  | 'EILSEQ' | 'EFBIG' | 'ENOSPC' | 'EIO' | 'EUNAVAIL' | 'EBUSY';
 
 export class RaidfsError extends Error {
   constructor(readonly code: ErrorCode, message: string) {

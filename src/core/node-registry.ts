@@ -8,7 +8,8 @@
  *
  * Invariants:
  * - Every node ever registered is known (loaded from SQLite at start), alive or not,
- *   so status shows nodes that have not come back after a controller restart.
+ *   so status shows nodes that have not come back after a controller restart; until
+ *   the operator forgets it (forget-node.ts).
  * - A node counts as down from `nodeTimeoutMs` after it last spoke, or at once when
  *   its connection is lost (kill -9 of its process, a stop) or ZeroMQ can no longer
  *   route to it; but never from before this controller started: nodes get a full
@@ -114,6 +115,14 @@ export class NodeRegistry {
       return node ? [failureDomainsOf(node)] : [];
     });
     return pickNodes(candidates, count, bytes, Math.random, placed);
+  }
+
+  /**
+   * Stops knowing node `id` (an operator forgot it, gone for good: forget-node.ts). If
+   * it ever registers again, it is a new node.
+   */
+  forget(id: string): void {
+    this.nodes.delete(id);
   }
 
   /** A copy of `bytes` is on its way to node `id`: it counts against the node's free space, and the node as busy, until release. */

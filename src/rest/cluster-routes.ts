@@ -7,6 +7,8 @@
  *                  and answers its report when it is done
  *   POST /scrub    runs a scrub pass now (verify every copy, find orphans) and
  *                  answers its report when it is done
+ *   DELETE /nodes/ID  forgets a node that is down for good, once no part needs its
+ *                  copies (404: no such node; 409: it is up, or parts need it)
  *
  * Same auth rules as every route; the core does the work (controller.ts).
  */
@@ -19,7 +21,9 @@ export function clusterRoutes(controller: Controller): Router {
   router.get('/status', (_req, res) => { res.json(controller.status()); });
   router.post('/repair', async (_req, res) => { res.json(await controller.repair()); });
   router.post('/scrub', async (_req, res) => { res.json(await controller.scrub()); });
+  router.delete('/nodes/:id', async (req, res) => { res.json(await controller.forgetNode(req.params.id)); });
   router.all('/status', methodNotAllowed(['GET', 'HEAD']));
   router.all(['/repair', '/scrub'], methodNotAllowed(['POST']));
+  router.all('/nodes/:id', methodNotAllowed(['DELETE']));
   return router;
 }

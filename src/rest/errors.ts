@@ -38,6 +38,7 @@ const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
   ENOTEMPTY: 409,
   EISDIR: 409,
   ENOTDIR: 409,
+  EBUSY: 409,
   EFBIG: 413,
   ENOSPC: 507,
   EUNAVAIL: 503,

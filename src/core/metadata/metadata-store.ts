@@ -8,7 +8,8 @@
  * - A file's parts and replicas change only inside one transaction (replaceContent,
  *   removeEntry), so readers see a whole old or a whole new file.
  * - A chunk copy leaves `replicas` only by moving to `doomed`; nothing forgets a copy
- *   that still occupies a node.
+ *   that still occupies a node, except forgetNode, for a node the operator says is
+ *   gone for good (its copies occupy nothing any more).
  * - Entry ids are never reused, not even the newest one's after it is deleted
  *   (schema.ts, entry_ids): an id names one file for good.
  * - Every commit is fsynced except those of lazyTransaction, which sync() or the next
@@ -195,6 +196,12 @@ export class MetadataStore {
                                    AND NOT EXISTS (SELECT 1 FROM doomed WHERE chunk_id = j.value AND node_id = @nodeId)`).pluck(),
       doomedNodes: db.prepare(`SELECT node_id AS nodeId FROM doomed WHERE chunk_id = ?`),
       deleteReplica: db.prepare(`DELETE FROM replicas WHERE chunk_id = ? AND node_id = ?`),
+      hasCopiesOn: db.prepare(`SELECT EXISTS (SELECT 1 FROM replicas WHERE node_id = @nodeId)
+                                 OR EXISTS (SELECT 1 FROM doomed WHERE node_id = @nodeId)`).pluck(),
+      forgetDoomedOn: db.prepare(`DELETE FROM doomed WHERE rowid IN (SELECT rowid FROM doomed WHERE node_id = ? LIMIT ?)`),
+      forgetReplicasOn: db.prepare(`DELETE FROM replicas WHERE node_id = ?`),
+      forgetAllDoomedOn: db.prepare(`DELETE FROM doomed WHERE node_id = ?`),
+      deleteNode: db.prepare(`DELETE FROM nodes WHERE id = ?`),
       setAttrs: db.prepare(`UPDATE entries SET mode = COALESCE(@mode, mode), uid = COALESCE(@uid, uid),
                               gid = COALESCE(@gid, gid), modified_ms = COALESCE(@modifiedMs, modified_ms),
                               accessed_ms = COALESCE(@accessedMs, accessed_ms), changed_ms = @now WHERE id = @id`),
@@ -400,6 +407,37 @@ export class MetadataStore {
   /** Every node ever registered, with its last report. */
   knownNodes(): NodeRow[] {
     return this.stmt.knownNodes.all() as NodeRow[];
+  }
+
+  /** Whether a copy of a part, or a doomed copy, is recorded on `nodeId` (two indexed lookups). */
+  hasCopiesOn(nodeId: string): boolean {
+    return this.stmt.hasCopiesOn.get({ nodeId }) === 1;
+  }
+
+  /** How many parts would have fewer than `replicas` copies without their copy on `nodeId` (from holder_sets). */
+  partsNeedingCopyOn(nodeId: string, replicas: number): number {
+    return this.holderSets()
+      .filter((set) => set.nodes.includes(nodeId) && set.nodes.length - 1 < replicas)
+      .reduce((total, set) => total + set.parts, 0);
+  }
+
+  /** Forgets at most `limit` of the doomed copies on `nodeId`, in one short transaction; returns how many. */
+  forgetDoomedOn(nodeId: string, limit: number): number {
+    return this.transaction(() => this.stmt.forgetDoomedOn.run(nodeId, limit).changes);
+  }
+
+  /**
+   * Forgets node `nodeId`, gone for good: its row, its copies (of parts that have
+   * enough elsewhere: the caller checked partsNeedingCopyOn) and its doomed copies
+   * left, in one transaction. Returns how many copies and doomed copies went.
+   */
+  forgetNode(nodeId: string): { copies: number; doomed: number } {
+    return this.transaction(() => {
+      const copies = this.stmt.forgetReplicasOn.run(nodeId).changes;
+      const doomed = this.stmt.forgetAllDoomedOn.run(nodeId).changes;
+      this.stmt.deleteNode.run(nodeId);
+      return { copies, doomed };
+    });
   }
 
   // ---- maintenance: repair, scrub, orphan collection ----------------------------
