@@ -118,6 +118,26 @@ describe('core under failures', () => {
     }
   });
 
+  it('a reader holding a version for long reads the copies repair made after both of its part\'s holders died', async () => {
+    cluster = await TestCluster.start({ nodes: 4, controller: { stripeSize: STRIPE, cacheBytes: 1 } });
+    const data = testBytes(4 * STRIPE, 'long-held');
+    await cluster.controller.writeFile('/long', data);
+    // A program opens the file (the mount holds this snapshot until it closes it).
+    const snapshot = cluster.controller.snapshot('/long');
+    const pin = cluster.controller.hold(snapshot);
+    const [first, second] = snapshot.parts[0].nodes.map((id) => cluster!.indexOf(id));
+    await cluster.killNode(first);
+    await cluster.waitUntilDown(first);
+    const repair = await cluster.controller.repair();
+    assert.deepEqual([repair.failed, repair.copiesMade > 0], [0, true], JSON.stringify(repair));
+    await cluster.killNode(second);
+    await cluster.waitUntilDown(second);
+    // Both nodes the snapshot lists for part 0 are down; the copies repair made are not.
+    assert.ok(snapshot.parts[0].nodes.every((id) => !cluster!.controller.registry.isAlive(id)));
+    assert.ok((await cluster.controller.readRange(snapshot, 0, data.length)).equals(data));
+    pin.release();
+  });
+
   it('serves its chunks again after a node restarts on the same data directory', async () => {
     cluster = await TestCluster.start({ nodes: 2, controller: { stripeSize: STRIPE, cacheBytes: 1 } });
     const data = testBytes(4 * STRIPE + 3, 'restart');

@@ -245,7 +245,7 @@ export class Controller {
     const uncommitted = new UncommittedChunks();
     this.stripeBuffers = new StripeBuffers(settings.stripeSize, settings.partsInFlight + 2);
     this.writer = new PartWriter(io, registry, settings, (copies) => metadata.doom(copies), uncommitted, this.stripeBuffers);
-    this.reader = new PartReader(io, registry, new ChunkCache(settings.cacheBytes));
+    this.reader = new PartReader(io, registry, new ChunkCache(settings.cacheBytes), (chunkId) => metadata.part(chunkId)?.nodes);
     this.collector = new DoomedCollector(metadata, registry, io, this.pinned, settings.deleteDelayMs);
     this.collector.start(Math.max(250, Math.min(settings.deleteDelayMs, 5_000)));
     const cluster = { metadata, registry, io, reader: this.reader, uncommitted };

@@ -2,6 +2,10 @@
  * Reads parts: from the cache, or from one replica at a time on nodes that are up,
  * falling back to the next replica on error, deadline or checksum mismatch. Nodes
  * counted down are skipped, not tried: a read never waits on a node known to be gone.
+ * A part record lists the holders of when it was read from the metadata; a reader
+ * that keeps one for long (a file open for hours) may find them all gone while
+ * repair has made copies elsewhere since, so when none of them serves, the holders
+ * the metadata records now (if a file still refers to the part) are tried too.
  *
  * Invariants:
  * - Bytes are returned only after their node checked them against the checksum stored
@@ -45,6 +49,8 @@ export class PartReader {
     private readonly io: ChunkIO,
     private readonly registry: NodeRegistry,
     private readonly cache: ChunkCache,
+    /** The nodes the metadata records now as holding `chunkId`; undefined once no file refers to it. */
+    private readonly holdersNow: (chunkId: string) => readonly string[] | undefined,
   ) {}
 
   /** The part's verified bytes, lent until release(), if the cache holds them; never fetches. */
@@ -88,18 +94,23 @@ export class PartReader {
   }
 
   private async fetchFromReplicas(part: PartRecord, avoid?: ReadonlySet<string>): Promise<Buffer> {
-    const holders = avoid ? part.nodes.filter((id) => !avoid.has(id)) : part.nodes;
+    const holders: string[] = [];
     const failures: NodeRequestError[] = [];
-    for (const nodeId of this.replicaOrder(holders)) {
-      try {
-        const data = await this.io.fetch(nodeId, part.chunkId, part.size, part.checksum);
-        const bad = failures.filter((f) => f.code === ErrorCode.NOT_FOUND || f.code === ErrorCode.CHECKSUM_MISMATCH);
-        if (bad.length) this.repairInBackground(part, data, bad.map((f) => f.nodeId));
-        return data;
-      } catch (err) {
-        const failure = err instanceof NodeRequestError ? err : new NodeRequestError(nodeId, ErrorCode.IO_ERROR, errorMessage(err));
-        failures.push(failure);
-        log.warn('replica unreadable, trying the next', { chunk: part.chunkId, node: nodeId, error: failure.message });
+    // The part's holders first, then any the metadata has recorded since (see the header).
+    for (const candidates of [() => part.nodes, () => this.holdersNow(part.chunkId) ?? []]) {
+      const untried = candidates().filter((id) => !avoid?.has(id) && !holders.includes(id));
+      holders.push(...untried);
+      for (const nodeId of this.replicaOrder(untried)) {
+        try {
+          const data = await this.io.fetch(nodeId, part.chunkId, part.size, part.checksum);
+          const bad = failures.filter((f) => f.code === ErrorCode.NOT_FOUND || f.code === ErrorCode.CHECKSUM_MISMATCH);
+          if (bad.length) this.repairInBackground(part, data, bad.map((f) => f.nodeId));
+          return data;
+        } catch (err) {
+          const failure = err instanceof NodeRequestError ? err : new NodeRequestError(nodeId, ErrorCode.IO_ERROR, errorMessage(err));
+          failures.push(failure);
+          log.warn('replica unreadable, trying the next', { chunk: part.chunkId, node: nodeId, error: failure.message });
+        }
       }
     }
     const why = failures.map((f) => f.message).join('; ')
