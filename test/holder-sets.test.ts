@@ -161,9 +161,10 @@ describe('copy counts and the search for parts lacking copies (holder_sets)', ()
     assert.deepEqual(store.dueDoomed(Date.now(), NODES, 10).map((c) => c.chunkId).sort(), ['a', 'b', 'c']);
     const model: Model = new Map([['p0', new Set(['n1', 'n2'])], ['p1', new Set(['n1', 'n3'])], ['p2', new Set(['n2', 'n3'])]]);
     assertMatches(store, model, new Map([[fileEntry.id, ['p0', 'p1', 'p2']]]), 'after forgetting n4');
+    store.setDraining('n3', true);
     store.close();
     const reopened = new MetadataStore(file);
-    assert.deepEqual(reopened.knownNodes().map((n) => n.id), ['n1', 'n2', 'n3']);
+    assert.deepEqual(reopened.knownNodes().map((n) => [n.id, n.draining]), [['n1', false], ['n2', false], ['n3', true]]);
     reopened.close();
   });
 

@@ -155,4 +155,23 @@ describe('metadata schema', () => {
     db.close();
     assert.match(plan.map((p) => p.detail).join('; '), /USING (COVERING )?INDEX doomed_by_node/);
   });
+
+  it('knows nodes from before draining as not drained, and keeps the drain flag', () => {
+    const file = path.join(dir, 'draining.sqlite');
+    const store = new MetadataStore(file);
+    const report = { capacityBytes: 1, freeBytes: 1, usedBytes: 0, chunkCount: 0 };
+    store.upsertNode('n1', 'host', report);
+    store.upsertNode('n2', 'host', report);
+    store.close();
+
+    // Back to schema 9, as an older raidfs left it: no node was ever drained.
+    backToSchema(file, 9);
+
+    const reopened = new MetadataStore(file);
+    assert.deepEqual(reopened.knownNodes().map((n) => [n.id, n.draining]), [['n1', false], ['n2', false]]);
+    reopened.setDraining('n2', true);
+    reopened.upsertNode('n2', 'host', report); // a heartbeat's report leaves the flag alone
+    assert.deepEqual(reopened.knownNodes().map((n) => [n.id, n.draining]), [['n1', false], ['n2', true]]);
+    reopened.close();
+  });
 });

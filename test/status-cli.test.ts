@@ -148,3 +148,95 @@ describe('raidfs status, repair and scrub', () => {
     assert.match(malformed.stderr, /--rest: expected HOST:PORT/);
   });
 });
+
+describe('raidfs drain and forget-node: retiring a node that is up', () => {
+  let dir: string;
+  let controller: ControllerProcess;
+  let rest: string;
+  const nodes: LocalNode[] = [];
+
+  /** PUTs `name`; answers its id. */
+  const put = async (name: string, data: Buffer): Promise<number> => {
+    const reply = await fetch(`${controller.restUrl}/fs/${name}`, { method: 'PUT', body: data });
+    assert.equal(reply.status, 201, await reply.clone().text());
+    return ((await reply.json()) as { id: number }).id;
+  };
+  /** Which nodes hold each of file `id`'s parts' copies (GET /files/ID/info). */
+  const holders = async (id: number): Promise<string[][]> => {
+    const info = (await (await fetch(`${controller.restUrl}/files/${id}/info`)).json()) as { parts: Array<{ replicas: Array<{ node: string }> }> };
+    return info.parts.map((p) => p.replicas.map((r) => r.node).sort());
+  };
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-drain-'));
+    controller = await ControllerProcess.start(['--db', path.join(dir, 'meta.sqlite'), '--listen', 'tcp://127.0.0.1:0',
+      '--rest', '127.0.0.1:0', '--node-timeout', '3s', '--repair-grace', '1h', '--stripe-size', '256KiB', '--delete-delay', '1s']);
+    rest = controller.restUrl.replace('http://', '');
+    for (let i = 0; i < 3; i++) {
+      nodes.push(new LocalNode({ id: `node${i + 1}`, dataDir: path.join(dir, `node${i + 1}`), controller: controller.endpoint }, 'ignore'));
+    }
+    await controller.waitForStatus((s) => s.nodesUp === 3, 'three nodes are up');
+  });
+
+  after(async () => {
+    await controller?.stop();
+    await Promise.all(nodes.map((n) => n.stop(2_000)));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('moves every copy off a drained node, which then gets no new copies, and takes it back with --stop', async () => {
+    const first = await put('first.bin', testBytes(2 << 20, 'drain-1'));
+    const before = await holders(first);
+    const onNode3 = before.filter((nodes) => nodes.includes('node3')).length;
+    assert.ok(onNode3 > 0, JSON.stringify(before));
+    assert.equal(raidfs('drain', 'node9', '--rest', rest).status, 1);
+
+    const drain = raidfs('drain', 'node3', '--rest', rest);
+    assert.equal(drain.status, 0, drain.stderr + drain.stdout);
+    assert.match(drain.stdout, new RegExp(`^drain: node3 gets no new copies; repair: ${onNode3} parts under-replicated \\(copies moved off node3, being drained\\), ${onNode3} copies made`));
+    // Every part has its two copies, none on node3; the copies it had are deleted there.
+    const moved = await holders(first);
+    assert.ok(moved.every((nodes) => nodes.length === 2 && !nodes.includes('node3')), JSON.stringify(moved));
+    const status = await controller.waitForStatus((s) => s.nodes.find((n) => n.id === 'node3')?.chunkCount === 0, 'node3\'s copies are deleted');
+    assert.deepEqual([status.parts.underReplicated, status.parts.toMoveOffDraining], [0, 0]);
+    assert.equal(status.nodes.find((n) => n.id === 'node3')?.draining, true);
+    assert.match(raidfs('status', '--rest', rest).stdout, /^node3\s+up, draining\s/m);
+    const data = await fetch(`${controller.restUrl}/fs/first.bin`);
+    assert.deepEqual(Buffer.from(await data.arrayBuffer()), testBytes(2 << 20, 'drain-1'));
+
+    const during = await holders(await put('second.bin', testBytes(2 << 20, 'drain-2')));
+    assert.ok(during.every((nodes) => nodes.length === 2 && !nodes.includes('node3')), JSON.stringify(during));
+
+    const stop = raidfs('drain', 'node3', '--stop', '--rest', rest);
+    assert.equal(stop.status, 0, stop.stderr);
+    assert.equal((await controller.status()).nodes.find((n) => n.id === 'node3')?.draining, false);
+    const later = await holders(await put('third.bin', testBytes(2 << 20, 'drain-3')));
+    assert.ok(later.some((nodes) => nodes.includes('node3')), JSON.stringify(later));
+  });
+
+  it('retires a node: drain, stop, forget-node; writes fail with 503 when too few nodes take copies', async () => {
+    const drain = raidfs('drain', 'node3', '--rest', rest);
+    assert.equal(drain.status, 0, drain.stderr + drain.stdout);
+    await controller.waitForStatus((s) => s.nodes.find((n) => n.id === 'node3')?.chunkCount === 0, 'node3\'s copies are deleted');
+    const stillUp = raidfs('forget-node', 'node3', '--rest', rest);
+    assert.equal(stillUp.status, 1);
+    assert.match(stillUp.stderr, /node node3 is up/);
+    await nodes[2].stop(5_000);
+    await controller.waitForStatus((s) => s.nodesDown === 1, 'node3 is down');
+    const forget = raidfs('forget-node', 'node3', '--rest', rest);
+    assert.equal(forget.status, 0, forget.stderr);
+    assert.match(forget.stdout, /node3 forgotten \(0 copies of parts kept elsewhere, 0 doomed copies it never deleted\)/);
+
+    // node2 drained too: one node left to take copies, two needed.
+    assert.equal(raidfs('drain', 'node2', '--rest', rest).status, 1, 'its parts have nowhere to go');
+    const refused = await fetch(`${controller.restUrl}/fs/fourth.bin`, { method: 'PUT', body: testBytes(1000, 'drain-4') });
+    assert.equal(refused.status, 503);
+    assert.match(((await refused.json()) as { error: string }).error, /1 storage node is alive and not being drained \(1 is\); 2 are needed/);
+    assert.equal(raidfs('drain', 'node2', '--stop', '--rest', rest).status, 0);
+    for (const name of ['first.bin', 'second.bin', 'third.bin']) {
+      const reply = await fetch(`${controller.restUrl}/fs/${name}`);
+      assert.equal(reply.status, 200, name);
+      assert.equal(Buffer.from(await reply.arrayBuffer()).length, 2 << 20, name);
+    }
+  });
+});

@@ -5,6 +5,7 @@
  */
 import '../common/gc-tuning';
 import { controllerCommand, runController } from './controller-command';
+import { drainCommand, runDrain } from './drain-command';
 import { forgetNodeCommand, runForgetNode } from './forget-node-command';
 import { keygenCommand, runKeygen } from './keygen-command';
 import { repairCommand, runRepair, runScrub, scrubCommand } from './maintenance-commands';
@@ -21,6 +22,7 @@ const COMMANDS: Array<{ spec: CommandSpec; run: (argv: string[]) => Promise<numb
   { spec: statusCommand, run: runStatus },
   { spec: repairCommand, run: runRepair },
   { spec: scrubCommand, run: runScrub },
+  { spec: drainCommand, run: runDrain },
   { spec: forgetNodeCommand, run: runForgetNode },
   { spec: keygenCommand, run: runKeygen },
 ];

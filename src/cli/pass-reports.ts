@@ -15,7 +15,11 @@ export function describeErrors(report: { errors: string[] }): string {
 }
 
 export function describeRepair(r: RepairReport): string {
-  const lost = r.lostNodes.length ? ` (copies on ${r.lostNodes.join(', ')} counted lost)` : '';
+  const leaving = [
+    ...(r.lostNodes.length ? [`copies on ${r.lostNodes.join(', ')} counted lost`] : []),
+    ...(r.drainingNodes.length ? [`copies moved off ${r.drainingNodes.join(', ')}, being drained`] : []),
+  ];
+  const lost = leaving.length ? ` (${leaving.join('; ')})` : '';
   return `${r.underReplicated} parts under-replicated${lost}, ${r.copiesMade} copies made (${formatBytes(r.bytesCopied)}), `
     + `${r.failed} failed${took(r)}`;
 }

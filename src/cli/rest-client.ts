@@ -1,6 +1,6 @@
 /**
  * The operator commands' side of the REST API (`raidfs status`, `repair`, `scrub`,
- * `forget-node`):
+ * `drain`, `forget-node`):
  * the --rest/--rest-token options they share with the controller, and one JSON
  * request with a deadline. A JSON error from the controller, a refused connection or
  * the deadline passing becomes a one-line error (exit 1).

@@ -38,7 +38,8 @@ function renderStatus(status: ClusterStatus, url: string, now: number): string {
     ]),
     '',
     `parts: ${parts.total} stored with ${status.replicas} copies each; ${parts.underReplicated} under-replicated, ${parts.unavailable} unavailable`
-      + (parts.underReplicated ? ' (copies missing on nodes that are up)' : ''),
+      + (parts.underReplicated ? ' (copies missing on nodes that are up)' : '')
+      + (parts.toMoveOffDraining ? `; ${parts.toMoveOffDraining} to move off nodes being drained` : ''),
     `repair: ${status.repair.current ? `running, ${describeRepair(status.repair.current)}` : 'idle'}`
       + (status.repair.last ? `; last pass ${describeRepair(status.repair.last)}` : ''),
     `scrub: ${status.scrub.current ? `running, ${describeScrub(status.scrub.current)}` : 'idle'}`
@@ -49,7 +50,7 @@ function renderStatus(status: ClusterStatus, url: string, now: number): string {
 
 function nodeRow(n: NodeStatus, now: number): string[] {
   const heard = n.lastSeenMs ? `${formatDuration(now - n.lastSeenMs)} ago` : 'not since controller start';
-  const state = n.alive ? 'up' : `down ${formatDuration(now - (n.downSinceMs ?? now))}`;
+  const state = (n.alive ? 'up' : `down ${formatDuration(now - (n.downSinceMs ?? now))}`) + (n.draining ? ', draining' : '');
   return [n.id, state, n.address || '-', String(n.chunkCount), formatBytes(n.usedBytes), formatBytes(n.freeBytes), heard];
 }
 

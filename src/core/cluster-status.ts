@@ -28,6 +28,11 @@ export interface ClusterStatus {
     underReplicated: number;
     /** Parts with no copy on a node that is up (unreadable until one comes back). */
     unavailable: number;
+    /**
+     * Parts that have their copies but need one made elsewhere before the nodes being
+     * drained can go (0 once every drain is done).
+     */
+    toMoveOffDraining: number;
   };
   repair: PassProgress<RepairReport>;
   scrub: PassProgress<ScrubReport>;
@@ -43,6 +48,7 @@ export function clusterStatus(
   const nodes = registry.statuses();
   const up = nodes.filter((n) => n.alive);
   const counts = metadata.copyCounts(up.map((n) => n.id), replicas);
+  const staying = up.some((n) => n.draining) ? metadata.copyCounts(up.filter((n) => !n.draining).map((n) => n.id), replicas) : counts;
   return {
     replicas,
     nodes,
@@ -50,7 +56,10 @@ export function clusterStatus(
     nodesDown: nodes.length - up.length,
     ...clusterSpace(up),
     usedBytes: up.reduce((total, n) => total + n.usedBytes, 0),
-    parts: { total: counts.parts, underReplicated: counts.underReplicated, unavailable: counts.unavailable },
+    parts: {
+      total: counts.parts, underReplicated: counts.underReplicated, unavailable: counts.unavailable,
+      toMoveOffDraining: staying.underReplicated - counts.underReplicated,
+    },
     repair,
     scrub,
   };

@@ -332,6 +332,23 @@ export class Controller {
     return this.scrubber.runNow();
   }
 
+  /**
+   * Starts draining node `id` (`raidfs drain`): it gets no new copies, and a repair pass
+   * run now moves its copies to other nodes; resolves with that pass's report. A node
+   * being drained stays so (across restarts) until stopDraining or forgetNode.
+   */
+  async drainNode(id: string): Promise<RepairReport> {
+    if (!this.registry.setDraining(id, true)) throw new RaidfsError('ENOENT', `no storage node ${id} is known`);
+    log.info('node draining', { node: id });
+    return this.repairer.runSoon();
+  }
+
+  /** Node `id` takes new copies again; the copies already moved stay where they are. */
+  stopDraining(id: string): void {
+    if (!this.registry.setDraining(id, false)) throw new RaidfsError('ENOENT', `no storage node ${id} is known`);
+    log.info('node no longer draining', { node: id });
+  }
+
   /** Forgets a node that is down for good, once no part needs its copies (`raidfs forget-node`, forget-node.ts). */
   forgetNode(id: string): Promise<ForgetReport> {
     return forgetNode({ metadata: this.metadata, registry: this.registry }, this.replicas, id);

@@ -14,6 +14,8 @@
  *   its connection is lost (kill -9 of its process, a stop) or ZeroMQ can no longer
  *   route to it; but never from before this controller started: nodes get a full
  *   grace period to reconnect after a restart.
+ * - A node being drained (`raidfs drain`, recorded in SQLite) is never chosen for a
+ *   new copy; it keeps serving reads while repair moves its copies elsewhere.
  * - The moment a node is counted down, every request still waiting on it fails
  *   (NodeTransport.failPending), so callers move on to another replica without
  *   waiting for their deadline.
@@ -98,12 +100,12 @@ export class NodeRegistry {
   }
 
   /**
-   * Up to `count` distinct live nodes for a part of `bytes`, none of them in `exclude`
+   * Up to `count` distinct live nodes not being drained for a part of `bytes`, none of them in `exclude`
    * (the part's copies, and nodes tried for it), preferring machines and file systems
    * where none of those are (see placement.ts).
    */
   choose(count: number, bytes: number, exclude: ReadonlySet<string>): string[] {
-    const candidates = this.aliveIds()
+    const candidates = this.placeableIds()
       .filter((id) => !exclude.has(id))
       .map((id) => {
         const node = this.nodes.get(id)!;
@@ -115,6 +117,25 @@ export class NodeRegistry {
       return node ? [failureDomainsOf(node)] : [];
     });
     return pickNodes(candidates, count, bytes, Math.random, placed);
+  }
+
+  /** Live nodes that take new copies: those not being drained. */
+  placeableIds(): string[] {
+    return this.aliveIds().filter((id) => !this.nodes.get(id)!.draining);
+  }
+
+  /** Nodes being drained (`raidfs drain`), up or down. */
+  drainingIds(): string[] {
+    return [...this.nodes.values()].filter((node) => node.draining).map((node) => node.id);
+  }
+
+  /** Starts or stops draining node `id` (recorded in the metadata); false if no such node is known. */
+  setDraining(id: string, draining: boolean): boolean {
+    const node = this.nodes.get(id);
+    if (!node) return false;
+    this.metadata.setDraining(id, draining);
+    node.draining = draining;
+    return true;
   }
 
   /**
@@ -203,7 +224,7 @@ export class NodeRegistry {
       const known = this.nodes.get(nodeId);
       this.nodes.set(nodeId, {
         id: nodeId, ...report, address: body.address, lastSeenMs: Date.now(), softwareVersion: body.softwareVersion,
-        volume: reportedVolume(body.report), reservedBytes: known?.reservedBytes ?? 0, downNoticed: false,
+        volume: reportedVolume(body.report), reservedBytes: known?.reservedBytes ?? 0, downNoticed: false, draining: known?.draining ?? false,
       });
       this.metadata.upsertNode(nodeId, body.address, report);
       this.log.info('node registered', { node: nodeId, address: body.address, free: report.freeBytes, chunks: report.chunkCount });

@@ -17,6 +17,8 @@ export interface NodeStatus {
   /** When it was counted down; null while alive. */
   downSinceMs: number | null;
   softwareVersion: string;
+  /** Being drained (`raidfs drain`): gets no new copies, and repair moves its copies to other nodes. */
+  draining: boolean;
   /** The file system its data is on, which other nodes may share (null: not reported). */
   volume: VolumeStatus | null;
 }

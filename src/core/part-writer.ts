@@ -107,10 +107,17 @@ export class PartWriter {
 
   /** Fails fast, before any byte is read, when too few nodes are alive to hold the copies. */
   requireEnoughNodes(): void {
-    const alive = this.registry.aliveIds().length;
-    if (alive < this.settings.replicas) {
-      throw new RaidfsError('EUNAVAIL', `${alive} storage node${alive === 1 ? ' is' : 's are'} alive; ${this.settings.replicas} are needed to store ${this.settings.replicas} copies`);
-    }
+    const short = this.tooFewNodes();
+    if (short) throw new RaidfsError('EUNAVAIL', `${short} to store ${this.settings.replicas} copies`);
+  }
+
+  /** Why the live nodes cannot take `replicas` copies ("1 storage node is alive; 2 are needed"), or undefined if they can. */
+  private tooFewNodes(): string | undefined {
+    const usable = this.registry.placeableIds().length;
+    const wanted = this.settings.replicas;
+    if (usable >= wanted) return undefined;
+    const draining = this.registry.aliveIds().length - usable;
+    return `${usable} storage node${usable === 1 ? ' is' : 's are'} alive${draining ? ` and not being drained (${draining} ${draining === 1 ? 'is' : 'are'})` : ''}; ${wanted} are needed`;
   }
 
   /**
@@ -253,9 +260,9 @@ export class PartWriter {
 
   private placementFailure(stored: number, bytes: number, errors: Error[]): RaidfsError {
     const wanted = this.settings.replicas;
-    const alive = this.registry.aliveIds().length;
     const detail = errors.map((e) => e.message).join('; ') || `no live node has ${bytes} bytes free`;
-    if (alive < wanted) return new RaidfsError('EUNAVAIL', `only ${alive} storage nodes are alive; ${wanted} copies are needed (${detail})`);
+    const short = this.tooFewNodes();
+    if (short) return new RaidfsError('EUNAVAIL', `${short} (${detail})`);
     const full = errors.length === 0 || errors.every((e) => e instanceof NodeRequestError && e.code === ErrorCode.NO_SPACE);
     return new RaidfsError(full ? 'ENOSPC' : 'EIO', `stored ${stored} of ${wanted} copies of a part: ${detail}`);
   }

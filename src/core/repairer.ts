@@ -6,7 +6,10 @@
  * period (a restart does not cause a storm of copying), or when scrub found it
  * missing or corrupt and could not rewrite it in place (scrubber.ts drops it).
  * `raidfs repair` runs a pass at once with no grace: every node that is down counts
- * as lost.
+ * as lost. A node being drained (`raidfs drain`) counts as leaving: its copies do
+ * not count, but it serves as the source of the new copies, and each of its copies
+ * is dropped (doomed, then deleted by the collector) in the same transaction that
+ * records its replacement, so no part ever has fewer copies while it drains.
  *
  * Invariants:
  * - The new copy goes to a live node that holds no copy of the part, not even a
@@ -37,6 +40,8 @@ export interface RepairReport {
   finishedMs: number | null;
   /** Nodes whose copies counted as lost in this pass. */
   lostNodes: string[];
+  /** Nodes up and being drained, whose copies this pass moved elsewhere. */
+  drainingNodes: string[];
   /** Parts found with too few usable copies. */
   underReplicated: number;
   copiesMade: number;
@@ -112,16 +117,19 @@ export class Repairer {
   }
 
   private async pass(report: RepairReport, request: PassRequest): Promise<boolean> {
-    const lost = new Set(this.cluster.registry.lostIds(request.graceMs));
-    const lostKey = [...lost].sort().join(',');
+    const lost = this.cluster.registry.lostIds(request.graceMs);
+    const draining = this.cluster.registry.drainingIds().filter((id) => !lost.includes(id));
+    const leaving = new Set([...lost, ...draining]);
+    const lostKey = `${[...lost].sort().join(',')} draining ${draining.sort().join(',')}`;
     if (request.background && !this.shouldScan(lostKey)) return false;
-    report.lostNodes = [...lost];
-    const usable = this.cluster.registry.knownIds().filter((id) => !lost.has(id));
+    report.lostNodes = lost;
+    report.drainingNodes = draining;
+    const usable = this.cluster.registry.knownIds().filter((id) => !leaving.has(id));
     for (const batch of this.cluster.metadata.partsWithFewerCopies(usable, this.settings.replicas, BATCH)) {
       report.underReplicated += batch.length;
       let next = 0;
       const worker = async () => {
-        while (next < batch.length) await this.repairPart(batch[next++], lost, report);
+        while (next < batch.length) await this.repairPart(batch[next++], leaving, report);
       };
       await Promise.all(Array.from({ length: PARALLEL }, worker));
       // A batch whose parts found no node to copy to did no I/O: let requests in between.
@@ -133,7 +141,8 @@ export class Repairer {
     return report.underReplicated > 0;
   }
 
-  private async repairPart(part: PartRecord, lost: ReadonlySet<string>, report: RepairReport): Promise<void> {
+  /** Gives `part` new copies for those on `leaving` nodes (lost or being drained), and drops as many of those. */
+  private async repairPart(part: PartRecord, leaving: ReadonlySet<string>, report: RepairReport): Promise<void> {
     const fail = (why: string) => {
       report.failed += 1;
       noteError(report, `part ${part.chunkId}: ${why}`);
@@ -143,7 +152,7 @@ export class Repairer {
     // collector would then delete the copy just recorded.
     this.cluster.uncommitted.add(part.chunkId);
     try {
-      const usable = part.nodes.filter((id) => !lost.has(id)).length;
+      const usable = part.nodes.filter((id) => !leaving.has(id)).length;
       const exclude = new Set([...part.nodes, ...this.cluster.metadata.doomedNodesOf(part.chunkId)]);
       const targets = this.cluster.registry.choose(this.settings.replicas - usable, part.size, exclude);
       if (targets.length === 0) return fail('no live node without a copy has room for it');
@@ -158,7 +167,7 @@ export class Repairer {
       // A copy doomed meanwhile is about to be deleted: it never counts as a holder.
       const doomed = new Set(this.cluster.metadata.doomedNodesOf(part.chunkId));
       const stored = targets.filter((nodeId, i) => results[i].status === 'fulfilled' && !doomed.has(nodeId));
-      const dropped = part.nodes.filter((id) => lost.has(id)).slice(0, stored.length);
+      const dropped = part.nodes.filter((id) => leaving.has(id)).slice(0, stored.length);
       if (this.cluster.metadata.moveCopies(part.chunkId, dropped, stored)) {
         report.copiesMade += stored.length;
         report.bytesCopied += stored.length * part.size;
@@ -173,5 +182,5 @@ export class Repairer {
 }
 
 function newReport(): RepairReport {
-  return { startedMs: Date.now(), finishedMs: null, lostNodes: [], underReplicated: 0, copiesMade: 0, bytesCopied: 0, failed: 0, errors: [] };
+  return { startedMs: Date.now(), finishedMs: null, lostNodes: [], drainingNodes: [], underReplicated: 0, copiesMade: 0, bytesCopied: 0, failed: 0, errors: [] };
 }

@@ -9,6 +9,10 @@
  *                  answers its report when it is done
  *   DELETE /nodes/ID  forgets a node that is down for good, once no part needs its
  *                  copies (404: no such node; 409: it is up, or parts need it)
+ *   POST /nodes/ID/drain    starts draining a node (no new copies; its copies are
+ *                  moved elsewhere by a repair pass run now) and answers that
+ *                  pass's report when it is done
+ *   DELETE /nodes/ID/drain  stops draining it ({"node", "draining": false})
  *
  * Same auth rules as every route; the core does the work (controller.ts).
  */
@@ -22,8 +26,14 @@ export function clusterRoutes(controller: Controller): Router {
   router.post('/repair', async (_req, res) => { res.json(await controller.repair()); });
   router.post('/scrub', async (_req, res) => { res.json(await controller.scrub()); });
   router.delete('/nodes/:id', async (req, res) => { res.json(await controller.forgetNode(req.params.id)); });
+  router.post('/nodes/:id/drain', async (req, res) => { res.json(await controller.drainNode(req.params.id)); });
+  router.delete('/nodes/:id/drain', (req, res) => {
+    controller.stopDraining(req.params.id);
+    res.json({ node: req.params.id, draining: false });
+  });
   router.all('/status', methodNotAllowed(['GET', 'HEAD']));
   router.all(['/repair', '/scrub'], methodNotAllowed(['POST']));
   router.all('/nodes/:id', methodNotAllowed(['DELETE']));
+  router.all('/nodes/:id/drain', methodNotAllowed(['POST', 'DELETE']));
   return router;
 }

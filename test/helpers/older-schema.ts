@@ -25,6 +25,8 @@ const UNDO: Readonly<Record<number, string>> = {
   7: 'DROP INDEX entries_by_parent',
   // 9: the doomed copies on each node by when they were doomed.
   8: 'DROP INDEX doomed_by_node',
+  // 10: nodes being drained.
+  9: 'ALTER TABLE nodes DROP COLUMN draining',
 };
 
 /** Takes the metadata file `file` (closed) back to schema `version`. */

@@ -183,7 +183,8 @@ export class MetadataStore {
                                 free_bytes = excluded.free_bytes, used_bytes = excluded.used_bytes,
                                 chunk_count = excluded.chunk_count, last_seen_ms = excluded.last_seen_ms`),
       knownNodes: db.prepare(`SELECT id, address, capacity_bytes AS capacityBytes, free_bytes AS freeBytes,
-                                used_bytes AS usedBytes, chunk_count AS chunkCount FROM nodes ORDER BY id`),
+                                used_bytes AS usedBytes, chunk_count AS chunkCount, draining FROM nodes ORDER BY id`),
+      setDraining: db.prepare(`UPDATE nodes SET draining = ? WHERE id = ?`),
       part: db.prepare(`SELECT ${PART_COLUMNS} FROM parts WHERE chunk_id = ?`),
       partExists: db.prepare(`SELECT 1 FROM parts WHERE chunk_id = ?`),
       holderSets: db.prepare(`SELECT holders, parts FROM holder_sets`),
@@ -404,9 +405,14 @@ export class MetadataStore {
     this.stmt.upsertNode.run({ id, address, ...report, now: Date.now() });
   }
 
-  /** Every node ever registered, with its last report. */
-  knownNodes(): NodeRow[] {
-    return this.stmt.knownNodes.all() as NodeRow[];
+  /** Every node registered and not forgotten, with its last report and whether it is being drained. */
+  knownNodes(): Array<NodeRow & { draining: boolean }> {
+    return (this.stmt.knownNodes.all() as Array<NodeRow & { draining: number }>).map((row) => ({ ...row, draining: row.draining === 1 }));
+  }
+
+  /** Marks node `id` as being drained, or no longer. */
+  setDraining(id: string, draining: boolean): void {
+    this.stmt.setDraining.run(draining ? 1 : 0, id);
   }
 
   /** Whether a copy of a part, or a doomed copy, is recorded on `nodeId` (two indexed lookups). */

@@ -4,7 +4,8 @@
  * ones in one transaction each. Never edit a released migration: append a new one.
  *
  * Tables:
- *   nodes     every storage node ever registered, with its address and last report
+ *   nodes     every storage node ever registered (until forgotten), with its address,
+ *             last report and whether it is being drained
  *   entries   the directory tree: files, directories and symlinks; id 1 is the root;
  *             (parent_id, name) is unique; `version` grows on every content change;
  *             `stored_bytes` is what a file's parts hold (its size less its holes);
@@ -174,6 +175,12 @@ const MIGRATIONS: readonly string[] = [
   // node gone for good.
   `
   CREATE INDEX doomed_by_node ON doomed(node_id, since_ms);
+  `,
+  // 10: a node being drained (`raidfs drain`): no new copies go to it, and repair
+  // makes its copies on other nodes and drops them from it, so it can be retired
+  // without a part ever having fewer copies.
+  `
+  ALTER TABLE nodes ADD COLUMN draining INTEGER NOT NULL DEFAULT 0;
   `,
 ];
 

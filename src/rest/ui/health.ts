@@ -106,7 +106,7 @@ function nodeRow(node: NodeView, now: number): HTMLTableRowElement {
   const used = node.capacityBytes > 0 ? Math.round(((node.capacityBytes - node.freeBytes) / node.capacityBytes) * 100) : 0;
   return h('tr', { 'data-node': node.id, 'data-state': state },
     h('th', { scope: 'row' }, node.id),
-    h('td', {}, stateBadge(node.alive, `${state}${since}`)),
+    h('td', {}, stateBadge(node.alive, `${state}${since}${node.draining ? ', draining' : ''}`)),
     h('td', {}, node.address || '—'),
     h('td', { class: 'num' }, String(node.chunkCount)),
     h('td', { class: 'usage' }, h('div', { class: 'usage-line' },

@@ -1,0 +1,41 @@
+/**
+ * `raidfs drain NODE`: starts draining a storage node on a running controller (POST
+ * /nodes/NODE/drain): it gets no new copies, and a repair pass moves its copies to
+ * other nodes, every part keeping its copies all along. Waits for that pass and
+ * prints its report; exit 1 if it left parts on the node (the report says why).
+ * `--stop` ends the drain (DELETE /nodes/NODE/drain). Retiring a node: drain it,
+ * stop it, then `raidfs forget-node NODE`.
+ */
+import type { RepairReport } from '../core/controller';
+import { CommandSpec, parseCommand, UsageError } from './options';
+import { describeErrors, describeRepair } from './pass-reports';
+import { passTimeoutFrom, passTimeoutSpec, restClientFrom, restClientOptionSpecs } from './rest-client';
+
+export const drainCommand: CommandSpec = {
+  name: 'drain',
+  usage: 'raidfs drain NODE [--stop] [--rest HOST:PORT] [--json]',
+  summary: 'Move every copy off a storage node, which gets no new ones, to retire it (--stop: take it back).',
+  options: {
+    ...restClientOptionSpecs,
+    stop: { type: 'boolean', help: 'stop draining the node: it takes new copies again' },
+    timeout: passTimeoutSpec,
+    json: { type: 'boolean', help: 'print the answer as JSON (as the REST API answers it)' },
+  },
+};
+
+export async function runDrain(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommand(drainCommand, argv);
+  if (positionals.length !== 1) throw new UsageError(`expected one node id, got ${positionals.length}`);
+  const node = positionals[0];
+  const client = restClientFrom(values);
+  const path = `/nodes/${encodeURIComponent(node)}/drain`;
+  if (values.stop) {
+    const answer = await client.request<{ node: string; draining: boolean }>('DELETE', path, 10_000);
+    process.stdout.write(values.json ? `${JSON.stringify(answer, null, 2)}\n` : `drain: ${node} is no longer drained; it takes new copies again\n`);
+    return 0;
+  }
+  const report = await client.request<RepairReport>('POST', path, passTimeoutFrom(values));
+  process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n`
+    : `drain: ${node} gets no new copies; repair: ${describeRepair(report)}${describeErrors(report)}\n`);
+  return report.errors.length ? 1 : 0;
+}
