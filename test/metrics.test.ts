@@ -123,12 +123,14 @@ describe('GET /metrics (raidfs up, 4 nodes, mount, REST with a token)', () => {
     const cluster = await status();
     for (const node of ['node1', 'node2', 'node3', 'node4']) {
       assert.equal(m.value('raidfs_node_up', { node }), node === victim ? 0 : 1, node);
+      assert.equal(m.value('raidfs_node_draining', { node }), 0, node);
     }
     assert.equal(m.value('raidfs_nodes', { state: 'up' }), 3);
     assert.equal(m.value('raidfs_nodes', { state: 'down' }), 1);
     assert.equal(m.value('raidfs_parts_total'), cluster.parts.total);
     assert.equal(m.value('raidfs_parts_under_replicated'), cluster.parts.underReplicated);
     assert.equal(m.value('raidfs_parts_unavailable'), cluster.parts.unavailable);
+    assert.equal(m.value('raidfs_parts_to_move_off_draining'), 0);
     assert.ok(cluster.parts.underReplicated >= 1);
     assert.equal(cluster.parts.total, 10);
   });

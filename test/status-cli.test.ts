@@ -201,6 +201,10 @@ describe('raidfs drain and forget-node: retiring a node that is up', () => {
     assert.deepEqual([status.parts.underReplicated, status.parts.toMoveOffDraining], [0, 0]);
     assert.equal(status.nodes.find((n) => n.id === 'node3')?.draining, true);
     assert.match(raidfs('status', '--rest', rest).stdout, /^node3\s+up, draining\s/m);
+    const metrics = await (await fetch(`${controller.restUrl}/metrics`)).text();
+    assert.match(metrics, /^raidfs_node_draining\{node="node3"\} 1$/m);
+    assert.match(metrics, /^raidfs_node_draining\{node="node1"\} 0$/m);
+    assert.match(metrics, /^raidfs_parts_to_move_off_draining 0$/m);
     const data = await fetch(`${controller.restUrl}/fs/first.bin`);
     assert.deepEqual(Buffer.from(await data.arrayBuffer()), testBytes(2 << 20, 'drain-1'));
 

@@ -25,6 +25,7 @@
  *       unreachable (not deliverable, or the node was counted down while it waited).
  *       Buckets 1 ms .. 10 s.
  *   raidfs_node_up{node}                    gauge  1 while the node is up, 0 while it is down
+ *   raidfs_node_draining{node}              gauge  1 while the node is being drained (`raidfs drain`)
  *   raidfs_nodes{state="up"|"down"}         gauge  nodes in each state
  *   raidfs_node_capacity_bytes{node}        gauge  capacity the node last reported
  *   raidfs_node_free_bytes{node}            gauge  free space the node last reported
@@ -32,6 +33,7 @@
  *   raidfs_parts_total                      gauge  parts of committed files
  *   raidfs_parts_under_replicated           gauge  parts with fewer than `replicas` copies on nodes that are up
  *   raidfs_parts_unavailable                gauge  parts with no copy on a node that is up
+ *   raidfs_parts_to_move_off_draining       gauge  parts still to copy off nodes being drained
  * Metadata
  *   raidfs_metadata_unsynced_commits        gauge  commits visible but not yet fsynced on the
  *       controller's disk (files closed in the mount, within the sync delay: delayed-sync.ts)
@@ -159,12 +161,14 @@ export class ControllerMetrics {
   private readonly registry: Registry;
   private readonly nodeRequests: Histogram<'kind' | 'outcome'>;
   private readonly nodeUp: Gauge<'node'>;
+  private readonly nodeDraining: Gauge<'node'>;
   private readonly nodesByState: Gauge<'state'>;
   private readonly nodeCapacity: Gauge<'node'>;
   private readonly nodeFree: Gauge<'node'>;
   private readonly partsTotal: Gauge;
   private readonly partsUnderReplicated: Gauge;
   private readonly partsUnavailable: Gauge;
+  private readonly partsToMoveOffDraining: Gauge;
   private readonly unsyncedCommits: Gauge;
   private readonly readRepairHeld: Gauge;
   private readonly dataMemory: Record<'budgetBytes' | 'reservedBytes' | 'waitingStores', Gauge>;
@@ -194,12 +198,14 @@ export class ControllerMetrics {
     const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
       new Gauge<L>({ name, help, labelNames, registers });
     this.nodeUp = gauge('raidfs_node_up', '1 while the storage node is up, 0 while it is down.', ['node']);
+    this.nodeDraining = gauge('raidfs_node_draining', '1 while the storage node is being drained (raidfs drain), else 0.', ['node']);
     this.nodesByState = gauge('raidfs_nodes', 'Storage nodes known, by state.', ['state']);
     this.nodeCapacity = gauge('raidfs_node_capacity_bytes', 'Capacity the storage node last reported.', ['node']);
     this.nodeFree = gauge('raidfs_node_free_bytes', 'Free space the storage node last reported.', ['node']);
     this.partsTotal = gauge('raidfs_parts_total', 'Parts of committed files.');
     this.partsUnderReplicated = gauge('raidfs_parts_under_replicated', 'Parts with fewer copies than replicas on nodes that are up.');
     this.partsUnavailable = gauge('raidfs_parts_unavailable', 'Parts with no copy on a node that is up (unreadable).');
+    this.partsToMoveOffDraining = gauge('raidfs_parts_to_move_off_draining', 'Parts that still need a copy made before the nodes being drained can go.');
     this.unsyncedCommits = gauge('raidfs_metadata_unsynced_commits',
       'Metadata commits visible but not yet fsynced on the controller disk (files closed in the mount, within the sync delay).');
     this.dataMemory = {
@@ -266,9 +272,10 @@ export class ControllerMetrics {
   }
 
   private showCluster(status: ClusterStatus): void {
-    for (const byNode of [this.nodeUp, this.nodeCapacity, this.nodeFree]) byNode.reset();
+    for (const byNode of [this.nodeUp, this.nodeDraining, this.nodeCapacity, this.nodeFree]) byNode.reset();
     for (const node of status.nodes) {
       this.nodeUp.set({ node: node.id }, node.alive ? 1 : 0);
+      this.nodeDraining.set({ node: node.id }, node.draining ? 1 : 0);
       this.nodeCapacity.set({ node: node.id }, node.capacityBytes);
       this.nodeFree.set({ node: node.id }, node.freeBytes);
     }
@@ -277,6 +284,7 @@ export class ControllerMetrics {
     this.partsTotal.set(status.parts.total);
     this.partsUnderReplicated.set(status.parts.underReplicated);
     this.partsUnavailable.set(status.parts.unavailable);
+    this.partsToMoveOffDraining.set(status.parts.toMoveOffDraining);
   }
 
   /**
