@@ -149,4 +149,23 @@ describe('node loss, hung nodes and repair', () => {
     assert.ok(stuck.failed > 0 && /no live node/.test(stuck.errors[0]), JSON.stringify(stuck));
     await readAll(c, files);
   });
+
+  it('moves copies that an upload under way when a drain began committed to the draining node', async () => {
+    cluster = await TestCluster.start({ nodes: 4, controller: { stripeSize: STRIPE, cacheBytes: 1, repairGraceMs: 1_000 } });
+    const c = cluster;
+    const data = testBytes(6 * STRIPE, 'late');
+    // The upload stores its parts, then the drain begins and finds nothing to move
+    // (the parts are not committed yet), then the upload commits.
+    const draft = await c.controller.storeDraft([data]);
+    const draining = draft.parts[0].nodes[0];
+    const drain = await c.controller.drainNode(draining);
+    assert.equal(drain.underReplicated, 0, JSON.stringify(drain));
+    c.controller.commitDraft('/late', draft);
+    assert.ok(c.controller.status().parts.toMoveOffDraining > 0);
+    // The background pass (every 250 ms with this grace) moves them.
+    await waitUntil(() => c.controller.status().parts.toMoveOffDraining === 0, 'the late copies are moved off the draining node');
+    const { parts } = c.controller.snapshot('/late');
+    assert.ok(parts.every((p) => p.nodes.length === 2 && !p.nodes.includes(draining)), JSON.stringify(parts.map((p) => p.nodes)));
+    assert.ok((await c.controller.readFile('/late')).equals(data));
+  });
 });

@@ -100,9 +100,9 @@ export class NodeRegistry {
   }
 
   /**
-   * Up to `count` distinct live nodes not being drained for a part of `bytes`, none of them in `exclude`
-   * (the part's copies, and nodes tried for it), preferring machines and file systems
-   * where none of those are (see placement.ts).
+   * Up to `count` distinct live nodes not being drained for a part of `bytes`, none of
+   * them in `exclude` (the part's copies, and nodes tried for it), preferring machines
+   * and file systems where none of those are (see placement.ts).
    */
   choose(count: number, bytes: number, exclude: ReadonlySet<string>): string[] {
     const candidates = this.placeableIds()

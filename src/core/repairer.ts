@@ -23,10 +23,12 @@
  *   a copy on a node that holds a doomed one is never recorded.
  * - Copying is paced by a byte rate (RateLimiter), two parts at a time, so user I/O
  *   keeps most of the disks and network.
- * - The background timer looks for parts only when the set of lost nodes changed (or
- *   the last pass left parts unrepaired, then at most once a minute), so a healthy
- *   cluster, or one with a node long gone and repaired around, pays nothing. Looking
- *   reads the per-holders counts and then only the parts that lack copies, by index.
+ * - The background timer looks for parts only when the set of lost or draining nodes
+ *   changed (or the last pass left parts unrepaired, then at most once a minute), so
+ *   a healthy cluster, or one with a node long gone and repaired around, pays
+ *   nothing; and on every tick while a node drains, since uploads under way when
+ *   the drain began may still commit copies there. Looking reads the per-holders
+ *   counts and then only the parts that lack copies, by index.
  */
 import { setImmediate } from 'node:timers/promises';
 import { createLogger, errorMessage } from '../common/log';
@@ -76,8 +78,8 @@ const RETRY_FAILED_MS = 60_000;
 export class Repairer {
   readonly passes: PeriodicPass<RepairReport, PassRequest>;
   private readonly limiter: RateLimiter;
-  /** The lost nodes of the last full pass, its end and whether it left parts unrepaired. */
-  private settled = { lost: '', atMs: 0, failed: true }; // "failed": the first tick scans once, after a restart
+  /** The lost and draining nodes of the last full pass, its end and whether it left parts unrepaired. */
+  private settled = { leaving: '', atMs: 0, failed: true }; // "failed": the first tick scans once, after a restart
 
   constructor(
     private readonly cluster: ClusterAccess,
@@ -108,20 +110,21 @@ export class Repairer {
 
   /**
    * A full pass visits every part that lacks copies. The timer runs one only when the
-   * set of lost nodes changed since the last, or, if that one left parts unrepaired,
-   * once a minute; otherwise it costs nothing.
+   * set of lost or draining nodes changed since the last, or, if that one left parts
+   * unrepaired, once a minute; or while a node drains (see the header).
    */
-  private shouldScan(lostKey: string): boolean {
-    if (lostKey !== this.settled.lost) return true;
-    return this.settled.failed && Date.now() - this.settled.atMs >= RETRY_FAILED_MS;
+  private shouldScan(leavingKey: string, draining: boolean): boolean {
+    if (leavingKey !== this.settled.leaving) return true;
+    if (this.settled.failed) return Date.now() - this.settled.atMs >= RETRY_FAILED_MS;
+    return draining;
   }
 
   private async pass(report: RepairReport, request: PassRequest): Promise<boolean> {
     const lost = this.cluster.registry.lostIds(request.graceMs);
     const draining = this.cluster.registry.drainingIds().filter((id) => !lost.includes(id));
     const leaving = new Set([...lost, ...draining]);
-    const lostKey = `${[...lost].sort().join(',')} draining ${draining.sort().join(',')}`;
-    if (request.background && !this.shouldScan(lostKey)) return false;
+    const leavingKey = `${[...lost].sort().join(',')} draining ${draining.sort().join(',')}`;
+    if (request.background && !this.shouldScan(leavingKey, draining.length > 0)) return false;
     report.lostNodes = lost;
     report.drainingNodes = draining;
     const usable = this.cluster.registry.knownIds().filter((id) => !leaving.has(id));
@@ -136,7 +139,7 @@ export class Repairer {
       await setImmediate();
     }
     report.finishedMs = Date.now();
-    if (request.graceMs === this.settings.graceMs) this.settled = { lost: lostKey, atMs: report.finishedMs, failed: report.failed > 0 };
+    if (request.graceMs === this.settings.graceMs) this.settled = { leaving: leavingKey, atMs: report.finishedMs, failed: report.failed > 0 };
     if (report.underReplicated) (report.failed ? log.warn : log.info)('repair pass done', { ...report, errors: report.errors.length });
     return report.underReplicated > 0;
   }
