@@ -41,10 +41,7 @@ describe('controller crash mid-write', () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-crash-'));
     mnt = path.join(dir, 'mnt');
     controller = await ControllerProcess.start(controllerArgs('tcp://127.0.0.1:0'));
-    for (let i = 0; i < 3; i++) {
-      nodes.push(new LocalNode({ id: `node${i + 1}`, dataDir: path.join(dir, `node${i + 1}`), controller: controller.endpoint }, 'ignore'));
-    }
-    await controller.waitForStatus((s) => s.nodesUp === 3, 'three nodes are up');
+    nodes.push(...await controller.startNodes(dir, 3));
   });
 
   after(async () => {

@@ -17,32 +17,41 @@ import { testBytes } from './helpers/data';
 import { freePort } from './helpers/host';
 import { raidfs } from './helpers/raidfs-cli';
 
-describe('raidfs status, repair and scrub', () => {
-  let dir: string;
-  let controller: ControllerProcess;
-  let rest: string;
-  const nodes: LocalNode[] = [];
-
+/**
+ * What each suite below runs against, started in its before() and stopped in its
+ * after(): a `raidfs controller` (REST on, repair only on demand, doomed copies
+ * deleted 1 s after) and three real nodes.
+ */
+function operatorCluster(prefix: string) {
+  const cluster = { dir: '', controller: undefined as unknown as ControllerProcess, rest: '', nodes: [] as LocalNode[] };
   before(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-status-'));
-    controller = await ControllerProcess.start(['--db', path.join(dir, 'meta.sqlite'), '--listen', 'tcp://127.0.0.1:0',
-      // 3 s, not the usual 1.5 s: this test reads every node as up at a given moment, and
-      // on a loaded CI machine a 1 s heartbeat can come late by more than 0.5 s. The
+    cluster.dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+    cluster.controller = await ControllerProcess.start(['--db', path.join(cluster.dir, 'meta.sqlite'), '--listen', 'tcp://127.0.0.1:0',
+      // 3 s, not the usual 1.5 s: these tests read every node as up at a given moment, and
+      // on a loaded CI machine a 1 s heartbeat can come late by more than 0.5 s. A
       // killed node is counted down at once either way (its connection closes).
       '--rest', '127.0.0.1:0', '--node-timeout', '3s', '--repair-grace', '1h', '--stripe-size', '256KiB', '--delete-delay', '1s']);
-    rest = controller.restUrl.replace('http://', '');
-    for (let i = 0; i < 3; i++) {
-      nodes.push(new LocalNode({ id: `node${i + 1}`, dataDir: path.join(dir, `node${i + 1}`), controller: controller.endpoint }, 'ignore'));
-    }
-    await controller.waitForStatus((s) => s.nodesUp === 3, 'three nodes are up');
+    cluster.rest = cluster.controller.restUrl.replace('http://', '');
+    cluster.nodes.push(...await cluster.controller.startNodes(cluster.dir, 3));
+  });
+  after(async () => {
+    await cluster.controller?.stop();
+    await Promise.all(cluster.nodes.map((n) => n.stop(2_000)));
+    rmSync(cluster.dir, { recursive: true, force: true });
+  });
+  return cluster;
+}
+
+describe('raidfs status, repair and scrub', () => {
+  const cluster = operatorCluster('raidfs-status-');
+  const { nodes } = cluster;
+  let controller: ControllerProcess;
+  let rest: string;
+
+  before(async () => {
+    ({ controller, rest } = cluster);
     const put = await fetch(`${controller.restUrl}/fs/data.bin`, { method: 'PUT', body: testBytes(2 << 20, 'status') });
     assert.equal(put.status, 201);
-  });
-
-  after(async () => {
-    await controller?.stop();
-    await Promise.all(nodes.map((n) => n.stop(2_000)));
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('shows every node, then a killed node as down with the parts it leaves under-replicated', async () => {
@@ -59,7 +68,7 @@ describe('raidfs status, repair and scrub', () => {
     assert.ok(json.nodes.every((n) => n.alive && n.address && n.usedBytes > 0 && n.freeBytes > 0 && n.lastSeenMs > 0), JSON.stringify(json.nodes));
     // The three nodes keep their data on one file system, which counts once.
     assert.equal(new Set(json.nodes.map((n) => n.volume?.id)).size, 1, JSON.stringify(json.nodes));
-    const disk = statfsSync(dir);
+    const disk = statfsSync(cluster.dir);
     assert.equal(json.capacityBytes, disk.blocks * disk.bsize);
     // Free: what the nodes may still fill, all but the end of the disk they leave free.
     const usable = disk.bavail * disk.bsize - keptFree(disk.blocks * disk.bsize);
@@ -119,7 +128,7 @@ describe('raidfs status, repair and scrub', () => {
     assert.equal((await fetch(`${controller.restUrl}/nodes/node3`, { method: 'DELETE' })).status, 404);
 
     // It was not gone after all: it registers again, as a node holding no part.
-    nodes.push(new LocalNode({ id: 'node3', dataDir: path.join(dir, 'node3'), controller: controller.endpoint }, 'ignore'));
+    nodes.push(controller.startNode(cluster.dir, 'node3'));
     await controller.waitForStatus((s) => s.nodes.find((n) => n.id === 'node3')?.alive === true, 'node3 is back');
     const scrub = JSON.parse(raidfs('scrub', '--rest', rest, '--json').stdout) as ScrubReport;
     assert.equal(scrub.orphans, onNode3);
@@ -150,10 +159,10 @@ describe('raidfs status, repair and scrub', () => {
 });
 
 describe('raidfs drain and forget-node: retiring a node that is up', () => {
-  let dir: string;
+  const cluster = operatorCluster('raidfs-drain-');
+  const { nodes } = cluster;
   let controller: ControllerProcess;
   let rest: string;
-  const nodes: LocalNode[] = [];
 
   /** PUTs `name`; answers its id. */
   const put = async (name: string, data: Buffer): Promise<number> => {
@@ -167,22 +176,7 @@ describe('raidfs drain and forget-node: retiring a node that is up', () => {
     return info.parts.map((p) => p.replicas.map((r) => r.node).sort());
   };
 
-  before(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-drain-'));
-    controller = await ControllerProcess.start(['--db', path.join(dir, 'meta.sqlite'), '--listen', 'tcp://127.0.0.1:0',
-      '--rest', '127.0.0.1:0', '--node-timeout', '3s', '--repair-grace', '1h', '--stripe-size', '256KiB', '--delete-delay', '1s']);
-    rest = controller.restUrl.replace('http://', '');
-    for (let i = 0; i < 3; i++) {
-      nodes.push(new LocalNode({ id: `node${i + 1}`, dataDir: path.join(dir, `node${i + 1}`), controller: controller.endpoint }, 'ignore'));
-    }
-    await controller.waitForStatus((s) => s.nodesUp === 3, 'three nodes are up');
-  });
-
-  after(async () => {
-    await controller?.stop();
-    await Promise.all(nodes.map((n) => n.stop(2_000)));
-    rmSync(dir, { recursive: true, force: true });
-  });
+  before(() => { ({ controller, rest } = cluster); });
 
   it('moves every copy off a drained node, which then gets no new copies, and takes it back with --stop', async () => {
     const first = await put('first.bin', testBytes(2 << 20, 'drain-1'));

@@ -2,9 +2,10 @@
  * A real `raidfs controller` process for tests that need the controller itself to
  * crash or to run apart from its nodes (kill -9 of the controller, nodes in other
  * network namespaces). Its REST URL and node endpoint come from its ready line;
- * status() asks GET /status.
+ * status() asks GET /status; startNodes() starts real local nodes against it.
  */
-import { CLI_ENTRY } from '../../src/cli/local-nodes';
+import path from 'node:path';
+import { CLI_ENTRY, LocalNode } from '../../src/cli/local-nodes';
 import type { ClusterStatus } from '../../src/core/controller';
 import { waitUntil } from './data';
 import { ReadyProcess } from './ready-process';
@@ -36,6 +37,18 @@ export class ControllerProcess {
     let status = await this.status();
     await waitUntil(async () => condition(status = await this.status()), what, timeoutMs);
     return status;
+  }
+
+  /** Starts a storage node with id `id` and its data in DIR/ID, connecting to this controller. */
+  startNode(dir: string, id: string): LocalNode {
+    return new LocalNode({ id, dataDir: path.join(dir, id), controller: this.endpoint }, 'ignore');
+  }
+
+  /** Starts nodes node1..nodeN (startNode) and resolves once all of them are up. */
+  async startNodes(dir: string, count: number): Promise<LocalNode[]> {
+    const nodes = Array.from({ length: count }, (_, i) => this.startNode(dir, `node${i + 1}`));
+    await this.waitForStatus((s) => s.nodesUp === count, `${count} nodes are up`);
+    return nodes;
   }
 
   stop(signal: NodeJS.Signals = 'SIGINT'): Promise<number | null> {
