@@ -338,15 +338,18 @@ export class Controller {
    * being drained stays so (across restarts) until stopDraining or forgetNode.
    */
   async drainNode(id: string): Promise<RepairReport> {
-    if (!this.registry.setDraining(id, true)) throw new RaidfsError('ENOENT', `no storage node ${id} is known`);
-    log.info('node draining', { node: id });
+    this.setDraining(id, true);
     return this.repairer.runSoon();
   }
 
   /** Node `id` takes new copies again; the copies already moved stay where they are. */
   stopDraining(id: string): void {
-    if (!this.registry.setDraining(id, false)) throw new RaidfsError('ENOENT', `no storage node ${id} is known`);
-    log.info('node no longer draining', { node: id });
+    this.setDraining(id, false);
+  }
+
+  private setDraining(id: string, draining: boolean): void {
+    if (!this.registry.setDraining(id, draining)) throw new RaidfsError('ENOENT', `no storage node ${id} is known`);
+    log.info(draining ? 'node draining' : 'node no longer draining', { node: id });
   }
 
   /** Forgets a node that is down for good, once no part needs its copies (`raidfs forget-node`, forget-node.ts). */
