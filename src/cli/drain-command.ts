@@ -9,7 +9,7 @@
 import type { RepairReport } from '../core/controller';
 import { CommandSpec, parseCommand, UsageError } from './options';
 import { describeErrors, describeRepair } from './pass-reports';
-import { passTimeoutFrom, passTimeoutSpec, restClientFrom, restClientOptionSpecs } from './rest-client';
+import { passTimeoutFrom, passTimeoutSpec, printAnswer, restClientFrom, restClientOptionSpecs } from './rest-client';
 
 export const drainCommand: CommandSpec = {
   name: 'drain',
@@ -31,11 +31,10 @@ export async function runDrain(argv: string[]): Promise<number> {
   const path = `/nodes/${encodeURIComponent(node)}/drain`;
   if (values.stop) {
     const answer = await client.request<{ node: string; draining: boolean }>('DELETE', path, 10_000);
-    process.stdout.write(values.json ? `${JSON.stringify(answer, null, 2)}\n` : `drain: ${node} is no longer drained; it takes new copies again\n`);
+    printAnswer(values, answer, () => `drain: ${node} is no longer drained; it takes new copies again\n`);
     return 0;
   }
   const report = await client.request<RepairReport>('POST', path, passTimeoutFrom(values));
-  process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n`
-    : `drain: ${node} gets no new copies; repair: ${describeRepair(report)}${describeErrors(report)}\n`);
+  printAnswer(values, report, () => `drain: ${node} gets no new copies; repair: ${describeRepair(report)}${describeErrors(report)}\n`);
   return report.errors.length ? 1 : 0;
 }

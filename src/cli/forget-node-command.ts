@@ -6,7 +6,7 @@
  */
 import type { ForgetReport } from '../core/controller';
 import { CommandSpec, parseCommand, UsageError } from './options';
-import { restClientFrom, restClientOptionSpecs } from './rest-client';
+import { printAnswer, restClientFrom, restClientOptionSpecs } from './rest-client';
 
 export const forgetNodeCommand: CommandSpec = {
   name: 'forget-node',
@@ -22,7 +22,6 @@ export async function runForgetNode(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommand(forgetNodeCommand, argv);
   if (positionals.length !== 1) throw new UsageError(`expected one node id, got ${positionals.length}`);
   const report = await restClientFrom(values).request<ForgetReport>('DELETE', `/nodes/${encodeURIComponent(positionals[0])}`, 60_000);
-  process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n`
-    : `forget-node: ${report.node} forgotten (${report.copiesForgotten} copies of parts kept elsewhere, `
-      + `${report.doomedForgotten} doomed copies it never deleted)\n`);
+  printAnswer(values, report, () => `forget-node: ${report.node} forgotten (${report.copiesForgotten} copies of parts kept elsewhere, `
+    + `${report.doomedForgotten} doomed copies it never deleted)\n`);
 }

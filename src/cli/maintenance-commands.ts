@@ -6,7 +6,7 @@
 import type { RepairReport, ScrubReport } from '../core/controller';
 import { CommandSpec, parseCommand } from './options';
 import { describeErrors, describeRepair, describeScrub } from './pass-reports';
-import { passTimeoutFrom, passTimeoutSpec, restClientFrom, restClientOptionSpecs } from './rest-client';
+import { passTimeoutFrom, passTimeoutSpec, printAnswer, restClientFrom, restClientOptionSpecs } from './rest-client';
 
 function maintenanceCommand(name: 'repair' | 'scrub', summary: string): CommandSpec {
   return {
@@ -31,7 +31,7 @@ async function runPass<R extends { errors: string[] }>(
 ): Promise<number> {
   const { values } = parseCommand(spec, argv);
   const report = await restClientFrom(values).request<R>('POST', `/${spec.name}`, passTimeoutFrom(values));
-  process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${spec.name}: ${describe(report)}${describeErrors(report)}\n`);
+  printAnswer(values, report, () => `${spec.name}: ${describe(report)}${describeErrors(report)}\n`);
   return report.errors.length ? 1 : 0;
 }
 

@@ -1,6 +1,6 @@
 /**
  * The operator commands' side of the REST API (`raidfs status`, `repair`, `scrub`,
- * `drain`, `forget-node`):
+ * `drain`, `forget-node`): the answer printed as JSON (--json) or as text;
  * the --rest/--rest-token options they share with the controller, and one JSON
  * request with a deadline. A JSON error from the controller, a refused connection or
  * the deadline passing becomes a one-line error (exit 1).
@@ -52,4 +52,9 @@ export const passTimeoutSpec: OptionSpec = { type: 'string', help: 'how long to 
 
 export function passTimeoutFrom(values: OptionValues): number {
   return parseDuration(values.timeout as string, '--timeout');
+}
+
+/** Prints a controller's answer: as it came (JSON) with --json, else the command's text for it. */
+export function printAnswer(values: OptionValues, answer: unknown, text: () => string): void {
+  process.stdout.write(values.json ? `${JSON.stringify(answer, null, 2)}\n` : text());
 }

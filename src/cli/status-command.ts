@@ -7,7 +7,7 @@ import { formatBytes, formatDuration } from '../common/format';
 import type { ClusterStatus, NodeStatus } from '../core/controller';
 import { CommandSpec, parseCommand } from './options';
 import { describeRepair, describeScrub } from './pass-reports';
-import { restClientFrom, restClientOptionSpecs } from './rest-client';
+import { printAnswer, restClientFrom, restClientOptionSpecs } from './rest-client';
 
 export const statusCommand: CommandSpec = {
   name: 'status',
@@ -23,7 +23,7 @@ export async function runStatus(argv: string[]): Promise<void> {
   const { values } = parseCommand(statusCommand, argv);
   const client = restClientFrom(values);
   const status = await client.request<ClusterStatus>('GET', '/status', 10_000);
-  process.stdout.write(values.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status, client.url, Date.now()));
+  printAnswer(values, status, () => renderStatus(status, client.url, Date.now()));
 }
 
 function renderStatus(status: ClusterStatus, url: string, now: number): string {
