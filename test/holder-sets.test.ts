@@ -22,6 +22,13 @@ const NODES = ['n1', 'n2', 'n3', 'n4'];
 const dir = mkdtempSync(path.join(tmpdir(), 'raidfs-holders-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+/** A new metadata store in `name` that knows the storage nodes NODES (copies are recorded on known nodes only). */
+function storeWithNodes(name: string): MetadataStore {
+  const store = new MetadataStore(path.join(dir, name));
+  for (const id of NODES) store.upsertNode(id, 'test', { capacityBytes: 1, freeBytes: 1, usedBytes: 0, chunkCount: 0 });
+  return store;
+}
+
 /** A small deterministic random source, so a failure can be replayed. */
 function random(seed: number): () => number {
   return () => {
@@ -70,7 +77,7 @@ function assertMatches(store: MetadataStore, model: Model, files: Map<number, st
 
 describe('copy counts and the search for parts lacking copies (holder_sets)', () => {
   it('follow new, replaced and deleted content, moved copies and a directory removed whole', () => {
-    const store = new MetadataStore(path.join(dir, 'ops.sqlite'));
+    const store = storeWithNodes('ops.sqlite');
     const next = random(7);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
     const model: Model = new Map();
@@ -133,10 +140,7 @@ describe('copy counts and the search for parts lacking copies (holder_sets)', ()
   });
 
   it('follow a node forgotten for good: its copies, its doomed copies (in batches) and its row go', () => {
-    const file = path.join(dir, 'forget.sqlite');
-    const store = new MetadataStore(file);
-    const report = { capacityBytes: 1, freeBytes: 1, usedBytes: 0, chunkCount: 0 };
-    for (const id of NODES) store.upsertNode(id, 'test', report);
+    const store = storeWithNodes('forget.sqlite');
     const fileEntry = store.insertEntry(ROOT_ID, 'f', { kind: 'file', mode: 0o644 });
     const held = [['n1', 'n2', 'n4'], ['n1', 'n4'], ['n2', 'n3']];
     store.transaction(() => store.replaceContent(fileEntry.id, 30, held.map((nodes, idx) => ({
@@ -161,16 +165,28 @@ describe('copy counts and the search for parts lacking copies (holder_sets)', ()
     assert.deepEqual(store.dueDoomed(Date.now(), NODES, 10).map((c) => c.chunkId).sort(), ['a', 'b', 'c']);
     const model: Model = new Map([['p0', new Set(['n1', 'n2'])], ['p1', new Set(['n1', 'n3'])], ['p2', new Set(['n2', 'n3'])]]);
     assertMatches(store, model, new Map([[fileEntry.id, ['p0', 'p1', 'p2']]]), 'after forgetting n4');
+
+    // An upload that stored copies on n4 before it was forgotten commits afterwards,
+    // and a repair's copy there is recorded after: neither copy is recorded.
+    const late = store.insertEntry(ROOT_ID, 'late', { kind: 'file', mode: 0o644 });
+    const lateParts = [['n4', 'n1'], ['n2', 'n3']].map((nodes, idx) => ({
+      idx, offset: idx * 10, size: 10, chunkId: `late${idx}`, checksum: { algorithm: ChecksumAlgorithm.BLAKE3, digest: Buffer.alloc(32) }, nodes,
+    }));
+    assert.equal(store.transaction(() => store.replaceContent(late.id, 20, lateParts, [])), 1);
+    assert.equal(store.moveCopies('p2', [], ['n4']), true);
+    model.set('late0', new Set(['n1'])).set('late1', new Set(['n2', 'n3']));
+    assertMatches(store, model, new Map([[fileEntry.id, ['p0', 'p1', 'p2']], [late.id, ['late0', 'late1']]]), 'after a late commit');
+    assert.equal(store.hasCopiesOn('n4'), false);
     store.setDraining('n3', true);
     store.close();
-    const reopened = new MetadataStore(file);
+    const reopened = new MetadataStore(path.join(dir, 'forget.sqlite'));
     assert.deepEqual(reopened.knownNodes().map((n) => [n.id, n.draining]), [['n1', false], ['n2', false], ['n3', true]]);
     reopened.close();
   });
 
   it('are built for a database written before they existed', () => {
     const file = path.join(dir, 'old.sqlite');
-    const store = new MetadataStore(file);
+    const store = storeWithNodes('old.sqlite');
     const fileEntry = store.insertEntry(ROOT_ID, 'old', { kind: 'file', mode: 0o644 });
     const held = [['n1', 'n2'], ['n2'], [], ['n3', 'n1']];
     store.transaction(() => store.replaceContent(fileEntry.id, 40, held.map((nodes, idx) => ({

@@ -168,4 +168,24 @@ describe('node loss, hung nodes and repair', () => {
     assert.ok(parts.every((p) => p.nodes.length === 2 && !p.nodes.includes(draining)), JSON.stringify(parts.map((p) => p.nodes)));
     assert.ok((await c.controller.readFile('/late')).equals(data));
   });
+
+  it('records no copy on a node forgotten while an upload stored one there, and makes it elsewhere', async () => {
+    cluster = await TestCluster.start({ nodes: 4, controller: { stripeSize: STRIPE, cacheBytes: 1, repairGraceMs: 1_000 } });
+    const c = cluster;
+    const data = testBytes(6 * STRIPE, 'forgotten');
+    // The upload stores its parts; then one of its nodes dies and is forgotten (no
+    // committed part needs it); then the upload commits.
+    const draft = await c.controller.storeDraft([data]);
+    const gone = draft.parts[0].nodes[0];
+    const index = [0, 1, 2, 3].find((i) => c.nodeId(i) === gone)!;
+    await c.killNode(index);
+    await c.waitUntilDown(index);
+    assert.equal((await c.controller.forgetNode(gone)).copiesForgotten, 0);
+    c.controller.commitDraft('/late', draft);
+    assert.ok(c.controller.snapshot('/late').parts.every((p) => !p.nodes.includes(gone)), 'no copy recorded on the forgotten node');
+    // The commit asked repair for the copies left out.
+    await waitUntil(() => c.controller.snapshot('/late').parts.every((p) => p.nodes.length === 2), 'every part has two copies again');
+    assert.equal(c.controller.status().parts.underReplicated, 0);
+    assert.ok((await c.controller.readFile('/late')).equals(data));
+  });
 });

@@ -611,11 +611,18 @@ export class Controller {
    * failed commit drops the draft. What commitDraft and commitDraftTo share.
    */
   private settleInto(draft: Draft, options: WriteOptions, target: () => number): Entry {
-    return this.writer.settle(draft, ({ size, parts }) => this.commit(options.lazy === true, () => {
+    let leftOut = 0;
+    const entry = this.writer.settle(draft, ({ size, parts }) => this.commit(options.lazy === true, () => {
       const id = target();
-      this.metadata.replaceContent(id, size, parts, draft.kept, options.contentType, options.modifiedMs);
+      leftOut = this.metadata.replaceContent(id, size, parts, draft.kept, options.contentType, options.modifiedMs);
       return this.metadata.entry(id)!;
     }));
+    if (leftOut > 0) {
+      // Their node was forgotten while the draft was stored: the parts have fewer copies.
+      log.warn('copies on a forgotten node left out of a commit; repairing', { file: entry.id, copies: leftOut });
+      void this.repairer.runSoon().catch(() => undefined);
+    }
+    return entry;
   }
 
   /**

@@ -10,6 +10,8 @@
  * - A chunk copy leaves `replicas` only by moving to `doomed`; nothing forgets a copy
  *   that still occupies a node, except forgetNode, for a node the operator says is
  *   gone for good (its copies occupy nothing any more).
+ * - Every copy in `replicas` is on a node in `nodes`: a copy is recorded only on a
+ *   known node, and forgetNode drops a node's copies with its row.
  * - Entry ids are never reused, not even the newest one's after it is deleted
  *   (schema.ts, entry_ids): an id names one file for good.
  * - Every commit is fsynced except those of lazyTransaction, which sync() or the next
@@ -187,6 +189,7 @@ export class MetadataStore {
       setDraining: db.prepare(`UPDATE nodes SET draining = ? WHERE id = ?`),
       part: db.prepare(`SELECT ${PART_COLUMNS} FROM parts WHERE chunk_id = ?`),
       partExists: db.prepare(`SELECT 1 FROM parts WHERE chunk_id = ?`),
+      nodeKnown: db.prepare(`SELECT 1 FROM nodes WHERE id = ?`).pluck(),
       holderSets: db.prepare(`SELECT holders, parts FROM holder_sets`),
       partsHeldBy: db.prepare(`SELECT ${PART_COLUMNS} FROM parts
                                  WHERE holders = @holders AND chunk_id > @after ORDER BY chunk_id LIMIT @limit`),
@@ -327,8 +330,10 @@ export class MetadataStore {
    * `kept` stay as they are (an edit that changed only some stripes); every other
    * old part goes, its copies doomed. Throws KeptPartsGoneError, changing nothing, if
    * a kept part is no longer one of the file's (another write replaced it meanwhile).
+   * A copy on a node no longer known (forgotten while the draft was stored) is left
+   * out; returns how many were, so that the caller has repair make them elsewhere.
    */
-  replaceContent(fileId: number, size: number, parts: readonly PartRecord[], kept: readonly string[], contentType?: string | null, modifiedMs?: number): void {
+  replaceContent(fileId: number, size: number, parts: readonly PartRecord[], kept: readonly string[], contentType?: string | null, modifiedMs?: number): number {
     const now = Date.now();
     if (kept.length === 0) {
       this.stmt.doomReplicas.run(now, fileId);
@@ -342,14 +347,18 @@ export class MetadataStore {
       this.stmt.deletePartsExcept.run(fileId, keptJson);
     }
     const keptIds = new Set(kept);
+    let leftOut = 0;
     for (const part of parts) {
       if (keptIds.has(part.chunkId)) continue;
-      this.stmt.insertPart.run(fileId, part.idx, part.offset, part.size, part.chunkId, part.checksum.digest, part.checksum.algorithm, holdersOf(part.nodes));
-      for (const node of part.nodes) this.stmt.insertReplica.run(part.chunkId, node);
+      const nodes = this.knownOf(part.nodes);
+      leftOut += part.nodes.length - nodes.length;
+      this.stmt.insertPart.run(fileId, part.idx, part.offset, part.size, part.chunkId, part.checksum.digest, part.checksum.algorithm, holdersOf(nodes));
+      for (const node of nodes) this.stmt.insertReplica.run(part.chunkId, node);
     }
     const stored = parts.reduce((sum, part) => sum + part.size, 0);
     this.stmt.setContent.run({ id: fileId, size, stored, now, modifiedMs: modifiedMs ?? now, contentType: contentType ?? null });
     this.entriesChanged();
+    return leftOut;
   }
 
   /** Deletes an entry (a file's copies become doomed). The caller checks directories are empty. */
@@ -506,7 +515,8 @@ export class MetadataStore {
 
   /**
    * Moves a part's copies: `dropped` leave the part (and become doomed), `added` join
-   * it. Returns false, dooming the added copies instead, if no file refers to the part
+   * it, those on a node no longer known excepted (forgotten while the copy was made).
+   * Returns false, dooming the added copies instead, if no file refers to the part
    * any more (it was deleted or replaced meanwhile).
    */
   moveCopies(chunkId: string, dropped: readonly string[], added: readonly string[]): boolean {
@@ -519,9 +529,14 @@ export class MetadataStore {
       for (const nodeId of dropped) {
         if (this.stmt.deleteReplica.run(chunkId, nodeId).changes) this.stmt.doom.run(chunkId, nodeId, now);
       }
-      added.forEach((nodeId) => this.stmt.insertReplica.run(chunkId, nodeId));
+      this.knownOf(added).forEach((nodeId) => this.stmt.insertReplica.run(chunkId, nodeId));
       return true;
     });
+  }
+
+  /** The nodes of `nodes` that are known: a copy is never recorded on a node forgotten (forgetNode) or never seen. */
+  private knownOf(nodes: readonly string[]): string[] {
+    return nodes.filter((id) => this.stmt.nodeKnown.get(id) !== undefined);
   }
 }
 
