@@ -43,6 +43,14 @@ describe('node loss, hung nodes and repair', () => {
   let cluster: TestCluster | undefined;
   afterEach(async () => { await cluster?.stop(); cluster = undefined; });
 
+  /** Starts 4 nodes and stores (not commits) an upload of 6 stripes to /late; `node` holds a copy of its first part. */
+  async function storeLateUpload() {
+    cluster = await TestCluster.start({ nodes: 4, controller: { stripeSize: STRIPE, cacheBytes: 1, repairGraceMs: 1_000 } });
+    const data = testBytes(6 * STRIPE, 'late');
+    const draft = await cluster.controller.storeDraft([data]);
+    return { c: cluster, data, draft, node: draft.parts[0].nodes[0] };
+  }
+
   it('repairs to two copies after kill -9 of a node, and the node coming back resurrects nothing', async (t) => {
     cluster = await TestCluster.start({ nodes: 4, controller: { stripeSize: STRIPE, cacheBytes: 1, repairGraceMs: 1_000 } });
     const c = cluster;
@@ -151,13 +159,9 @@ describe('node loss, hung nodes and repair', () => {
   });
 
   it('moves copies that an upload under way when a drain began committed to the draining node', async () => {
-    cluster = await TestCluster.start({ nodes: 4, controller: { stripeSize: STRIPE, cacheBytes: 1, repairGraceMs: 1_000 } });
-    const c = cluster;
-    const data = testBytes(6 * STRIPE, 'late');
     // The upload stores its parts, then the drain begins and finds nothing to move
     // (the parts are not committed yet), then the upload commits.
-    const draft = await c.controller.storeDraft([data]);
-    const draining = draft.parts[0].nodes[0];
+    const { c, data, draft, node: draining } = await storeLateUpload();
     const drain = await c.controller.drainNode(draining);
     assert.equal(drain.underReplicated, 0, JSON.stringify(drain));
     c.controller.commitDraft('/late', draft);
@@ -170,13 +174,9 @@ describe('node loss, hung nodes and repair', () => {
   });
 
   it('records no copy on a node forgotten while an upload stored one there, and makes it elsewhere', async () => {
-    cluster = await TestCluster.start({ nodes: 4, controller: { stripeSize: STRIPE, cacheBytes: 1, repairGraceMs: 1_000 } });
-    const c = cluster;
-    const data = testBytes(6 * STRIPE, 'forgotten');
     // The upload stores its parts; then one of its nodes dies and is forgotten (no
     // committed part needs it); then the upload commits.
-    const draft = await c.controller.storeDraft([data]);
-    const gone = draft.parts[0].nodes[0];
+    const { c, data, draft, node: gone } = await storeLateUpload();
     const index = [0, 1, 2, 3].find((i) => c.nodeId(i) === gone)!;
     await c.killNode(index);
     await c.waitUntilDown(index);
