@@ -1,11 +1,12 @@
 /**
  * The cluster's space (src/core/cluster-space.ts) on its own: nodes that share a file
  * system count it once, bounded by their own (capacity-limited) figures; nodes on
- * their own file systems, or that report none, add up.
+ * their own file systems, or that report none, add up. And the room placement sees on
+ * each node: copies on their way to any node of a file system count against all of them.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { clusterSpace } from '../src/core/cluster-space';
+import { clusterSpace, roomForCopies } from '../src/core/cluster-space';
 import type { NodeStatus, VolumeStatus } from '../src/core/node-status';
 
 const GiB = 2 ** 30;
@@ -50,5 +51,24 @@ describe('cluster space', () => {
     ];
     assert.deepEqual(clusterSpace(nodes), { capacityBytes: 266 * GiB, freeBytes: 69 * GiB });
     assert.deepEqual(clusterSpace([]), { capacityBytes: 0, freeBytes: 0 });
+  });
+
+  it('gives placement the room each node has, with copies on their way to a shared file system counted once for all its nodes', () => {
+    const MiB = 2 ** 20;
+    const disk = (freeBytes: number) => ({ id: 'vm/m/2049', capacityBytes: 250 * GiB, freeBytes });
+    const load = (n: NodeStatus, reservedBytes: number) => ({ ...n, reservedBytes });
+    // Four nodes on one disk with 10 MiB left: 8 MiB on their way to two of them leave
+    // 2 MiB for any of the four, not 10 for the other two.
+    const shared = ['n1', 'n2', 'n3', 'n4'].map((id, i) => load(node(id, 250 * GiB, 10 * MiB, disk(i === 3 ? 11 * MiB : 10 * MiB)), i < 2 ? 4 * MiB : 0));
+    assert.deepEqual(Object.fromEntries(roomForCopies(shared)), { n1: 2 * MiB, n2: 2 * MiB, n3: 2 * MiB, n4: 2 * MiB });
+    // A node's own (capacity-limited) room bounds it too, less what is on its way to it;
+    // nodes on other file systems, or reporting none, are not affected.
+    const mixed = [
+      load(node('capped', 10 * GiB, 1 * MiB, disk(100 * MiB)), 512 * 1024),
+      load(node('big', 250 * GiB, 100 * MiB, disk(100 * MiB)), 30 * MiB),
+      load(node('other', 250 * GiB, 50 * MiB, { id: 'b/m/2049', capacityBytes: 250 * GiB, freeBytes: 50 * MiB }), 0),
+      load(node('old', 8 * GiB, 20 * MiB, null), 5 * MiB),
+    ];
+    assert.deepEqual(Object.fromEntries(roomForCopies(mixed)), { capped: 512 * 1024, big: 69.5 * MiB, other: 50 * MiB, old: 15 * MiB });
   });
 });

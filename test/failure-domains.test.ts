@@ -1,8 +1,9 @@
 /**
  * Copies on different file systems, with real nodes: two keep their data on the test
  * machine's disk and two on a tmpfs the test mounts (and unmounts, even on failure).
- * Every part must get one copy on each, and the cluster's space counts each file
- * system once. (Placement's rules on their own, machines included, are in
+ * Every part must get one copy on each, the cluster's space counts each file
+ * system once, and copies on their way to one node of the tmpfs count against the
+ * other's room. (Placement's rules on their own, machines included, are in
  * placement.test.ts.)
  */
 import assert from 'node:assert/strict';
@@ -58,5 +59,24 @@ describe('copies across file systems (2 nodes on the disk, 2 on a tmpfs)', () =>
     assert.equal(volumes.size, 2);
     assert.equal(new Set(cluster.controller.nodes().map((n) => n.volume!.host)).size, 1);
     assert.equal(cluster.controller.status().capacityBytes, disk.blocks * disk.bsize + TMPFS_BYTES);
+  });
+
+  it('counts copies on their way to one node of a file system against its other nodes too', async () => {
+    const { registry } = cluster.controller;
+    const [node2, node3] = [cluster.nodeId(2), cluster.nodeId(3)];
+    const onDisk = new Set([cluster.nodeId(0), cluster.nodeId(1)]);
+    await waitUntil(() => cluster.controller.nodes().every((n) => n.volume !== null), 'every node reported its volume', 5_000);
+    const tmpfsFree = Math.min(...cluster.controller.nodes().filter((n) => !onDisk.has(n.id)).map((n) => n.volume!.freeBytes));
+    const MiB = 2 ** 20;
+    assert.equal(registry.choose(1, 2 * MiB, onDisk).length, 1);
+    // Copies on their way to node2 that take all but 1 MiB of the tmpfs leave no room
+    // for a 2 MiB copy on node3, which reports the whole tmpfs free.
+    registry.reserve(node2, tmpfsFree - MiB);
+    try {
+      assert.deepEqual(registry.choose(1, 2 * MiB, onDisk), []);
+      assert.deepEqual(registry.choose(1, MiB / 2, new Set([...onDisk, node2])), [node3]);
+    } finally {
+      registry.release(node2, tmpfsFree - MiB);
+    }
   });
 });

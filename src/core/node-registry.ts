@@ -4,7 +4,9 @@
  * A node is alive while it has spoken (registered, heartbeat, any reply) within
  * `nodeTimeoutMs`. Reports (capacity, free and used bytes, chunks) come with each
  * heartbeat and ack. Bytes of writes in flight to a node are reserved against its
- * free space, so a burst of parts does not all land on the node that looked emptiest.
+ * free space, and against its file system's for every node on it (cluster-space.ts),
+ * so a burst of parts does not all land on the node that looked emptiest, nor fill a
+ * disk that several nodes share.
  *
  * Invariants:
  * - Every node ever registered is known (loaded from SQLite at start), alive or not,
@@ -26,6 +28,7 @@ import { createLogger } from '../common/log';
 import { MetadataStore, NodeRow } from './metadata/metadata-store';
 import { NodeTransport } from './node-transport';
 import { failureDomainsOf, pickNodes } from './placement';
+import { roomForCopies } from './cluster-space';
 import type { NodeStatus, VolumeStatus } from './node-status';
 import { bodyOf, ErrorCode, Message, NodeReport } from '../wire/messages';
 
@@ -105,12 +108,14 @@ export class NodeRegistry {
    * and file systems where none of those are (see placement.ts).
    */
   choose(count: number, bytes: number, exclude: ReadonlySet<string>): string[] {
+    // Room counts every copy on its way to a live node on the same file system.
+    const room = roomForCopies(this.aliveIds().map((id) => this.nodes.get(id)!));
     const candidates = this.placeableIds()
       .filter((id) => !exclude.has(id))
       .map((id) => {
         const node = this.nodes.get(id)!;
         // Every part has bytes, so a node has stores in flight exactly when it has bytes reserved.
-        return { id, ...failureDomainsOf(node), freeBytes: node.freeBytes - node.reservedBytes, idle: node.reservedBytes === 0 };
+        return { id, ...failureDomainsOf(node), freeBytes: room.get(id)!, idle: node.reservedBytes === 0 };
       });
     const placed = [...exclude].flatMap((id) => {
       const node = this.nodes.get(id);
