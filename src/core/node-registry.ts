@@ -115,7 +115,7 @@ export class NodeRegistry {
       .map((id) => {
         const node = this.nodes.get(id)!;
         // Every part has bytes, so a node has stores in flight exactly when it has bytes reserved.
-        return { id, ...failureDomainsOf(node), freeBytes: room.get(id)!, idle: node.reservedBytes === 0 };
+        return { id, ...failureDomainsOf(node), freeBytes: room.get(id) ?? 0, idle: node.reservedBytes === 0 };
       });
     const placed = [...exclude].flatMap((id) => {
       const node = this.nodes.get(id);
