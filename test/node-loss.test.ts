@@ -4,12 +4,15 @@
  * node is counted down the moment its connection closes, a hung one once it misses
  * heartbeats), repair restores two copies of every part, and a node that comes back
  * with stale copies gets them deleted (a file deleted meanwhile stays deleted). The figures (time to
- * repair, longest call) are printed as test diagnostics.
+ * repair, longest call) are printed as test diagnostics. A node driven by hand
+ * (hand-driven-node.ts) holds its acks until after it was forgotten.
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
+import { bodyOf } from '../src/wire/messages';
 import { TestCluster } from './helpers/cluster';
 import { testBytes, waitUntil } from './helpers/data';
+import { HandDrivenNode } from './helpers/hand-driven-node';
 
 const STRIPE = 64 * 1024;
 
@@ -187,5 +190,49 @@ describe('node loss, hung nodes and repair', () => {
     await waitUntil(() => c.controller.snapshot('/late').parts.every((p) => p.nodes.length === 2), 'every part has two copies again');
     assert.equal(c.controller.status().parts.underReplicated, 0);
     assert.ok((await c.controller.readFile('/late')).equals(data));
+  });
+
+  it('drops no copy for a repair copy made on a node forgotten while it was being stored', async () => {
+    // node1 and node2 hold every part. The drain of node1 sends the new copies to the
+    // only other node, driven by hand: it holds its acks, goes quiet, is counted down
+    // and forgotten, and only then acknowledges the copies.
+    cluster = await TestCluster.start({ nodes: 2, controller: { stripeSize: STRIPE, nodeTimeoutMs: 1_500, requestTimeoutMs: 30_000 } });
+    const c = cluster;
+    const files = await writeFiles(c, 2, 'd');
+    const [draining, staying] = [c.nodeId(0), c.nodeId(1)];
+    const acks: Array<() => void> = [];
+    const hung = await HandDrivenNode.start(c.controller.endpoint, 'hand3', (m) => {
+      if (m.kind !== 'storeChunk') return undefined;
+      const { chunkId } = bodyOf(m.envelope, 'storeChunk');
+      return new Promise((resolve) => acks.push(() => resolve({ storeChunkAck: { chunkId } })));
+    });
+    try {
+      await c.controller.waitForNodes(3, 10_000);
+      const onDraining = partsOf(c, files).length;
+      const drain = c.controller.drainNode(draining);
+      drain.catch(() => undefined); // awaited below
+      // Repair copies 2 parts at a time: the other parts find no node to copy to once hand3 is down.
+      await waitUntil(() => acks.length === 2, 'two copies are on their way to hand3');
+      hung.stopHeartbeats();
+      await waitUntil(() => !c.controller.registry.isAlive('hand3'), 'hand3 is counted down');
+      assert.equal((await c.controller.forgetNode('hand3')).copiesForgotten, 0);
+      acks.forEach((ack) => ack());
+      const report = await drain;
+      assert.equal(report.failed, onDraining, JSON.stringify(report));
+      assert.equal(report.errors.filter((e) => /forgotten/.test(e)).length, 2, JSON.stringify(report.errors));
+      for (const part of partsOf(c, files)) {
+        assert.deepEqual([...part.nodes].sort(), [draining, staying], 'the copy on the draining node stays until one is made elsewhere');
+      }
+    } finally {
+      hung.stop();
+    }
+    // A real node joins: the next pass moves the copies there.
+    c.startNode(2);
+    await c.controller.waitForNodes(3, 15_000);
+    const again = await c.controller.repair();
+    assert.equal(again.failed, 0, JSON.stringify(again));
+    assert.equal(c.controller.status().parts.toMoveOffDraining, 0);
+    for (const part of partsOf(c, files)) assert.deepEqual([...part.nodes].sort(), [staying, c.nodeId(2)]);
+    await readAll(c, files);
   });
 });

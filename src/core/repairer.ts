@@ -167,9 +167,13 @@ export class Repairer {
         return fail(errorMessage(err));
       }
       const results = await Promise.allSettled(targets.map((nodeId) => this.cluster.io.store(nodeId, part.chunkId, data, part.checksum)));
-      // A copy doomed meanwhile is about to be deleted: it never counts as a holder.
+      // A copy doomed meanwhile is about to be deleted, and one on a node forgotten
+      // meanwhile is on a node the cluster no longer knows: neither counts as a holder,
+      // so neither lets a leaving copy go. (forgetNode drops the node from the registry
+      // and the metadata in one go, and nothing awaits between here and moveCopies.)
       const doomed = new Set(this.cluster.metadata.doomedNodesOf(part.chunkId));
-      const stored = targets.filter((nodeId, i) => results[i].status === 'fulfilled' && !doomed.has(nodeId));
+      const known = new Set(this.cluster.registry.knownIds());
+      const stored = targets.filter((nodeId, i) => results[i].status === 'fulfilled' && !doomed.has(nodeId) && known.has(nodeId));
       const dropped = part.nodes.filter((id) => leaving.has(id)).slice(0, stored.length);
       if (this.cluster.metadata.moveCopies(part.chunkId, dropped, stored)) {
         report.copiesMade += stored.length;
@@ -177,7 +181,7 @@ export class Repairer {
       }
       const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failure) fail(errorMessage(failure.reason));
-      else if (stored.length < targets.length) fail('a node the copy went to is deleting that chunk');
+      else if (stored.length < targets.length) fail('a node the copy went to was forgotten, or is deleting that chunk');
     } finally {
       this.cluster.uncommitted.delete([part.chunkId]);
     }

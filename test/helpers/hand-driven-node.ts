@@ -1,15 +1,16 @@
 /**
  * A storage node driven by hand, for controller tests that need a node to misbehave
  * on cue in ways a real node process cannot be made to: a DEALER under a node id
- * that registers with a real controller, heartbeats every 500 ms, and answers each
- * request with what the test's `answer` returns for it, or not at all. stop() closes
- * its socket and timer, also after failures.
+ * that registers with a real controller, heartbeats every 500 ms (until
+ * stopHeartbeats), and answers each request with what the test's `answer` returns or
+ * resolves to for it, or not at all. stop() closes its socket and timer, also after
+ * failures.
  */
 import { Dealer } from 'zeromq';
 import { decodeMessage, encodeMessage, Envelope, Message } from '../../src/wire/messages';
 
-/** What a node that answers `message` says (its request id is added), or undefined for silence. */
-export type Answer = (message: Message) => Envelope | undefined;
+/** What a node that answers `message` says (its request id is added), at once or when it resolves; undefined for silence. */
+export type Answer = (message: Message) => Envelope | undefined | Promise<Envelope | undefined>;
 
 const REPORT = { capacityBytes: 1 << 30, freeBytes: 1 << 30, chunkCount: 0, usedBytes: 0 };
 
@@ -38,6 +39,11 @@ export class HandDrivenNode {
     return new HandDrivenNode(socket, nodeId, answer);
   }
 
+  /** The node goes quiet (a hung node, as the controller sees it) but still answers requests. */
+  stopHeartbeats(): void {
+    clearInterval(this.heartbeat);
+  }
+
   stop(): void {
     clearInterval(this.heartbeat);
     this.socket.close();
@@ -55,8 +61,8 @@ export class HandDrivenNode {
         }
         if (message.kind === 'registerAck') continue; // the answer to each heartbeat
         this.received.set(message.kind, (this.received.get(message.kind) ?? 0) + 1);
-        const reply = answer(message);
-        if (reply) await this.send({ ...reply, requestId: message.envelope.requestId });
+        const { requestId } = message.envelope;
+        void Promise.resolve(answer(message)).then((reply) => reply && this.send({ ...reply, requestId }));
       }
     } catch {
       // closed by stop()
