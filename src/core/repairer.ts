@@ -17,7 +17,8 @@
  * - A copy is recorded only after its node acknowledged it, in one transaction that
  *   also drops (dooms) as many lost copies; if the file was deleted or replaced
  *   meanwhile, the new copy is doomed instead. So when a lost node comes back, its
- *   old copies are deleted, and a deleted file never comes back with it.
+ *   old copies are deleted, and a deleted file never comes back with it. A copy whose
+ *   node was forgotten before it acknowledged is not recorded and drops nothing.
  * - The chunk is uncommitted (UncommittedChunks) from before its targets are chosen
  *   until its copies are recorded, so scrub never dooms a copy repair is making, and
  *   a copy on a node that holds a doomed one is never recorded.
