@@ -528,13 +528,17 @@ export class Controller {
    * Stores `source` as the content of the file at `path` (created or replaced) and
    * commits it once every copy of every part is acknowledged. The source's pieces are
    * handed over: one may be kept and sent as a part, so none may change once yielded.
-   * Its memory comes from the REST budget: its sender, a client, sets its pace. A
-   * wait for room there ends, with `roomSignal`'s reason, if it aborts.
+   * Its memory comes from the REST budget: its sender, a client, sets its pace. `room`
+   * is either the signal that ends a wait for room there (with its reason) if it
+   * aborts, or room already reserved for it (reserveRestMemory), released once it is
+   * stored.
    */
-  async writeFile(path: string, source: AsyncIterable<Uint8Array> | Uint8Array, options: WriteOptions = {}, roomSignal?: AbortSignal): Promise<Entry> {
+  async writeFile(path: string, source: AsyncIterable<Uint8Array> | Uint8Array, options: WriteOptions = {}, room?: AbortSignal | Reservation): Promise<Entry> {
     this.checkWritable(fileNames(path), path, options);
     const pieces = source instanceof Uint8Array ? [source] : source;
-    const draft = await this.withStoreMemory((room) => this.writer.store(pieces, room), this.restMemory, roomSignal);
+    const draft = room instanceof AbortSignal || room === undefined
+      ? await this.withStoreMemory((parts) => this.writer.store(pieces, parts), this.restMemory, room)
+      : await this.withStoreMemory((parts) => this.writer.store(pieces, parts), room);
     return this.commitDraft(path, draft, options);
   }
 
@@ -559,6 +563,17 @@ export class Controller {
     const reservation = this.dataMemory.tryReserve(this.storeBytes + ownBytes, 2 * this.storeBytes);
     if (!reservation) this.streamsRefused++;
     return reservation;
+  }
+
+  /**
+   * Room in the REST memory for an upload whose body REST holds whole before storing
+   * it (a JSON upload's): the body's `bodyBytes` and the store's stripes (at most the
+   * whole budget), once they fit; a wait for room ends, with `signal`'s reason, if it
+   * aborts. Hand it to writeFile, which then waits for nothing more: an upload never
+   * waits for room while it holds some.
+   */
+  reserveRestMemory(bodyBytes: number, signal?: AbortSignal): Promise<Reservation> {
+    return this.restMemory.reserve(bodyBytes + BASE_STRIPES * this.stripeSize, signal);
   }
 
   /** The REST memory budget's size (writeFile, lendSnapshot). */

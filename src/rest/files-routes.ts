@@ -14,11 +14,11 @@
  * IDs are the entries' stable inode numbers, the same a FUSE `stat` shows; an ID
  * that names a directory is not a file here (404). Name clashes: unique-name.ts.
  */
-import express, { Router } from 'express';
+import express, { Request, Response, Router } from 'express';
 import type { Controller, Entry, FileSnapshot } from '../core/controller';
 import { contentDisposition, sendSnapshot } from './download';
 import { HttpError, methodNotAllowed } from './errors';
-import { jsonBodyLimit, parseJsonUpload } from './json-upload';
+import { jsonBodyLimit, jsonUploadMemory, parseJsonUpload } from './json-upload';
 import { mediaType } from './media-type';
 import { writeCondition } from './preconditions';
 import { receiveFile } from './multipart';
@@ -47,8 +47,16 @@ export function filesRoutes(controller: Controller, limits: TransferLimits): Rou
     await sendJsonPages(res, {}, 'files', pages, ({ entry, path }) => fileJson(entry, path));
   });
 
-  router.post('/', express.json({ limit: jsonBodyLimit(jsonMaxBytes) }), async (req, res) => {
-    const stored = await withRoomWait(res, controller, limits.roomWaitMs, async ({ signal }): Promise<{ entry: Entry; path: string }> => {
+  const jsonLimit = jsonBodyLimit(jsonMaxBytes);
+  const jsonParser = express.json({ limit: jsonLimit });
+  /** Reads and parses a JSON body (into req.body) once its memory is reserved. */
+  const readJsonBody = (req: Request, res: Response) => new Promise<void>((resolve, reject) => {
+    jsonParser(req, res, (err?: unknown) => (err ? reject(err) : resolve()));
+  });
+
+  router.post('/', async (req, res) => {
+    const stored = await withRoomWait(res, controller, limits.roomWaitMs, async (wait): Promise<{ entry: Entry; path: string }> => {
+      const { signal } = wait;
       if (req.is('multipart/form-data')) {
         return receiveFile(req, 'file', limits.maxUploadBytes, (file) => names.withFreeName(file.filename, async (path) => ({
           entry: await controller.writeFile(path, controller.metrics.rest.receiving(file.bytes), { contentType: mediaType(file.mimeType, 'the file part\'s Content-Type'), exclusive: true }, signal),
@@ -56,12 +64,19 @@ export function filesRoutes(controller: Controller, limits: TransferLimits): Rou
         })));
       }
       if (req.is('application/json')) {
-        const upload = parseJsonUpload(req.body, jsonMaxBytes);
-        controller.metrics.rest.received(upload.contents.length);
-        return names.withFreeName(upload.filename, async (path) => ({
-          entry: await controller.writeFile(path, upload.contents, { contentType: upload.contentType, exclusive: true }, signal),
-          path,
-        }));
+        const room = await controller.reserveRestMemory(jsonUploadMemory(req.headers, jsonLimit), signal);
+        wait.started(); // its one wait for room is over: the body may take its time
+        try { // writeFile releases the room once stored; this, if it never gets there
+          await readJsonBody(req, res);
+          const upload = parseJsonUpload(req.body, jsonMaxBytes);
+          controller.metrics.rest.received(upload.contents.length);
+          return await names.withFreeName(upload.filename, async (path) => ({
+            entry: await controller.writeFile(path, upload.contents, { contentType: upload.contentType, exclusive: true }, room),
+            path,
+          }));
+        } finally {
+          room.release();
+        }
       }
       throw new HttpError(415, 'POST /files takes multipart/form-data (a file part named "file") or application/json {"filename", "content_type", "contents_b64"}');
     });

@@ -42,7 +42,7 @@ export interface RestOptions {
   token?: string;
   /** Largest file an upload may store, else 413 (default: the largest file raidfs stores, file-size.ts). */
   maxUploadBytes?: number;
-  /** Largest file a JSON base64 upload may store; its body is held in memory (default 64 MiB). */
+  /** Largest file a JSON base64 upload may store; its body is held in memory, about five times over (default 16 MiB). */
   maxJsonUploadBytes?: number;
   /** Longest an upload or download waits for room in the controller's REST memory, then 503 (default 30 s). */
   roomWaitMs?: number;
@@ -56,7 +56,7 @@ export const REST_DEFAULTS = {
   host: '127.0.0.1',
   port: 9000,
   maxUploadBytes: MAX_FILE_SIZE,
-  maxJsonUploadBytes: 64 << 20,
+  maxJsonUploadBytes: 16 << 20,
   roomWaitMs: 30_000,
   idleTimeoutMs: 120_000,
   graceMs: 2_000,
