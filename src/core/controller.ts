@@ -536,9 +536,8 @@ export class Controller {
   async writeFile(path: string, source: AsyncIterable<Uint8Array> | Uint8Array, options: WriteOptions = {}, room?: AbortSignal | Reservation): Promise<Entry> {
     this.checkWritable(fileNames(path), path, options);
     const pieces = source instanceof Uint8Array ? [source] : source;
-    const draft = room instanceof AbortSignal || room === undefined
-      ? await this.withStoreMemory((parts) => this.writer.store(pieces, parts), this.restMemory, room)
-      : await this.withStoreMemory((parts) => this.writer.store(pieces, parts), room);
+    const memory = room && !(room instanceof AbortSignal) ? room : this.restMemory;
+    const draft = await this.withStoreMemory((parts) => this.writer.store(pieces, parts), memory, room instanceof AbortSignal ? room : undefined);
     return this.commitDraft(path, draft, options);
   }
 
