@@ -35,7 +35,7 @@ const log = createLogger('registry');
 export async function forgetNode(cluster: Pick<ClusterAccess, 'metadata' | 'registry'>, replicas: number, id: string): Promise<ForgetReport> {
   const { metadata, registry } = cluster;
   const mayForget = () => {
-    if (!registry.knownIds().includes(id) && !metadata.hasCopiesOn(id)) throw new RaidfsError('ENOENT', `no storage node ${id} is known`);
+    if (!registry.isKnown(id) && !metadata.hasCopiesOn(id)) throw new RaidfsError('ENOENT', `no storage node ${id} is known`);
     if (registry.isAlive(id)) throw new RaidfsError('EBUSY', `node ${id} is up: only a node that is down can be forgotten`);
     const needed = metadata.partsNeedingCopyOn(id, replicas);
     if (needed > 0) {

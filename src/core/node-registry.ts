@@ -73,6 +73,11 @@ export class NodeRegistry {
     return node !== undefined && Date.now() - node.lastSeenMs <= this.nodeTimeoutMs;
   }
 
+  /** Whether node `id` is known: registered at some time, and not forgotten since. */
+  isKnown(id: string): boolean {
+    return this.nodes.has(id);
+  }
+
   knownIds(): string[] {
     return [...this.nodes.keys()];
   }

@@ -173,8 +173,7 @@ export class Repairer {
       // so neither lets a leaving copy go. (forgetNode drops the node from the registry
       // and the metadata in one go, and nothing awaits between here and moveCopies.)
       const doomed = new Set(this.cluster.metadata.doomedNodesOf(part.chunkId));
-      const known = new Set(this.cluster.registry.knownIds());
-      const stored = targets.filter((nodeId, i) => results[i].status === 'fulfilled' && !doomed.has(nodeId) && known.has(nodeId));
+      const stored = targets.filter((nodeId, i) => results[i].status === 'fulfilled' && !doomed.has(nodeId) && this.cluster.registry.isKnown(nodeId));
       const dropped = part.nodes.filter((id) => leaving.has(id)).slice(0, stored.length);
       if (this.cluster.metadata.moveCopies(part.chunkId, dropped, stored)) {
         report.copiesMade += stored.length;
