@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import path from 'node:path';
@@ -24,7 +25,6 @@ const STRIPE = 64 * 1024;
 const SIZES = [0, 1, 1000, 2 * STRIPE, 2 * STRIPE + 1, 5 * STRIPE + 123];
 /** Upload limits of the second, `limited` server on the same controller. */
 const LIMIT = 256 * 1024;
-const JSON_LIMIT = 64 * 1024;
 
 interface Reply {
   status: number;
@@ -88,7 +88,7 @@ describe('REST facade', () => {
   before(async () => {
     cluster = await TestCluster.start({ nodes: 4, controller: { stripeSize: STRIPE } });
     rest = await startRestServer(cluster.controller, { port: 0 });
-    limited = await startRestServer(cluster.controller, { port: 0, maxUploadBytes: LIMIT, maxJsonUploadBytes: JSON_LIMIT });
+    limited = await startRestServer(cluster.controller, { port: 0, maxUploadBytes: LIMIT });
   });
   after(async () => {
     await rest?.close();
@@ -191,6 +191,32 @@ describe('REST facade', () => {
       assert.equal((await call('GET', `/files/${second.id}`)).body.toString(), 'two');
       for (const [i, reply] of concurrent.entries()) {
         assert.ok((await call('GET', `/files/${reply.json().id}`)).body.equals(testBytes(2 * STRIPE + 3 + i, `clash${3 + i}`)));
+      }
+    });
+
+    it('takes JSON uploads as encoders write them: any member order, escaped slashes, other members, compressed', async () => {
+      const data = testBytes(3 * STRIPE + 5, 'json-forms');
+      const b64 = data.toString('base64');
+      assert.ok(b64.includes('/'), 'the base64 has slashes to escape');
+      const json = (text: string) => ({ 'Content-Type': 'application/json', ...(text ? { 'Content-Encoding': text } : {}) });
+      const forms: Array<[string, RequestInit['body'], Record<string, string>]> = [
+        ['last.bin', `{"contents_b64": "${b64}", "content_type": "text/x-last", "filename": "last.bin"}`, json('')],
+        // As PHP's json_encode writes it, sent in 7-byte pieces: escapes and quartets straddle them.
+        ['slashes.bin', pieces(Buffer.from(`{"filename":"slashes.bin","contents_b64":"${b64.replaceAll('/', '\\/')}"}`), 7), json('')],
+        ['unicode.bin', `{"filename":"unicode.bin","contents_b64":"\\u${b64.charCodeAt(0).toString(16).padStart(4, '0')}${b64.slice(1)}"}`, json('')],
+        ['others.bin', `{"meta": {"tags": ["a\\"}", "{["], "n": [1, 2.5e3, null, true]}, "filename": "others.bin", "note": "contents_b64", "contents_b64": "${b64}"}`, json('')],
+        ['bom.bin', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`{"filename":"bom.bin","contents_b64":"${b64}"}`)]), json('')],
+        ['gzip.bin', gzipSync(`{"filename":"gzip.bin","contents_b64":"${b64}"}`), json('gzip')],
+        ['br.bin', brotliCompressSync(`{"filename":"br.bin","contents_b64":"${b64}"}`), json('br')],
+        ['charset.bin', `{"filename":"charset.bin","contents_b64":"${b64}"}`, { 'Content-Type': 'application/json; charset=UTF-8' }],
+      ];
+      for (const [name, body, headers] of forms) {
+        const reply = await call('POST', '/files', { body, headers });
+        assert.equal(reply.status, 201, `${name}: ${reply.body.toString()}`);
+        assert.equal(reply.json().filename, name);
+        const download = await call('GET', `/files/${reply.json().id}`);
+        assert.ok(download.body.equals(data), name);
+        if (name === 'last.bin') assert.equal(download.headers.get('content-type'), 'text/x-last');
       }
     });
 
@@ -476,10 +502,21 @@ describe('REST facade', () => {
         [`{"filename": "${'n'.repeat(300)}", "contents_b64": "aGk="}`, /too long/],
         // A lone surrogate has no UTF-8 form: stored, it would be U+FFFD, another name.
         ['{"filename": "lone-\\ud800.txt", "contents_b64": "aGk="}', /not valid Unicode/],
+        ['{"filename": "bad-b64.txt", "contents_b64": "aGk=", "contents_b64": "aGk="}', /more than once/],
+        ['{"filename": "bad-b64.txt", "contents_b64": "aGk=aGk="}', /base64/],
+        ['{"filename": "bad-b64.txt", "contents_b64": "aGk\\n"}', /base64/],
+        ['{"filename": "bad-b64.txt", "contents_b64": "aGk\\q="}', /malformed JSON/],
+        ['{"filename": "bad-b64.txt", "contents_b64": "aGk=" "x": 1}', /malformed JSON/],
+        ['{"filename": "bad-b64.txt", "contents_b64": "aGk="} {}', /malformed JSON/],
+        ['{"filename": "bad-b64.txt", "contents_b64": "aGk=', /malformed JSON/],
       ];
       for (const [body, message] of bad) {
         assertError(await call('POST', '/files', { body, headers: { 'Content-Type': 'application/json' } }), 400, message);
       }
+      const good = '{"filename": "bad-b64.txt", "contents_b64": "aGk="}';
+      assertError(await call('POST', '/files', { body: good, headers: { 'Content-Type': 'application/json; charset=latin1' } }), 415, /UTF-8/);
+      assertError(await call('POST', '/files', { body: good, headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'zstd' } }), 415, /Content-Encoding/);
+      assertError(await call('POST', '/files', { body: good.slice(0, 20), headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' } }), 400);
       await assertAbsent('/bad-b64.txt');
       await assertAbsent('/bad-type.txt');
       assertError(await call('POST', '/files', { body: 'filename=x', headers: { 'Content-Type': 'text/plain' } }), 415);
@@ -551,10 +588,10 @@ describe('REST facade', () => {
       assertError(await call('PUT', '/fs/big-sized.bin', { body: over }, limited), 413, /limit of 262144 bytes/);
       assertError(await call('PUT', '/fs/big-chunked.bin', { body: pieces(over, 16 * 1024) }, limited), 413);
       assertError(await multipartUpload('big-form.bin', over, 'application/octet-stream', 'file', limited), 413);
-      const overJson = testBytes(JSON_LIMIT + 1, 'json-over').toString('base64');
-      assertError(await jsonUpload({ filename: 'big-json.bin', contents_b64: overJson }, limited), 413);
-      const wayOverJson = testBytes(4 * JSON_LIMIT, 'json-way-over').toString('base64');
-      assertError(await jsonUpload({ filename: 'bigger-json.bin', contents_b64: wayOverJson }, limited), 413); // refused by the JSON parser
+      const overJson = testBytes(LIMIT + 1, 'json-over').toString('base64');
+      assertError(await jsonUpload({ filename: 'big-json.bin', contents_b64: overJson }, limited), 413, /limit of 262144 bytes/);
+      const wayOverJson = testBytes(4 * LIMIT, 'json-way-over').toString('base64');
+      assertError(await jsonUpload({ contents_b64: wayOverJson, filename: 'bigger-json.bin' }, limited), 413);
       for (const name of ['big-sized.bin', 'big-chunked.bin', 'big-form.bin', 'big-json.bin', 'bigger-json.bin']) await assertAbsent(`/${name}`);
       const exact = testBytes(LIMIT, 'exact');
       assert.equal((await call('PUT', '/fs/exactly-at-limit.bin', { body: pieces(exact, 16 * 1024) }, limited)).status, 201);
@@ -576,11 +613,14 @@ describe('REST facade', () => {
       await cutOff(`PUT /fs/aborted/chunked.bin HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${partial.length.toString(16)}\r\n`, partial);
       const form = `--B\r\nContent-Disposition: form-data; name="file"; filename="aborted-form.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`;
       await cutOff(`POST /files HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=B\r\nContent-Length: ${10 * STRIPE}\r\n\r\n${form}`, partial);
+      const json = '{"filename": "aborted-json.bin", "contents_b64": "';
+      await cutOff(`POST /files HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${10 * STRIPE}\r\n\r\n${json}`, Buffer.from(partial.toString('base64')));
       const started = Date.now();
       while (Date.now() - started < 1_000) {
         await assertAbsent('/aborted/put.bin');
         await assertAbsent('/aborted/chunked.bin');
         await assertAbsent('/aborted-form.bin');
+        await assertAbsent('/aborted-json.bin');
         await new Promise((r) => setTimeout(r, 100));
       }
       const whole = testBytes(3 * STRIPE, 'whole');

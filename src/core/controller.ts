@@ -526,19 +526,26 @@ export class Controller {
 
   /**
    * Stores `source` as the content of the file at `path` (created or replaced) and
-   * commits it once every copy of every part is acknowledged. The source's pieces are
-   * handed over: one may be kept and sent as a part, so none may change once yielded.
-   * Its memory comes from the REST budget: its sender, a client, sets its pace. `room`
-   * is either the signal that ends a wait for room there (with its reason) if it
-   * aborts, or room already reserved for it (reserveRestMemory), released once it is
-   * stored.
+   * commits it once every copy of every part is acknowledged: storeUpload, then
+   * commitDraft, with the target checked first so that a write bound to fail stores
+   * nothing.
    */
-  async writeFile(path: string, source: AsyncIterable<Uint8Array> | Uint8Array, options: WriteOptions = {}, room?: AbortSignal | Reservation): Promise<Entry> {
+  async writeFile(path: string, source: AsyncIterable<Uint8Array> | Uint8Array, options: WriteOptions = {}, roomSignal?: AbortSignal): Promise<Entry> {
     this.checkWritable(fileNames(path), path, options);
-    const pieces = source instanceof Uint8Array ? [source] : source;
-    const memory = room && !(room instanceof AbortSignal) ? room : this.restMemory;
-    const draft = await this.withStoreMemory((parts) => this.writer.store(pieces, parts), memory, room instanceof AbortSignal ? room : undefined);
+    const draft = await this.storeUpload(source instanceof Uint8Array ? [source] : source, roomSignal);
     return this.commitDraft(path, draft, options);
+  }
+
+  /**
+   * Stores what a client sends as a Draft (see storeDraft), for an upload that knows
+   * its file only once its body has come (a JSON upload's filename may follow its
+   * contents). The source's pieces are handed over: one may be kept and sent as a
+   * part, so none may change once yielded. Its memory comes from the REST budget,
+   * since its sender, a client, sets its pace; a wait for room there ends, with its
+   * reason, if `roomSignal` aborts.
+   */
+  storeUpload(source: ContentSource, roomSignal?: AbortSignal): Promise<Draft> {
+    return this.withStoreMemory((room) => this.writer.store(source, room), this.restMemory, roomSignal);
   }
 
   /**
@@ -564,18 +571,7 @@ export class Controller {
     return reservation;
   }
 
-  /**
-   * Room in the REST memory for an upload whose body REST holds whole before storing
-   * it (a JSON upload's): the body's `bodyBytes` and the store's stripes (at most the
-   * whole budget), once they fit; a wait for room ends, with `signal`'s reason, if it
-   * aborts. Hand it to writeFile, which then waits for nothing more: an upload never
-   * waits for room while it holds some.
-   */
-  reserveRestMemory(bodyBytes: number, signal?: AbortSignal): Promise<Reservation> {
-    return this.restMemory.reserve(bodyBytes + BASE_STRIPES * this.stripeSize, signal);
-  }
-
-  /** The REST memory budget's size (writeFile, lendSnapshot). */
+  /** The REST memory budget's size (storeUpload, lendSnapshot). */
   get restMemoryBytes(): number {
     return this.restMemory.total;
   }

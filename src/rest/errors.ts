@@ -7,8 +7,8 @@
  *   507 Insufficient Storage: the request was fine, the nodes (or the controller's
  *   metadata disk, see coreErrorOf) are full.
  * - A client mistake is a 4xx: core EINVAL/ENAMETOOLONG, HttpError 4xx, and the 4xx
- *   errors of express' own parsers (malformed JSON, body over the limit, undecodable
- *   URL parameter). Only an unexpected failure is a 500, and its details go to the
+ *   errors of express' own parsers (a malformed body, a body over the limit,
+ *   an undecodable URL parameter). Only an unexpected failure is a 500, and its details go to the
  *   log, not to the client. Core EIO (no good copy left) is a 500 too.
  * - An error after the response started (mid-download) cannot change the status: the
  *   connection is cut, so the client sees a short body, never a wrong one. A client
@@ -50,11 +50,11 @@ function describeError(err: unknown): { status: number; message: string } {
   if (err instanceof HttpError) return { status: err.status, message: err.message };
   const known = coreErrorOf(err);
   if (known) return { status: STATUS_OF_CODE[known.code], message: known.message };
-  // express' own 4xx errors: body parsers (malformed JSON, over the limit), undecodable URL parameters.
+  // express' own 4xx errors: body parsers (the dashboard login's form), undecodable URL parameters.
   const parserError = err as { status?: unknown; type?: unknown; limit?: unknown };
   if (typeof parserError.status === 'number' && parserError.status >= 400 && parserError.status < 500) {
     if (parserError.type === 'entity.too.large') return { status: 413, message: `request body is larger than the limit of ${parserError.limit} bytes` };
-    if (parserError.type === 'entity.parse.failed') return { status: 400, message: `malformed JSON: ${errorMessage(err)}` };
+    if (parserError.type === 'entity.parse.failed') return { status: 400, message: `malformed request body: ${errorMessage(err)}` };
     return { status: parserError.status, message: errorMessage(err) };
   }
   return { status: 500, message: 'internal error' };

@@ -5,7 +5,8 @@
  *                            time: json-pages.ts)
  *   POST   /files            upload into the root directory: multipart/form-data
  *                            (field "file") or JSON {filename, content_type,
- *                            contents_b64} -> 201 {"id": N, ...}
+ *                            contents_b64} (json-upload.ts); both stream
+ *                            -> 201 {"id": N, ...}
  *   GET    /files/ID         the bytes, with the stored content type (Range works)
  *   GET    /files/ID/info    metadata, parts, and the nodes holding each copy
  *   DELETE /files/ID         removes the file; its copies are deleted from the nodes
@@ -14,11 +15,11 @@
  * IDs are the entries' stable inode numbers, the same a FUSE `stat` shows; an ID
  * that names a directory is not a file here (404). Name clashes: unique-name.ts.
  */
-import express, { Request, Response, Router } from 'express';
+import { Router } from 'express';
 import type { Controller, Entry, FileSnapshot } from '../core/controller';
 import { contentDisposition, sendSnapshot } from './download';
 import { HttpError, methodNotAllowed } from './errors';
-import { jsonBodyLimit, jsonUploadMemory, parseJsonUpload } from './json-upload';
+import { jsonBody, JsonUploadReader } from './json-upload';
 import { mediaType } from './media-type';
 import { writeCondition } from './preconditions';
 import { receiveFile } from './multipart';
@@ -31,7 +32,6 @@ import { RootNameClaims } from './unique-name';
 export function filesRoutes(controller: Controller, limits: TransferLimits): Router {
   const router = Router();
   const names = new RootNameClaims(controller);
-  const jsonMaxBytes = Math.min(limits.maxUploadBytes, limits.maxJsonUploadBytes);
 
   /** The file with id `param` and its path, resolved together (one synchronous step). */
   const fileById = (param: string): { snapshot: FileSnapshot; path: string } => {
@@ -47,16 +47,8 @@ export function filesRoutes(controller: Controller, limits: TransferLimits): Rou
     await sendJsonPages(res, {}, 'files', pages, ({ entry, path }) => fileJson(entry, path));
   });
 
-  const jsonLimit = jsonBodyLimit(jsonMaxBytes);
-  const jsonParser = express.json({ limit: jsonLimit });
-  /** Reads and parses a JSON body (into req.body) once its memory is reserved. */
-  const readJsonBody = (req: Request, res: Response) => new Promise<void>((resolve, reject) => {
-    jsonParser(req, res, (err?: unknown) => (err ? reject(err) : resolve()));
-  });
-
   router.post('/', async (req, res) => {
-    const stored = await withRoomWait(res, controller, limits.roomWaitMs, async (wait): Promise<{ entry: Entry; path: string }> => {
-      const { signal } = wait;
+    const stored = await withRoomWait(res, controller, limits.roomWaitMs, async ({ signal }): Promise<{ entry: Entry; path: string }> => {
       if (req.is('multipart/form-data')) {
         return receiveFile(req, 'file', limits.maxUploadBytes, (file) => names.withFreeName(file.filename, async (path) => ({
           entry: await controller.writeFile(path, controller.metrics.rest.receiving(file.bytes), { contentType: mediaType(file.mimeType, 'the file part\'s Content-Type'), exclusive: true }, signal),
@@ -64,18 +56,14 @@ export function filesRoutes(controller: Controller, limits: TransferLimits): Rou
         })));
       }
       if (req.is('application/json')) {
-        const room = await controller.reserveRestMemory(jsonUploadMemory(req.headers, jsonLimit), signal);
-        wait.started(); // its one wait for room is over: the body may take its time
-        try { // writeFile releases the room once stored; this, if it never gets there
-          await readJsonBody(req, res);
-          const upload = parseJsonUpload(req.body, jsonMaxBytes);
-          controller.metrics.rest.received(upload.contents.length);
-          return await names.withFreeName(upload.filename, async (path) => ({
-            entry: await controller.writeFile(path, upload.contents, { contentType: upload.contentType, exclusive: true }, room),
-            path,
-          }));
+        // Its filename may come after its contents: stored first, committed once known.
+        const upload = new JsonUploadReader(jsonBody(req), limits.maxUploadBytes);
+        const draft = await controller.storeUpload(controller.metrics.rest.receiving(upload.contents()), signal);
+        try {
+          const { filename, contentType } = await upload.finish();
+          return await names.withFreeName(filename, async (path) => ({ entry: controller.commitDraft(path, draft, { contentType, exclusive: true }), path }));
         } finally {
-          room.release();
+          controller.dropDraft(draft); // unless committed (or dropped by a failed commit)
         }
       }
       throw new HttpError(415, 'POST /files takes multipart/form-data (a file part named "file") or application/json {"filename", "content_type", "contents_b64"}');

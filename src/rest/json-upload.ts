@@ -1,63 +1,335 @@
 /**
  * The JSON form of POST /files, as the course's clients send it:
- * {"filename": "a.txt", "content_type": "text/plain", "contents_b64": "aGVsbG8="}.
- * The body is parsed whole (express.json, whose size limit keeps it bounded), so this
- * form is for small files; large files go through multipart or PUT /fs. Held whole,
- * as text, as the parsed string and decoded, a body costs the controller about five
- * times its size (measured: a 64 MiB body took it from 76 to 409 MB), so the route
- * reserves that much of the REST memory (jsonUploadMemory, and the upload's stripes)
- * before reading it: JSON uploads at once wait their turn instead of taking the
- * controller past its budget (eight of 48 MiB at once took it to 1.1 GB).
+ * {"filename": "a.txt", "content_type": "text/plain", "contents_b64": "aGVsbG8="},
+ * read as it arrives. The contents are decoded and handed on while the body streams
+ * in, at the pace the nodes store them, so a JSON upload holds no more of the
+ * controller's memory than a multipart one (its stripes), whatever its size. The
+ * other members are kept (at most 64 KiB of them) and parsed by JSON.parse once the
+ * body has ended, with "" in place of the contents.
  *
- * Invariants: `filename` and `contents_b64` are required strings; `content_type` is
- * optional. contents_b64 must be canonical base64 (standard alphabet, padded to a
- * multiple of 4, as every standard encoder writes it): anything else is refused
- * with 400 rather than decoded leniently.
- * Decoded contents over `maxBytes` are refused with 413.
+ * Invariants:
+ * - contents() yields the decoded contents_b64 and ends where its string ends (at
+ *   once if the body has none); finish() then reads the rest of the body and returns
+ *   the checked fields. Only a body that is one JSON object with a non-empty string
+ *   "filename", one string "contents_b64" and an optional media type "content_type"
+ *   gets that far: anything else throws HttpError 400 (contents over `maxBytes`: 413)
+ *   out of one or the other, and the caller drops what it stored.
+ * - The members before contents_b64 are checked as soon as it begins: an upload with
+ *   a bad filename or content type is refused before any of its contents is stored.
+ * - contents_b64 must be canonical base64 (base64-decoder.ts). JSON escapes in it
+ *   (`\/`, as some encoders write every slash) are undone first.
+ * - The body may be compressed (Content-Encoding gzip, deflate or br), as express'
+ *   JSON parser allowed, and must be UTF-8 (415 otherwise).
  */
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { Transform } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { errorMessage } from '../common/log';
+import { checkName } from '../core/paths';
+import { CanonicalBase64Decoder } from './base64-decoder';
 import { HttpError } from './errors';
 import { mediaType } from './media-type';
-import { tooLarge } from './upload-source';
+import { streamBytes, tooLarge } from './upload-source';
 
-interface JsonUpload {
+export interface JsonUpload {
   filename: string;
   contentType: string | null;
-  contents: Buffer;
 }
 
-/** Controller memory a JSON upload takes per byte of its body (see above). */
-const MEMORY_PER_BODY_BYTE = 5;
+/** Bytes of the body outside contents_b64 that are kept for JSON.parse (413 beyond). */
+const OTHER_MEMBERS_LIMIT = 64 << 10;
 
-/** Bytes of the request body express.json must accept for `maxBytes` of contents. */
-export function jsonBodyLimit(maxBytes: number): number {
-  return 4 * Math.ceil(maxBytes / 3) + (64 << 10);
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
+const BYTE_ORDER_MARK = Buffer.from([0xef, 0xbb, 0xbf]);
+
+const DECOMPRESSORS: Readonly<Record<string, () => Transform>> = {
+  gzip: createGunzip,
+  deflate: createInflate,
+  br: createBrotliDecompress,
+};
+
+/** The request's body as JSON text: inflated if compressed; 415 for what cannot be read as UTF-8 JSON. */
+export function jsonBody(req: IncomingMessage): AsyncGenerator<Buffer> {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(req.headers['content-type'] ?? '')?.[1];
+  if (charset !== undefined && !/^utf-?8$/i.test(charset)) throw new HttpError(415, `a JSON body must be UTF-8, not charset "${charset}"`);
+  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+  if (encoding === 'identity') return streamBytes(req, Infinity, () => req.complete);
+  const decompressor = DECOMPRESSORS[encoding];
+  if (!decompressor) throw new HttpError(415, `unsupported Content-Encoding "${encoding}" (gzip, deflate, br or identity)`);
+  const inflated = req.pipe(decompressor());
+  req.once('close', () => { if (!req.complete) inflated.destroy(new Error('the body ended early')); });
+  return streamBytes(inflated, Infinity, () => req.complete);
+}
+
+export class JsonUploadReader {
+  private readonly body: AsyncIterator<Buffer>;
+  /** Bytes read from the body and not scanned yet. */
+  private pending: Buffer | undefined;
+  /** The body outside contents_b64's text, with "" for it. */
+  private readonly others = Buffer.alloc(OTHER_MEMBERS_LIMIT);
+  private othersLength = 0;
+
+  // Where the scan of the others is, in the JSON's structure.
+  private started = false;
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  private expectKey = false;
+  /** Where the top-level member's key being read starts in `others`, or -1. */
+  private keyStart = -1;
+  /** The top-level member being read: its key, once read, and where its value starts (-1: not yet). */
+  private key: string | undefined;
+  private afterColon = false;
+  private valueStart = -1;
+  /** Top-level members read whole so far: their values' JSON text. */
+  private readonly members = new Map<string, string>();
+  private contentsFound = false;
+
+  constructor(body: AsyncIterable<Buffer>, private readonly maxBytes: number) {
+    this.body = body[Symbol.asyncIterator]();
+  }
+
+  /** The decoded contents, ending where the contents_b64 string ends. */
+  async *contents(): AsyncGenerator<Buffer> {
+    let ended = false;
+    try {
+      yield* this.decodedContents();
+      ended = true;
+    } finally {
+      if (!ended) await this.stopReading();
+    }
+  }
+
+  /** Reads the rest of the body (after contents(), which must have ended) and returns its checked fields. */
+  async finish(): Promise<JsonUpload> {
+    try {
+      // (A second contents_b64 throws in scan(): true here means contents() was not read.)
+      if (await this.scanUntilContents()) throw new Error('JsonUploadReader.finish() called before its contents were read');
+      return checkFields(parseJson(this.others.toString('utf8', 0, this.othersLength)), true);
+    } catch (err) {
+      await this.stopReading();
+      throw err;
+    }
+  }
+
+  /**
+   * Leaves the body where it is, for the error answer to drain: a body iterator left
+   * suspended would keep the request in paused mode, and the client would wait for
+   * its answer for ever.
+   */
+  private async stopReading(): Promise<void> {
+    await this.body.return?.();
+  }
+
+  private async *decodedContents(): AsyncGenerator<Buffer> {
+    if (!(await this.scanUntilContents())) return;
+    checkFields(this.membersSoFar(), false);
+    const decoder = new CanonicalBase64Decoder(() => new HttpError(400, '"contents_b64" is not valid base64'));
+    let escape = '';
+    let decoded = 0;
+    for (;;) {
+      const chunk = await this.nextChunk();
+      if (!chunk) throw malformed('the body ended inside "contents_b64"');
+      let text = '';
+      let i = 0;
+      let end = -1;
+      const quote = chunk.indexOf(QUOTE);
+      while (i < chunk.length) {
+        if (escape !== '') {
+          escape += String.fromCharCode(chunk[i++]);
+          const char = unescaped(escape);
+          if (char !== undefined) {
+            text += char;
+            escape = '';
+          }
+          continue;
+        }
+        // An escaped quote throws above, so the first quote is where the string ends.
+        const backslash = chunk.indexOf(BACKSLASH, i);
+        const stop = quote < 0 ? chunk.length : quote;
+        const segmentEnd = backslash >= 0 && backslash < stop ? backslash : stop;
+        text += chunk.toString('latin1', i, segmentEnd);
+        i = segmentEnd;
+        if (i === stop) {
+          end = quote;
+          break;
+        }
+        escape = '\\';
+        i++;
+      }
+      const bytes = decoder.push(text);
+      decoded += bytes.length;
+      if (decoded > this.maxBytes) throw tooLarge(this.maxBytes);
+      if (bytes.length > 0) yield bytes;
+      if (end >= 0) {
+        decoder.end();
+        if (end + 1 < chunk.length) this.pending = chunk.subarray(end + 1);
+        return;
+      }
+    }
+  }
+
+
+  private async nextChunk(): Promise<Buffer | undefined> {
+    const pending = this.pending;
+    this.pending = undefined;
+    if (pending) return pending;
+    const next = await this.body.next();
+    return next.done ? undefined : next.value;
+  }
+
+  /** Scans the body until contents_b64's string begins (true) or the body ends (false). */
+  private async scanUntilContents(): Promise<boolean> {
+    for (;;) {
+      const next = await this.nextChunk();
+      if (!next) return false;
+      const chunk = this.othersLength === 0 && next.subarray(0, 3).equals(BYTE_ORDER_MARK) ? next.subarray(3) : next;
+      const contentsAt = this.scan(chunk);
+      if (contentsAt >= 0) {
+        if (contentsAt < chunk.length) this.pending = chunk.subarray(contentsAt);
+        return true;
+      }
+    }
+  }
+
+  /**
+   * Scans `chunk` as the body outside contents_b64, copying it to `others`: the index
+   * where contents_b64's text begins (past its opening quote), or -1 if it does not
+   * begin in this chunk. Tracks only what it needs (strings, nesting, the top-level
+   * keys and where their values start and end); JSON.parse checks the rest at the end.
+   */
+  private scan(chunk: Buffer): number {
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i];
+      if (this.inString) {
+        this.keep(b);
+        if (this.escaped) this.escaped = false;
+        else if (b === BACKSLASH) this.escaped = true;
+        else if (b === QUOTE) this.endString();
+        continue;
+      }
+      if (WHITESPACE.has(b)) {
+        this.keep(b);
+        continue;
+      }
+      if (!this.started) {
+        if (b !== 0x7b) throw new HttpError(400, 'the JSON body must be an object {"filename", "content_type", "contents_b64"}');
+        this.started = true;
+      }
+      if (this.depth === 1 && this.afterColon && this.valueStart < 0) {
+        this.valueStart = this.othersLength;
+        if (this.key === 'contents_b64' && b === QUOTE) {
+          if (this.contentsFound) throw new HttpError(400, '"contents_b64" is given more than once');
+          this.contentsFound = true;
+          this.keep(QUOTE);
+          this.keep(QUOTE);
+          return i + 1;
+        }
+      }
+      this.keep(b);
+      switch (b) {
+        case QUOTE:
+          this.inString = true;
+          if (this.depth === 1 && this.expectKey) {
+            this.keyStart = this.othersLength - 1;
+            this.expectKey = false;
+          }
+          break;
+        case 0x7b: // {
+        case 0x5b: // [
+          this.depth++;
+          if (this.depth === 1) this.expectKey = true;
+          break;
+        case 0x7d: // }
+        case 0x5d: // ]
+          if (this.depth === 1) this.endMember();
+          this.depth--;
+          break;
+        case 0x2c: // ,
+          if (this.depth === 1) {
+            this.endMember();
+            this.expectKey = true;
+          }
+          break;
+        case 0x3a: // :
+          if (this.depth === 1) this.afterColon = true;
+          break;
+      }
+    }
+    return -1;
+  }
+
+  private keep(b: number): void {
+    if (this.othersLength === OTHER_MEMBERS_LIMIT) {
+      throw new HttpError(413, `the JSON body's members other than "contents_b64" take more than ${OTHER_MEMBERS_LIMIT} bytes`);
+    }
+    this.others[this.othersLength++] = b;
+  }
+
+  private endString(): void {
+    this.inString = false;
+    if (this.keyStart < 0) return;
+    const key = parseJson(this.others.toString('utf8', this.keyStart, this.othersLength));
+    this.key = typeof key === 'string' ? key : undefined;
+    this.keyStart = -1;
+  }
+
+  /** A top-level member ends (at the `,` or `}` just kept). */
+  private endMember(): void {
+    if (this.key !== undefined && this.valueStart >= 0) this.members.set(this.key, this.others.toString('utf8', this.valueStart, this.othersLength - 1));
+    this.key = undefined;
+    this.afterColon = false;
+    this.valueStart = -1;
+  }
+
+  private membersSoFar(): Record<string, unknown> {
+    return Object.fromEntries([...this.members].map(([key, text]) => [key, parseJson(text)]));
+  }
 }
 
 /**
- * The memory to reserve before reading a JSON body of at most `bodyLimit` bytes with
- * these headers: by its Content-Length, or by the limit when the length is not given
- * or is not the body's (a compressed body, which express.json inflates).
+ * The upload's fields, checked: all of them once the body is `complete`, else those
+ * given so far (the rest is checked when it has come).
  */
-export function jsonUploadMemory(headers: IncomingHttpHeaders, bodyLimit: number): number {
-  const declared = Number(headers['content-length']);
-  const plain = (headers['content-encoding'] ?? 'identity').toLowerCase() === 'identity';
-  const bodyBytes = plain && headers['content-length'] !== undefined && Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, bodyLimit) : bodyLimit;
-  return MEMORY_PER_BODY_BYTE * bodyBytes;
-}
-
-export function parseJsonUpload(body: unknown, maxBytes: number): JsonUpload {
+function checkFields(body: unknown, complete: boolean): JsonUpload {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new HttpError(400, 'the JSON body must be an object {"filename", "content_type", "contents_b64"}');
   }
-  const fields = body as Record<string, unknown>;
-  if (typeof fields.filename !== 'string' || fields.filename === '') throw new HttpError(400, 'missing field "filename" (a non-empty string)');
-  if (typeof fields.contents_b64 !== 'string') throw new HttpError(400, 'missing field "contents_b64" (the contents in base64)');
-  const text = fields.contents_b64;
-  if ((text.length / 4) * 3 - (text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0) > maxBytes) throw tooLarge(maxBytes);
-  const contents = Buffer.from(text, 'base64');
-  // Node's decoder skips what is not base64; only canonical input encodes back to itself.
-  // (Three times faster than a regular expression over the text.)
-  if (contents.toString('base64') !== text) throw new HttpError(400, '"contents_b64" is not valid base64');
-  return { filename: fields.filename, contentType: mediaType(fields.content_type, '"content_type"'), contents };
+  const { filename, contents_b64: contents, content_type: contentType } = body as Record<string, unknown>;
+  if (complete || filename !== undefined) {
+    if (typeof filename !== 'string' || filename === '') throw new HttpError(400, 'missing field "filename" (a non-empty string)');
+    checkName(filename);
+  }
+  if (complete && typeof contents !== 'string') throw new HttpError(400, 'missing field "contents_b64" (the contents in base64)');
+  return { filename: filename as string, contentType: mediaType(contentType, '"content_type"') };
+}
+
+/**
+ * The character a JSON escape in contents_b64 stands for, or undefined while the
+ * escape is incomplete. Escapes of characters that base64 does not use throw at once.
+ */
+function unescaped(escape: string): string | undefined {
+  const kind = escape[1];
+  if (kind === '/') return '/';
+  if (kind !== 'u') {
+    if ('"\\bfnrt'.includes(kind)) throw new HttpError(400, '"contents_b64" is not valid base64');
+    throw malformed(`bad escape ${JSON.stringify(escape)} in "contents_b64"`);
+  }
+  if (escape.length < 6) return undefined;
+  if (!/^[0-9a-fA-F]{4}$/.test(escape.slice(2))) throw malformed(`bad escape ${JSON.stringify(escape)} in "contents_b64"`);
+  return String.fromCharCode(parseInt(escape.slice(2), 16));
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw malformed(errorMessage(err));
+  }
+}
+
+function malformed(detail: string): HttpError {
+  return new HttpError(400, `malformed JSON: ${detail}`);
 }

@@ -42,8 +42,6 @@ export interface RestOptions {
   token?: string;
   /** Largest file an upload may store, else 413 (default: the largest file raidfs stores, file-size.ts). */
   maxUploadBytes?: number;
-  /** Largest file a JSON base64 upload may store; its body is held in memory, about five times over (default 16 MiB). */
-  maxJsonUploadBytes?: number;
   /** Longest an upload or download waits for room in the controller's REST memory, then 503 (default 30 s). */
   roomWaitMs?: number;
   /** A connection silent this long is closed (default 120 s). */
@@ -56,7 +54,6 @@ export const REST_DEFAULTS = {
   host: '127.0.0.1',
   port: 9000,
   maxUploadBytes: MAX_FILE_SIZE,
-  maxJsonUploadBytes: 16 << 20,
   roomWaitMs: 30_000,
   idleTimeoutMs: 120_000,
   graceMs: 2_000,
@@ -75,7 +72,6 @@ const log = createLogger('rest');
 function createRestApp(controller: Controller, options: RestOptions = {}): express.Express {
   const limits: TransferLimits = {
     maxUploadBytes: options.maxUploadBytes ?? REST_DEFAULTS.maxUploadBytes,
-    maxJsonUploadBytes: options.maxJsonUploadBytes ?? REST_DEFAULTS.maxJsonUploadBytes,
     roomWaitMs: options.roomWaitMs ?? REST_DEFAULTS.roomWaitMs,
   };
   const app = express();

@@ -6,8 +6,6 @@
 export interface TransferLimits {
   /** Largest file any upload may store (413 beyond). */
   maxUploadBytes: number;
-  /** Largest file a JSON (base64) upload may store; that body is held in memory whole. */
-  maxJsonUploadBytes: number;
   /**
    * Longest an upload or download waits for room in the controller's REST memory
    * before it starts; then it is answered 503 with Retry-After (room-wait.ts).
