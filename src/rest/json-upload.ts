@@ -4,8 +4,8 @@
  * read as it arrives. The contents are decoded and handed on while the body streams
  * in, at the pace the nodes store them, so a JSON upload holds no more of the
  * controller's memory than a multipart one (its stripes), whatever its size. The
- * other members are kept (at most 64 KiB of them) and parsed by JSON.parse once the
- * body has ended, with "" in place of the contents.
+ * rest of the body is kept (at most 64 KiB of it) and parsed by JSON.parse once it
+ * has ended, with "" in place of the contents (json-object-scanner.ts).
  *
  * Invariants:
  * - contents() yields the decoded contents_b64 and ends where its string ends (at
@@ -24,10 +24,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import { errorMessage } from '../common/log';
 import { checkName } from '../core/paths';
 import { CanonicalBase64Decoder } from './base64-decoder';
 import { HttpError } from './errors';
+import { BACKSLASH, JsonObjectScanner, malformed, notAnObject, QUOTE } from './json-object-scanner';
 import { mediaType } from './media-type';
 import { streamBytes, tooLarge } from './upload-source';
 
@@ -35,14 +35,6 @@ export interface JsonUpload {
   filename: string;
   contentType: string | null;
 }
-
-/** Bytes of the body outside contents_b64 that are kept for JSON.parse (413 beyond). */
-const OTHER_MEMBERS_LIMIT = 64 << 10;
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
-const BYTE_ORDER_MARK = Buffer.from([0xef, 0xbb, 0xbf]);
 
 const DECOMPRESSORS: Readonly<Record<string, () => Transform>> = {
   gzip: createGunzip,
@@ -67,25 +59,7 @@ export class JsonUploadReader {
   private readonly body: AsyncIterator<Buffer>;
   /** Bytes read from the body and not scanned yet. */
   private pending: Buffer | undefined;
-  /** The body outside contents_b64's text, with "" for it. */
-  private readonly others = Buffer.alloc(OTHER_MEMBERS_LIMIT);
-  private othersLength = 0;
-
-  // Where the scan of the others is, in the JSON's structure.
-  private started = false;
-  private depth = 0;
-  private inString = false;
-  private escaped = false;
-  private expectKey = false;
-  /** Where the top-level member's key being read starts in `others`, or -1. */
-  private keyStart = -1;
-  /** The top-level member being read: its key, once read, and where its value starts (-1: not yet). */
-  private key: string | undefined;
-  private afterColon = false;
-  private valueStart = -1;
-  /** Top-level members read whole so far: their values' JSON text. */
-  private readonly members = new Map<string, string>();
-  private contentsFound = false;
+  private readonly scanner = new JsonObjectScanner('contents_b64');
 
   constructor(body: AsyncIterable<Buffer>, private readonly maxBytes: number) {
     this.body = body[Symbol.asyncIterator]();
@@ -105,9 +79,9 @@ export class JsonUploadReader {
   /** Reads the rest of the body (after contents(), which must have ended) and returns its checked fields. */
   async finish(): Promise<JsonUpload> {
     try {
-      // (A second contents_b64 throws in scan(): true here means contents() was not read.)
+      // (A second contents_b64 throws in the scan: true here means contents() was not read.)
       if (await this.scanUntilContents()) throw new Error('JsonUploadReader.finish() called before its contents were read');
-      return checkFields(parseJson(this.others.toString('utf8', 0, this.othersLength)), true);
+      return checkFields(this.scanner.parsed(), true);
     } catch (err) {
       await this.stopReading();
       throw err;
@@ -125,7 +99,7 @@ export class JsonUploadReader {
 
   private async *decodedContents(): AsyncGenerator<Buffer> {
     if (!(await this.scanUntilContents())) return;
-    checkFields(this.membersSoFar(), false);
+    checkFields(this.scanner.membersSoFar(), false);
     const decoder = new CanonicalBase64Decoder(() => new HttpError(400, '"contents_b64" is not valid base64'));
     let escape = '';
     let decoded = 0;
@@ -171,7 +145,6 @@ export class JsonUploadReader {
     }
   }
 
-
   private async nextChunk(): Promise<Buffer | undefined> {
     const pending = this.pending;
     this.pending = undefined;
@@ -183,109 +156,14 @@ export class JsonUploadReader {
   /** Scans the body until contents_b64's string begins (true) or the body ends (false). */
   private async scanUntilContents(): Promise<boolean> {
     for (;;) {
-      const next = await this.nextChunk();
-      if (!next) return false;
-      const chunk = this.othersLength === 0 && next.subarray(0, 3).equals(BYTE_ORDER_MARK) ? next.subarray(3) : next;
-      const contentsAt = this.scan(chunk);
+      const chunk = await this.nextChunk();
+      if (!chunk) return false;
+      const contentsAt = this.scanner.scan(chunk);
       if (contentsAt >= 0) {
         if (contentsAt < chunk.length) this.pending = chunk.subarray(contentsAt);
         return true;
       }
     }
-  }
-
-  /**
-   * Scans `chunk` as the body outside contents_b64, copying it to `others`: the index
-   * where contents_b64's text begins (past its opening quote), or -1 if it does not
-   * begin in this chunk. Tracks only what it needs (strings, nesting, the top-level
-   * keys and where their values start and end); JSON.parse checks the rest at the end.
-   */
-  private scan(chunk: Buffer): number {
-    for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i];
-      if (this.inString) {
-        this.keep(b);
-        if (this.escaped) this.escaped = false;
-        else if (b === BACKSLASH) this.escaped = true;
-        else if (b === QUOTE) this.endString();
-        continue;
-      }
-      if (WHITESPACE.has(b)) {
-        this.keep(b);
-        continue;
-      }
-      if (!this.started) {
-        if (b !== 0x7b) throw new HttpError(400, 'the JSON body must be an object {"filename", "content_type", "contents_b64"}');
-        this.started = true;
-      }
-      if (this.depth === 1 && this.afterColon && this.valueStart < 0) {
-        this.valueStart = this.othersLength;
-        if (this.key === 'contents_b64' && b === QUOTE) {
-          if (this.contentsFound) throw new HttpError(400, '"contents_b64" is given more than once');
-          this.contentsFound = true;
-          this.keep(QUOTE);
-          this.keep(QUOTE);
-          return i + 1;
-        }
-      }
-      this.keep(b);
-      switch (b) {
-        case QUOTE:
-          this.inString = true;
-          if (this.depth === 1 && this.expectKey) {
-            this.keyStart = this.othersLength - 1;
-            this.expectKey = false;
-          }
-          break;
-        case 0x7b: // {
-        case 0x5b: // [
-          this.depth++;
-          if (this.depth === 1) this.expectKey = true;
-          break;
-        case 0x7d: // }
-        case 0x5d: // ]
-          if (this.depth === 1) this.endMember();
-          this.depth--;
-          break;
-        case 0x2c: // ,
-          if (this.depth === 1) {
-            this.endMember();
-            this.expectKey = true;
-          }
-          break;
-        case 0x3a: // :
-          if (this.depth === 1) this.afterColon = true;
-          break;
-      }
-    }
-    return -1;
-  }
-
-  private keep(b: number): void {
-    if (this.othersLength === OTHER_MEMBERS_LIMIT) {
-      throw new HttpError(413, `the JSON body's members other than "contents_b64" take more than ${OTHER_MEMBERS_LIMIT} bytes`);
-    }
-    this.others[this.othersLength++] = b;
-  }
-
-  private endString(): void {
-    this.inString = false;
-    if (this.keyStart < 0) return;
-    const key = parseJson(this.others.toString('utf8', this.keyStart, this.othersLength));
-    this.key = typeof key === 'string' ? key : undefined;
-    this.keyStart = -1;
-  }
-
-  /** A top-level member ends (at the `,` or `}` just kept). */
-  private endMember(): void {
-    if (this.key !== undefined && this.valueStart >= 0) this.members.set(this.key, this.others.toString('utf8', this.valueStart, this.othersLength - 1));
-    this.key = undefined;
-    this.afterColon = false;
-    this.valueStart = -1;
-  }
-
-  private membersSoFar(): Record<string, unknown> {
-    return Object.fromEntries([...this.members].map(([key, text]) => [key, parseJson(text)]));
   }
 }
 
@@ -294,9 +172,7 @@ export class JsonUploadReader {
  * given so far (the rest is checked when it has come).
  */
 function checkFields(body: unknown, complete: boolean): JsonUpload {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new HttpError(400, 'the JSON body must be an object {"filename", "content_type", "contents_b64"}');
-  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw notAnObject();
   const { filename, contents_b64: contents, content_type: contentType } = body as Record<string, unknown>;
   if (complete || filename !== undefined) {
     if (typeof filename !== 'string' || filename === '') throw new HttpError(400, 'missing field "filename" (a non-empty string)');
@@ -320,16 +196,4 @@ function unescaped(escape: string): string | undefined {
   if (escape.length < 6) return undefined;
   if (!/^[0-9a-fA-F]{4}$/.test(escape.slice(2))) throw malformed(`bad escape ${JSON.stringify(escape)} in "contents_b64"`);
   return String.fromCharCode(parseInt(escape.slice(2), 16));
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw malformed(errorMessage(err));
-  }
-}
-
-function malformed(detail: string): HttpError {
-  return new HttpError(400, `malformed JSON: ${detail}`);
 }
