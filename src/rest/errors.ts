@@ -7,9 +7,9 @@
  *   507 Insufficient Storage: the request was fine, the nodes (or the controller's
  *   metadata disk, see coreErrorOf) are full.
  * - A client mistake is a 4xx: core EINVAL/ENAMETOOLONG, HttpError 4xx, and the 4xx
- *   errors of express' own parsers (a malformed body, a body over the limit,
- *   an undecodable URL parameter). Only an unexpected failure is a 500, and its details go to the
- *   log, not to the client. Core EIO (no good copy left) is a 500 too.
+ *   errors of express' own parsers (a malformed body, a body over the limit, an
+ *   undecodable URL parameter). Only an unexpected failure is a 500, and its details
+ *   go to the log, not to the client. Core EIO (no good copy left) is a 500 too.
  * - An error after the response started (mid-download) cannot change the status: the
  *   connection is cut, so the client sees a short body, never a wrong one. A client
  *   that left gets no answer either (and the log only a debug line).
