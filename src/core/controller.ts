@@ -552,7 +552,8 @@ export class Controller {
    * Stores `source` on the nodes without making it any file's content yet: a Draft,
    * which must then be committed (commitDraft) or dropped (dropDraft). Until then its
    * copies are safe from the orphan collector and invisible in the tree. Pieces are
-   * handed over, as with writeFile.
+   * handed over, as with storeUpload. Its memory is the mount's (the data memory), or
+   * the `reservation` given, which covers all it may hold.
    */
   storeDraft(source: ContentSource, reservation?: Reservation): Promise<Draft> {
     return this.withStoreMemory((room) => this.writer.store(source, room), reservation ?? this.dataMemory);
