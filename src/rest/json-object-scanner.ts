@@ -164,7 +164,8 @@ export function malformed(detail: string): HttpError {
   return new HttpError(400, `malformed JSON: ${detail}`);
 }
 
-function parseJson(text: string): unknown {
+/** JSON.parse, failing with a 400 that says what is malformed. */
+export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {

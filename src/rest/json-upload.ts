@@ -27,7 +27,7 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { checkName } from '../core/paths';
 import { CanonicalBase64Decoder } from './base64-decoder';
 import { HttpError } from './errors';
-import { BACKSLASH, JsonObjectScanner, malformed, notAnObject, QUOTE } from './json-object-scanner';
+import { BACKSLASH, JsonObjectScanner, malformed, notAnObject, parseJson, QUOTE } from './json-object-scanner';
 import { mediaType } from './media-type';
 import { streamBytes, tooLarge } from './upload-source';
 
@@ -35,6 +35,8 @@ export interface JsonUpload {
   filename: string;
   contentType: string | null;
 }
+
+const BASE64_CHARACTER = /^[A-Za-z0-9+/=]$/;
 
 const DECOMPRESSORS: Readonly<Record<string, () => Transform>> = {
   gzip: createGunzip,
@@ -100,7 +102,7 @@ export class JsonUploadReader {
   private async *decodedContents(): AsyncGenerator<Buffer> {
     if (!(await this.scanUntilContents())) return;
     checkFields(this.scanner.membersSoFar(), false);
-    const decoder = new CanonicalBase64Decoder(() => new HttpError(400, '"contents_b64" is not valid base64'));
+    const decoder = new CanonicalBase64Decoder(notBase64);
     let escape = '';
     let decoded = 0;
     for (;;) {
@@ -120,7 +122,7 @@ export class JsonUploadReader {
           }
           continue;
         }
-        // An escaped quote throws above, so the first quote is where the string ends.
+        // An escaped quote throws above (unescaped), so the first quote is where the string ends.
         const backslash = chunk.indexOf(BACKSLASH, i);
         const stop = quote < 0 ? chunk.length : quote;
         const segmentEnd = backslash >= 0 && backslash < stop ? backslash : stop;
@@ -183,17 +185,17 @@ function checkFields(body: unknown, complete: boolean): JsonUpload {
 }
 
 /**
- * The character a JSON escape in contents_b64 stands for, or undefined while the
- * escape is incomplete. Escapes of characters that base64 does not use throw at once.
+ * The character a JSON escape in contents_b64 stands for (as JSON.parse reads it), or
+ * undefined while the escape is incomplete. An escape of a character base64 does not
+ * use throws at once: the string's end is then always its first plain quote.
  */
 function unescaped(escape: string): string | undefined {
-  const kind = escape[1];
-  if (kind === '/') return '/';
-  if (kind !== 'u') {
-    if ('"\\bfnrt'.includes(kind)) throw new HttpError(400, '"contents_b64" is not valid base64');
-    throw malformed(`bad escape ${JSON.stringify(escape)} in "contents_b64"`);
-  }
-  if (escape.length < 6) return undefined;
-  if (!/^[0-9a-fA-F]{4}$/.test(escape.slice(2))) throw malformed(`bad escape ${JSON.stringify(escape)} in "contents_b64"`);
-  return String.fromCharCode(parseInt(escape.slice(2), 16));
+  if (escape.length < 2 || (escape[1] === 'u' && escape.length < 6)) return undefined;
+  const char = parseJson(`"${escape}"`) as string;
+  if (!BASE64_CHARACTER.test(char)) throw notBase64();
+  return char;
+}
+
+function notBase64(): HttpError {
+  return new HttpError(400, '"contents_b64" is not valid base64');
 }
