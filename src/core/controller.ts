@@ -34,7 +34,6 @@ import { RaidfsError } from './errors';
 import { editedContent, editsByPart, FileEdit, plannedParts } from './file-edit';
 import { forgetNode, ForgetReport } from './forget-node';
 import { requireStorableSize } from './file-size';
-import { zeroPieces } from './holes';
 import { MemoryBudget, Reservation } from './memory-budget';
 import { Entry, KeptPartsGoneError, MetadataStore, PartRecord, ROOT_ID } from './metadata/metadata-store';
 import { ControllerMetrics } from './metrics';
@@ -43,6 +42,7 @@ import type { NodeStatus } from './node-status';
 import { NodeTransport } from './node-transport';
 import { PartReader } from './part-reader';
 import { partsInRange } from './parts-in-range';
+import { StreamMemory, streamRange } from './range-stream';
 import { ReadAhead } from './read-ahead';
 import { PinnedChunks, SnapshotPin } from './pinned-chunks';
 import type { ContentSource } from './part-splitter';
@@ -166,17 +166,6 @@ export type LentPart = BorrowedChunk & { offset: number };
 export interface FileSnapshot {
   entry: Entry;
   parts: PartRecord[];
-}
-
-/** Where a stream's parts are held in memory (streamRange). */
-interface StreamMemory {
-  budget: MemoryBudget;
-  /** Whether the part the stream is at holds a reservation too (waited for), not only the parts read ahead. */
-  holdsCurrent: boolean;
-  /** Read ahead only while this much of the budget stays free. */
-  keepFree: number;
-  /** Gives up a wait for room (the stream rejects with its reason). */
-  signal?: AbortSignal;
 }
 
 /** ControllerOptions with every default filled in. */
@@ -834,69 +823,13 @@ export class Controller {
   }
 
   /**
-   * Bytes [offset, offset + length) of the content made of `parts` (`size` bytes in
-   * all), part by part; a range no part covers (a hole) reads as zeros. Pieces are the
-   * caller's to keep, or with `lent` only until it asks for the next piece (or stops):
-   * then the chunk cache can free their memory at once instead of leaving it to V8
-   * (chunk-cache.ts), and a hole's zeros are shared.
-   *
-   * Part i is fetched when the stream gets to it, and the parts after it ahead of time
-   * only with room in `memory` (see StreamMemory), each holding its reservation until
-   * the stream is at it. With `holdsCurrent`, the part the stream is at holds one too,
-   * until the caller asks for the next piece, and the stream waits for it: at that
-   * moment it holds nothing else of the budget (the parts after i are fetched after i).
+   * Bytes [offset, offset + length) of the content made of `parts` (range-stream.ts):
+   * by default with read-ahead in the data memory, pieces the caller's to keep.
    */
-  private async *streamRange(parts: readonly PartRecord[], size: number, offset: number, length: number,
+  private streamRange(parts: readonly PartRecord[], size: number, offset: number, length: number,
     { lent = false, memory = { budget: this.dataMemory, holdsCurrent: false, keepFree: 0 } }: { lent?: boolean; memory?: StreamMemory } = {},
   ): AsyncGenerator<Buffer> {
-    if (!Number.isSafeInteger(offset) || offset < 0 || !(length >= 0)) throw new RaidfsError('EINVAL', 'invalid range');
-    const end = Math.min(size, offset + length);
-    const touched = partsInRange(parts, offset, length);
-    const ahead: Array<{ fetch: Promise<BorrowedChunk>; reservation?: Reservation } | undefined> = [];
-    const fetch = (part: PartRecord, reservation?: Reservation) => {
-      const fetching = this.reader.borrow(part);
-      fetching.catch(() => undefined); // awaited below, in order; this only silences early rejections
-      ahead.push({ fetch: fetching, reservation });
-    };
-    const fetchAheadUpTo = (i: number) => {
-      while (ahead.length < Math.min(i, touched.length)) {
-        const part = touched[ahead.length];
-        const reservation = memory.budget.tryReserve(part.size, memory.keepFree);
-        if (!reservation) return;
-        fetch(part, reservation);
-      }
-    };
-    const drop = (fetched: (typeof ahead)[number]) => {
-      fetched?.fetch.then((chunk) => chunk.release(), () => undefined);
-      fetched?.reservation?.release();
-    };
-    let at = offset;
-    try {
-      for (let i = 0; i < touched.length; i++) {
-        const part = touched[i];
-        if (ahead.length === i) fetch(part, memory.holdsCurrent ? await memory.budget.reserve(part.size, memory.signal) : undefined);
-        fetchAheadUpTo(i + this.readAhead + 1);
-        if (part.offset > at) yield* zeroPieces(part.offset - at, lent);
-        const current = ahead[i]!;
-        ahead[i] = undefined;
-        if (!memory.holdsCurrent) current.reservation?.release();
-        try {
-          const chunk = await current.fetch;
-          try {
-            const data = lent ? chunk.data : chunk.keep();
-            yield data.subarray(Math.max(0, offset - part.offset), Math.min(part.size, end - part.offset));
-          } finally {
-            chunk.release();
-          }
-        } finally {
-          current.reservation?.release();
-        }
-        at = Math.min(end, part.offset + part.size);
-      }
-      if (end > at) yield* zeroPieces(end - at, lent);
-    } finally {
-      ahead.forEach(drop);
-    }
+    return streamRange(parts, size, offset, length, { borrow: (part) => this.reader.borrow(part), memory, readAhead: this.readAhead, lent });
   }
 
   // ---- helpers -----------------------------------------------------------------
