@@ -2,20 +2,20 @@
  * The controller core: the only place that knows RAID-1. Both front ends (FUSE and
  * REST) call this API; neither talks to nodes or SQL directly.
  *
- * Metadata calls (stat, list, mkdir, rename, remove, ...) are short synchronous
- * SQLite transactions. Data calls are async: writeFile streams a source into parts
- * on the nodes and commits the file only after every copy was acknowledged (in two
- * steps, storeDraft then commitDraft, for a writer that decides at the end, or
- * commitDraftTo, for an open file's writes, which go to the file opened); reads go
- * through a FileSnapshot, the parts of one committed version of a file, so a reader
- * sees the old or the new content of a file being replaced, never a mix. A reader
- * that takes longer than the delete delay holds its snapshot (hold()), so a replace
- * does not delete what it is still reading.
+ * Calls on the tree of names (stat, list, mkdir, rename, remove, ...) are the
+ * FileTree's (file-tree.ts): short synchronous SQLite transactions. Data calls are
+ * async: writeFile streams a source into parts on the nodes and commits the file
+ * only after every copy was acknowledged (in two steps, storeDraft then
+ * commitDraft, for a writer that decides at the end, or commitDraftTo, for an open
+ * file's writes, which go to the file opened); reads go through a FileSnapshot, the
+ * parts of one committed version of a file, so a reader sees the old or the new
+ * content of a file being replaced, never a mix (range-stream.ts). A reader that
+ * takes longer than the delete delay holds its snapshot (hold()), so a replace does
+ * not delete what it is still reading.
  *
  * Invariants:
  * - The tree only ever shows committed files; a failed write changes nothing visible
  *   and its stored copies are doomed (deleted from their nodes later).
- * - Names are unique per directory; a directory is never moved under itself.
  * - Errors are RaidfsError with an errno-like code (errors.ts).
  * - Every commit is fsynced before the call returns, except a `lazy` one (the mount's
  *   close) and createFile's, which delayed-sync.ts fsyncs within syncDelayMs.
@@ -32,10 +32,11 @@ import { DelayedSync } from './delayed-sync';
 import { DoomedCollector } from './doomed-collector';
 import { RaidfsError } from './errors';
 import { editedContent, editsByPart, FileEdit, plannedParts } from './file-edit';
+import { DirOptions, FileOwnership, fileNames, FileTree, WriteTarget } from './file-tree';
 import { forgetNode, ForgetReport } from './forget-node';
 import { requireStorableSize } from './file-size';
 import { MemoryBudget, Reservation } from './memory-budget';
-import { Entry, KeptPartsGoneError, MetadataStore, PartRecord, ROOT_ID } from './metadata/metadata-store';
+import { Entry, KeptPartsGoneError, MetadataStore, PartRecord } from './metadata/metadata-store';
 import { ControllerMetrics } from './metrics';
 import { NodeRegistry } from './node-registry';
 import type { NodeStatus } from './node-status';
@@ -51,13 +52,13 @@ import { StripeBuffers } from './stripe-buffers';
 import { Repairer, RepairReport } from './repairer';
 import { Scrubber, ScrubReport } from './scrubber';
 import { UncommittedChunks } from './uncommitted-chunks';
-import { checkName, checkUnicode, childPath, joinPath, splitPath } from './paths';
 import { MAX_CHUNK_BYTES } from '../wire/messages';
 import type { CurveServerConfig } from '../wire/transport-security';
 
 export type { Entry, PartRecord } from './metadata/metadata-store';
 export type { Draft } from './part-writer';
 export type { FileEdit } from './file-edit';
+export type { DirOptions } from './file-tree';
 export type { SnapshotPin } from './pinned-chunks';
 export type { NodeStatus } from './node-status';
 export type { ClusterStatus } from './cluster-status';
@@ -123,22 +124,10 @@ export const DEFAULTS = {
   insecure: false,
 } as const;
 
-export interface WriteOptions {
-  mode?: number;
-  uid?: number;
-  gid?: number;
+/** A write of a file's content: where it lands (file-tree.ts), the new file's mode and owner, and how it commits. */
+export interface WriteOptions extends WriteTarget, FileOwnership {
   contentType?: string | null;
   modifiedMs?: number;
-  /** Fail with EEXIST instead of replacing an existing file. */
-  exclusive?: boolean;
-  /** Create missing parent directories. */
-  parents?: boolean;
-  /**
-   * A check of the entry at the path (undefined: none), made before anything is
-   * stored and again inside the commit's transaction; what it throws fails the
-   * write, and nothing changes (conditional requests, rest/preconditions.ts).
-   */
-  precondition?: (existing: Entry | undefined) => void;
   /**
    * Commit without waiting for the disk, as close(2) does on a local file system: the
    * commit is visible at once and survives a crash of the controller process; it is
@@ -146,17 +135,6 @@ export interface WriteOptions {
    * controller's machine before that loses it whole. Fsynced at once if syncDelayMs is 0.
    */
   lazy?: boolean;
-}
-
-/** Mode and owner of a new file (WriteOptions' part that createFile takes). */
-type FileOwnership = Pick<WriteOptions, 'mode' | 'uid' | 'gid'>;
-
-export interface DirOptions {
-  mode?: number;
-  uid?: number;
-  gid?: number;
-  /** Create missing parents and accept an existing directory (mkdir -p). */
-  parents?: boolean;
 }
 
 /** A part's bytes, lent until release(), with where they sit in its file. */
@@ -172,21 +150,12 @@ export interface FileSnapshot {
 type Settings = Required<Omit<ControllerOptions, 'curve'>>;
 
 const log = createLogger('controller');
-/** Entries a recursive remove holds at once (removeTree). */
-const REMOVE_PAGE = 1000;
 
 /** Where an HTTP-style inclusive range [start, end] of a snapshot begins, and its length, clipped to the file. */
 function inclusiveRange(snapshot: FileSnapshot, range: { start?: number; end?: number }): { start: number; length: number } {
   const start = range.start ?? 0;
   const end = Math.min(range.end ?? snapshot.entry.size - 1, snapshot.entry.size - 1);
   return { start, length: end - start + 1 };
-}
-
-/** The names of a file's path; '/' is a directory, never a file. */
-function fileNames(path: string): string[] {
-  const names = splitPath(path);
-  if (names.length === 0) throw new RaidfsError('EISDIR', '/ is a directory');
-  return names;
 }
 
 export class Controller {
@@ -216,6 +185,7 @@ export class Controller {
   private readonly scrubber: Scrubber;
   private readonly delayedSync: DelayedSync;
   private readonly pinned = new PinnedChunks();
+  private readonly tree: FileTree;
 
   private constructor(
     private readonly metadata: MetadataStore,
@@ -223,6 +193,7 @@ export class Controller {
     readonly registry: NodeRegistry,
     settings: Settings,
   ) {
+    this.tree = new FileTree(metadata);
     this.stripeSize = settings.stripeSize;
     this.replicas = settings.replicas;
     this.readAhead = Math.max(1, settings.partsInFlight - 1);
@@ -351,53 +322,34 @@ export class Controller {
     return clusterStatus(this.registry, this.metadata, this.replicas, this.repairer.passes.progress, this.scrubber.passes.progress);
   }
 
-  // ---- tree --------------------------------------------------------------------
+  // ---- tree: the FileTree's calls, documented there (file-tree.ts) ------------
 
   stat(path: string): Entry {
-    return this.existing(splitPath(path), path);
+    return this.tree.stat(path);
   }
 
-  /** stat(), but undefined for a path that does not exist. */
   lookup(path: string): Entry | undefined {
-    return this.metadata.resolve(splitPath(path));
+    return this.tree.lookup(path);
   }
 
-  /** The entry whose id (stable inode number) is `id`. */
   statById(id: number): Entry {
-    const entry = this.lookupById(id);
-    if (!entry) throw new RaidfsError('ENOENT', `no entry with id ${id}`);
-    return entry;
+    return this.tree.statById(id);
   }
 
-  /** statById(), but undefined for an id no entry has (any more). */
   lookupById(id: number): Entry | undefined {
-    return Number.isSafeInteger(id) ? this.metadata.entry(id) : undefined;
+    return this.tree.lookupById(id);
   }
 
-  /** The absolute path of the entry with id `id`. */
   pathOf(id: number): string {
-    const names: string[] = [];
-    for (let cur = this.statById(id); cur.parentId !== null; cur = this.metadata.entry(cur.parentId)!) names.unshift(cur.name);
-    return joinPath(names);
+    return this.tree.pathOf(id);
   }
 
-  /** Files, directories and symlinks in the tree, the root included (a mount's used inodes). */
   entryCount(): number {
-    return this.metadata.entryCount();
+    return this.tree.entryCount();
   }
 
-  /**
-   * Up to `limit` regular files with their paths, in id order from the first id above
-   * `afterId`: every file in the tree, a page at a time.
-   */
   filesAfter(afterId: number, limit: number): Array<{ entry: Entry; path: string }> {
-    const dirPaths = new Map<number, string>(); // each directory's path is walked once per page
-    const dirPath = (id: number): string => {
-      let known = dirPaths.get(id);
-      if (known === undefined) dirPaths.set(id, (known = this.pathOf(id)));
-      return known;
-    };
-    return this.metadata.filesAfter(afterId, limit).map((entry) => ({ entry, path: childPath(dirPath(entry.parentId!), entry.name) }));
+    return this.tree.filesAfter(afterId, limit);
   }
 
   /**
@@ -408,107 +360,36 @@ export class Controller {
     return this.metadata.onEntriesChanged(listener);
   }
 
-  /** Entries of a directory sorted by name: all, or up to `limit` of those named after `after` (a page). */
   list(path: string, after = '', limit = -1): Entry[] {
-    return this.metadata.children(this.existingDir(path).id, after, limit);
+    return this.tree.list(path, after, limit);
   }
 
-  /**
-   * A directory's own entry and up to `limit` of its entries whose ids are above
-   * `afterId`, in id order, from one walk of the path: a listing a page at a time
-   * (ids are never reused, so a page starts right after the last one ended).
-   */
   directoryPage(path: string, afterId: number, limit: number): { dir: Entry; entries: Entry[] } {
-    const dir = this.existingDir(path);
-    return { dir, entries: this.metadata.childrenAfter(dir.id, afterId, limit) };
+    return this.tree.directoryPage(path, afterId, limit);
   }
 
   mkdir(path: string, options: DirOptions = {}): Entry {
-    const names = splitPath(path);
-    if (names.length === 0) {
-      if (options.parents) return this.stat('/');
-      throw new RaidfsError('EEXIST', '/ exists');
-    }
-    return this.metadata.transaction(() => {
-      const parent = this.parentDir(names, path, options.parents ?? false);
-      const existing = this.metadata.child(parent.id, names.at(-1)!);
-      if (existing) {
-        if (options.parents && existing.kind === 'dir') return existing;
-        throw new RaidfsError('EEXIST', `${path} exists`);
-      }
-      return this.metadata.insertEntry(parent.id, names.at(-1)!, { kind: 'dir', mode: options.mode ?? 0o755, uid: options.uid, gid: options.gid });
-    });
+    return this.tree.mkdir(path, options);
   }
 
   symlink(path: string, target: string, owner: { uid?: number; gid?: number } = {}): Entry {
-    const names = splitPath(path);
-    if (names.length === 0 || target === '' || target.includes('\0')) throw new RaidfsError('EINVAL', 'invalid symlink');
-    checkUnicode(target, 'symlink target');
-    return this.metadata.transaction(() => {
-      const parent = this.parentDir(names, path, false);
-      if (this.metadata.child(parent.id, names.at(-1)!)) throw new RaidfsError('EEXIST', `${path} exists`);
-      return this.metadata.insertEntry(parent.id, names.at(-1)!, { kind: 'symlink', mode: 0o777, target, size: Buffer.byteLength(target), ...owner });
-    });
+    return this.tree.symlink(path, target, owner);
   }
 
   readlink(path: string): string {
-    const entry = this.stat(path);
-    if (entry.kind !== 'symlink') throw new RaidfsError('EINVAL', `${path} is not a symlink`);
-    return entry.target!;
+    return this.tree.readlink(path);
   }
 
   setAttributes(path: string, attrs: { mode?: number; uid?: number; gid?: number; modifiedMs?: number; accessedMs?: number }): Entry {
-    return this.metadata.transaction(() => {
-      const entry = this.stat(path);
-      this.metadata.setAttributes(entry.id, attrs);
-      return this.metadata.entry(entry.id)!;
-    });
+    return this.tree.setAttributes(path, attrs);
   }
 
-  /**
-   * Removes a file, symlink or empty directory (any directory with `recursive`), if
-   * `precondition` (checked in the same transaction) does not throw.
-   */
   remove(path: string, options: { recursive?: boolean; precondition?: WriteOptions['precondition'] } = {}): void {
-    const names = splitPath(path);
-    if (names.length === 0) throw new RaidfsError('EINVAL', 'cannot remove /');
-    this.metadata.transaction(() => {
-      const entry = this.existing(names, path);
-      options.precondition?.(entry);
-      if (entry.kind === 'dir' && this.metadata.hasChildren(entry.id)) {
-        if (!options.recursive) throw new RaidfsError('ENOTEMPTY', `${path} is not empty`);
-        this.removeTree(entry);
-      } else {
-        this.metadata.removeEntry(entry);
-      }
-    });
+    this.tree.remove(path, options);
   }
 
-  /**
-   * Renames like rename(2): an existing target is replaced if it is a file (or an
-   * empty directory when moving a directory); a directory cannot move under itself.
-   */
   rename(from: string, to: string): void {
-    const fromNames = splitPath(from);
-    const toNames = splitPath(to);
-    if (fromNames.length === 0 || toNames.length === 0) throw new RaidfsError('EINVAL', 'cannot rename /');
-    this.metadata.transaction(() => {
-      const source = this.existing(fromNames, from);
-      const parent = this.parentDir(toNames, to, false);
-      const name = toNames.at(-1)!;
-      const target = this.metadata.child(parent.id, name);
-      if (target?.id === source.id) return;
-      if (source.kind === 'dir' && this.isWithin(parent.id, source.id)) {
-        throw new RaidfsError('EINVAL', `cannot move ${from} under itself`);
-      }
-      if (target) {
-        if (source.kind === 'dir' && target.kind !== 'dir') throw new RaidfsError('ENOTDIR', `${to} is not a directory`);
-        if (source.kind !== 'dir' && target.kind === 'dir') throw new RaidfsError('EISDIR', `${to} is a directory`);
-        if (target.kind === 'dir' && this.metadata.hasChildren(target.id)) throw new RaidfsError('ENOTEMPTY', `${to} is not empty`);
-        this.metadata.removeEntry(target);
-      }
-      this.metadata.moveEntry(source, parent.id, name);
-    });
+    this.tree.rename(from, to);
   }
 
   // ---- data --------------------------------------------------------------------
@@ -520,7 +401,7 @@ export class Controller {
    * nothing.
    */
   async writeFile(path: string, source: AsyncIterable<Uint8Array> | Uint8Array, options: WriteOptions = {}, roomSignal?: AbortSignal): Promise<Entry> {
-    this.checkWritable(fileNames(path), path, options);
+    this.tree.checkWritable(fileNames(path), path, options);
     const draft = await this.storeUpload(source instanceof Uint8Array ? [source] : source, roomSignal);
     return this.commitDraft(path, draft, options);
   }
@@ -585,8 +466,7 @@ export class Controller {
   commitDraft(path: string, draft: Draft, options: WriteOptions = {}): Entry {
     const names = fileNames(path);
     return this.settleInto(draft, options, () => {
-      const { parent, existing } = this.writeTarget(names, path, options);
-      return (existing ?? this.insertFile(parent.id, names.at(-1)!, options)).id;
+      return this.tree.fileForWrite(names, path, options).id;
     });
   }
 
@@ -704,8 +584,7 @@ export class Controller {
     const names = fileNames(path);
     this.writer.requireEnoughNodes();
     return this.commit(true, () => {
-      const { parent } = this.writeTarget(names, path, { exclusive: true });
-      return this.insertFile(parent.id, names.at(-1)!, options);
+      return this.tree.fileForWrite(names, path, { ...options, exclusive: true });
     });
   }
 
@@ -834,31 +713,6 @@ export class Controller {
 
   // ---- helpers -----------------------------------------------------------------
 
-  private existing(names: readonly string[], path: string): Entry {
-    const entry = this.metadata.resolve(names);
-    if (!entry) throw new RaidfsError('ENOENT', `${path} does not exist`);
-    return entry;
-  }
-
-  private existingDir(path: string): Entry {
-    const dir = this.existing(splitPath(path), path);
-    if (dir.kind !== 'dir') throw new RaidfsError('ENOTDIR', `${path} is not a directory`);
-    return dir;
-  }
-
-  /** The directory that holds the last component of `names`, created with `create`. */
-  private parentDir(names: readonly string[], path: string, create: boolean): Entry {
-    let dir = this.metadata.entry(ROOT_ID)!;
-    for (const name of names.slice(0, -1)) {
-      let next = this.metadata.child(dir.id, name);
-      if (!next && create) next = this.metadata.insertEntry(dir.id, name, { kind: 'dir', mode: 0o755 });
-      if (!next) throw new RaidfsError('ENOENT', `parent directory of ${path} does not exist`);
-      if (next.kind !== 'dir') throw new RaidfsError('ENOTDIR', `${name} in ${path} is not a directory`);
-      dir = next;
-    }
-    return dir;
-  }
-
   /** Runs `fn` in one transaction: fsynced at commit, or lazily (see WriteOptions.lazy). */
   private commit<T>(lazy: boolean, fn: () => T): T {
     if (!lazy || !this.delayedSync.enabled) return this.metadata.transaction(fn);
@@ -866,61 +720,9 @@ export class Controller {
     this.delayedSync.noteLazyCommit();
     return result;
   }
-
-  /** A new, empty regular file `name` in directory `parentId` (default mode 0644). */
-  private insertFile(parentId: number, name: string, options: FileOwnership): Entry {
-    return this.metadata.insertEntry(parentId, name, { kind: 'file', mode: options.mode ?? 0o644, uid: options.uid, gid: options.gid });
-  }
-
-  /** Checks a write can land at `names`, so a doomed upload fails before it starts (creates nothing). */
-  private checkWritable(names: readonly string[], path: string, options: WriteOptions): void {
-    checkName(names.at(-1)!);
-    const entry = this.metadata.resolve(names); // ENOTDIR if the path goes through a file, with `parents` too
-    checkWriteTarget(entry, path, options);
-    if (!entry && !options.parents) this.parentDir(names, path, false);
-  }
-
-  /**
-   * Where a write to `names` lands, in one walk of the path: the parent directory
-   * (created with `options.parents`) and the file there now, if any, checked as a
-   * target. Inside the caller's transaction.
-   */
-  private writeTarget(names: readonly string[], path: string, options: WriteOptions): { parent: Entry; existing?: Entry } {
-    const parent = this.parentDir(names, path, options.parents ?? false);
-    const existing = this.metadata.child(parent.id, names.at(-1)!);
-    checkWriteTarget(existing, path, options);
-    return { parent, existing };
-  }
-
-  /** True if directory `id` is `ancestor` or lies below it. */
-  private isWithin(id: number, ancestor: number): boolean {
-    for (let cur = this.metadata.entry(id); cur; cur = cur.parentId === null ? undefined : this.metadata.entry(cur.parentId)) {
-      if (cur.id === ancestor) return true;
-    }
-    return false;
-  }
-
-  /** Removes `dir` and everything below it, a page of entries at a time (however large a directory, one page in memory). */
-  private removeTree(dir: Entry): void {
-    for (let page; (page = this.metadata.childrenAfter(dir.id, 0, REMOVE_PAGE)).length > 0;) {
-      for (const child of page) {
-        if (child.kind === 'dir') this.removeTree(child);
-        else this.metadata.removeEntry(child);
-      }
-    }
-    this.metadata.removeEntry(dir);
-  }
 }
 
 /** `options` without its undefined fields (so they do not override defaults when spread). */
 function definedOnly<T extends object>(options: T): Partial<T> {
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-/** Throws unless `entry` (what is at `path` now, if anything) may be written as a regular file. */
-function checkWriteTarget(entry: Entry | undefined, path: string, options: WriteOptions): void {
-  if (entry?.kind === 'dir') throw new RaidfsError('EISDIR', `${path} is a directory`);
-  if (entry && entry.kind !== 'file') throw new RaidfsError('EEXIST', `${path} exists and is not a regular file`);
-  if (entry && options.exclusive) throw new RaidfsError('EEXIST', `${path} exists`);
-  options.precondition?.(entry);
 }
