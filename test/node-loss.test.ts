@@ -4,12 +4,13 @@
  * node is counted down the moment its connection closes, a hung one once it misses
  * heartbeats), repair restores two copies of every part, and a node that comes back
  * with stale copies gets them deleted (a file deleted meanwhile stays deleted). The figures (time to
- * repair, longest call) are printed as test diagnostics. A node driven by hand
- * (hand-driven-node.ts) holds its acks until after it was forgotten.
+ * repair, longest call) are printed as test diagnostics. Nodes driven by hand
+ * (hand-driven-node.ts) hold their acks on cue, so that a copy is acknowledged by a
+ * node forgotten before the part's other new copy is.
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { bodyOf } from '../src/wire/messages';
+import { bodyOf, Message } from '../src/wire/messages';
 import { TestCluster } from './helpers/cluster';
 import { testBytes, waitUntil } from './helpers/data';
 import { HandDrivenNode } from './helpers/hand-driven-node';
@@ -193,46 +194,56 @@ describe('node loss, hung nodes and repair', () => {
   });
 
   it('drops no copy for a repair copy made on a node forgotten while it was being stored', async () => {
-    // node1 and node2 hold every part. The drain of node1 sends the new copies to the
-    // only other node, driven by hand: it holds its acks, goes quiet, is counted down
-    // and forgotten, and only then acknowledges the copies.
-    cluster = await TestCluster.start({ nodes: 2, controller: { stripeSize: STRIPE, nodeTimeoutMs: 1_500, requestTimeoutMs: 30_000 } });
+    // Both real nodes hold every part and both drain, so each part needs two new copies:
+    // on the only other nodes, two driven by hand. `quick` acknowledges its copies at
+    // once, goes quiet, is counted down and forgotten; only then does `slow` acknowledge
+    // its copies, and the part's copies are recorded. (quick has no request waiting
+    // when it is counted down, so no timing decides what the test sees.)
+    cluster = await TestCluster.start({ nodes: 2, controller: { stripeSize: STRIPE, requestTimeoutMs: 30_000 } });
     const c = cluster;
     const files = await writeFiles(c, 2, 'd');
-    const [draining, staying] = [c.nodeId(0), c.nodeId(1)];
-    const acks: Array<() => void> = [];
-    const hung = await HandDrivenNode.start(c.controller.endpoint, 'hand3', (m) => {
+    const [first, second] = [c.nodeId(0), c.nodeId(1)];
+    const copy = (m: Message) => ({ storeChunkAck: { chunkId: bodyOf(m.envelope, 'storeChunk').chunkId } });
+    const held: Array<() => void> = [];
+    const quick = await HandDrivenNode.start(c.controller.endpoint, 'quick', (m) => (m.kind === 'storeChunk' ? copy(m) : undefined));
+    const slow = await HandDrivenNode.start(c.controller.endpoint, 'slow', (m) => {
       if (m.kind !== 'storeChunk') return undefined;
-      const { chunkId } = bodyOf(m.envelope, 'storeChunk');
-      return new Promise((resolve) => acks.push(() => resolve({ storeChunkAck: { chunkId } })));
+      if (held.length === 2) return copy(m); // the parts after the first two
+      return new Promise((resolve) => held.push(() => resolve(copy(m))));
     });
     try {
-      await c.controller.waitForNodes(3, 10_000);
+      await c.controller.waitForNodes(4, 10_000);
       const onDraining = partsOf(c, files).length;
-      const drain = c.controller.drainNode(draining);
+      c.controller.registry.setDraining(second, true);
+      const drain = c.controller.drainNode(first);
       drain.catch(() => undefined); // awaited below
-      // Repair copies 2 parts at a time: the other parts find no node to copy to once hand3 is down.
-      await waitUntil(() => acks.length === 2, 'two copies are on their way to hand3');
-      hung.stopHeartbeats();
-      await waitUntil(() => !c.controller.registry.isAlive('hand3'), 'hand3 is counted down');
-      assert.equal((await c.controller.forgetNode('hand3')).copiesForgotten, 0);
-      acks.forEach((ack) => ack());
+      // Repair copies 2 parts at a time: both wait for slow's acks.
+      await waitUntil(() => held.length === 2 && quick.received.get('storeChunk') === 2, 'two parts are being copied to quick and slow');
+      quick.stopHeartbeats();
+      await waitUntil(() => !c.controller.registry.isAlive('quick'), 'quick is counted down');
+      assert.equal((await c.controller.forgetNode('quick')).copiesForgotten, 0);
+      held.forEach((ack) => ack());
       const report = await drain;
+      // The two parts lost their copy on quick; the others found only slow to copy to.
       assert.equal(report.failed, onDraining, JSON.stringify(report));
       assert.equal(report.errors.filter((e) => /forgotten/.test(e)).length, 2, JSON.stringify(report.errors));
       for (const part of partsOf(c, files)) {
-        assert.deepEqual([...part.nodes].sort(), [draining, staying], 'the copy on the draining node stays until one is made elsewhere');
+        assert.equal(part.nodes.length, 2, JSON.stringify(part.nodes));
+        assert.ok(part.nodes.includes('slow') && !part.nodes.includes('quick'), JSON.stringify(part.nodes));
       }
     } finally {
-      hung.stop();
+      quick.stop();
+      slow.stop();
     }
-    // A real node joins: the next pass moves the copies there.
+    // slow stored nothing: its copies are lost with it. Two real nodes join, and a
+    // pass makes every part's two copies there from the draining nodes.
     c.startNode(2);
-    await c.controller.waitForNodes(3, 15_000);
+    c.startNode(3);
+    await waitUntil(() => [2, 3].every((i) => c.controller.registry.isAlive(c.nodeId(i))) && !c.controller.registry.isAlive('slow'), 'the new nodes are up and slow is down');
     const again = await c.controller.repair();
     assert.equal(again.failed, 0, JSON.stringify(again));
     assert.equal(c.controller.status().parts.toMoveOffDraining, 0);
-    for (const part of partsOf(c, files)) assert.deepEqual([...part.nodes].sort(), [staying, c.nodeId(2)]);
+    for (const part of partsOf(c, files)) assert.deepEqual([...part.nodes].sort(), [c.nodeId(2), c.nodeId(3)]);
     await readAll(c, files);
   });
 });

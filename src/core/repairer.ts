@@ -19,6 +19,7 @@
  *   meanwhile, the new copy is doomed instead. So when a lost node comes back, its
  *   old copies are deleted, and a deleted file never comes back with it. A copy whose
  *   node was forgotten before it acknowledged is not recorded and drops nothing.
+ * - A part counts as failed in the report unless it got every copy it lacked.
  * - The chunk is uncommitted (UncommittedChunks) from before its targets are chosen
  *   until its copies are recorded, so scrub never dooms a copy repair is making, and
  *   a copy on a node that holds a doomed one is never recorded.
@@ -156,9 +157,9 @@ export class Repairer {
     // collector would then delete the copy just recorded.
     this.cluster.uncommitted.add(part.chunkId);
     try {
-      const usable = part.nodes.filter((id) => !leaving.has(id)).length;
+      const needed = this.settings.replicas - part.nodes.filter((id) => !leaving.has(id)).length;
       const exclude = new Set([...part.nodes, ...this.cluster.metadata.doomedNodesOf(part.chunkId)]);
-      const targets = this.cluster.registry.choose(this.settings.replicas - usable, part.size, exclude);
+      const targets = this.cluster.registry.choose(needed, part.size, exclude);
       if (targets.length === 0) return fail('no live node without a copy has room for it');
       await this.limiter.take(part.size * targets.length);
       let data: Buffer;
@@ -182,6 +183,7 @@ export class Repairer {
       const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failure) fail(errorMessage(failure.reason));
       else if (stored.length < targets.length) fail('a node the copy went to was forgotten, or is deleting that chunk');
+      else if (targets.length < needed) fail(`only ${targets.length} of the ${needed} new copies it needs found a live node with room`);
     } finally {
       this.cluster.uncommitted.delete([part.chunkId]);
     }
