@@ -372,7 +372,7 @@ export class Controller {
     return this.tree.mkdir(path, options);
   }
 
-  symlink(path: string, target: string, owner: { uid?: number; gid?: number } = {}): Entry {
+  symlink(path: string, target: string, owner: Omit<FileOwnership, 'mode'> = {}): Entry {
     return this.tree.symlink(path, target, owner);
   }
 
@@ -465,9 +465,7 @@ export class Controller {
   /** Makes a draft the content of the file at `path` (created or replaced), in one transaction; a failed commit drops the draft. */
   commitDraft(path: string, draft: Draft, options: WriteOptions = {}): Entry {
     const names = fileNames(path);
-    return this.settleInto(draft, options, () => {
-      return this.tree.fileForWrite(names, path, options).id;
-    });
+    return this.settleInto(draft, options, () => this.tree.fileForWrite(names, path, options).id);
   }
 
   /**
@@ -583,9 +581,7 @@ export class Controller {
   createFile(path: string, options: FileOwnership = {}): Entry {
     const names = fileNames(path);
     this.writer.requireEnoughNodes();
-    return this.commit(true, () => {
-      return this.tree.fileForWrite(names, path, { ...options, exclusive: true });
-    });
+    return this.commit(true, () => this.tree.fileForWrite(names, path, { ...options, exclusive: true }));
   }
 
   /** Makes every commit so far durable (fsync(2) on a file in the mount). */

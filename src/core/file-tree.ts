@@ -134,7 +134,7 @@ export class FileTree {
     });
   }
 
-  symlink(path: string, target: string, owner: { uid?: number; gid?: number } = {}): Entry {
+  symlink(path: string, target: string, owner: Omit<FileOwnership, 'mode'> = {}): Entry {
     const names = splitPath(path);
     if (names.length === 0 || target === '' || target.includes('\0')) throw new RaidfsError('EINVAL', 'invalid symlink');
     checkUnicode(target, 'symlink target');
