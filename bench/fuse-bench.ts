@@ -11,9 +11,12 @@
  * Workload: (a) cp of one FILE_MIB random file into the target, timed until cp exits
  * (close returned), then cat back to /dev/null after dropping the kernel page cache
  * (when allowed, i.e. as root); the raidfs copy is checked with cmp, outside the
- * timing; (b) cp -r of 2000 files of 4 KiB, then again into another directory (a
- * first copy after start-up and big-file traffic, and a second); (c) ls -l of them, cold (after the 1 s
- * attribute/entry cache expired and dentries were dropped) then warm; (d) rm -r.
+ * timing. (a) runs in BIG_ROUNDS rounds on all three targets, which are up at once:
+ * their order is reversed every other round, and each figure is the median of its
+ * rounds (the range is printed with it). Then (b) cp -r of 2000 files of 4 KiB, then
+ * again into another directory (a first copy after start-up and big-file traffic,
+ * and a second); (c) ls -l of them, cold (after the 1 s attribute/entry cache expired
+ * and dentries were dropped) then warm; (d) rm -r; target after target.
  * Also (a)'s write through a read-write handle, which uses the page cache, on the
  * discard mount and on one with fuse-native's default options (4 KiB writes), to show
  * what big_writes buys (cp's write-only handle bypasses the page cache, where the
@@ -27,7 +30,8 @@
  * command), so process start-up of the bench is not counted. Prints its rows as JSON
  * on stdout.
  *
- * RAIDFS_BENCH_FUSE_MIB sets the big file's size (default 1024).
+ * RAIDFS_BENCH_FUSE_MIB sets the big file's size (default 1024), RAIDFS_BENCH_FUSE_ROUNDS
+ * the rounds of (a) (default 3).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -44,6 +48,13 @@ const SMALL_BYTES = 4096;
 /** Longer than the mounts' attribute/entry cache (1 s), so the first ls -l is cold. */
 const CACHE_EXPIRY_S = 1.2;
 const BIG_TIMEOUT_MS = 10 * 60_000;
+/**
+ * Rounds of the big write and read on each target. One sample of a ratio is too
+ * little here: this host's figures for one build spread by ~±15 %, and its ceilings
+ * by up to 4x between runs; the rounds alternate the targets and each figure is the
+ * median of its rounds (RAIDFS_BENCH_FUSE_ROUNDS, default 3).
+ */
+const BIG_ROUNDS = Number(process.env.RAIDFS_BENCH_FUSE_ROUNDS ?? 3);
 
 const log = (msg: string): void => { process.stderr.write(`fuse bench: ${msg}\n`); };
 /** Double-quoted shell word; the bench's paths are mkdtemp paths (no $, `, " or \). */
@@ -117,18 +128,23 @@ async function readyForBigWrite(src: Sources): Promise<void> {
   await warmFreeMemory(src);
 }
 
-interface Figures {
+/** The big write and read on one target, in one round. */
+interface BigFigures {
   writeMBps: number;
   readMBps: number;
+  /** CPU seconds of the big write and the big read (see timed()). */
+  writeCpuS: number;
+  readCpuS: number;
+}
+
+interface SmallFigures {
   filesPerSec: number;
   /** A second cp -r of the same files into another directory, right after the first. */
   againFilesPerSec: number;
   lsColdMs: number;
   lsWarmMs: number;
   rmMs: number;
-  /** CPU seconds of the big write, the big read and the cp -r (see timed()). */
-  writeCpuS: number;
-  readCpuS: number;
+  /** CPU seconds of the first cp -r (see timed()). */
   copyCpuS: number;
 }
 
@@ -138,53 +154,96 @@ interface Sources {
   small: string;
 }
 
+/** A mount or a local directory the workload runs on; `servers` are the processes serving a mount, whose CPU time counts with the commands'. */
+interface Target {
+  name: string;
+  root: string;
+  servers: number[];
+  /** cmp the big copy with its source after its read (outside the timing). */
+  verify: boolean;
+  /** Keep each round's big file until every round is done (its deletion would run during the next rounds). */
+  keepBigFiles: boolean;
+}
+
 /**
- * The whole workload on `root` (a mount or a local directory). `afterRead` runs
- * right after the timed read (to sample memory); `verify` cmp's the big copy;
- * `servers` are the processes serving the mount, whose CPU time counts with the
- * commands'.
+ * One round of the big write and read on `target`: cp of the big file (timed until cp
+ * exits, close returned), then cat to /dev/null after the page cache was dropped.
+ * `afterRead` runs right after the timed read (to sample memory).
  */
-async function workload(name: string, root: string, src: Sources, options: { verify?: boolean; afterRead?: () => void; servers?: number[] } = {}): Promise<Figures> {
-  const servers = options.servers ?? [];
-  const big = path.join(root, 'big.bin');
-  const small = path.join(root, 'small');
+async function bigFile(target: Target, src: Sources, round: number, afterRead?: () => void): Promise<BigFigures> {
+  const big = path.join(target.root, `big-${round}.bin`);
   await readyForBigWrite(src);
-  log(`${name}: cp ${FILE_MIB} MiB`);
-  const write = await timed(`cp ${q(src.big)} ${q(big)}`, servers, BIG_TIMEOUT_MS);
+  log(`${target.name}: round ${round}: cp ${FILE_MIB} MiB`);
+  const write = await timed(`cp ${q(src.big)} ${q(big)}`, target.servers, BIG_TIMEOUT_MS);
   await dropCaches();
   await warmFreeMemory(src);
-  log(`${name}: cat ${FILE_MIB} MiB`);
-  const read = await timed(`cat ${q(big)} > /dev/null`, servers, BIG_TIMEOUT_MS);
-  options.afterRead?.();
-  if (options.verify) {
-    log(`${name}: cmp`);
+  log(`${target.name}: round ${round}: cat ${FILE_MIB} MiB`);
+  const read = await timed(`cat ${q(big)} > /dev/null`, target.servers, BIG_TIMEOUT_MS);
+  afterRead?.();
+  if (target.verify) {
+    log(`${target.name}: round ${round}: cmp`);
     const r = await sh(`cmp ${q(src.big)} ${q(big)}`, { timeoutMs: BIG_TIMEOUT_MS });
-    if (r.code !== 0) throw new Error(`${name}: the ${FILE_MIB} MiB copy differs from its source: ${(r.stdout + r.stderr).trim()}`);
+    if (r.code !== 0) throw new Error(`${target.name}: the ${FILE_MIB} MiB copy differs from its source: ${(r.stdout + r.stderr).trim()}`);
   }
-  await run(`rm ${q(big)}`);
+  if (!target.keepBigFiles) await run(`rm ${q(big)}`);
+  return { writeMBps: mbPerSecond(src.bigBytes, write.ms), readMBps: mbPerSecond(src.bigBytes, read.ms), writeCpuS: write.cpuS, readCpuS: read.cpuS };
+}
 
-  log(`${name}: cp -r ${SMALL_COUNT} files`);
-  const copy = await timed(`cp -r ${q(src.small)} ${q(small)}`, servers);
-  const again = await timed(`cp -r ${q(src.small)} ${q(`${small}-again`)}`, servers);
+/**
+ * BIG_ROUNDS rounds of bigFile on every target, the targets' order reversed every
+ * other round (A B C, C B A, A B C, ...), so that a host growing slower or faster
+ * during the run weighs on all of them alike. Returns each target's rounds, in order.
+ */
+async function bigFileRounds(targets: readonly Target[], src: Sources, afterRead: (target: Target) => void): Promise<Map<Target, BigFigures[]>> {
+  const rounds = new Map<Target, BigFigures[]>(targets.map((t) => [t, []]));
+  for (let round = 1; round <= BIG_ROUNDS; round++) {
+    const order = round % 2 === 1 ? targets : [...targets].reverse();
+    for (const target of order) rounds.get(target)!.push(await bigFile(target, src, round, () => afterRead(target)));
+  }
+  for (const target of targets.filter((t) => t.keepBigFiles)) {
+    for (let round = 1; round <= BIG_ROUNDS; round++) await run(`rm ${q(path.join(target.root, `big-${round}.bin`))}`);
+  }
+  return rounds;
+}
+
+/** The median of the rounds' values of one figure, and their range. */
+interface Summary {
+  median: number;
+  min: number;
+  max: number;
+}
+
+function summarize(rounds: readonly BigFigures[], figure: (f: BigFigures) => number): Summary {
+  const values = rounds.map(figure).sort((a, b) => a - b);
+  const mid = values.length >> 1;
+  const median = values.length % 2 === 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+  return { median, min: values[0], max: values.at(-1)! };
+}
+
+/**
+ * The small-file part of the workload on `target`: cp -r of the small files, again
+ * into another directory, ls -l of them cold then warm, and rm -r.
+ */
+async function smallFiles(target: Target, src: Sources): Promise<SmallFigures> {
+  const small = path.join(target.root, 'small');
+  log(`${target.name}: cp -r ${SMALL_COUNT} files`);
+  const copy = await timed(`cp -r ${q(src.small)} ${q(small)}`, target.servers);
+  const again = await timed(`cp -r ${q(src.small)} ${q(`${small}-again`)}`, target.servers);
   await dropCaches();
   await run(`sleep ${CACHE_EXPIRY_S}`);
   const lsCold = await timed(`ls -l ${q(small)} > /dev/null`);
   const lsWarm = await timed(`ls -l ${q(small)} > /dev/null`);
   const listed = await sh(`ls ${q(small)} | wc -l`);
-  if (Number(listed.stdout.trim()) !== SMALL_COUNT) throw new Error(`${name}: ls lists ${listed.stdout.trim()} files, not ${SMALL_COUNT}`);
-  log(`${name}: rm -r`);
+  if (Number(listed.stdout.trim()) !== SMALL_COUNT) throw new Error(`${target.name}: ls lists ${listed.stdout.trim()} files, not ${SMALL_COUNT}`);
+  log(`${target.name}: rm -r`);
   const rm = await timed(`rm -r ${q(small)}`);
   await run(`rm -r ${q(`${small}-again`)}`);
   return {
-    writeMBps: mbPerSecond(src.bigBytes, write.ms),
-    readMBps: mbPerSecond(src.bigBytes, read.ms),
     filesPerSec: SMALL_COUNT / (copy.ms / 1000),
     againFilesPerSec: SMALL_COUNT / (again.ms / 1000),
     lsColdMs: lsCold.ms,
     lsWarmMs: lsWarm.ms,
     rmMs: rm.ms,
-    writeCpuS: write.cpuS,
-    readCpuS: read.cpuS,
     copyCpuS: copy.cpuS,
   };
 }
@@ -232,37 +291,49 @@ async function main(): Promise<void> {
   const cachesDropped = await dropCaches();
   if (!cachesDropped) log('cannot drop the page cache (not root?): reads may come from memory');
 
-  // 1. A local directory on the same disk.
+  // The three targets, all up at once so that the big file's rounds can alternate:
+  // 1. a local directory on the same disk;
   const localDir = path.join(dir, 'local');
   mkdirSync(localDir);
-  const local = await workload('local dir', localDir, src);
-
-  // 2. The discard mount, with raidfs's options, then with fuse-native's defaults.
+  const local: Target = { name: 'local dir', root: localDir, servers: [], verify: false, keepBigFiles: false };
+  // 2. the discard mount, with raidfs's options;
   const discardMnt = path.join(dir, 'discard');
-  const discardMount = await startDiscardMount(discardMnt, false);
-  const discard = await workload('discard FUSE', discardMnt, src, { servers: [discardMount.pid] });
-  const cachedWriteMBps = await writeThroughPageCache('discard FUSE', discardMnt, src);
-  await discardMount.stop();
-
-  const smallWritesMount = await startDiscardMount(discardMnt, true);
-  const smallWritesMBps = await writeThroughPageCache('discard FUSE, 4 KiB writes', discardMnt, src);
-  await smallWritesMount.stop();
-
+  let discardMount = await startDiscardMount(discardMnt, false);
+  const discard: Target = { name: 'discard FUSE', root: discardMnt, servers: [discardMount.pid], verify: false, keepBigFiles: false };
   // 3. raidfs: `raidfs up` with 4 nodes; the controller is the nodes' parent.
   log('raidfs: starting raidfs up (4 nodes)');
   const raidfs = await MountedRaidfs.start({ nodes: 4 });
   let stopRaidfs: (() => Promise<void>) | undefined = () => raidfs.stop();
   cleanups.push(async () => { await stopRaidfs?.(); });
   const controllerPid = raidfs.pid;
+  const rfsTarget: Target = { name: 'raidfs', root: raidfs.mnt, servers: [controllerPid, ...raidfs.nodePids], verify: true, keepBigFiles: true };
+
   let nodeRss = NaN;
-  const rfs = await workload('raidfs', raidfs.mnt, src, {
-    verify: true,
-    servers: [controllerPid, ...raidfs.nodePids],
-    afterRead: () => { nodeRss = Math.max(...raidfs.nodePids.map((pid) => peakRssMiB(pid))); },
+  const bigRounds = await bigFileRounds([local, discard, rfsTarget], src, (target) => {
+    if (target === rfsTarget) nodeRss = Math.max(nodeRss || 0, ...raidfs.nodePids.map((pid) => peakRssMiB(pid)));
   });
+  const localSmall = await smallFiles(local, src);
+  const discardSmall = await smallFiles(discard, src);
+  const rfsSmall = await smallFiles(rfsTarget, src);
   const controllerRss = peakRssMiB(controllerPid);
   await raidfs.stop();
   stopRaidfs = undefined;
+
+  // The discard mount's write through the page cache, with raidfs's options, then with fuse-native's defaults.
+  const cachedWriteMBps = await writeThroughPageCache('discard FUSE', discardMnt, src);
+  await discardMount.stop();
+  discardMount = await startDiscardMount(discardMnt, true);
+  const smallWritesMBps = await writeThroughPageCache('discard FUSE, 4 KiB writes', discardMnt, src);
+  await discardMount.stop();
+
+  const big = (target: Target, figure: (f: BigFigures) => number): Summary => summarize(bigRounds.get(target)!, figure);
+  const write = { rfs: big(rfsTarget, (f) => f.writeMBps), discard: big(discard, (f) => f.writeMBps), local: big(local, (f) => f.writeMBps) };
+  const read = { rfs: big(rfsTarget, (f) => f.readMBps), discard: big(discard, (f) => f.readMBps), local: big(local, (f) => f.readMBps) };
+  const writeCpu = { rfs: big(rfsTarget, (f) => f.writeCpuS), discard: big(discard, (f) => f.writeCpuS) };
+  const readCpu = { rfs: big(rfsTarget, (f) => f.readCpuS), discard: big(discard, (f) => f.readCpuS) };
+  /** How a median was found: "median of 3 rounds alternating with the ceiling; raidfs 350-420, discard FUSE 700-900 MB/s". */
+  const spread = (s: { rfs: Summary; discard: Summary }, unit: string): string =>
+    `median of ${BIG_ROUNDS} rounds, alternated with the ceiling's; raidfs ${fmt(s.rfs.min)}-${fmt(s.rfs.max)}, discard FUSE ${fmt(s.discard.min)}-${fmt(s.discard.max)} ${unit}`;
 
   const vsLocal = (v: number, l: number, unit: string): string => `local dir ${fmt(l)} ${unit}, ${(v / l).toFixed(2)}x`;
   // CPU time per GiB moved, and the rate at which it would use every core: a bound on
@@ -270,36 +341,36 @@ async function main(): Promise<void> {
   const gib = src.bigBytes / 2 ** 30;
   const cores = os.availableParallelism();
   const cpuBound = (cpuS: number): string => `${fmt(mbPerSecond(src.bigBytes, (cpuS / cores) * 1000))} MB/s`;
-  const cpuMeasurement = (cmd: string, cpu: (f: Figures) => number): string =>
-    `${cmd} and the mount's processes (raidfs: controller and 4 nodes), user + system; with all ${cores} cores busy that allows at most ${cpuBound(cpu(rfs))} for raidfs, ${cpuBound(cpu(discard))} for the discard mount`;
+  const cpuMeasurement = (cmd: string, cpu: { rfs: Summary; discard: Summary }): string =>
+    `${cmd} and the mount's processes (raidfs: controller and 4 nodes), user + system, median of ${BIG_ROUNDS} rounds; with all ${cores} cores busy that allows at most ${cpuBound(cpu.rfs.median)} for raidfs, ${cpuBound(cpu.discard.median)} for the discard mount`;
   const mib = `${FILE_MIB} MiB`;
   const rows: BenchRow[] = [
-    { section: 'fuse', what: `write ${mib}: cp into the mount, until close returns (${vsLocal(rfs.writeMBps, local.writeMBps, 'MB/s')}, no fsync)`,
-      value: rfs.writeMBps, unit: 'MB/s', ceiling: { name: 'discard FUSE', value: discard.writeMBps },
-      target: '>= 0.5x ceiling', met: rfs.writeMBps >= 0.5 * discard.writeMBps },
-    { section: 'fuse', what: `read ${mib}: cat to /dev/null, page cache ${cachesDropped ? 'dropped' : 'NOT dropped'} before (${vsLocal(rfs.readMBps, local.readMBps, 'MB/s')})`,
-      value: rfs.readMBps, unit: 'MB/s', ceiling: { name: 'discard FUSE', value: discard.readMBps },
-      target: '>= 0.5x ceiling', met: rfs.readMBps >= 0.5 * discard.readMBps },
-    { section: 'fuse', what: `cp -r of ${SMALL_COUNT} files of 4 KiB (${vsLocal(rfs.filesPerSec, local.filesPerSec, 'files/s')})`,
-      value: rfs.filesPerSec, unit: 'files/s', ceiling: { name: 'discard FUSE', value: discard.filesPerSec },
-      target: '>= 300 files/s', met: rfs.filesPerSec >= 300 },
-    { section: 'fuse', what: `cp -r of the same files again, into another directory: a second copy, after the first (${vsLocal(rfs.againFilesPerSec, local.againFilesPerSec, 'files/s')})`,
-      value: rfs.againFilesPerSec, unit: 'files/s', ceiling: { name: 'discard FUSE', value: discard.againFilesPerSec } },
-    { section: 'fuse (CPU)', what: `CPU time per GiB of the ${mib} write: ${cpuMeasurement('cp', (f) => f.writeCpuS)}`,
-      value: rfs.writeCpuS / gib, unit: 's/GiB', ceiling: { name: 'discard FUSE', value: discard.writeCpuS / gib } },
-    { section: 'fuse (CPU)', what: `CPU time per GiB of the ${mib} read: ${cpuMeasurement('cat', (f) => f.readCpuS)}`,
-      value: rfs.readCpuS / gib, unit: 's/GiB', ceiling: { name: 'discard FUSE', value: discard.readCpuS / gib } },
-    { section: 'fuse (CPU)', what: `CPU time per file of the cp -r: cp and the mount's processes, user + system`,
-      value: (rfs.copyCpuS / SMALL_COUNT) * 1000, unit: 'ms', ceiling: { name: 'discard FUSE', value: (discard.copyCpuS / SMALL_COUNT) * 1000 } },
-    { section: 'fuse', what: `ls -l of ${SMALL_COUNT} files, cold: attr cache expired${cachesDropped ? ', dentries dropped' : ''} (${vsLocal(rfs.lsColdMs, local.lsColdMs, 'ms')})`,
-      value: rfs.lsColdMs, unit: 'ms', ceiling: { name: 'discard FUSE', value: discard.lsColdMs },
-      target: '< 300 ms', met: rfs.lsColdMs < 300 },
-    { section: 'fuse', what: `ls -l of ${SMALL_COUNT} files again at once, warm (${vsLocal(rfs.lsWarmMs, local.lsWarmMs, 'ms')})`,
-      value: rfs.lsWarmMs, unit: 'ms', ceiling: { name: 'discard FUSE', value: discard.lsWarmMs } },
-    { section: 'fuse', what: `rm -r of the ${SMALL_COUNT} files (${vsLocal(rfs.rmMs, local.rmMs, 'ms')})`,
-      value: rfs.rmMs, unit: 'ms', ceiling: { name: 'discard FUSE', value: discard.rmMs } },
-    { section: 'fuse', what: `storage node peak RSS, max of 4, after the ${mib} write + read`, value: nodeRss, unit: 'MiB' },
-    { section: 'fuse', what: `controller (raidfs up) peak RSS, whole run incl. the ${mib} copy`, value: controllerRss, unit: 'MiB',
+    { section: 'fuse', what: `write ${mib}: cp into the mount, until close returns (${spread(write, 'MB/s')}; ${vsLocal(write.rfs.median, write.local.median, 'MB/s')}, no fsync)`,
+      value: write.rfs.median, unit: 'MB/s', ceiling: { name: 'discard FUSE', value: write.discard.median },
+      target: '>= 0.5x ceiling', met: write.rfs.median >= 0.5 * write.discard.median },
+    { section: 'fuse', what: `read ${mib}: cat to /dev/null, page cache ${cachesDropped ? 'dropped' : 'NOT dropped'} before (${spread(read, 'MB/s')}; ${vsLocal(read.rfs.median, read.local.median, 'MB/s')})`,
+      value: read.rfs.median, unit: 'MB/s', ceiling: { name: 'discard FUSE', value: read.discard.median },
+      target: '>= 0.5x ceiling', met: read.rfs.median >= 0.5 * read.discard.median },
+    { section: 'fuse', what: `cp -r of ${SMALL_COUNT} files of 4 KiB, the first after start-up and the big files (${vsLocal(rfsSmall.filesPerSec, localSmall.filesPerSec, 'files/s')})`,
+      value: rfsSmall.filesPerSec, unit: 'files/s', ceiling: { name: 'discard FUSE', value: discardSmall.filesPerSec },
+      target: '>= 300 files/s', met: rfsSmall.filesPerSec >= 300 },
+    { section: 'fuse', what: `cp -r of the same files again, into another directory: a second copy, after the first (${vsLocal(rfsSmall.againFilesPerSec, localSmall.againFilesPerSec, 'files/s')})`,
+      value: rfsSmall.againFilesPerSec, unit: 'files/s', ceiling: { name: 'discard FUSE', value: discardSmall.againFilesPerSec } },
+    { section: 'fuse (CPU)', what: `CPU time per GiB of the ${mib} write: ${cpuMeasurement('cp', writeCpu)}`,
+      value: writeCpu.rfs.median / gib, unit: 's/GiB', ceiling: { name: 'discard FUSE', value: writeCpu.discard.median / gib } },
+    { section: 'fuse (CPU)', what: `CPU time per GiB of the ${mib} read: ${cpuMeasurement('cat', readCpu)}`,
+      value: readCpu.rfs.median / gib, unit: 's/GiB', ceiling: { name: 'discard FUSE', value: readCpu.discard.median / gib } },
+    { section: 'fuse (CPU)', what: `CPU time per file of the first cp -r: cp and the mount's processes, user + system`,
+      value: (rfsSmall.copyCpuS / SMALL_COUNT) * 1000, unit: 'ms', ceiling: { name: 'discard FUSE', value: (discardSmall.copyCpuS / SMALL_COUNT) * 1000 } },
+    { section: 'fuse', what: `ls -l of ${SMALL_COUNT} files, cold: attr cache expired${cachesDropped ? ', dentries dropped' : ''} (${vsLocal(rfsSmall.lsColdMs, localSmall.lsColdMs, 'ms')})`,
+      value: rfsSmall.lsColdMs, unit: 'ms', ceiling: { name: 'discard FUSE', value: discardSmall.lsColdMs },
+      target: '< 300 ms', met: rfsSmall.lsColdMs < 300 },
+    { section: 'fuse', what: `ls -l of ${SMALL_COUNT} files again at once, warm (${vsLocal(rfsSmall.lsWarmMs, localSmall.lsWarmMs, 'ms')})`,
+      value: rfsSmall.lsWarmMs, unit: 'ms', ceiling: { name: 'discard FUSE', value: discardSmall.lsWarmMs } },
+    { section: 'fuse', what: `rm -r of the ${SMALL_COUNT} files (${vsLocal(rfsSmall.rmMs, localSmall.rmMs, 'ms')})`,
+      value: rfsSmall.rmMs, unit: 'ms', ceiling: { name: 'discard FUSE', value: discardSmall.rmMs } },
+    { section: 'fuse', what: `storage node peak RSS, max of 4, after the ${mib} writes + reads`, value: nodeRss, unit: 'MiB' },
+    { section: 'fuse', what: `controller (raidfs up) peak RSS, whole run incl. the ${mib} copies`, value: controllerRss, unit: 'MiB',
       target: '< 256 MiB', met: controllerRss < 256 },
     { section: 'fuse (discard FUSE)', what: `write ${mib} through a read-write handle (the page cache), with fuse-native's default options (4 KiB writes) vs raidfs's (big_writes, max_write=128K)`,
       value: smallWritesMBps, unit: 'MB/s', ceiling: { name: 'discard FUSE, big_writes', value: cachedWriteMBps } },
