@@ -161,7 +161,7 @@ interface Target {
   servers: number[];
   /** cmp the big copy with its source after its read (outside the timing). */
   verify: boolean;
-  /** Keep each round's big file until every round is done (its deletion would run during the next rounds). */
+  /** Keep each round's big file until removeBigFiles, after the small files (raidfs deletes copies in the background, which would run during the next measurements). */
   keepBigFiles: boolean;
 }
 
@@ -200,10 +200,13 @@ async function bigFileRounds(targets: readonly Target[], src: Sources, afterRead
     const order = round % 2 === 1 ? targets : [...targets].reverse();
     for (const target of order) rounds.get(target)!.push(await bigFile(target, src, round, () => afterRead(target)));
   }
-  for (const target of targets.filter((t) => t.keepBigFiles)) {
-    for (let round = 1; round <= BIG_ROUNDS; round++) await run(`rm ${q(path.join(target.root, `big-${round}.bin`))}`);
-  }
   return rounds;
+}
+
+/** Removes the big files a target kept (keepBigFiles) from its rounds. */
+async function removeBigFiles(target: Target): Promise<void> {
+  if (!target.keepBigFiles) return;
+  for (let round = 1; round <= BIG_ROUNDS; round++) await run(`rm ${q(path.join(target.root, `big-${round}.bin`))}`);
 }
 
 /** The median of the rounds' values of one figure, and their range. */
@@ -315,6 +318,7 @@ async function main(): Promise<void> {
   const localSmall = await smallFiles(local, src);
   const discardSmall = await smallFiles(discard, src);
   const rfsSmall = await smallFiles(rfsTarget, src);
+  await removeBigFiles(rfsTarget);
   const controllerRss = peakRssMiB(controllerPid);
   await raidfs.stop();
   stopRaidfs = undefined;

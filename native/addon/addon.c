@@ -1,7 +1,7 @@
 /*
  * raidfs's own addon, built at install by native/addon-binding.mjs and loaded by
  * src/common/native-addon.ts: the functions of checksum.c (BLAKE3) and buffers.c
- * (freeing a buffer at once), and the argument helpers they share.
+ * (freeing a buffer at once, where its memory is aligned), and the argument helpers they share.
  *
  * Invariant: every function checks its arguments and throws a TypeError or
  * RangeError on a bad one; none keeps a pointer into JavaScript memory after it
@@ -38,6 +38,7 @@ static napi_value init (napi_env env, napi_value exports) {
     { "hasherDigest", NULL, hasher_digest, NULL, NULL, NULL, napi_enumerable, NULL },
     { "copyHashing", NULL, copy_hashing, NULL, NULL, NULL, napi_enumerable, NULL },
     { "freeNow", NULL, free_now, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "alignedOffset", NULL, aligned_offset, NULL, NULL, NULL, napi_enumerable, NULL },
   };
   napi_define_properties(env, exports, sizeof(functions) / sizeof(functions[0]), functions);
   return exports;

@@ -26,5 +26,6 @@ napi_value copy_hashing (napi_env env, napi_callback_info info);
 
 /* buffers.c */
 napi_value free_now (napi_env env, napi_callback_info info);
+napi_value aligned_offset (napi_env env, napi_callback_info info);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * Freeing a buffer's memory at once, instead of at V8's next collection.
+ * Freeing a buffer's memory at once, instead of at V8's next collection; and where
+ * in a buffer its memory is aligned (for O_DIRECT reads into it).
  *
  * Why: a message ZeroMQ receives reaches JavaScript as a Buffer over libzmq's own
  * memory, freed only when V8 collects the Buffer. zeromq.js reports that memory to V8
@@ -11,6 +12,9 @@
  *   freeNow(bytes) -> true if freed, false if `bytes` does not cover its whole
  *       ArrayBuffer (a view into shared memory, such as Node's pool for small
  *       Buffers) or its ArrayBuffer cannot be detached; then nothing changes.
+ *
+ *   alignedOffset(bytes, alignment) -> the first offset in `bytes` whose address is a
+ *       multiple of `alignment` (a power of two), which may be past its end.
  *
  * Invariant: freeing detaches the ArrayBuffer, so every view of it, the Buffer
  * passed included, has length 0 afterwards. Callers free only memory that nothing
@@ -28,5 +32,19 @@ napi_value free_now (napi_env env, napi_callback_info info) {
     && offset == 0 && length == whole
     && napi_detach_arraybuffer(env, array_buffer) == napi_ok;
   napi_get_boolean(env, freed, &result);
+  return result;
+}
+
+napi_value aligned_offset (napi_env env, napi_callback_info info) {
+  napi_value argv[2], result;
+  uint8_t *data;
+  size_t length;
+  uint32_t alignment;
+  if (get_args(env, info, argv, 2) < 2 || !bytes_of(env, argv[0], &data, &length)) return fail(env, "alignedOffset(bytes, alignment): bytes must be a Uint8Array");
+  if (napi_get_value_uint32(env, argv[1], &alignment) != napi_ok || alignment == 0 || (alignment & (alignment - 1)) != 0) {
+    return fail(env, "alignedOffset(bytes, alignment): alignment must be a power of two");
+  }
+  uintptr_t address = (uintptr_t) data;
+  napi_create_uint32(env, (uint32_t) ((alignment - address % alignment) % alignment), &result);
   return result;
 }

@@ -13,6 +13,8 @@ export interface NativeAddon {
   hasherDigest(state: Buffer): Buffer;
   copyHashing(state: Buffer, source: Uint8Array, target: Uint8Array, offset: number): void;
   freeNow(bytes: Uint8Array): boolean;
+  /** The first offset in `bytes` whose address is a multiple of `alignment` (a power of two). */
+  alignedOffset(bytes: Uint8Array, alignment: number): number;
 }
 
 /** dist/src/common/ -> the checkout's native/addon/build/. */
