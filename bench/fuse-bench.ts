@@ -55,6 +55,7 @@ const BIG_TIMEOUT_MS = 10 * 60_000;
  * median of its rounds (RAIDFS_BENCH_FUSE_ROUNDS, default 3).
  */
 const BIG_ROUNDS = Number(process.env.RAIDFS_BENCH_FUSE_ROUNDS ?? 3);
+if (!Number.isInteger(BIG_ROUNDS) || BIG_ROUNDS < 1) throw new Error(`RAIDFS_BENCH_FUSE_ROUNDS must be a whole number from 1, not ${process.env.RAIDFS_BENCH_FUSE_ROUNDS}`);
 
 const log = (msg: string): void => { process.stderr.write(`fuse bench: ${msg}\n`); };
 /** Double-quoted shell word; the bench's paths are mkdtemp paths (no $, `, " or \). */
