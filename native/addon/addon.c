@@ -1,7 +1,8 @@
 /*
  * raidfs's own addon, built at install by native/addon-binding.mjs and loaded by
  * src/common/native-addon.ts: the functions of checksum.c (BLAKE3) and buffers.c
- * (freeing a buffer at once, where its memory is aligned), and the argument helpers they share.
+ * (freeing a buffer at once, where its memory is aligned), and the argument helpers
+ * they share.
  *
  * Invariant: every function checks its arguments and throws a TypeError or
  * RangeError on a bad one; none keeps a pointer into JavaScript memory after it

@@ -215,11 +215,11 @@ export class ChunkStore {
       let whole: Buffer;
       if (direct) {
         const padded = alignUp(size) || DIRECT_IO_ALIGN;
-        const spare = Buffer.allocUnsafeSlow(padded + DIRECT_IO_ALIGN);
-        const start = addon.alignedOffset(spare, DIRECT_IO_ALIGN);
+        const backing = Buffer.allocUnsafeSlow(padded + DIRECT_IO_ALIGN);
+        const start = addon.alignedOffset(backing, DIRECT_IO_ALIGN);
         // One read of the whole padded length: it stops at the end of the file.
-        requireWhole('read', (await readAsync(fd, spare, start, padded, 0)).bytesRead, size);
-        whole = spare.subarray(start, start + size);
+        requireWhole('read', (await readAsync(fd, backing, start, padded, 0)).bytesRead, size);
+        whole = backing.subarray(start, start + size);
       } else {
         whole = Buffer.allocUnsafeSlow(size);
         requireWhole('read', (await readAsync(fd, whole, 0, size, 0)).bytesRead, size);
