@@ -169,9 +169,8 @@ interface Target {
 /**
  * One round of the big write and read on `target`: cp of the big file (timed until cp
  * exits, close returned), then cat to /dev/null after the page cache was dropped.
- * `afterRead` runs right after the timed read (to sample memory).
  */
-async function bigFile(target: Target, src: Sources, round: number, afterRead?: () => void): Promise<BigFigures> {
+async function bigFile(target: Target, src: Sources, round: number): Promise<BigFigures> {
   const big = path.join(target.root, `big-${round}.bin`);
   await readyForBigWrite(src);
   log(`${target.name}: round ${round}: cp ${FILE_MIB} MiB`);
@@ -180,7 +179,6 @@ async function bigFile(target: Target, src: Sources, round: number, afterRead?: 
   await warmFreeMemory(src);
   log(`${target.name}: round ${round}: cat ${FILE_MIB} MiB`);
   const read = await timed(`cat ${q(big)} > /dev/null`, target.servers, BIG_TIMEOUT_MS);
-  afterRead?.();
   if (target.verify) {
     log(`${target.name}: round ${round}: cmp`);
     const r = await sh(`cmp ${q(src.big)} ${q(big)}`, { timeoutMs: BIG_TIMEOUT_MS });
@@ -195,11 +193,11 @@ async function bigFile(target: Target, src: Sources, round: number, afterRead?: 
  * other round (A B C, C B A, A B C, ...), so that a host growing slower or faster
  * during the run weighs on all of them alike. Returns each target's rounds, in order.
  */
-async function bigFileRounds(targets: readonly Target[], src: Sources, afterRead: (target: Target) => void): Promise<Map<Target, BigFigures[]>> {
+async function bigFileRounds(targets: readonly Target[], src: Sources): Promise<Map<Target, BigFigures[]>> {
   const rounds = new Map<Target, BigFigures[]>(targets.map((t) => [t, []]));
   for (let round = 1; round <= BIG_ROUNDS; round++) {
     const order = round % 2 === 1 ? targets : [...targets].reverse();
-    for (const target of order) rounds.get(target)!.push(await bigFile(target, src, round, () => afterRead(target)));
+    for (const target of order) rounds.get(target)!.push(await bigFile(target, src, round));
   }
   return rounds;
 }
@@ -312,10 +310,9 @@ async function main(): Promise<void> {
   const controllerPid = raidfs.pid;
   const rfsTarget: Target = { name: 'raidfs', root: raidfs.mnt, servers: [controllerPid, ...raidfs.nodePids], verify: true, keepBigFiles: true };
 
-  let nodeRss = NaN;
-  const bigRounds = await bigFileRounds([local, discard, rfsTarget], src, (target) => {
-    if (target === rfsTarget) nodeRss = Math.max(nodeRss || 0, ...raidfs.nodePids.map((pid) => peakRssMiB(pid)));
-  });
+  const bigRounds = await bigFileRounds([local, discard, rfsTarget], src);
+  // Peaks (VmHWM) so far: the highest any node reached in the rounds.
+  const nodeRss = Math.max(...raidfs.nodePids.map((pid) => peakRssMiB(pid)));
   const localSmall = await smallFiles(local, src);
   const discardSmall = await smallFiles(discard, src);
   const rfsSmall = await smallFiles(rfsTarget, src);
@@ -331,12 +328,15 @@ async function main(): Promise<void> {
   const smallWritesMBps = await writeThroughPageCache('discard FUSE, 4 KiB writes', discardMnt, src);
   await discardMount.stop();
 
-  const big = (target: Target, figure: (f: BigFigures) => number): Summary => summarize(bigRounds.get(target)!, figure);
-  const write = { rfs: big(rfsTarget, (f) => f.writeMBps), discard: big(discard, (f) => f.writeMBps), local: big(local, (f) => f.writeMBps) };
-  const read = { rfs: big(rfsTarget, (f) => f.readMBps), discard: big(discard, (f) => f.readMBps), local: big(local, (f) => f.readMBps) };
-  const writeCpu = { rfs: big(rfsTarget, (f) => f.writeCpuS), discard: big(discard, (f) => f.writeCpuS) };
-  const readCpu = { rfs: big(rfsTarget, (f) => f.readCpuS), discard: big(discard, (f) => f.readCpuS) };
-  /** How a median was found: "median of 3 rounds alternating with the ceiling; raidfs 350-420, discard FUSE 700-900 MB/s". */
+  /** One figure of the big file's rounds, summarized for each target. */
+  const summaries = (figure: (f: BigFigures) => number): Record<'rfs' | 'discard' | 'local', Summary> => ({
+    rfs: summarize(bigRounds.get(rfsTarget)!, figure), discard: summarize(bigRounds.get(discard)!, figure), local: summarize(bigRounds.get(local)!, figure),
+  });
+  const write = summaries((f) => f.writeMBps);
+  const read = summaries((f) => f.readMBps);
+  const writeCpu = summaries((f) => f.writeCpuS);
+  const readCpu = summaries((f) => f.readCpuS);
+  /** How a median was found: "median of 3 rounds, alternated with the ceiling's; raidfs 350-420, discard FUSE 700-900 MB/s". */
   const spread = (s: { rfs: Summary; discard: Summary }, unit: string): string =>
     `median of ${BIG_ROUNDS} rounds, alternated with the ceiling's; raidfs ${fmt(s.rfs.min)}-${fmt(s.rfs.max)}, discard FUSE ${fmt(s.discard.min)}-${fmt(s.discard.max)} ${unit}`;
 
