@@ -1,6 +1,6 @@
 /**
  * The directory tree of the controller core: mkdir, list, rename, remove, symlinks,
- * attributes, and the errno of every misuse (which must change nothing).
+ * hard links, attributes, and the errno of every misuse (which must change nothing).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -90,5 +90,85 @@ describe('core directory tree', () => {
     assert.deepEqual([e.mode, e.uid, e.gid, e.modifiedMs], [0o640, 1234, 5678, mtime]);
     const w = await c.writeFile('/dated', Buffer.from('d'), { modifiedMs: mtime, mode: 0o700, uid: 7, gid: 8, contentType: 'text/plain' });
     assert.deepEqual([w.modifiedMs, w.mode, w.uid, w.gid, w.contentType], [mtime, 0o700, 7, 8, 'text/plain']);
+  });
+
+  it('gives files and symlinks further names (hard links): one entry under each, kept until its last name goes', async () => {
+    const c = cluster.controller;
+    c.mkdir('/h');
+    c.mkdir('/h2');
+    const first = testBytes(3000, 'linked-1');
+    const a = await c.writeFile('/h/a', first);
+    const b = c.link('/h/a', '/h/b');
+    assert.equal(b.id, a.id, 'one inode number under both names');
+    assert.notEqual(b.nameId, c.stat('/h/a').nameId);
+    assert.deepEqual([c.stat('/h/a').links, c.stat('/h/b').links], [2, 2]);
+    assert.deepEqual(c.list('/h').map((e) => [e.name, e.id, e.links]), [['a', a.id, 2], ['b', a.id, 2]]);
+    const entriesBefore = c.entryCount();
+
+    // Content and attributes are the entry's, whichever name changes them.
+    const second = testBytes(5000, 'linked-2');
+    await c.writeFile('/h/b', second);
+    assert.ok((await c.readFile('/h/a')).equals(second));
+    c.setAttributes('/h/a', { mode: 0o600 });
+    assert.equal(c.stat('/h/b').mode, 0o600);
+    assert.deepEqual(c.filesAfter(a.id - 1, 1000).filter((f) => f.entry.id === a.id).map((f) => f.path), ['/h/a'], 'listed once');
+
+    // Misuse changes nothing.
+    assert.throws(() => c.link('/h', '/h/dir-link'), { code: 'EPERM' });
+    assert.throws(() => c.link('/h/a', '/h/b'), { code: 'EEXIST' });
+    assert.throws(() => c.link('/h/ghost', '/h/c'), { code: 'ENOENT' });
+    assert.throws(() => c.link('/h/a', '/nowhere/c'), { code: 'ENOENT' });
+    assert.throws(() => c.link('/h/a', '/h/a/c'), { code: 'ENOTDIR' });
+    assert.deepEqual(names('/h'), ['a', 'b']);
+    assert.equal(c.entryCount(), entriesBefore);
+
+    // Renaming one name over another of the same file leaves both (rename(2)).
+    c.rename('/h/a', '/h/b');
+    assert.deepEqual(names('/h'), ['a', 'b']);
+
+    // The file's own name removed: the other keeps the entry, its id and its copies.
+    c.remove('/h/a');
+    assert.deepEqual(names('/h'), ['b']);
+    assert.deepEqual([c.stat('/h/b').id, c.stat('/h/b').links], [a.id, 1]);
+    assert.equal(c.pathOf(a.id), '/h/b');
+    await c.collectGarbage();
+    assert.ok((await c.readFile('/h/b')).equals(second), 'copies kept while a name is left');
+
+    // A further name moves, and a file renamed over it takes only that name.
+    c.link('/h/b', '/h/c');
+    c.rename('/h/c', '/h2/c');
+    assert.deepEqual([c.stat('/h2/c').id, c.stat('/h/b').links], [a.id, 2]);
+    await c.writeFile('/h/x', Buffer.from('x'));
+    c.rename('/h/x', '/h2/c');
+    assert.equal((await c.readFile('/h2/c')).toString(), 'x');
+    assert.deepEqual([c.stat('/h/b').links, (await c.readFile('/h/b')).equals(second)], [1, true]);
+
+    // A tree removed with some of a file's names: the file lives on under the rest.
+    c.mkdir('/t2');
+    await c.writeFile('/t2/f', first);
+    c.link('/t2/f', '/t2/g');
+    const outside = c.link('/t2/f', '/h/outside');
+    c.remove('/t2', { recursive: true });
+    assert.deepEqual([c.stat('/h/outside').id, c.stat('/h/outside').links], [outside.id, 1]);
+    await c.collectGarbage();
+    assert.ok((await c.readFile('/h/outside')).equals(first));
+
+    // The last name removed: the entry goes, its copies with it.
+    c.remove('/h/outside');
+    assert.equal(c.lookupById(outside.id), undefined);
+    assert.ok(await c.collectGarbage() >= 2, 'copies deleted with the last name');
+
+    // A file removed by id (REST's DELETE /files/ID) goes under every name.
+    const byId = await c.writeFile('/h/by-id', first);
+    c.link('/h/by-id', '/h2/by-id');
+    assert.throws(() => c.removeFile(c.stat('/h').id), { code: 'EISDIR' });
+    c.removeFile(byId.id);
+    assert.deepEqual([c.lookup('/h/by-id'), c.lookup('/h2/by-id'), c.lookupById(byId.id)], [undefined, undefined, undefined]);
+    assert.ok(await c.collectGarbage() >= 2, 'its copies deleted');
+
+    // A symlink's further name reads the same target.
+    c.symlink('/h/sym', 'b');
+    c.link('/h/sym', '/h/sym2');
+    assert.deepEqual([c.readlink('/h/sym2'), c.stat('/h/sym2').kind, c.stat('/h/sym2').id], ['b', 'symlink', c.stat('/h/sym').id]);
   });
 });

@@ -118,7 +118,7 @@ describe('copy counts and the search for parts lacking copies (holder_sets)', ()
         added.forEach((id) => holders.add(id));
       } else {
         const fileId = pick([...files.keys()]);
-        store.transaction(() => store.removeEntry(store.entry(fileId)!));
+        store.transaction(() => store.removeName(fileId));
         for (const chunk of files.get(fileId)!) model.delete(chunk);
         files.delete(fileId);
         inSubdir.delete(fileId);
@@ -128,8 +128,8 @@ describe('copy counts and the search for parts lacking copies (holder_sets)', ()
 
     // A directory removed with its files in one transaction, as controller.remove does for rm -r.
     store.transaction(() => {
-      for (const fileId of inSubdir) store.removeEntry(store.entry(fileId)!);
-      store.removeEntry(store.entry(subdir.id)!);
+      for (const fileId of inSubdir) store.removeName(fileId);
+      store.removeName(subdir.id);
     });
     for (const fileId of inSubdir) {
       for (const chunk of files.get(fileId)!) model.delete(chunk);

@@ -5,8 +5,9 @@
  * entry ids are never reused, in a new database and in one from before that rule;
  * a file's stored bytes (its size less its holes) are counted for files from before;
  * so are each directory's subdirectories, then kept by triggers through inserts,
- * moves and deletes; a directory's entries are listed in id order by index, and
- * the doomed copies due on the nodes that are up are found by index.
+ * moves and deletes; a directory's entries are listed in id order by index, the
+ * doomed copies due on the nodes that are up are found by index, and entries from
+ * before hard links have one name each, a file's further names found by index.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -51,7 +52,7 @@ describe('metadata schema', () => {
     const file = path.join(dir, 'ids.sqlite');
     const deleteNewestThenInsert = (store: MetadataStore, name: string) => {
       const doomed = store.insertEntry(ROOT_ID, `${name}-deleted`, { kind: 'file', mode: 0o644 });
-      store.transaction(() => store.removeEntry(doomed));
+      store.transaction(() => store.removeName(doomed.nameId));
       const fresh = store.insertEntry(ROOT_ID, name, { kind: 'file', mode: 0o644 });
       assert.ok(fresh.id > doomed.id, `new id ${fresh.id} after deleted ${doomed.id}`);
       return fresh;
@@ -109,7 +110,7 @@ describe('metadata schema', () => {
     const b = reopened.child(a.id, 'b')!;
     reopened.transaction(() => reopened.moveEntry(b, d.id, 'b'));
     assert.deepEqual([subdirs(ROOT_ID), subdirs(a.id), subdirs(d.id)], [2, 1, 1]);
-    reopened.transaction(() => reopened.removeEntry(reopened.child(d.id, 'b')!));
+    reopened.transaction(() => reopened.removeName(reopened.child(d.id, 'b')!.nameId));
     assert.deepEqual([subdirs(ROOT_ID), subdirs(a.id), subdirs(d.id)], [2, 1, 0]);
     reopened.close();
   });
@@ -173,5 +174,30 @@ describe('metadata schema', () => {
     reopened.upsertNode('n2', 'host', report); // a heartbeat's report leaves the flag alone
     assert.deepEqual(reopened.knownNodes().map((n) => [n.id, n.draining]), [['n1', false], ['n2', true]]);
     reopened.close();
+  });
+
+  it('gives entries from before hard links one name each, and finds a file\'s further names by index', () => {
+    const file = path.join(dir, 'links.sqlite');
+    const store = new MetadataStore(file);
+    const d = store.insertEntry(ROOT_ID, 'd', { kind: 'dir', mode: 0o755 });
+    const f = store.insertEntry(d.id, 'f', { kind: 'file', mode: 0o644 });
+    store.close();
+
+    // Back to schema 10, as an older raidfs left it: no further names.
+    backToSchema(file, 10);
+
+    const reopened = new MetadataStore(file);
+    assert.deepEqual([reopened.entry(f.id)?.links, reopened.entry(f.id)?.nameId, reopened.entryCount()], [1, f.id, 3]);
+    const g = reopened.transaction(() => reopened.insertLink(ROOT_ID, 'g', reopened.entry(f.id)!));
+    assert.deepEqual([g.id, g.links, reopened.entry(f.id)?.links, reopened.entryCount()], [f.id, 2, 2, 3]);
+    assert.equal(reopened.entry(g.nameId), undefined, 'a further name\'s row is no entry of its own');
+    reopened.transaction(() => reopened.removeName(f.id));
+    assert.deepEqual([reopened.entry(f.id)?.name, reopened.entry(f.id)?.parentId, reopened.entry(f.id)?.links], ['g', ROOT_ID, 1]);
+    assert.deepEqual(reopened.children(d.id), []);
+    reopened.close();
+    const db = new Database(file, { readonly: true });
+    const plan = db.prepare('EXPLAIN QUERY PLAN SELECT count(*) FROM entries WHERE link_to = ?').all(f.id) as Array<{ detail: string }>;
+    db.close();
+    assert.match(plan.map((p) => p.detail).join('; '), /USING (COVERING )?INDEX entries_by_link/);
   });
 });

@@ -388,6 +388,14 @@ export class Controller {
     this.tree.remove(path, options);
   }
 
+  removeFile(id: number, options: { precondition?: WriteOptions['precondition'] } = {}): void {
+    this.tree.removeFile(id, options);
+  }
+
+  link(existing: string, path: string): Entry {
+    return this.tree.link(existing, path);
+  }
+
   rename(from: string, to: string): void {
     this.tree.rename(from, to);
   }

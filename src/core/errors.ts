@@ -7,7 +7,7 @@
  */
 export type ErrorCode =
   | 'ENOENT' | 'EEXIST' | 'ENOTDIR' | 'EISDIR' | 'ENOTEMPTY' | 'EINVAL' | 'ENAMETOOLONG'
-  | 'EILSEQ' | 'EFBIG' | 'ENOSPC' | 'EIO' | 'EUNAVAIL' | 'EBUSY';
+  | 'EILSEQ' | 'EFBIG' | 'ENOSPC' | 'EIO' | 'EUNAVAIL' | 'EBUSY' | 'EPERM';
 
 export class RaidfsError extends Error {
   constructor(readonly code: ErrorCode, message: string) {

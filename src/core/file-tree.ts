@@ -7,6 +7,9 @@
  * Invariants:
  * - Names are unique per directory; a directory is never moved under itself; a
  *   directory is removed with its content only when asked to (`recursive`).
+ * - Files and symlinks may have several names (hard links, `link`); an entry is
+ *   the same under each (one id, content and attributes), and goes with its last
+ *   name. Directories have one name.
  * - Every change is one SQLite transaction (or part of the caller's, for the
  *   methods the controller's commits call: fileForWrite): a failed one changes
  *   nothing.
@@ -173,14 +176,44 @@ export class FileTree {
         if (!options.recursive) throw new RaidfsError('ENOTEMPTY', `${path} is not empty`);
         this.removeTree(entry);
       } else {
-        this.metadata.removeEntry(entry);
+        this.metadata.removeName(entry.nameId);
       }
     });
   }
 
   /**
+   * Removes the file with id `id` under every name it has (its hard links too), if
+   * `precondition` (checked in the same transaction) does not throw.
+   */
+  removeFile(id: number, options: { precondition?: WriteTarget['precondition'] } = {}): void {
+    this.metadata.transaction(() => {
+      const entry = this.statById(id);
+      if (entry.kind !== 'file') throw new RaidfsError('EISDIR', `${this.pathOf(id)} is not a regular file`);
+      options.precondition?.(entry);
+      this.metadata.removeEntry(id);
+    });
+  }
+
+  /**
+   * Adds `path` as a further name of the file or symlink at `existing`, like link(2):
+   * EEXIST if `path` exists, EPERM for a directory.
+   */
+  link(existing: string, path: string): Entry {
+    const names = splitPath(path);
+    if (names.length === 0) throw new RaidfsError('EEXIST', '/ exists');
+    return this.metadata.transaction(() => {
+      const entry = this.stat(existing);
+      if (entry.kind === 'dir') throw new RaidfsError('EPERM', `${existing} is a directory: directories cannot have hard links`);
+      const parent = this.parentDir(names, path, false);
+      if (this.metadata.child(parent.id, names.at(-1)!)) throw new RaidfsError('EEXIST', `${path} exists`);
+      return this.metadata.insertLink(parent.id, names.at(-1)!, entry);
+    });
+  }
+
+  /**
    * Renames like rename(2): an existing target is replaced if it is a file (or an
-   * empty directory when moving a directory); a directory cannot move under itself.
+   * empty directory when moving a directory); a directory cannot move under itself;
+   * two names of one file leave both in place.
    */
   rename(from: string, to: string): void {
     const fromNames = splitPath(from);
@@ -199,7 +232,7 @@ export class FileTree {
         if (source.kind === 'dir' && target.kind !== 'dir') throw new RaidfsError('ENOTDIR', `${to} is not a directory`);
         if (source.kind !== 'dir' && target.kind === 'dir') throw new RaidfsError('EISDIR', `${to} is a directory`);
         if (target.kind === 'dir' && this.metadata.hasChildren(target.id)) throw new RaidfsError('ENOTEMPTY', `${to} is not empty`);
-        this.metadata.removeEntry(target);
+        this.metadata.removeName(target.nameId);
       }
       this.metadata.moveEntry(source, parent.id, name);
     });
@@ -264,10 +297,10 @@ export class FileTree {
     for (let page; (page = this.metadata.childrenAfter(dir.id, 0, REMOVE_PAGE)).length > 0;) {
       for (const child of page) {
         if (child.kind === 'dir') this.removeTree(child);
-        else this.metadata.removeEntry(child);
+        else this.metadata.removeName(child.nameId);
       }
     }
-    this.metadata.removeEntry(dir);
+    this.metadata.removeName(dir.nameId);
   }
 }
 

@@ -34,8 +34,9 @@ export function statOf(entry: Entry, sizeOverride?: number, mtimeOverride?: numb
     uid: entry.uid,
     gid: entry.gid,
     size,
-    // A directory is linked from its parent, from its own `.` and from each subdirectory's `..`.
-    nlink: entry.kind === 'dir' ? 2 + entry.subdirs : 1,
+    // A directory is linked from its parent, from its own `.` and from each subdirectory's `..`;
+    // a file or symlink from each of its names.
+    nlink: entry.kind === 'dir' ? 2 + entry.subdirs : entry.links,
     ino: entry.id,
     blksize: BLOCK,
     // A file's holes take no blocks (du); what unsaved writes will take is not known yet.

@@ -12,8 +12,9 @@
  * but such files is empty to its owner (`rm -r` of a directory with a log still
  * open in it): rmdir removes them with it, as REST's deletes remove an open file, and
  * their handles read on from the version they hold (libfuse then passes their
- * operations no path, see native/fuse-binding.mjs). Hard links are not supported:
- * link answers EPERM, as Linux file systems without hard links do.
+ * operations no path, see native/fuse-binding.mjs). link gives a file or symlink a
+ * further name (the same inode number and content under each); a directory's is
+ * refused with EPERM, as link(2) does.
  */
 import type Fuse from 'fuse-native';
 import { RaidfsError } from '../core/errors';
@@ -77,7 +78,7 @@ export function dirOps(ctx: FuseContext): Fuse.Operations {
 
     readlink: (path, cb) => answer(ctx, 'readlink', path, cb, () => controller.readlink(path)),
 
-    link: (_from, _to, cb) => cb(ctx.Fuse.EPERM),
+    link: (from, to, cb) => answer(ctx, 'link', to, cb, () => { controller.link(from, to); }),
 
     // Namespace changes are durable as they commit, but a close's commit waits for the
     // sync delay: fsync of the directory (the entry of a file just written) syncs it.

@@ -10,8 +10,9 @@
  * and serves every later request of that open directory from it, without asking
  * again until a rewind (offset 0).
  *
- * Cookies: `.` is followed by 1, `..` by 2, the entry with id N by N + 2. Pages go in
- * id order and ids are never reused, so a page starts right after the entry whose
+ * Cookies: `.` is followed by 1, `..` by 2, the name held by row N (an Entry's
+ * nameId: its id, or a hard link's own) by N + 2. Pages go in the order of those
+ * rows, whose ids are never reused, so a page starts right after the name whose
  * cookie it got, even if that entry has been deleted since (`rm -r` deletes as it
  * lists): every entry present for the whole listing is listed exactly once, and one
  * created or moved in meanwhile may or may not be, as POSIX allows.
@@ -54,5 +55,5 @@ export function listingPage(controller: Controller, path: string, offset: number
 
 function paged(dir: Entry, dots: Array<'.' | '..'>, entries: Entry[]): ListingPage {
   const dotCookies = dots.map((d) => (d === '.' ? AFTER_DOT : AFTER_DOTDOT));
-  return { dir, dots, entries, cookies: [...dotCookies, ...entries.map((e) => e.id + ID_COOKIE_BASE)] };
+  return { dir, dots, entries, cookies: [...dotCookies, ...entries.map((e) => e.nameId + ID_COOKIE_BASE)] };
 }

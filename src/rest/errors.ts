@@ -33,6 +33,7 @@ const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
   EINVAL: 400,
   ENAMETOOLONG: 400,
   EILSEQ: 400,
+  EPERM: 403,
   ENOENT: 404,
   EEXIST: 409,
   ENOTEMPTY: 409,

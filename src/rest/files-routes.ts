@@ -9,7 +9,7 @@
  *                            -> 201 {"id": N, ...}
  *   GET    /files/ID         the bytes, with the stored content type (Range works)
  *   GET    /files/ID/info    metadata, parts, and the nodes holding each copy
- *   DELETE /files/ID         removes the file; its copies are deleted from the nodes
+ *   DELETE /files/ID         removes the file under every name (hard links too); its copies are deleted from the nodes
  *                            (If-Match / If-Unmodified-Since: only that version, else 412)
  *
  * IDs are the entries' stable inode numbers, the same a FUSE `stat` shows; an ID
@@ -78,8 +78,8 @@ export function filesRoutes(controller: Controller, limits: TransferLimits): Rou
   });
 
   router.delete('/:id', (req, res) => {
-    const { snapshot, path } = fileById(req.params.id);
-    controller.remove(path, { precondition: writeCondition(req) });
+    const { snapshot } = fileById(req.params.id);
+    controller.removeFile(snapshot.entry.id, { precondition: writeCondition(req) });
     res.json({ id: snapshot.entry.id, deleted: true });
   });
   router.all('/:id', methodNotAllowed(['GET', 'HEAD', 'DELETE']));

@@ -27,6 +27,8 @@ const UNDO: Readonly<Record<number, string>> = {
   8: 'DROP INDEX doomed_by_node',
   // 10: nodes being drained.
   9: 'ALTER TABLE nodes DROP COLUMN draining',
+  // 11: further names of files (hard links).
+  10: 'DROP INDEX entries_by_link; ALTER TABLE entries DROP COLUMN link_to',
 };
 
 /** Takes the metadata file `file` (closed) back to schema `version`. */

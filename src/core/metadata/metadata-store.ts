@@ -6,7 +6,7 @@
  *
  * Invariants:
  * - A file's parts and replicas change only inside one transaction (replaceContent,
- *   removeEntry), so readers see a whole old or a whole new file.
+ *   removeName), so readers see a whole old or a whole new file.
  * - A chunk copy leaves `replicas` only by moving to `doomed`; nothing forgets a copy
  *   that still occupies a node, except forgetNode, for a node the operator says is
  *   gone for good (its copies occupy nothing any more).
@@ -14,6 +14,10 @@
  *   known node, and forgetNode drops a node's copies with its row.
  * - Entry ids are never reused, not even the newest one's after it is deleted
  *   (schema.ts, entry_ids): an id names one file for good.
+ * - An entry's own row always holds one of its names; its further names (hard links,
+ *   files and symlinks only) are rows that refer to it, and removing its own name
+ *   moves one of them into its row. So an entry's id stays while it has a name, and
+ *   the entry is deleted, its copies doomed, only with its last name.
  * - Every commit is fsynced except those of lazyTransaction, which sync() or the next
  *   fsynced commit that writes makes durable (WAL order): a power loss can only drop
  *   a suffix of commits, each whole. unsyncedCommits counts the lazy commits since.
@@ -32,7 +36,10 @@ import { migrate } from './schema';
 export type EntryKind = 'file' | 'dir' | 'symlink';
 
 export interface Entry {
+  /** The entry's id, its inode number: the same under each of its names. */
   id: number;
+  /** The row that holds this name: `id` itself, or one of the entry's further names (a hard link). */
+  nameId: number;
   parentId: number | null;
   name: string;
   kind: EntryKind;
@@ -54,6 +61,8 @@ export interface Entry {
   storedBytes: number;
   /** How many of a directory's entries are directories (0 for files and symlinks). */
   subdirs: number;
+  /** How many names the entry has: 1, or more for a file or symlink with hard links. */
+  links: number;
 }
 
 export interface PartRecord {
@@ -95,9 +104,16 @@ export interface NodeRow {
 /** A part's columns as a RawPart: its holders (schema.ts) are the nodes with a copy. */
 const PART_COLUMNS = `idx, offset, size, chunk_id AS chunkId, digest, digest_algorithm AS algorithm, holders AS nodes`;
 
-const ENTRY_COLUMNS = `id, parent_id AS parentId, name, kind, size, stored_bytes AS storedBytes, mode, uid, gid,
-  content_type AS contentType, target, version, created_ms AS createdMs, modified_ms AS modifiedMs,
-  changed_ms AS changedMs, accessed_ms AS accessedMs, subdirs`;
+/**
+ * Entries as reached by a name: the row `n` holding the name (parent, name, nameId)
+ * joined to the entry's own row `e` (everything else), which is `n` itself unless `n`
+ * is a further name (a hard link). Filter on `n`.
+ */
+const NAMED_ENTRIES = `SELECT e.id, n.id AS nameId, n.parent_id AS parentId, n.name, e.kind, e.size, e.stored_bytes AS storedBytes,
+  e.mode, e.uid, e.gid, e.content_type AS contentType, e.target, e.version, e.created_ms AS createdMs,
+  e.modified_ms AS modifiedMs, e.changed_ms AS changedMs, e.accessed_ms AS accessedMs, e.subdirs,
+  1 + (SELECT count(*) FROM entries l WHERE l.link_to = e.id) AS links
+  FROM entries n JOIN entries e ON e.id = COALESCE(n.link_to, n.id)`;
 
 export const ROOT_ID = 1;
 
@@ -146,13 +162,19 @@ export class MetadataStore {
       // A checkpoint fsyncs the WAL before it copies any of it into the database.
       checkpoint: db.prepare('PRAGMA wal_checkpoint(PASSIVE)'),
       totalChanges: db.prepare('SELECT total_changes()').pluck(),
-      byId: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE id = ?`),
-      child: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE parent_id = ? AND name = ?`),
-      children: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE parent_id = ? AND name > ? ORDER BY name LIMIT ?`),
-      childrenAfter: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE parent_id = ? AND id > ? ORDER BY id LIMIT ?`),
-      filesAfter: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE id > ? AND kind = 'file' ORDER BY id LIMIT ?`),
+      // An entry by id under its own row's name; a further name's id is no entry's.
+      byId: db.prepare(`${NAMED_ENTRIES} WHERE n.id = ? AND n.link_to IS NULL`),
+      child: db.prepare(`${NAMED_ENTRIES} WHERE n.parent_id = ? AND n.name = ?`),
+      children: db.prepare(`${NAMED_ENTRIES} WHERE n.parent_id = ? AND n.name > ? ORDER BY n.name LIMIT ?`),
+      childrenAfter: db.prepare(`${NAMED_ENTRIES} WHERE n.parent_id = ? AND n.id > ? ORDER BY n.id LIMIT ?`),
+      filesAfter: db.prepare(`${NAMED_ENTRIES} WHERE n.id > ? AND n.kind = 'file' AND n.link_to IS NULL ORDER BY n.id LIMIT ?`),
       hasChildren: db.prepare(`SELECT 1 FROM entries WHERE parent_id = ? LIMIT 1`),
-      entryCount: db.prepare(`SELECT count(*) FROM entries`).pluck(),
+      entryCount: db.prepare(`SELECT count(*) FROM entries WHERE link_to IS NULL`).pluck(),
+      nameRow: db.prepare(`SELECT id, parent_id AS parentId, name, link_to AS linkTo FROM entries WHERE id = ?`),
+      furtherName: db.prepare(`SELECT id, parent_id AS parentId, name FROM entries WHERE link_to = ? ORDER BY id LIMIT 1`),
+      insertLink: db.prepare(`INSERT INTO entries (id, parent_id, name, kind, mode, link_to, created_ms, modified_ms, changed_ms, accessed_ms)
+                                VALUES ((SELECT last + 1 FROM entry_ids), @parentId, @name, @kind, 0, @linkTo, @now, @now, @now, @now)`),
+      touchChanged: db.prepare(`UPDATE entries SET changed_ms = ? WHERE id = ?`),
       insert: db.prepare(`INSERT INTO entries (id, parent_id, name, kind, size, mode, uid, gid, content_type, target,
                             created_ms, modified_ms, changed_ms, accessed_ms)
                           VALUES ((SELECT last + 1 FROM entry_ids), @parentId, @name, @kind, @size, @mode, @uid, @gid, @contentType, @target,
@@ -283,7 +305,7 @@ export class MetadataStore {
     return this.stmt.hasChildren.get(dirId) !== undefined;
   }
 
-  /** Files, directories and symlinks in the tree, the root included. */
+  /** Files, directories and symlinks in the tree, the root included (each once, whatever its number of names). */
   entryCount(): number {
     return this.stmt.entryCount.get() as number;
   }
@@ -361,21 +383,56 @@ export class MetadataStore {
     return leftOut;
   }
 
-  /** Deletes an entry (a file's copies become doomed). The caller checks directories are empty. */
-  removeEntry(entry: Entry): void {
+  /**
+   * Removes the name held by row `nameId` (an Entry's nameId), if it is still there:
+   * the entry goes with its last name (a file's copies become doomed). When the
+   * entry's own row holds the name and the entry has further names, one of them
+   * moves into that row, so the entry keeps its id. The caller checks directories
+   * are empty.
+   */
+  removeName(nameId: number): void {
+    const row = this.stmt.nameRow.get(nameId) as { id: number; parentId: number | null; name: string; linkTo: number | null } | undefined;
+    if (!row) return;
     const now = Date.now();
-    this.stmt.doomReplicas.run(now, entry.id);
-    this.stmt.deleteEntry.run(entry.id);
-    if (entry.parentId !== null) this.stmt.touchDir.run(now, now, entry.parentId);
+    const further = row.linkTo === null ? this.stmt.furtherName.get(row.id) as { id: number; parentId: number; name: string } | undefined : undefined;
+    if (row.linkTo !== null) {
+      this.stmt.deleteEntry.run(row.id);
+      this.stmt.touchChanged.run(now, row.linkTo);
+    } else if (further) {
+      this.stmt.deleteEntry.run(further.id);
+      this.stmt.move.run(further.parentId, further.name, now, row.id);
+    } else {
+      this.stmt.doomReplicas.run(now, row.id);
+      this.stmt.deleteEntry.run(row.id);
+    }
+    if (row.parentId !== null) this.stmt.touchDir.run(now, now, row.parentId);
     this.entriesChanged();
   }
 
+  /** Removes entry `id` under every name it has: its further names, then its own. */
+  removeEntry(id: number): void {
+    for (let further; (further = this.stmt.furtherName.get(id) as { id: number } | undefined);) this.removeName(further.id);
+    this.removeName(id);
+  }
+
+  /** Gives `entry`'s name a new place: the row holding it moves (the entry's id stays). */
   moveEntry(entry: Entry, newParentId: number, newName: string): void {
     const now = Date.now();
-    this.stmt.move.run(newParentId, newName, now, entry.id);
+    this.stmt.move.run(newParentId, newName, now, entry.nameId);
+    if (entry.nameId !== entry.id) this.stmt.touchChanged.run(now, entry.id);
     if (entry.parentId !== null) this.stmt.touchDir.run(now, now, entry.parentId);
     this.stmt.touchDir.run(now, now, newParentId);
     this.entriesChanged();
+  }
+
+  /** Adds `name` in directory `parentId` as a further name of `entry`, a file or symlink (a hard link). */
+  insertLink(parentId: number, name: string, entry: Entry): Entry {
+    const now = Date.now();
+    this.stmt.insertLink.run({ parentId, name, kind: entry.kind, linkTo: entry.id, now });
+    this.stmt.touchChanged.run(now, entry.id);
+    this.stmt.touchDir.run(now, now, parentId);
+    this.entriesChanged();
+    return this.child(parentId, name)!;
   }
 
   setAttributes(id: number, attrs: { mode?: number; uid?: number; gid?: number; modifiedMs?: number; accessedMs?: number }): void {

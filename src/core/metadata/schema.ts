@@ -8,6 +8,8 @@
  *             last report and whether it is being drained
  *   entries   the directory tree: files, directories and symlinks; id 1 is the root;
  *             (parent_id, name) is unique; `version` grows on every content change;
+ *             a row with `link_to` set is only a further name (a hard link) of the
+ *             file or symlink with that id, whose row holds everything else;
  *             `stored_bytes` is what a file's parts hold (its size less its holes);
  *             `subdirs` is how many of a directory's entries are directories (kept
  *             by triggers)
@@ -181,6 +183,14 @@ const MIGRATIONS: readonly string[] = [
   // without a part ever having fewer copies.
   `
   ALTER TABLE nodes ADD COLUMN draining INTEGER NOT NULL DEFAULT 0;
+  `,
+  // 11: hard links. A file's further names are rows of their own whose link_to is the
+  // file's id (its inode number); the file's own row holds its content, attributes and
+  // one of its names. The index finds a file's further names (its link count, and the
+  // name that takes over when its own is removed), and holds only such rows.
+  `
+  ALTER TABLE entries ADD COLUMN link_to INTEGER REFERENCES entries(id);
+  CREATE INDEX entries_by_link ON entries(link_to) WHERE link_to IS NOT NULL;
   `,
 ];
 
