@@ -182,13 +182,13 @@ export class FileTree {
   }
 
   /**
-   * Removes the file with id `id` under every name it has (its hard links too), if
-   * `precondition` (checked in the same transaction) does not throw.
+   * Removes the file or symlink with id `id` under every name it has (its hard links
+   * too), if `precondition` (checked in the same transaction) does not throw.
    */
   removeFile(id: number, options: { precondition?: WriteTarget['precondition'] } = {}): void {
     this.metadata.transaction(() => {
       const entry = this.statById(id);
-      if (entry.kind !== 'file') throw new RaidfsError('EISDIR', `${this.pathOf(id)} is not a regular file`);
+      if (entry.kind === 'dir') throw new RaidfsError('EISDIR', `${this.pathOf(id)} is a directory`);
       options.precondition?.(entry);
       this.metadata.removeEntry(id);
     });

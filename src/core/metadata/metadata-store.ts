@@ -394,16 +394,18 @@ export class MetadataStore {
     const row = this.stmt.nameRow.get(nameId) as { id: number; parentId: number | null; name: string; linkTo: number | null } | undefined;
     if (!row) return;
     const now = Date.now();
-    const further = row.linkTo === null ? this.stmt.furtherName.get(row.id) as { id: number; parentId: number; name: string } | undefined : undefined;
     if (row.linkTo !== null) {
       this.stmt.deleteEntry.run(row.id);
       this.stmt.touchChanged.run(now, row.linkTo);
-    } else if (further) {
-      this.stmt.deleteEntry.run(further.id);
-      this.stmt.move.run(further.parentId, further.name, now, row.id);
     } else {
-      this.stmt.doomReplicas.run(now, row.id);
-      this.stmt.deleteEntry.run(row.id);
+      const further = this.stmt.furtherName.get(row.id) as { id: number; parentId: number; name: string } | undefined;
+      if (further) {
+        this.stmt.deleteEntry.run(further.id);
+        this.stmt.move.run(further.parentId, further.name, now, row.id);
+      } else {
+        this.stmt.doomReplicas.run(now, row.id);
+        this.stmt.deleteEntry.run(row.id);
+      }
     }
     if (row.parentId !== null) this.stmt.touchDir.run(now, now, row.parentId);
     this.entriesChanged();
