@@ -12,6 +12,12 @@
  * committed when they were opened (close-to-open, see the README), where a local
  * file system shows every write at once.
  *
+ * A second run adds hard links (link between three names, so unlink, rename and
+ * writes meet files with several names) on a mount that caches no attributes
+ * (--cache-seconds 0), with handles open for writing only: each name is an inode of
+ * its own to the kernel (libfuse 2), so its cached size, and a reading handle's
+ * cached pages, are its own until they expire or the handle is reopened (README).
+ *
  * The seed is printed in the test's name; RAIDFS_FUZZ_SEED=N replays a run.
  */
 import assert from 'node:assert/strict';
@@ -55,8 +61,28 @@ interface Handle {
   mode: string;
 }
 
+/**
+ * KNOWN_DIFFERENCE: rename(2) of one name of a file onto another of its names does
+ * nothing, but libfuse 2 first hides the target if it is open (renames it to
+ * .fuse_hidden*, see src/fuse/dir-ops.ts), and then the source is renamed for real:
+ * the file keeps one name fewer than on a local file system. Sequences leave that
+ * case out while any handle is open.
+ */
+function sameFile(a: string, b: string): boolean {
+  const [x, y] = [a, b].map((name) => fs.statSync(name, { throwIfNoEntry: false }));
+  return x !== undefined && y !== undefined && x.ino === y.ino;
+}
+
+/** What a sequence may do besides the operations on names and handles above. */
+interface SequenceKind {
+  /** The modes handles are opened in (keys of MODES). */
+  modes: readonly string[];
+  /** Also link names (hard links). */
+  links: boolean;
+}
+
 /** Runs one sequence on [mount, model], asserting after each step that both sides agree. */
-function runSequence(rng: Prng, roots: [string, string], names: readonly string[]): void {
+function runSequence(rng: Prng, roots: [string, string], names: readonly string[], kind: SequenceKind): void {
   const done: string[] = [];
   const handles: Handle[] = [];
   const offset = () => rng.pick([0, rng.int(6 * STRIPE), rng.int(3) * STRIPE + rng.pick([-1, 0, 1]), rng.int(300)]);
@@ -75,16 +101,17 @@ function runSequence(rng: Prng, roots: [string, string], names: readonly string[
 
   for (let step = 0; step < STEPS; step++) {
     const op = rng.pick(['open', 'open', 'open', 'pwrite', 'pwrite', 'pwrite', 'write', 'write', 'pread', 'pread',
-      'truncate', 'truncate', 'close', 'close', 'close', 'fsync', 'read-all', 'rename', 'unlink', 'cat']);
+      'truncate', 'truncate', 'close', 'close', 'close', 'fsync', 'read-all', 'rename', 'unlink', 'cat', ...(kind.links ? ['link', 'link'] : [])]);
     if (op === 'open' && handles.length < 5) {
-      const mode = rng.pick(Object.keys(MODES));
+      const mode = rng.pick(kind.modes);
       const name = rng.pick(names);
       const opened = (o: Outcome) => 'ok' in o ? 'opened' : o; // the descriptors differ
       const [mount, model] = both(`open ${name} ${mode}`, (side) => fs.openSync(at(side, name), MODES[mode], 0o644), opened);
       if ('ok' in mount && 'ok' in model) handles.push({ fds: [mount.ok as number, model.ok as number], mode });
-    } else if (op === 'rename') {
-      const [from, to] = rng.chance(0.5) ? names : [...names].reverse();
-      both(`rename ${from} ${to}`, (side) => fs.renameSync(at(side, from), at(side, to)));
+    } else if (op === 'rename' || op === 'link') {
+      const [from, to] = [rng.pick(names), rng.pick(names)];
+      if (op === 'rename' && handles.length > 0 && from !== to && sameFile(at(1, from), at(1, to))) continue; // see KNOWN_DIFFERENCE
+      both(`${op} ${from} ${to}`, (side) => (op === 'link' ? fs.linkSync : fs.renameSync)(at(side, from), at(side, to)));
     } else if (op === 'unlink') {
       const name = rng.pick(names);
       both(`unlink ${name}`, (side) => fs.unlinkSync(at(side, name)));
@@ -120,21 +147,25 @@ function runSequence(rng: Prng, roots: [string, string], names: readonly string[
   for (const name of names) both(`read whole ${name} at the end`, (side) => fs.readFileSync(at(side, name)));
 }
 
-describe(`the mount against a local directory, random file operations (seed ${seed}; replay with RAIDFS_FUZZ_SEED=${seed})`, () => {
-  let fsys: MountedRaidfs;
-  let model: string;
-  before(async () => {
-    fsys = await MountedRaidfs.start({ args: ['--stripe-size', `${STRIPE}`] });
-    model = path.join(fsys.dir, 'model');
-    fs.mkdirSync(model);
-  });
-  after(async () => { await fsys?.stop(); });
+for (const { title, args, kind, names } of [
+  { title: '', args: [], kind: { modes: Object.keys(MODES), links: false }, names: ['a', 'b'] },
+  { title: ', with hard links (--cache-seconds 0, handles open for writing only)', args: ['--cache-seconds', '0'], kind: { modes: ['w', 'a'], links: true }, names: ['a', 'b', 'c'] },
+]) {
+  describe(`the mount against a local directory, random file operations${title} (seed ${seed}; replay with RAIDFS_FUZZ_SEED=${seed})`, () => {
+    let fsys: MountedRaidfs;
+    let model: string;
+    before(async () => {
+      fsys = await MountedRaidfs.start({ args: ['--stripe-size', `${STRIPE}`, ...args] });
+      model = path.join(fsys.dir, 'model');
+      fs.mkdirSync(model);
+    });
+    after(async () => { await fsys?.stop(); });
 
-  it(`${SEQUENCES} sequences of ${STEPS} operations give the same bytes and errors as the local directory`, () => {
-    const rng = new Prng(seed);
-    for (let sequence = 0; sequence < SEQUENCES; sequence++) {
-      const names = [`s${sequence}-a`, `s${sequence}-b`];
-      runSequence(rng, [fsys.mnt, model], names);
-    }
+    it(`${SEQUENCES} sequences of ${STEPS} operations give the same bytes and errors as the local directory`, () => {
+      const rng = new Prng(seed);
+      for (let sequence = 0; sequence < SEQUENCES; sequence++) {
+        runSequence(rng, [fsys.mnt, model], names.map((name) => `s${sequence}-${name}`), kind);
+      }
+    });
   });
-});
+}
