@@ -45,6 +45,10 @@
 //    answers from the handle. fuse-native would have passed NULL to
 //    napi_create_string_utf8. A readdir of a directory removed while open answers
 //    ENOENT here, as libfuse does without the flag.
+// 9. A request about a node whose name a rename or unlink took answers ESTALE where
+//    libfuse answered ENOENT, so the kernel looks the path up again and retries
+//    (native/lost-name-retry.c, which wraps the mount's channel): an open of a file that
+//    another program was replacing by rename failed with ENOENT.
 // The C files are copied beside fuse-native.c and hooked into its handlers; its
 // binding.gyp gains the vendored BLAKE3 (native/third_party/blake3), with which the
 // write windows hash.
@@ -66,7 +70,7 @@ const dir = path.dirname(require.resolve('fuse-native/package.json'));
 const source = path.join(dir, 'fuse-native.c');
 const built = path.join(dir, 'build', 'Release', 'fuse.node');
 /** raidfs's own C files, each copied beside fuse-native.c as raidfs-<name> and included there. */
-const C_FILES = ['readdir-attr-cache.c', 'io-window.c', 'utf8-names.c'];
+const C_FILES = ['readdir-attr-cache.c', 'io-window.c', 'utf8-names.c', 'lost-name-retry.c'];
 
 /** Each patch: a marker comment put at the top of the patched file, and text replacements in fuse-native.c. */
 const patches = [
@@ -197,6 +201,17 @@ const patches = [
       ['  l->op_fn = fuse_native_dispatch_##name;\\\n  blk\\\n',
         '  l->op_fn = fuse_native_dispatch_##name;\\\n  raidfs_names_clear(l);\\\n  blk\\\n' +
         '  if (!raidfs_names_valid(l)) return -EILSEQ;\\\n'],
+    ],
+  },
+  {
+    mark: '/* raidfs: ESTALE for nodes whose name was lost */',
+    header: '',
+    fixes: [
+      ['  struct fuse *fuse = fuse_new(ch, &args, &ops, sizeof(struct fuse_operations), ft);\n',
+        '  struct fuse *fuse = fuse_new(raidfs_lost_name_retry_chan(ch), &args, &ops, sizeof(struct fuse_operations), ft);\n'],
+      // fuse_unmount destroys the channel, which takes it out of its session first: the
+      // removal after it read freed memory.
+      ['  fuse_unmount(ft->mnt, ft->ch);\n  fuse_session_remove_chan(ft->ch);\n', '  fuse_unmount(ft->mnt, ft->ch);\n'],
     ],
   },
   {
