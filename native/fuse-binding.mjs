@@ -49,6 +49,8 @@
 //    libfuse answered ENOENT, so the kernel looks the path up again and retries
 //    (native/lost-name-retry.c, which wraps the mount's channel): an open of a file that
 //    another program was replacing by rename failed with ENOENT.
+// 10. Each operation's caller (uid, gid, pid) for JS (native/caller.c): new files,
+//    directories and symlinks belong to who made them, where all belonged to root.
 // The C files are copied beside fuse-native.c and hooked into its handlers; its
 // binding.gyp gains the vendored BLAKE3 (native/third_party/blake3), with which the
 // write windows hash.
@@ -70,7 +72,7 @@ const dir = path.dirname(require.resolve('fuse-native/package.json'));
 const source = path.join(dir, 'fuse-native.c');
 const built = path.join(dir, 'build', 'Release', 'fuse.node');
 /** raidfs's own C files, each copied beside fuse-native.c as raidfs-<name> and included there. */
-const C_FILES = ['readdir-attr-cache.c', 'io-window.c', 'utf8-names.c', 'lost-name-retry.c'];
+const C_FILES = ['readdir-attr-cache.c', 'io-window.c', 'utf8-names.c', 'lost-name-retry.c', 'caller.c'];
 
 /** Each patch: a marker comment put at the top of the patched file, and text replacements in fuse-native.c. */
 const patches = [
@@ -201,6 +203,17 @@ const patches = [
       ['  l->op_fn = fuse_native_dispatch_##name;\\\n  blk\\\n',
         '  l->op_fn = fuse_native_dispatch_##name;\\\n  raidfs_names_clear(l);\\\n  blk\\\n' +
         '  if (!raidfs_names_valid(l)) return -EILSEQ;\\\n'],
+    ],
+  },
+  {
+    mark: '/* raidfs: the caller of each operation */',
+    header: '',
+    fixes: [
+      ['  uint64_t attr_generation; /* raidfs: see readdir-attr-cache.c */\n',
+        '  uint64_t attr_generation; /* raidfs: see readdir-attr-cache.c */\n  uint32_t raidfs_caller[3]; /* raidfs: see caller.c */\n'],
+      ['  l->op = op_##name;\\\n', '  l->op = op_##name;\\\n  raidfs_caller_note(l);\\\n'],
+      ['    uint32_t op = op_##name;\\\n', '    uint32_t op = op_##name;\\\n    raidfs_caller_enter(l);\\\n'],
+      ['  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n', '  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n  NAPI_EXPORT_FUNCTION(raidfs_caller)\n'],
     ],
   },
   {

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { testBytes, waitUntil } from './helpers/data';
 import { MountedRaidfs, sh } from './helpers/mounted-raidfs';
+import { CLI_ENTRY } from '../src/cli/local-nodes';
 import { PrometheusText } from './helpers/prometheus-text';
 import { MAX_FILE_SIZE } from '../src/core/file-size';
 import { WHOLE_LISTING_MAX } from '../src/fuse/directory-pages';
@@ -368,6 +369,14 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync and delet
     await assert.rejects(fs.link(fsys.at('s/d'), fsys.at('s/hard')), { code: 'EPERM' });
     await assert.rejects(fs.link(fsys.at('s/d/t'), fsys.at('s/link')), { code: 'EEXIST' });
     await assert.rejects(fs.readFile(fsys.at('s/missing')), { code: 'ENOENT' });
+  });
+
+  it('in a set-group-ID directory, new files, directories and symlinks take its group, and new directories the bit', async () => {
+    await ok(`cd ${fsys.mnt} && mkdir sg && chgrp 1234 sg && chmod 2775 sg && touch sg/f && mkdir sg/d && ln -s f sg/l && mkdir -p sg/d/deep`);
+    assert.equal(await ok(`cd ${fsys.mnt}/sg && stat -c '%n %u %g %A' f d l d/deep`),
+      'f 0 1234 -rw-r--r--\nd 0 1234 drwxr-sr-x\nl 0 1234 lrwxrwxrwx\nd/deep 0 1234 drwxr-sr-x\n');
+    await ok(`chmod g-s ${fsys.mnt}/sg && touch ${fsys.mnt}/sg/plain && stat -c %g ${fsys.mnt}/sg/plain | grep -qx 0`);
+    await ok(`rm -r ${fsys.mnt}/sg`);
   });
 
   it('hard links: ln gives a file a second name (one inode, one content), and cp -a, rsync -aH and tar x keep them', async () => {
@@ -784,6 +793,26 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync and delet
     fsys.killNode(2);
     assert.equal((await reading).code, 0);
     assert.ok((await fs.readFile(path.join(local, 'back.bin'))).equals(data));
+  });
+});
+
+describe('the mount of a user who is not root (raidfs up run as uid and gid 65534)', () => {
+  const user = { uid: 65534, gid: 65534 };
+  let fsys: MountedRaidfs | undefined;
+  let skip = '';
+  before(async () => {
+    // The user must be able to read raidfs itself (a clone in root's home is not).
+    if ((await sh(`node ${CLI_ENTRY} --help > /dev/null`, { user })).code !== 0) skip = `uid ${user.uid} cannot run ${CLI_ENTRY}`;
+    else fsys = await MountedRaidfs.start({ user });
+  });
+  after(async () => { await fsys?.stop(); });
+
+  it('the mount\'s root, and what the user makes in it through the mount or over REST, belong to the user', async (t) => {
+    if (!fsys) return t.skip(skip);
+    const r = await sh(`cd ${fsys.mnt} && echo one > f && mkdir d && ln -s f l && cp -a f d/copy && cat d/copy &&
+      curl -sf -T f ${fsys.restUrl}/fs/rest.txt > /dev/null && stat -c '%n %u %g' . f d l d/copy rest.txt`, { user });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'one\n' + ['.', 'f', 'd', 'l', 'd/copy', 'rest.txt'].map((n) => `${n} ${user.uid} ${user.gid}\n`).join(''));
   });
 });
 

@@ -16,7 +16,7 @@
  * - Errors are RaidfsError with an errno-like code (errors.ts).
  */
 import { RaidfsError } from './errors';
-import { Entry, MetadataStore, ROOT_ID } from './metadata/metadata-store';
+import { Entry, EntryKind, MetadataStore, ROOT_ID } from './metadata/metadata-store';
 import { checkName, checkUnicode, childPath, joinPath, splitPath } from './paths';
 
 /** Mode and owner of a new file. */
@@ -43,6 +43,19 @@ export interface WriteTarget {
 export interface DirOptions extends FileOwnership {
   /** Create missing parents and accept an existing directory (mkdir -p). */
   parents?: boolean;
+}
+
+const S_ISGID = 0o2000;
+
+/**
+ * Mode and owner of a new entry in directory `parent`: as asked, except that in a
+ * set-group-ID directory it belongs to the directory's group, and a new directory is
+ * set-group-ID too (as on ext4 and every Linux file system), so a shared project
+ * directory keeps its group all the way down.
+ */
+function ownedIn(parent: Entry, kind: EntryKind, owner: FileOwnership & { mode: number }): FileOwnership & { mode: number } {
+  if ((parent.mode & S_ISGID) === 0) return owner;
+  return { ...owner, gid: parent.gid, mode: kind === 'dir' ? owner.mode | S_ISGID : owner.mode };
 }
 
 /** Entries a recursive remove holds at once (removeTree). */
@@ -133,7 +146,7 @@ export class FileTree {
         if (options.parents && existing.kind === 'dir') return existing;
         throw new RaidfsError('EEXIST', `${path} exists`);
       }
-      return this.metadata.insertEntry(parent.id, names.at(-1)!, { kind: 'dir', mode: options.mode ?? 0o755, uid: options.uid, gid: options.gid });
+      return this.metadata.insertEntry(parent.id, names.at(-1)!, { kind: 'dir', ...ownedIn(parent, 'dir', { ...options, mode: options.mode ?? 0o755 }) });
     });
   }
 
@@ -144,7 +157,7 @@ export class FileTree {
     return this.metadata.transaction(() => {
       const parent = this.parentDir(names, path, false);
       if (this.metadata.child(parent.id, names.at(-1)!)) throw new RaidfsError('EEXIST', `${path} exists`);
-      return this.metadata.insertEntry(parent.id, names.at(-1)!, { kind: 'symlink', mode: 0o777, target, size: Buffer.byteLength(target), ...owner });
+      return this.metadata.insertEntry(parent.id, names.at(-1)!, { kind: 'symlink', target, size: Buffer.byteLength(target), ...ownedIn(parent, 'symlink', { ...owner, mode: 0o777 }) });
     });
   }
 
@@ -256,7 +269,7 @@ export class FileTree {
     const parent = this.parentDir(names, path, options.parents ?? false);
     const existing = this.metadata.child(parent.id, names.at(-1)!);
     checkWriteTarget(existing, path, options);
-    return existing ?? this.metadata.insertEntry(parent.id, names.at(-1)!, { kind: 'file', mode: options.mode ?? 0o644, uid: options.uid, gid: options.gid });
+    return existing ?? this.metadata.insertEntry(parent.id, names.at(-1)!, { kind: 'file', ...ownedIn(parent, 'file', { uid: options.uid, gid: options.gid, mode: options.mode ?? 0o644 }) });
   }
 
   private existing(names: readonly string[], path: string): Entry {
@@ -276,7 +289,7 @@ export class FileTree {
     let dir = this.metadata.entry(ROOT_ID)!;
     for (const name of names.slice(0, -1)) {
       let next = this.metadata.child(dir.id, name);
-      if (!next && create) next = this.metadata.insertEntry(dir.id, name, { kind: 'dir', mode: 0o755 });
+      if (!next && create) next = this.metadata.insertEntry(dir.id, name, { kind: 'dir', ...ownedIn(dir, 'dir', { mode: 0o755 }) });
       if (!next) throw new RaidfsError('ENOENT', `parent directory of ${path} does not exist`);
       if (next.kind !== 'dir') throw new RaidfsError('ENOTDIR', `${name} in ${path} is not a directory`);
       dir = next;

@@ -72,6 +72,7 @@ export interface PatchedBinding {
   raidfs_window_lend_read(thread: Buffer | null, fh: number, bytes: Buffer, fileOffset: number): boolean;
   raidfs_window_close(thread: Buffer | null, fh: number, reading: boolean, digest: Buffer | undefined): [held: number, answered: number, answeredBytes: number];
   raidfs_direct_io_next(fh: number): void;
+  raidfs_caller(): [uid: number, gid: number, pid: number];
 }
 
 let patched: PatchedBinding | undefined;
@@ -84,7 +85,7 @@ export function patchedBinding(): PatchedBinding {
   const native = createRequire(path.join(dir, 'index.js'))('node-gyp-build')(dir) as Partial<PatchedBinding>;
   const wanted: Array<keyof PatchedBinding> = ['raidfs_attr_cache_ttl', 'raidfs_attr_cache_invalidate', 'raidfs_attr_cache_hits', 'raidfs_attr_cache_created',
     'raidfs_window_open', 'raidfs_window_append', 'raidfs_window_filled', 'raidfs_window_lend_read', 'raidfs_window_close',
-    'raidfs_direct_io_next'];
+    'raidfs_direct_io_next', 'raidfs_caller'];
   if (wanted.some((name) => typeof native[name] !== 'function')) {
     throw new FuseUnavailableError('the fuse-native binding was not built with raidfs\'s changes: run npm ci (or node native/fuse-binding.mjs)');
   }
@@ -98,6 +99,19 @@ export function patchedBinding(): PatchedBinding {
  */
 export function directIoNext(fh: number): void {
   patchedBinding().raidfs_direct_io_next(fh);
+}
+
+/** The process whose request the mount is answering: ask synchronously, in the operation's first turn. */
+export interface Caller {
+  uid: number;
+  gid: number;
+  pid: number;
+}
+
+/** The caller of the operation being answered now (native/caller.c). */
+export function currentCaller(): Caller {
+  const [uid, gid, pid] = patchedBinding().raidfs_caller();
+  return { uid, gid, pid };
 }
 
 let attrCache: ReaddirAttrCache | undefined;

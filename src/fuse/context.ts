@@ -2,7 +2,7 @@
  * What every FUSE operation family shares: the controller core, fuse-native's class
  * (for errno constants), the open-file table, the spool directory, the mount's
  * metrics, its read and write windows, what it tells the binding about a file just
- * created or a handle just opened, and `answer`, the one place that turns a
+ * created or a handle just opened, who makes the operation, and `answer`, the one place that turns a
  * handler's result or failure into a FUSE reply. Every operation that goes through
  * it is counted in the metrics, and the bytes read and write reply with are counted
  * as bytes out and in.
@@ -10,7 +10,7 @@
 import { Controller } from '../core/controller';
 import type { FrontendMetrics } from '../core/metrics';
 import type Fuse from 'fuse-native';
-import type { FuseClass } from './binding';
+import type { Caller, FuseClass } from './binding';
 import { errnoOf } from './errno';
 import { OpenFiles } from './open-files';
 import type { IoWindows } from './io-window';
@@ -27,6 +27,8 @@ export interface FuseContext {
   created(fh: number, stat: Fuse.Stat): void;
   /** While answering an open: the handle reads around the page cache (directIoNext). */
   directIo(fh: number): void;
+  /** The process making the operation being answered (currentCaller): ask before any await. */
+  caller(): Caller;
 }
 
 /**

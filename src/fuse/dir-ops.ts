@@ -53,7 +53,10 @@ export function dirOps(ctx: FuseContext): Fuse.Operations {
       return { names, stats, cookies };
     }),
 
-    mkdir: (path, mode, cb) => answer(ctx, 'mkdir', path, cb, () => { controller.mkdir(path, { mode: mode & 0o7777 }); }),
+    mkdir: (path, mode, cb) => answer(ctx, 'mkdir', path, cb, () => {
+      const { uid, gid } = ctx.caller();
+      controller.mkdir(path, { mode: mode & 0o7777, uid, gid });
+    }),
 
     rmdir: (path, cb) => answer(ctx, 'rmdir', path, cb, () => {
       if (controller.stat(path).kind !== 'dir') throw new RaidfsError('ENOTDIR', `${path} is not a directory`);
@@ -74,7 +77,10 @@ export function dirOps(ctx: FuseContext): Fuse.Operations {
       files.renamed(from, to);
     }),
 
-    symlink: (target, path, cb) => answer(ctx, 'symlink', path, cb, () => { controller.symlink(path, target); }),
+    symlink: (target, path, cb) => answer(ctx, 'symlink', path, cb, () => {
+      const { uid, gid } = ctx.caller();
+      controller.symlink(path, target, { uid, gid });
+    }),
 
     readlink: (path, cb) => answer(ctx, 'readlink', path, cb, () => controller.readlink(path)),
 

@@ -155,7 +155,8 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
 
   return {
     create: (path, mode, cb) => answer(ctx, 'create', path, cb, async () => {
-      const entry = controller.createFile(path, { mode: mode & 0o7777 });
+      const { uid, gid } = ctx.caller();
+      const entry = controller.createFile(path, { mode: mode & 0o7777, uid, gid });
       const copy = files.startCopy(new WorkingCopy(path, entry.id, controller.hold({ entry, parts: [] }), true));
       const fh = opened(OpenFile.writing(path, entry.id, copy), true);
       ctx.created(fh, currentStat(files, entry)); // for libfuse's fgetattr right after this answer

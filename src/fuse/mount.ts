@@ -23,7 +23,7 @@ import type Fuse from 'fuse-native';
 import { createLogger } from '../common/log';
 import { Controller } from '../core/controller';
 import { attrOps } from './attr-ops';
-import { directIoNext, FuseInstance, loadFuse, MountSettings, newFuse, readdirAttrCache } from './binding';
+import { currentCaller, directIoNext, FuseInstance, loadFuse, MountSettings, newFuse, readdirAttrCache } from './binding';
 import { FuseContext } from './context';
 import { dirOps } from './dir-ops';
 import { fileOps } from './file-ops';
@@ -79,6 +79,7 @@ export class RaidfsMount {
       controller, Fuse: BaseFuse, files: new OpenFiles(), spoolDir, metrics, windows: new IoWindows(metrics),
       created: (fh, stat) => fuse && attrCache.created(fuse, fh, stat),
       directIo: directIoNext,
+      caller: currentCaller,
     };
     const ops: Fuse.Operations = { ...attrOps(ctx), ...dirOps(ctx), ...fileOps(ctx) };
     fuse = newFuse(BaseFuse, mountpoint, ops, { name: 'raidfs', smallWrites: options.smallWrites, cacheSeconds: options.cacheSeconds });

@@ -9,7 +9,7 @@
  * PID, lazily unmounts if the mount is still there, and removes the temp directory.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, promises as fs, rmSync } from 'node:fs';
+import { chownSync, mkdtempSync, promises as fs, rmSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,10 +27,18 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs a command (bash -c) to completion; never throws on a non-zero exit. */
-export async function sh(script: string, options: { cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+/** A user and group other than the test's (root's) to run a process as. */
+export interface RunAs {
+  uid: number;
+  gid: number;
+}
+
+/** Runs a command (bash -c) to completion, as `user` if given; never throws on a non-zero exit. */
+export async function sh(script: string, options: { cwd?: string; timeoutMs?: number; user?: RunAs } = {}): Promise<RunResult> {
   try {
-    const { stdout, stderr } = await execFileAsync('bash', ['-c', script], { cwd: options.cwd, timeout: options.timeoutMs ?? 120_000, maxBuffer: 64 << 20 });
+    const { stdout, stderr } = await execFileAsync('bash', ['-c', script], {
+      cwd: options.cwd, timeout: options.timeoutMs ?? 120_000, maxBuffer: 64 << 20, uid: options.user?.uid, gid: options.user?.gid,
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -51,13 +59,18 @@ export class MountedRaidfs {
     this.controllerEndpoint = /controller (tcp:\/\/\S+?),/.exec(up.stdout)?.[1] ?? '';
   }
 
-  static async start(options: { nodes?: number; args?: string[] } = {}): Promise<MountedRaidfs> {
+  /**
+   * Starts `raidfs up`; with `user`, as that user (only they may use the mount then:
+   * raidfs mounts without allow_other), in a temp directory they own.
+   */
+  static async start(options: { nodes?: number; args?: string[]; user?: RunAs } = {}): Promise<MountedRaidfs> {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-mnt-'));
     const mnt = path.join(dir, 'mnt');
     try {
+      if (options.user) chownSync(dir, options.user.uid, options.user.gid);
       const up = await ReadyProcess.start(CLI_ENTRY, ['up', mnt, '--data', path.join(dir, 'data'), '--listen', 'tcp://127.0.0.1:0',
         '--nodes', String(options.nodes ?? 4), '--node-timeout', '3s' /* as cluster.ts, for late heartbeats */, '--rest', '127.0.0.1:0', ...(options.args ?? [])],
-      /raidfs ready/, { env: { ...process.env, RAIDFS_LOG: process.env.RAIDFS_LOG ?? 'warn' } });
+      /raidfs ready/, { env: { ...process.env, RAIDFS_LOG: process.env.RAIDFS_LOG ?? 'warn' }, ...options.user });
       return new MountedRaidfs(dir, mnt, up);
     } catch (err) {
       await sh(`fusermount -uz ${JSON.stringify(mnt)} 2>/dev/null`);

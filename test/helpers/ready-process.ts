@@ -19,9 +19,11 @@ export class ReadyProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 
-  /** Runs `node SCRIPT ARGS` until its stdout or stderr matches `ready`. */
-  static async start(script: string, args: string[], ready: RegExp, options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<ReadyProcess> {
-    const proc = new ReadyProcess(spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env }));
+  /** Runs `node SCRIPT ARGS` (as user `uid`, group `gid`, if given) until its stdout or stderr matches `ready`. */
+  static async start(script: string, args: string[], ready: RegExp, options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; uid?: number; gid?: number } = {}): Promise<ReadyProcess> {
+    const proc = new ReadyProcess(spawn(process.execPath, [script, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env, uid: options.uid, gid: options.gid,
+    }));
     const deadline = Date.now() + (options.timeoutMs ?? 60_000);
     while (!ready.test(proc.out) && !ready.test(proc.err)) {
       if (!proc.running || Date.now() > deadline) {

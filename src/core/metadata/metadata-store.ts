@@ -32,6 +32,7 @@ import { FileLockedError, openLocked } from '../../common/file-lock';
 import { RaidfsError } from '../errors';
 import { Checksum } from '../../wire/checksum';
 import { migrate } from './schema';
+import { PROCESS_OWNER } from './process-owner';
 
 export type EntryKind = 'file' | 'dir' | 'symlink';
 
@@ -339,8 +340,8 @@ export class MetadataStore {
   insertEntry(parentId: number, name: string, spec: NewEntry): Entry {
     const now = Date.now();
     const info = this.stmt.insert.run({
-      parentId, name, kind: spec.kind, size: spec.size ?? 0, mode: spec.mode & 0o7777, uid: spec.uid ?? 0,
-      gid: spec.gid ?? 0, contentType: spec.contentType ?? null, target: spec.target ?? null, now,
+      parentId, name, kind: spec.kind, size: spec.size ?? 0, mode: spec.mode & 0o7777, uid: spec.uid ?? PROCESS_OWNER.uid,
+      gid: spec.gid ?? PROCESS_OWNER.gid, contentType: spec.contentType ?? null, target: spec.target ?? null, now,
       modifiedMs: spec.modifiedMs ?? now,
     });
     this.stmt.touchDir.run(now, now, parentId);

@@ -25,6 +25,7 @@
  *             ids are never reused
  */
 import type Database from 'better-sqlite3';
+import { PROCESS_OWNER } from './process-owner';
 
 const MIGRATIONS: readonly string[] = [
   `
@@ -207,6 +208,6 @@ export function migrate(db: Database.Database): void {
     })();
   }
   const now = Date.now();
-  db.prepare(`INSERT OR IGNORE INTO entries (id, parent_id, name, kind, mode, created_ms, modified_ms, changed_ms, accessed_ms)
-              VALUES (1, NULL, '', 'dir', ?, ?, ?, ?, ?)`).run(0o755, now, now, now, now);
+  db.prepare(`INSERT OR IGNORE INTO entries (id, parent_id, name, kind, mode, uid, gid, created_ms, modified_ms, changed_ms, accessed_ms)
+              VALUES (1, NULL, '', 'dir', ?, ?, ?, ?, ?, ?, ?)`).run(0o755, PROCESS_OWNER.uid, PROCESS_OWNER.gid, now, now, now, now);
 }
