@@ -3,13 +3,14 @@
  * seeded stream of upload bodies, as encoders might write them (members in any
  * order, whitespace, escapes in keys and in the base64, members to ignore, a byte
  * order mark), half of them then mutated byte by byte, each fed to the reader in
- * random pieces. Whatever JSON.parse and the upload's rules accept, the reader must
- * return with the same fields and bytes; whatever they refuse, the reader must
- * refuse with a 4xx.
+ * random pieces. Whatever JSON.parse and the upload's rules accept (a body that is
+ * UTF-8), the reader must return with the same fields and bytes; whatever they
+ * refuse, the reader must refuse with a 4xx.
  *
  * The PRNG seed is printed (test name); RAIDFS_FUZZ_SEED=N replays a run.
  */
 import assert from 'node:assert/strict';
+import { isUtf8 } from 'node:buffer';
 import { describe, it } from 'node:test';
 import { coreErrorOf } from '../src/core/errors';
 import { checkName } from '../src/core/paths';
@@ -26,6 +27,8 @@ type Outcome = { ok: true; filename: string; contentType: string | null; content
 
 /** What the upload's rules say of `body`, judged on JSON.parse's reading of it. */
 function expected(body: Buffer): Outcome {
+  // JSON.parse of a lenient decoding would read bytes that are not UTF-8 as U+FFFD: the reader refuses them.
+  if (!isUtf8(body)) return { ok: false, why: 'not UTF-8' };
   let fields: unknown;
   try {
     fields = JSON.parse(body.toString('utf8').replace(/^\uFEFF/, '')); // a byte order mark is allowed

@@ -3,9 +3,11 @@
  * every route of the course API and of the streaming /fs endpoints, byte-exact round
  * trips (empty, small, two halves, multi-stripe; bodies with and without a length),
  * Range reads, conditional requests (304, 412, two PUTs racing with one If-Match),
- * each error case with its status and JSON body, clients that disconnect
- * mid-upload, and 16 concurrent uploads and downloads. After every refused or broken
- * upload the tree is checked: nothing partial is ever visible.
+ * PUTs racing to create one file (one 201), UTF-8 filenames and clashing names at
+ * the 255-byte limit, each error case with its status and JSON body (those of Node's
+ * HTTP parser too), clients that disconnect mid-upload, multipart forms cut off after
+ * their file part, and 16 concurrent uploads and downloads. After every refused or
+ * broken upload the tree is checked: nothing partial is ever visible.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -82,6 +84,62 @@ async function assertAbsent(corePath: string): Promise<void> {
   assertError(await call('GET', `/fs${encodeURI(corePath)}`), 404);
   const { files } = (await call('GET', '/files')).json();
   assert.ok(!files.some((f: { path: string }) => f.path === corePath), `${corePath} is listed`);
+}
+
+/** Checks for `timeoutMs` that none of `corePaths` appears (an upload that failed late would commit meanwhile). */
+async function assertStaysAbsent(corePaths: string[], timeoutMs = 1_000): Promise<void> {
+  const started = Date.now();
+  while (Date.now() - started < timeoutMs) {
+    for (const corePath of corePaths) await assertAbsent(corePath);
+    await sleep(100);
+  }
+}
+
+/**
+ * Sends `request` as raw bytes on a connection of its own and returns all the server
+ * sent until it closed the connection; with `hangUpAfterMs`, the client closes it
+ * itself that long after its bytes went out.
+ */
+function rawExchange(request: Buffer | string, hangUpAfterMs?: number): Promise<Buffer> {
+  const url = new URL(rest.url);
+  return new Promise((resolve) => {
+    const received: Buffer[] = [];
+    const socket = connect(Number(url.port), url.hostname, () => {
+      socket.write(request, () => {
+        if (hangUpAfterMs !== undefined) setTimeout(() => socket.destroy(), hangUpAfterMs);
+      });
+    });
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    socket.on('error', () => undefined); // a reset still closes: what came before it counts
+    socket.on('close', () => resolve(Buffer.concat(received)));
+  });
+}
+
+/** A raw HTTP/1.1 answer (one, with its length or ended by the close) as a Reply. */
+function replyOf(raw: Buffer): Reply {
+  const headEnd = raw.indexOf('\r\n\r\n');
+  assert.ok(headEnd >= 0, `not an HTTP answer: ${JSON.stringify(raw.toString('latin1').slice(0, 200))}`);
+  const [statusLine, ...lines] = raw.subarray(0, headEnd).toString('latin1').split('\r\n');
+  const headers = new Headers(lines.map((line): [string, string] => [line.slice(0, line.indexOf(':')).trim(), line.slice(line.indexOf(':') + 1).trim()]));
+  const body = raw.subarray(headEnd + 4);
+  return { status: Number(statusLine.split(' ')[1]), headers, body, json: () => JSON.parse(body.toString()) };
+}
+
+/** Bytes the REST API received in upload bodies so far (its metric). */
+async function receivedBytes(): Promise<number> {
+  return (await PrometheusText.scrape(rest.url)).value('raidfs_frontend_bytes_total', { frontend: 'rest', direction: 'in' });
+}
+
+/** A request body that sends `first` and then waits for `held` before it ends. */
+function heldBody(first: Buffer, held: Promise<void>, last?: Buffer): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    async start(controller) {
+      controller.enqueue(first);
+      await held;
+      if (last) controller.enqueue(last);
+      controller.close();
+    },
+  });
 }
 
 describe('REST facade', () => {
@@ -194,6 +252,57 @@ describe('REST facade', () => {
       }
     });
 
+    it('stores multipart filenames sent as raw UTF-8 as sent, and refuses ones that are not UTF-8 with 400', async () => {
+      for (const name of ['résumé.txt', '日本語 ✓.txt', '😀 smile.bin']) {
+        const reply = await multipartUpload(name, Buffer.from(name));
+        assert.equal(reply.status, 201, reply.body.toString());
+        assert.equal(reply.json().filename, name);
+        assert.equal((await call('GET', `/fs/${encodeURIComponent(name)}`)).body.toString(), name);
+      }
+      const form = (filename: Buffer) => call('POST', '/files', {
+        body: Buffer.concat([Buffer.from('--XyZ\r\nContent-Disposition: form-data; name="file"; '), filename, Buffer.from('\r\n\r\ndata\r\n--XyZ--\r\n')]),
+        headers: { 'Content-Type': 'multipart/form-data; boundary=XyZ' },
+      });
+      const extended = await form(Buffer.from("filename*=UTF-8''na%C3%AFve.txt"));
+      assert.equal(extended.status, 201, extended.body.toString());
+      assert.equal(extended.json().filename, 'naïve.txt');
+      const notUtf8 = [
+        Buffer.concat([Buffer.from('filename="bad-'), Buffer.from([0xff, 0xfe]), Buffer.from('.txt"')]),
+        Buffer.concat([Buffer.from('filename="bad-'), Buffer.from([0xc3]), Buffer.from('.txt"')]),
+        Buffer.from("filename*=UTF-8''bad-%E9.txt"),
+      ];
+      for (const filename of notUtf8) assertError(await form(filename), 400, /not valid UTF-8/);
+      const { files } = (await call('GET', '/files')).json();
+      assert.ok(!files.some((f: { filename: string }) => f.filename.startsWith('bad-')), 'nothing stored');
+    });
+
+    it('shortens a clashing name to fit 255 bytes, on a character boundary, keeping the extension when it fits', async () => {
+      const cases: Array<[string, string]> = [
+        [`${'l'.repeat(251)}.txt`, '.txt'],
+        [`${'€'.repeat(83)}ab.txt`, '.txt'], // 3-byte characters, cut at one
+        [`${'😀'.repeat(62)}abc.txt`, '.txt'], // 4-byte characters (surrogate pairs in JS), cut at one
+        [`x.${'e'.repeat(253)}`, ''], // an extension too long to keep
+      ];
+      for (const [name, ext] of cases) {
+        assert.equal(Buffer.byteLength(name), 255);
+        const upload = () => jsonUpload({ filename: name, contents_b64: Buffer.from('x').toString('base64') });
+        const first = await upload();
+        assert.equal(first.status, 201, first.body.toString());
+        assert.equal(first.json().filename, name);
+        for (let n = 1; n <= 2; n++) {
+          const reply = await upload();
+          assert.equal(reply.status, 201, reply.body.toString());
+          const stored: string = reply.json().filename;
+          const suffix = ` (${n})${ext}`;
+          assert.ok(stored.endsWith(suffix), `${stored} ends with ${suffix}`);
+          const stem = stored.slice(0, -suffix.length);
+          assert.ok(stem.length > 0 && name.startsWith(stem) && !/\p{Surrogate}/u.test(stem), `${stored}: a whole-character prefix of the name`);
+          assert.ok(Buffer.byteLength(stored) <= 255 && Buffer.byteLength(stored) > 255 - 4, `${Buffer.byteLength(stored)} bytes: shortened no more than needed`);
+          assert.equal((await call('GET', `/files/${reply.json().id}`)).body.toString(), 'x');
+        }
+      }
+    });
+
     it('takes JSON uploads as encoders write them: any member order, escaped slashes, other members, compressed', async () => {
       const data = testBytes(3 * STRIPE + 5, 'json-forms');
       const b64 = data.toString('base64');
@@ -245,6 +354,11 @@ describe('REST facade', () => {
       assertError(await call('DELETE', `/files/${dir.id}`), 404);
       assertError(await call('GET', '/files/1'), 404, /no file with id 1/); // the root directory
       for (const bad of ['abc', '0', '-1', '1.5', '1e3', '%zz']) assertError(await call('GET', `/files/${bad}`), 400);
+      // Past 2^53 - 1 a number would round to another id: such an id names no file, as given.
+      for (const big of ['9007199254740992', '9999999999999999', '123456789012345678901234567890']) {
+        assertError(await call('GET', `/files/${big}`), 404, new RegExp(`^no file with id ${big}$`));
+        assertError(await call('DELETE', `/files/${big}`), 404, new RegExp(`^no file with id ${big}$`));
+      }
     });
   });
 
@@ -413,15 +527,7 @@ describe('REST facade', () => {
       // The slow writer's body is held open until the fast writer has committed.
       let release!: () => void;
       const held = new Promise<void>((resolve) => { release = resolve; });
-      const slowBody = new ReadableStream<Uint8Array>({
-        async start(controller) {
-          controller.enqueue(testBytes(3 * STRIPE, 'race-slow'));
-          await held;
-          controller.enqueue(testBytes(STRIPE, 'race-slow-end'));
-          controller.close();
-        },
-      });
-      const receivedBytes = async () => (await PrometheusText.scrape(rest.url)).value('raidfs_frontend_bytes_total', { frontend: 'rest', direction: 'in' });
+      const slowBody = heldBody(testBytes(3 * STRIPE, 'race-slow'), held, testBytes(STRIPE, 'race-slow-end'));
       const before = await receivedBytes();
       const slow = call('PUT', '/fs/race.bin', { body: slowBody, headers: { 'If-Match': etag } });
       // Its first bytes went on to be stored: it passed the check made before the body is read.
@@ -431,6 +537,21 @@ describe('REST facade', () => {
       release();
       assertError(await slow, 412, /If-Match/);
       assert.ok((await call('GET', '/fs/race.bin')).body.equals(fast), 'the first commit is kept');
+    });
+
+    it('of concurrent PUTs that create one path, exactly one answers 201 Created, the others 200', async () => {
+      // Every body is held open until all have begun: each PUT found no file there when it started.
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => { release = resolve; });
+      const before = await receivedBytes();
+      const puts = Array.from({ length: 8 }, (_, i) => call('PUT', '/fs/race-new/new.bin', { body: heldBody(testBytes(STRIPE, `race-new${i}`), held) }));
+      await waitUntil(async () => await receivedBytes() - before >= 8 * STRIPE, 'every PUT is under way', 10_000);
+      release();
+      const replies = await Promise.all(puts);
+      assert.deepEqual(replies.map((r) => r.status).sort(), [200, 200, 200, 200, 200, 200, 200, 201], 'one created the file, the others replaced it');
+      assert.equal(new Set(replies.map((r) => r.json().id)).size, 1, 'one file');
+      const dirs = await Promise.all(Array.from({ length: 8 }, () => call('PUT', '/fs/race-new/dir/')));
+      assert.deepEqual(dirs.map((r) => r.status).sort(), [200, 200, 200, 200, 200, 200, 200, 201], 'mkdir: one created it');
     });
 
     it('lists a directory and every file a page at a time, whole, sorted and as valid JSON, while other requests are served', async () => {
@@ -542,6 +663,52 @@ describe('REST facade', () => {
       await assertAbsent('/cut.txt');
     });
 
+    it('stores nothing of a multipart upload whose form is cut off or malformed after the file part', async () => {
+      const data = testBytes(200 * 1024, 'form-tail');
+      const post = (name: string, tail: string, extraLength = 0) => {
+        const body = Buffer.concat([
+          Buffer.from(`--XYZ\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+          data,
+          Buffer.from(tail),
+        ]);
+        const head = `POST /files HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary=XYZ\r\nContent-Length: ${body.length + extraLength}\r\n\r\n`;
+        return Buffer.concat([Buffer.from(head), body]);
+      };
+      // The file part ends at its delimiter, then the client is gone before the rest of the body.
+      await rawExchange(post('tail-cut.bin', '\r\n--XYZ', 100), 500);
+      // The body is all Content-Length says, but the form does not end: no closing delimiter,
+      // or a part after the file cut short.
+      const malformed: Array<[string, string]> = [
+        ['tail-unclosed.bin', '\r\n--XYZ'],
+        ['tail-truncated.bin', '\r\n--XYZ\r\nContent-Disp'],
+        ['tail-field.bin', '\r\n--XYZ\r\nContent-Disposition: form-data; name="note"\r\n\r\nno end'],
+      ];
+      for (const [name, tail] of malformed) assertError(replyOf(await rawExchange(post(name, tail))), 400, /multipart/);
+      await assertStaysAbsent(['/tail-cut.bin', ...malformed.map(([name]) => `/${name}`)]);
+      const whole = replyOf(await rawExchange(post('tail-whole.bin', '\r\n--XYZ\r\nContent-Disposition: form-data; name="note"\r\n\r\nend\r\n--XYZ--\r\n')));
+      assert.equal(whole.status, 201, whole.body.toString());
+      assert.ok((await call('GET', '/fs/tail-whole.bin')).body.equals(data), 'the same form, whole, is stored');
+    });
+
+    it('refuses JSON uploads whose text is not UTF-8 with 400 and stores nothing', async () => {
+      const bodies = [
+        Buffer.concat([Buffer.from('{"filename": "not-utf8-'), Buffer.from([0xff]), Buffer.from('.txt", "contents_b64": "aGk="}')]),
+        Buffer.concat([Buffer.from('{"contents_b64": "aGk=", "filename": "not-utf8-'), Buffer.from([0xc3]), Buffer.from('.txt"}')]),
+        Buffer.concat([Buffer.from('{"filename": "not-utf8-other.txt", "note": "'), Buffer.from([0xe9]), Buffer.from('", "contents_b64": "aGk="}')]),
+      ];
+      for (const body of bodies) assertError(await call('POST', '/files', { body, headers: { 'Content-Type': 'application/json' } }), 400, /not valid UTF-8/);
+      const { files } = (await call('GET', '/files')).json();
+      assert.ok(!files.some((f: { filename: string }) => f.filename.startsWith('not-utf8-')), 'nothing stored');
+    });
+
+    it('answers what Node\'s HTTP parser refuses with JSON errors too, and keeps serving', async () => {
+      assertError(replyOf(await rawExchange(`GET /fs/${'a'.repeat(20 * 1024)} HTTP/1.1\r\nHost: x\r\n\r\n`)), 431, /larger than/);
+      assertError(replyOf(await rawExchange(`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(20 * 1024)}\r\n\r\n`)), 431);
+      assertError(replyOf(await rawExchange('NOT AN HTTP REQUEST\r\n\r\n')), 400, /malformed HTTP request/);
+      assertError(replyOf(await rawExchange('GET / HTTP/1.1\r\nHost: x\r\nContent-Length: lots\r\n\r\n')), 400, /malformed HTTP request/);
+      assert.equal((await call('GET', '/')).status, 200);
+    });
+
     it('refuses bad paths with 400: "..", ".", empty names, encoded slashes, bad encoding', async () => {
       for (const raw of ['/fs/../etc/passwd', '/fs/a/../../b', '/fs/./a', '/fs/a//b', '/fs/a%2Fb', '/fs/%2e%2e/x', '/fs/%zz', '/fs/a%00b']) {
         assertError(await rawCall('GET', raw), 400);
@@ -570,7 +737,12 @@ describe('REST facade', () => {
       assertError(await call('PUT', '/fs/conflict/file.txt/child', { body: 'x' }), 409, /not a directory/);
       assertError(await call('PUT', '/fs/conflict/file.txt/'), 409);
       assertError(await call('DELETE', '/fs/conflict'), 409, /not empty/);
+      // "FILE/" names a directory, for DELETE as for GET and PUT (and rm): the file stays.
+      assertError(await call('DELETE', '/fs/conflict/file.txt/'), 409, /not a directory/);
+      assertError(await call('DELETE', '/fs/conflict/file.txt/', { headers: { 'If-Match': '*' } }), 409, /not a directory/);
       assert.equal((await call('GET', '/fs/conflict/file.txt')).body.toString(), 'keep me');
+      assert.equal((await call('PUT', '/fs/conflict/sub/')).status, 201);
+      assert.equal((await call('DELETE', '/fs/conflict/sub/')).status, 204, 'a directory may be named with its slash');
     });
 
     it('refuses an upload through a file with 409 before reading its body', async () => {
@@ -608,14 +780,7 @@ describe('REST facade', () => {
     });
 
     it('stores nothing when the client disconnects mid-upload, and keeps serving', async () => {
-      const url = new URL(rest.url);
-      const cutOff = (head: string, body: Buffer) => new Promise<void>((resolve, reject) => {
-        const socket = connect(Number(url.port), url.hostname, () => {
-          socket.write(head);
-          socket.write(body, () => setTimeout(() => { socket.destroy(); resolve(); }, 100));
-        });
-        socket.on('error', reject);
-      });
+      const cutOff = (head: string, body: Buffer) => rawExchange(Buffer.concat([Buffer.from(head), body]), 100);
       const partial = testBytes(3 * STRIPE, 'partial');
       await cutOff(`PUT /fs/aborted/put.bin HTTP/1.1\r\nHost: x\r\nContent-Length: ${10 * STRIPE}\r\n\r\n`, partial);
       await cutOff(`PUT /fs/aborted/chunked.bin HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${partial.length.toString(16)}\r\n`, partial);
@@ -623,14 +788,7 @@ describe('REST facade', () => {
       await cutOff(`POST /files HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=B\r\nContent-Length: ${10 * STRIPE}\r\n\r\n${form}`, partial);
       const json = '{"filename": "aborted-json.bin", "contents_b64": "';
       await cutOff(`POST /files HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${10 * STRIPE}\r\n\r\n${json}`, Buffer.from(partial.toString('base64')));
-      const started = Date.now();
-      while (Date.now() - started < 1_000) {
-        await assertAbsent('/aborted/put.bin');
-        await assertAbsent('/aborted/chunked.bin');
-        await assertAbsent('/aborted-form.bin');
-        await assertAbsent('/aborted-json.bin');
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await assertStaysAbsent(['/aborted/put.bin', '/aborted/chunked.bin', '/aborted-form.bin', '/aborted-json.bin']);
       const whole = testBytes(3 * STRIPE, 'whole');
       assert.equal((await call('PUT', '/fs/aborted/put.bin', { body: whole })).status, 201, 'the path is free and the server serves');
       assert.ok((await call('GET', '/fs/aborted/put.bin')).body.equals(whole));

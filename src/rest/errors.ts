@@ -15,7 +15,14 @@
  *   that left gets no answer either (and the log only a debug line).
  * - A request body left unread by a failed upload is drained (and discarded), so the
  *   client receives its error answer and the connection stays usable.
+ * - What Node's HTTP parser refuses before express sees a request (request line and
+ *   headers over maxHeaderSize: 431; a malformed request: 400) is answered as JSON
+ *   too (answerClientError), with the status Node's own answer has, and only when
+ *   Node would answer: the socket is writable and no answer on it has begun. The
+ *   connection is closed after it, as Node does.
  */
+import { maxHeaderSize, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { createLogger, errorMessage } from '../common/log';
 import { coreErrorOf, ErrorCode } from '../core/errors';
@@ -95,3 +102,24 @@ export function methodNotAllowed(allowed: readonly string[]): RequestHandler {
 export const notFoundHandler: RequestHandler = (req, res) => {
   res.status(404).json({ error: `no such route: ${req.method} ${req.path}` });
 };
+
+/** Node's parser errors that are not a plain 400 (as Node's own default answer has them). */
+const CLIENT_ERRORS: Readonly<Record<string, { status: number; message: string }>> = {
+  HPE_HEADER_OVERFLOW: { status: 431, message: `the request line and headers are larger than ${maxHeaderSize} bytes` },
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: { status: 413, message: 'the chunk extensions of the body are too large' },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, message: 'the request headers did not arrive in time' },
+};
+
+/** The server's 'clientError' handler: a request Node's HTTP parser refused, answered as JSON (see the invariants above). */
+export function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  // Node's own test (http's socketOnError): the answer in flight on this connection, if any.
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent: boolean } | null })._httpMessage;
+  if (err.code !== 'ECONNRESET' && socket.writable && !inFlight?.headersSent) {
+    const { status, message } = CLIENT_ERRORS[err.code ?? ''] ?? { status: 400, message: `malformed HTTP request: ${errorMessage(err)}` };
+    log.debug('request refused by the HTTP parser', { status, error: errorMessage(err), code: err.code });
+    const body = JSON.stringify({ error: message });
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n`
+      + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
+}

@@ -13,7 +13,9 @@
  *                            (If-Match / If-Unmodified-Since: only that version, else 412)
  *
  * IDs are the entries' stable inode numbers, the same a FUSE `stat` shows; an ID
- * that names a directory is not a file here (404). Name clashes: unique-name.ts.
+ * that names a directory is not a file here (404), nor does one past 2^53 - 1 (no id
+ * is that large; as a JS number it would round to another). Name clashes:
+ * unique-name.ts.
  */
 import { Router } from 'express';
 import type { Controller, Entry, FileSnapshot } from '../core/controller';
@@ -35,9 +37,9 @@ export function filesRoutes(controller: Controller, limits: TransferLimits): Rou
 
   /** The file with id `param` and its path, resolved together (one synchronous step). */
   const fileById = (param: string): { snapshot: FileSnapshot; path: string } => {
-    if (!/^[1-9][0-9]{0,15}$/.test(param)) throw new HttpError(400, `file id must be a positive integer, not ${JSON.stringify(param)}`);
+    if (!/^[1-9][0-9]*$/.test(param)) throw new HttpError(400, `file id must be a positive integer, not ${JSON.stringify(param)}`);
     const id = Number(param);
-    if (controller.statById(id).kind !== 'file') throw new HttpError(404, `no file with id ${id}`);
+    if (!Number.isSafeInteger(id) || controller.lookupById(id)?.kind !== 'file') throw new HttpError(404, `no file with id ${param}`);
     const path = controller.pathOf(id);
     return { snapshot: controller.snapshot(path), path };
   };

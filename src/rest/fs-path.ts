@@ -5,9 +5,12 @@
  * decoded on its own, so an encoded slash (%2F) stays inside a name, where the core
  * rejects it, instead of adding a directory level. Validation of the names ('.', '..',
  * empty, NUL, length) is the core's (paths.ts): a bad path is EINVAL, i.e. 400.
- * A trailing '/' means "the directory": GET lists it, PUT creates it.
+ * A trailing '/' means "the directory": GET lists it, PUT creates it, DELETE removes
+ * it; naming a file so is ENOTDIR (409), as "file/" is for rm and stat.
  */
 import type { Request } from 'express';
+import type { Entry } from '../core/controller';
+import { RaidfsError } from '../core/errors';
 import { checkName, splitPath } from '../core/paths';
 import { HttpError } from './errors';
 
@@ -35,4 +38,9 @@ export function fsTarget(req: Request): FsTarget {
   const path = '/' + names.join('/');
   splitPath(path); // and for a path over the length limit
   return { path, directory: directory || names.length === 0 };
+}
+
+/** Throws ENOTDIR if the target names a directory (its URL ended in '/') and `entry`, what is at its path, is not one. */
+export function checkDirectoryTarget(target: FsTarget, entry: Entry | undefined): void {
+  if (target.directory && entry !== undefined && entry.kind !== 'dir') throw new RaidfsError('ENOTDIR', `${target.path} is not a directory`);
 }

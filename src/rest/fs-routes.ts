@@ -9,10 +9,12 @@
  *   HEAD   /fs/PATH          the same headers, no body
  *   PUT    /fs/PATH          the raw request body becomes the file (created or
  *                            replaced, parents created); Content-Type is stored.
- *                            201 created / 200 replaced, with the new ETag.
- *                            PUT /fs/DIR/ makes a directory.
+ *                            201 created / 200 replaced, as the commit found the
+ *                            path (write-outcome.ts), with the new ETag.
+ *                            PUT /fs/DIR/ makes a directory (201, or 200 if it was there).
  *   DELETE /fs/PATH          removes a file or an empty directory;
- *                            ?recursive=true removes a directory with its contents
+ *                            ?recursive=true removes a directory with its contents;
+ *                            DELETE /fs/FILE/ is 409 (not a directory)
  *
  * GET and HEAD answer If-None-Match / If-Modified-Since with 304; PUT and DELETE
  * with If-Match, If-None-Match or If-Unmodified-Since change the file only if they
@@ -23,10 +25,10 @@
  * only whole files). Every route resolves its path with fsTarget (fs-path.ts).
  */
 import { Router, type Request } from 'express';
-import type { Controller } from '../core/controller';
+import type { Controller, Entry } from '../core/controller';
 import { contentDisposition, sendSnapshot } from './download';
 import { HttpError, methodNotAllowed } from './errors';
-import { fsTarget } from './fs-path';
+import { checkDirectoryTarget, fsTarget } from './fs-path';
 import { mediaType } from './media-type';
 import { validatorsOf, writeCondition } from './preconditions';
 import { keysetPages, sendJsonPages } from './json-pages';
@@ -34,6 +36,7 @@ import { fileJson, listedEntryJson } from './representations';
 import type { TransferLimits } from './transfer-limits';
 import { withRoomWait } from './room-wait';
 import { requestBody } from './upload-source';
+import { WriteOutcome } from './write-outcome';
 
 /** Every path below the mount point; a RegExp so express leaves the raw path to fsTarget. */
 const ANY_PATH = /.*/;
@@ -56,22 +59,30 @@ export function fsRoutes(controller: Controller, limits: TransferLimits): Router
 
   router.put(ANY_PATH, async (req, res) => {
     const { path, directory } = fsTarget(req);
-    const existed = controller.lookup(path) !== undefined;
     if (directory) {
+      // One synchronous step (mkdir is one transaction): nothing comes between the lookup and the mkdir.
+      const existed = controller.lookup(path) !== undefined;
       const dir = controller.mkdir(path, { parents: true });
       res.status(existed ? 200 : 201).json({ id: dir.id, path, type: 'dir' });
       return;
     }
     const contentType = mediaType(req.headers['content-type'], 'Content-Type');
     const body = controller.metrics.rest.receiving(requestBody(req, limits.maxUploadBytes));
-    const options = { contentType, parents: true, precondition: writeCondition(req) };
+    const outcome = new WriteOutcome(writeCondition(req));
+    const options = { contentType, parents: true, precondition: outcome.precondition };
     const entry = await withRoomWait(res, controller, limits.roomWaitMs, ({ signal }) => controller.writeFile(path, body, options, signal));
-    res.status(existed ? 200 : 201).set('ETag', validatorsOf(entry).ETag).json(fileJson(entry, path));
+    res.status(outcome.created ? 201 : 200).set('ETag', validatorsOf(entry).ETag).json(fileJson(entry, path));
   });
 
   router.delete(ANY_PATH, (req, res) => {
-    const { path } = fsTarget(req);
-    controller.remove(path, { recursive: booleanQuery(req, 'recursive'), precondition: writeCondition(req) });
+    const target = fsTarget(req);
+    const condition = writeCondition(req);
+    // Both checked in the remove's own transaction, on what it is about to remove.
+    const precondition = (entry: Entry | undefined) => {
+      checkDirectoryTarget(target, entry);
+      condition?.(entry);
+    };
+    controller.remove(target.path, { recursive: booleanQuery(req, 'recursive'), precondition });
     res.status(204).end();
   });
 

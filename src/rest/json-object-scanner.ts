@@ -13,7 +13,10 @@
  *   key read as JSON.parse reads them) whose value is a string; a second one is a
  *   400. A value of another kind is kept like any other, for the fields' check.
  * - More than 64 KiB outside the contents is a 413.
+ * - The body outside the contents is read as strict UTF-8: bytes that are not UTF-8
+ *   are a 400, never read as U+FFFD (a filename would be stored as another name).
  */
+import { isUtf8 } from 'node:buffer';
 import { errorMessage } from '../common/log';
 import { HttpError } from './errors';
 
@@ -129,7 +132,14 @@ export class JsonObjectScanner {
 
   /** Everything scanned, parsed: the body's value once it has ended, with "" for the contents. */
   parsed(): unknown {
-    return parseJson(this.kept.toString('utf8', 0, this.keptLength));
+    return parseJson(this.text(0, this.keptLength));
+  }
+
+  /** The kept bytes from `start` to `end` (at token boundaries) as text: 400 unless they are UTF-8. */
+  private text(start: number, end: number): string {
+    const bytes = this.kept.subarray(start, end);
+    if (!isUtf8(bytes)) throw malformed('the body is not valid UTF-8');
+    return bytes.toString('utf8');
   }
 
   private keep(b: number): void {
@@ -142,14 +152,14 @@ export class JsonObjectScanner {
   private endString(): void {
     this.inString = false;
     if (this.keyStart < 0) return;
-    const key = parseJson(this.kept.toString('utf8', this.keyStart, this.keptLength));
+    const key = parseJson(this.text(this.keyStart, this.keptLength));
     this.key = typeof key === 'string' ? key : undefined;
     this.keyStart = -1;
   }
 
   /** A top-level member ends (at the `,` or `}` just kept). */
   private endMember(): void {
-    if (this.key !== undefined && this.valueStart >= 0) this.members.set(this.key, this.kept.toString('utf8', this.valueStart, this.keptLength - 1));
+    if (this.key !== undefined && this.valueStart >= 0) this.members.set(this.key, this.text(this.valueStart, this.keptLength - 1));
     this.key = undefined;
     this.afterColon = false;
     this.valueStart = -1;

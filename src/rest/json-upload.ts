@@ -19,7 +19,8 @@
  * - contents_b64 must be canonical base64 (base64-decoder.ts). JSON escapes in it
  *   (`\/`, as some encoders write every slash) are undone first.
  * - The body may be compressed (Content-Encoding gzip, deflate or br), as express'
- *   JSON parser allowed, and must be UTF-8 (415 otherwise).
+ *   JSON parser allowed, and must be UTF-8: another charset is a 415, bytes that
+ *   are not UTF-8 a 400 (json-object-scanner.ts).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Transform } from 'node:stream';

@@ -10,7 +10,8 @@
  *   requires it (auth.ts: bearer header or the dashboard's login cookie) before
  *   anything else runs, except the dashboard's login page (ui-login.ts).
  * - Every answer that is not file bytes or the dashboard's pages and assets is
- *   JSON; every error is {"error": "..."} (errors.ts).
+ *   JSON; every error is {"error": "..."} (errors.ts), those of Node's HTTP parser
+ *   (answerClientError) included.
  * - No whole-request or whole-response timeout (a multi-GiB transfer may take long),
  *   but a connection idle for `idleTimeoutMs` is closed, so a stalled client never
  *   holds an upload open forever (its upload then fails and commits nothing).
@@ -25,7 +26,7 @@ import type { Controller } from '../core/controller';
 import { MAX_FILE_SIZE } from '../core/file-size';
 import { tokenAuth } from './auth';
 import { clusterRoutes } from './cluster-routes';
-import { errorHandler, notFoundHandler } from './errors';
+import { answerClientError, errorHandler, notFoundHandler } from './errors';
 import { filesRoutes } from './files-routes';
 import { fsRoutes } from './fs-routes';
 import { metricsRoutes } from './metrics-routes';
@@ -101,6 +102,7 @@ export async function startRestServer(controller: Controller, options: RestOptio
   const server = createServer(createRestApp(controller, options));
   server.requestTimeout = 0;
   server.timeout = options.idleTimeoutMs ?? REST_DEFAULTS.idleTimeoutMs;
+  server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`cannot serve the REST API on ${host}:${options.port ?? REST_DEFAULTS.port}: ${err.code ?? err.message}`)));
     server.listen(options.port ?? REST_DEFAULTS.port, host, resolve);
