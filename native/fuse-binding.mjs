@@ -50,7 +50,9 @@
 //    (native/lost-name-retry.c, which wraps the mount's channel): an open of a file that
 //    another program was replacing by rename failed with ENOENT.
 // 10. Each operation's caller (uid, gid, pid) for JS (native/caller.c): new files,
-//    directories and symlinks belong to who made them, where all belonged to root.
+//    directories and symlinks belong to who made them, where all belonged to root;
+//    and create's open flags, so that a file created with O_APPEND appends.
+//    (Comes after 4, which starts create's handler with the direct I/O line.)
 // The C files are copied beside fuse-native.c and hooked into its handlers; its
 // binding.gyp gains the vendored BLAKE3 (native/third_party/blake3), with which the
 // write windows hash.
@@ -210,7 +212,9 @@ const patches = [
     header: '',
     fixes: [
       ['  uint64_t attr_generation; /* raidfs: see readdir-attr-cache.c */\n',
-        '  uint64_t attr_generation; /* raidfs: see readdir-attr-cache.c */\n  uint32_t raidfs_caller[3]; /* raidfs: see caller.c */\n'],
+        '  uint64_t attr_generation; /* raidfs: see readdir-attr-cache.c */\n  uint32_t raidfs_caller[4]; /* raidfs: see caller.c */\n'],
+      ['FUSE_METHOD(create, 2, 1, (const char *path, mode_t mode, struct fuse_file_info *info), {\n',
+        'FUSE_METHOD(create, 2, 1, (const char *path, mode_t mode, struct fuse_file_info *info), {\n  raidfs_caller_note_create(l, info);\n'],
       ['  l->op = op_##name;\\\n', '  l->op = op_##name;\\\n  raidfs_caller_note(l);\\\n'],
       ['    uint32_t op = op_##name;\\\n', '    uint32_t op = op_##name;\\\n    raidfs_caller_enter(l);\\\n'],
       ['  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n', '  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n  NAPI_EXPORT_FUNCTION(raidfs_caller)\n'],

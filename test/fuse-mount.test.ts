@@ -397,6 +397,10 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync and delet
     await within('the file lives on under its other name, with one link', async () => await inodeAndLinks('hl/b') === `${ino} 1`);
     assert.equal(await ok(`cat ${fsys.mnt}/hl/b`), 'second\n');
 
+    // A file created to append (>>) appends, after what a handle through another name
+    // appended: the kernel's offsets for it are its own name's idea of the end.
+    assert.equal(await ok(`cd ${fsys.mnt}/hl && exec 3>>log && printf 1 >&3 && ln log log2 && printf 2 >> log2 && printf 3 >&3 && exec 3>&- && cat log`), '123');
+
     // Trees with hard links, as cp -a, rsync -aH and tar copy them (they used to fail on link()).
     await ok(`mkdir -p links/d && head -c 300000 /dev/urandom > links/big && ln links/big links/d/big2
               echo small > links/small && ln links/small links/small2 && tar -cf links.tar links`);

@@ -72,7 +72,7 @@ export interface PatchedBinding {
   raidfs_window_lend_read(thread: Buffer | null, fh: number, bytes: Buffer, fileOffset: number): boolean;
   raidfs_window_close(thread: Buffer | null, fh: number, reading: boolean, digest: Buffer | undefined): [held: number, answered: number, answeredBytes: number];
   raidfs_direct_io_next(fh: number): void;
-  raidfs_caller(): [uid: number, gid: number, pid: number];
+  raidfs_caller(): [uid: number, gid: number, pid: number, createFlags: number];
 }
 
 let patched: PatchedBinding | undefined;
@@ -106,12 +106,14 @@ export interface Caller {
   uid: number;
   gid: number;
   pid: number;
+  /** A create's open flags (fuse-native passes create none); 0 for other operations. */
+  createFlags: number;
 }
 
 /** The caller of the operation being answered now (native/caller.c). */
 export function currentCaller(): Caller {
-  const [uid, gid, pid] = patchedBinding().raidfs_caller();
-  return { uid, gid, pid };
+  const [uid, gid, pid, createFlags] = patchedBinding().raidfs_caller();
+  return { uid, gid, pid, createFlags };
 }
 
 let attrCache: ReaddirAttrCache | undefined;

@@ -155,10 +155,14 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
 
   return {
     create: (path, mode, cb) => answer(ctx, 'create', path, cb, async () => {
-      const { uid, gid } = ctx.caller();
+      const { uid, gid, createFlags } = ctx.caller();
       const entry = controller.createFile(path, { mode: mode & 0o7777, uid, gid });
       const copy = files.startCopy(new WorkingCopy(path, entry.id, controller.hold({ entry, parts: [] }), true));
-      const fh = opened(OpenFile.writing(path, entry.id, copy), true);
+      const file = OpenFile.writing(path, entry.id, copy);
+      // Its writes' offsets are the kernel's idea of the end, which misses what another
+      // name's handles wrote (each name is an inode of its own to the kernel).
+      file.append = (createFlags & O_APPEND) !== 0;
+      const fh = opened(file, true);
       ctx.created(fh, currentStat(files, entry)); // for libfuse's fgetattr right after this answer
       return fh;
     }),
