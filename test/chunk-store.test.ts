@@ -2,8 +2,9 @@
  * A node's chunk files, driven directly on a real data directory, with O_DIRECT and
  * with the page cache (the path a file system that refuses O_DIRECT takes): bytes
  * come back exact at every size class, a chunk is checked on the way in and on the
- * way out (with BLAKE3, and with the SHA-256 of chunks stored before it), and a
- * crash's temp file is cleared on the next open.
+ * way out (with BLAKE3, and with the SHA-256 of chunks stored before it), scrub's
+ * verify answers for every chunk, one it cannot read too, a delete goes on past a
+ * chunk it cannot delete, and a crash's temp file is cleared on the next open.
  */
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
@@ -113,6 +114,38 @@ for (const directIo of [true, false]) {
         await assert.rejects(chunks.get(id), (err: ChunkStoreError) => err.code === ErrorCode.CHECKSUM_MISMATCH && /do not match/.test(err.message));
         assert.equal((await chunks.verify(id)).state, 'corrupt');
       }
+    });
+
+    it('verify answers for each chunk, whatever is wrong with it: unreadable, missing, corrupt or ok with its checksum', async () => {
+      const chunks = await open();
+      const data = testBytes(5_000, 'verify');
+      const [good, rotten, unreadable] = [newChunkId(), newChunkId(), newChunkId()];
+      await chunks.put(good, data, checksumOf(data));
+      await chunks.put(rotten, data, checksumOf(data));
+      await fs.truncate(path.join(dir!, 'chunks', rotten.slice(0, 2), rotten), 100);
+      // A directory where the chunk file belongs: reading it fails (EISDIR), as a bad sector's EIO would.
+      await fs.mkdir(path.join(dir!, 'chunks', unreadable.slice(0, 2), unreadable));
+      const check = await chunks.verify(unreadable);
+      assert.equal(check.state, 'unreadable');
+      assert.match(check.state === 'unreadable' ? check.reason : '', /EISDIR/);
+      assert.equal((await chunks.verify(rotten)).state, 'corrupt');
+      assert.deepEqual(await chunks.verify(newChunkId()), { state: 'missing' });
+      assert.deepEqual(await chunks.verify(good), { state: 'ok', size: data.length, checksum: checksumOf(data) });
+      await assert.rejects(chunks.verify('../x'), (err: ChunkStoreError) => err.code === ErrorCode.BAD_REQUEST);
+    });
+
+    it('deletes every chunk it can, past one it cannot, and says which that was', async () => {
+      const chunks = await open();
+      const data = testBytes(5_000, 'delete');
+      const [first, stuck, last] = [newChunkId(), newChunkId(), newChunkId()];
+      await chunks.put(first, data, checksumOf(data));
+      await chunks.put(last, data, checksumOf(data));
+      await fs.mkdir(path.join(dir!, 'chunks', stuck.slice(0, 2), stuck));
+      const { deleted, failed } = await chunks.delete([first, stuck, newChunkId(), last]);
+      assert.equal(deleted, 2);
+      assert.deepEqual(failed.map((f) => f.id), [stuck]);
+      assert.equal(chunks.count, 0);
+      await assert.rejects(chunks.get(last), (err: ChunkStoreError) => err.code === ErrorCode.NOT_FOUND);
     });
 
     it('clears a temp file left by a crash when it opens again', async () => {

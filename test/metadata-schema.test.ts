@@ -6,8 +6,9 @@
  * a file's stored bytes (its size less its holes) are counted for files from before;
  * so are each directory's subdirectories, then kept by triggers through inserts,
  * moves and deletes; a directory's entries are listed in id order by index, the
- * doomed copies due on the nodes that are up are found by index, and entries from
- * before hard links have one name each, a file's further names found by index.
+ * doomed copies due on the nodes that are up are found by index, entries from
+ * before hard links have one name each, a file's further names found by index, and
+ * every database has a cluster id of its own, one from before cluster ids too.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -199,5 +200,30 @@ describe('metadata schema', () => {
     const plan = db.prepare('EXPLAIN QUERY PLAN SELECT count(*) FROM entries WHERE link_to = ?').all(f.id) as Array<{ detail: string }>;
     db.close();
     assert.match(plan.map((p) => p.detail).join('; '), /USING (COVERING )?INDEX entries_by_link/);
+  });
+
+  it('gives every database a random cluster id that stays, one from before cluster ids included', () => {
+    const [first, second, older] = ['cluster-a.sqlite', 'cluster-b.sqlite', 'cluster-old.sqlite'].map((name) => path.join(dir, name));
+    const ids = [first, second].map((file) => {
+      const store = new MetadataStore(file);
+      const id = store.clusterId;
+      store.close();
+      const reopened = new MetadataStore(file);
+      assert.equal(reopened.clusterId, id, 'the same id on every open');
+      reopened.close();
+      return id;
+    });
+    assert.match(ids[0], /^[0-9a-f]{32}$/);
+    assert.notEqual(ids[0], ids[1], 'each database its own');
+
+    const store = new MetadataStore(older);
+    store.upsertNode('n1', 'host', { capacityBytes: 1, freeBytes: 1, usedBytes: 0, chunkCount: 0 });
+    store.close();
+    // Back to schema 11, as an older raidfs left it: no cluster id.
+    backToSchema(older, 11);
+    const upgraded = new MetadataStore(older);
+    assert.match(upgraded.clusterId, /^[0-9a-f]{32}$/);
+    assert.deepEqual(upgraded.knownNodes().map((n) => n.id), ['n1'], 'it still knows its nodes, which adopt its id');
+    upgraded.close();
   });
 });

@@ -2,7 +2,8 @@
  * A storage node facing a hostile or broken controller: the test binds its own ROUTER
  * socket, starts a real node process against it and speaks the wire protocol by hand.
  * Bad chunk ids, wrong sizes, bad checksums, garbage frames and oversized messages
- * get an error reply or are dropped, and the node keeps serving correct data.
+ * get an error reply or are dropped, and the node keeps serving correct data; scrub's
+ * verify goes on past a chunk file it cannot read.
  */
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
@@ -78,6 +79,24 @@ describe('storage node protocol handling', () => {
     const got = await ctl.request({ getChunk: { chunkId: id } });
     assert.ok(got.payload!.equals(data));
     assert.equal(bodyOf(got.envelope, 'chunkData').algorithm, ChecksumAlgorithm.SHA256);
+  });
+
+  it('verifies chunks with the checksum each matches, and reports one it cannot read as corrupt without stopping', async () => {
+    const [good, unreadable, missing, last] = [newChunkId(), newChunkId(), newChunkId(), newChunkId()];
+    const data = testBytes(70_000, 'verify');
+    assert.equal((await store(good, data)).kind, 'storeChunkAck');
+    assert.equal((await store(last, data.subarray(1))).kind, 'storeChunkAck');
+    // A directory where the chunk file belongs: reading it fails (EISDIR), as a bad sector's EIO would.
+    await fs.mkdir(path.join(dir, 'data', 'chunks', unreadable.slice(0, 2), unreadable), { recursive: true });
+    const reply = await ctl.request({ verifyChunks: { chunkIds: [good, unreadable, missing, last] } });
+    assert.equal(reply.kind, 'verifyResult');
+    const result = bodyOf(reply.envelope, 'verifyResult');
+    assert.deepEqual([result.missing, result.corrupt], [[missing], [unreadable]]);
+    assert.equal(Number(result.bytesRead), 2 * data.length - 1);
+    assert.deepEqual(result.verified.map((v) => [v.chunkId, v.size, Buffer.from(v.digest ?? []).toString('hex'), v.algorithm]), [
+      [good, data.length, checksumOf(data).digest.toString('hex'), ChecksumAlgorithm.BLAKE3],
+      [last, data.length - 1, checksumOf(data.subarray(1)).digest.toString('hex'), ChecksumAlgorithm.BLAKE3],
+    ]);
   });
 
   it('survives garbage frames, wrong message types and an oversized message, then still serves', async () => {

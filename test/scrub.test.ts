@@ -1,7 +1,9 @@
 /**
  * Scrub and orphan collection on a real cluster: bit-flipped, truncated and deleted
- * chunk files are found and rewritten from the good copy; a bad copy that cannot be
- * rewritten (its node's disk is full) is re-replicated elsewhere; chunks no file
+ * chunk files, and one holding another chunk, are found and rewritten from the good
+ * copy; a chunk file that cannot be read does not stop the scrub of its node; a bad
+ * copy that cannot be rewritten (its node's disk is full, or its file is no file) is
+ * re-replicated elsewhere; chunks no file
  * refers to are deleted, and never the parts of an upload still under way, nor the
  * copies a repair is making; one collector pass deletes every copy that is due.
  */
@@ -55,6 +57,62 @@ describe('scrub and orphan collection', () => {
     const again = await c.controller.scrub();
     assert.deepEqual([again.corrupt, again.missing, again.orphans], [0, 0, 0]);
     assert.ok((await c.controller.readFile('/a')).equals(data));
+  });
+
+  it('goes on past a copy it cannot read: finds the bad copies after it and the orphans, and moves that copy elsewhere', async (t) => {
+    cluster = await TestCluster.start({ nodes: 3, controller: { stripeSize: STRIPE, cacheBytes: 1 } });
+    const c = cluster;
+    const data = testBytes(12 * STRIPE, 'unreadable');
+    await c.controller.writeFile('/u', data);
+    const sick = c.nodeId(0);
+    const parts = c.controller.snapshot('/u').parts;
+    const onSick = parts.filter((p) => p.nodes.includes(sick)).sort((a, b) => a.chunkId.localeCompare(b.chunkId));
+    assert.ok(onSick.length >= 3, `${sick} holds ${onSick.length} parts`);
+    const [unreadable, truncated] = [onSick[0], onSick.at(-1)!];
+    // The first copy scrub reads on the node is a directory: reading it fails (EISDIR)
+    // as a bad sector's EIO would, and writing its rewrite there fails too.
+    await fs.rm(c.chunkFile(sick, unreadable.chunkId));
+    await fs.mkdir(c.chunkFile(sick, unreadable.chunkId));
+    await fs.truncate(c.chunkFile(sick, truncated.chunkId), HEADER + 10);
+    const orphan = c.chunkFile(sick, newChunkId());
+    await fs.mkdir(path.dirname(orphan), { recursive: true });
+    await fs.copyFile(c.chunkFile(truncated.nodes.find((n) => n !== sick)!, truncated.chunkId), orphan);
+
+    const report = await c.controller.scrub();
+    t.diagnostic(`scrub: ${JSON.stringify(report)}`);
+    assert.deepEqual(report.errors, []);
+    assert.equal(report.nodesScrubbed, 3);
+    assert.deepEqual([report.corrupt, report.missing, report.rewritten, report.dropped, report.orphans], [2, 0, 1, 1, 1]);
+    const rewritten = await fs.readFile(c.chunkFile(sick, truncated.chunkId));
+    assert.ok(rewritten.subarray(HEADER).equals(data.subarray(truncated.offset, truncated.offset + truncated.size)), 'the copy after it is rewritten');
+    await waitUntil(() => c.controller.status().parts.underReplicated === 0, 're-replication makes the unreadable copy elsewhere');
+    const moved = c.controller.snapshot('/u').parts.find((p) => p.chunkId === unreadable.chunkId)!;
+    assert.equal(moved.nodes.length, 2);
+    assert.ok(!moved.nodes.includes(sick), 'the copy moved off the node that could not read it');
+    // The node cannot delete the dropped copy (it is no file) either, and that keeps no other delete.
+    await c.controller.collectGarbage();
+    await assert.rejects(fs.stat(orphan), { code: 'ENOENT' });
+    assert.ok((await c.controller.readFile('/u')).equals(data));
+  });
+
+  it('finds a copy that holds another chunk (a chunk file copied over another) and rewrites it', async () => {
+    cluster = await TestCluster.start({ nodes: 3, controller: { stripeSize: STRIPE, cacheBytes: 1 } });
+    const c = cluster;
+    const data = testBytes(6 * STRIPE, 'swapped');
+    await c.controller.writeFile('/w', data);
+    const nodeId = c.nodeId(0);
+    const [source, target] = c.controller.snapshot('/w').parts.filter((p) => p.nodes.includes(nodeId));
+    assert.ok(target, `${nodeId} holds two parts`);
+    // A valid chunk file, header and bytes, under another chunk's name.
+    await fs.copyFile(c.chunkFile(nodeId, source.chunkId), c.chunkFile(nodeId, target.chunkId));
+
+    const report = await c.controller.scrub();
+    assert.deepEqual([report.corrupt, report.missing, report.rewritten, report.dropped], [1, 0, 1, 0]);
+    const rewritten = await fs.readFile(c.chunkFile(nodeId, target.chunkId));
+    assert.ok(rewritten.subarray(HEADER).equals(data.subarray(target.offset, target.offset + target.size)), 'its own bytes are back');
+    const again = await c.controller.scrub();
+    assert.deepEqual([again.corrupt, again.missing], [0, 0]);
+    assert.ok((await c.controller.readFile('/w')).equals(data));
   });
 
   it('re-replicates a bad copy elsewhere when its node has no room to rewrite it', async () => {

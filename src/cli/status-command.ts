@@ -1,7 +1,8 @@
 /**
  * `raidfs status`: asks a running controller (GET /status) and prints each node
- * (state, address, chunks, used and free bytes, last heartbeat), the parts missing
- * copies, and repair and scrub progress; `--json` prints the answer as it came.
+ * (state, address, chunks, used and free bytes, last heartbeat), each node refused
+ * as another cluster's, the parts missing copies, and repair and scrub progress;
+ * `--json` prints the answer as it came.
  */
 import { formatBytes, formatDuration } from '../common/format';
 import type { ClusterStatus, NodeStatus } from '../core/controller';
@@ -36,6 +37,7 @@ function renderStatus(status: ClusterStatus, url: string, now: number): string {
       ['NODE', 'STATE', 'ADDRESS', 'CHUNKS', 'USED', 'FREE', 'LAST HEARTBEAT'],
       ...status.nodes.map((n) => nodeRow(n, now)),
     ]),
+    ...(status.refusedNodes ?? []).map((n) => `refused ${formatDuration(now - n.lastRefusedMs)} ago: ${n.reason} (${n.address || 'address unknown'})`),
     '',
     `parts: ${parts.total} stored with ${status.replicas} copies each; ${parts.underReplicated} under-replicated, ${parts.unavailable} unavailable`
       + (parts.underReplicated ? ' (copies missing on nodes that are up)' : '')

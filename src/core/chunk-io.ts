@@ -4,10 +4,16 @@
  * their deadlines, free-space bookkeeping and verification. Placement, fallback and
  * repair decisions live in part-writer.ts, part-reader.ts, repairer.ts and scrubber.ts.
  */
+import type { ChunkRecord } from './metadata/metadata-store';
 import { NodeRegistry } from './node-registry';
 import { NodeRequestError, NodeTransport } from './node-transport';
 import { Checksum, checksumOnWire, sameChecksum } from '../wire/checksum';
 import { BodyKind, bodyOf, DecodedBody, Envelope, ErrorCode, Message } from '../wire/messages';
+
+/** Whether a copy a node read (its size, and the checksum its bytes match) is the part's. */
+function holdsPart(copy: { size: number; checksum: Checksum }, part: { size: number; checksum: Checksum }): boolean {
+  return copy.size === part.size && sameChecksum(copy.checksum, part.checksum);
+}
 
 export class ChunkIO {
   constructor(
@@ -57,17 +63,27 @@ export class ChunkIO {
     const { body: chunk, payload: data } = await this.ask(nodeId, { getChunk: { chunkId } }, 'chunkData');
     if (!data) throw new NodeRequestError(nodeId, ErrorCode.BAD_REQUEST, 'answered a get without the chunk bytes');
     this.registry.noteReport(nodeId, undefined);
-    if (data.length !== size || !sameChecksum(checksumOnWire(chunk), checksum)) {
+    if (!holdsPart({ size: data.length, checksum: checksumOnWire(chunk) }, { size, checksum })) {
       throw new NodeRequestError(nodeId, ErrorCode.CHECKSUM_MISMATCH, `chunk ${chunkId} came back with another size or checksum than its part's`);
     }
     return data;
   }
 
-  /** Asks a node to read and check copies (at most 256 per request); resolves with the bad ones. */
-  async verify(nodeId: string, chunkIds: string[]): Promise<{ missing: string[]; corrupt: string[]; bytesRead: number }> {
-    const { body: result } = await this.ask(nodeId, { verifyChunks: { chunkIds } }, 'verifyResult');
+  /**
+   * Asks a node to read and check copies (at most 256 per request); resolves with the
+   * bad ones. The node checks each against the checksum stored with it, and reports
+   * that checksum; as in fetch, it must be the part's, or the copy counts as corrupt
+   * (a chunk file holding another chunk). An older node reports none: its verdict stands.
+   */
+  async verify(nodeId: string, copies: readonly ChunkRecord[]): Promise<{ missing: string[]; corrupt: string[]; bytesRead: number }> {
+    const { body: result } = await this.ask(nodeId, { verifyChunks: { chunkIds: copies.map((c) => c.chunkId) } }, 'verifyResult');
     this.registry.noteReport(nodeId, undefined);
-    return { missing: result.missing, corrupt: result.corrupt, bytesRead: Number(result.bytesRead) };
+    const verified = new Map(result.verified.map((v) => [v.chunkId ?? '', { size: v.size ?? 0, checksum: checksumOnWire(v) }]));
+    const holdingAnother = copies.filter((copy) => {
+      const found = verified.get(copy.chunkId);
+      return found !== undefined && !holdsPart(found, copy);
+    });
+    return { missing: result.missing, corrupt: [...result.corrupt, ...holdingAnother.map((c) => c.chunkId)], bytesRead: Number(result.bytesRead) };
   }
 
   /** One page of the chunk ids a node holds, in order after `after`. */
@@ -77,10 +93,13 @@ export class ChunkIO {
     return { ids: page.chunkIds, more: page.more };
   }
 
-  /** Deletes copies from one node; resolves with how many it deleted. */
-  async delete(nodeId: string, chunkIds: string[]): Promise<number> {
+  /**
+   * Deletes copies from one node; resolves with how many it deleted, and the ids it
+   * could not delete (every other one is gone).
+   */
+  async delete(nodeId: string, chunkIds: string[]): Promise<{ deleted: number; failed: string[] }> {
     const { body: ack } = await this.ask(nodeId, { deleteChunks: { chunkIds } }, 'deleteChunksAck');
     this.registry.noteReport(nodeId, ack.report);
-    return ack.deleted;
+    return { deleted: ack.deleted, failed: ack.failed };
   }
 }

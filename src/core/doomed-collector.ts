@@ -7,6 +7,9 @@
  * Invariants:
  * - A doomed row is forgotten only after its node acknowledged the delete; copies
  *   on nodes that are down wait for the node to come back.
+ * - A copy its node could not delete (an I/O error, or the whole request failed)
+ *   waits the delete delay again, so that it never holds up the others: the node
+ *   deletes the rest of a request, and the next batches find other copies first.
  * - No copy is deleted before the commit that doomed it is durable (metadata sync).
  * - No copy of a pinned chunk is deleted (pinned-chunks.ts): a pass postpones it by
  *   the delete delay, so it goes once the program that read it let go.
@@ -56,7 +59,7 @@ export class DoomedCollector {
    * Batch after batch while each is a full one deleted whole, so a large delete
    * (`rm -r` of a big tree) goes at the nodes' pace, not BATCH copies per interval.
    * A batch with a pinned copy or a failed delete ends the pass: those copies are due
-   * again later (a pinned one at once with no delete delay), and the next pass tries.
+   * again after the delete delay (at once with none), and a later pass tries.
    */
   private async pass(report: CollectReport): Promise<void> {
     // Each batch after a yield: requests and timers get their turn between batches.
@@ -83,15 +86,28 @@ export class DoomedCollector {
     }
     let failed = false;
     await Promise.all([...byNode].map(async ([nodeId, chunkIds]) => {
-      try {
-        await this.io.delete(nodeId, chunkIds);
-        this.metadata.forgetDoomed(chunkIds.map((chunkId) => ({ chunkId, nodeId })));
-        report.deleted += chunkIds.length;
-      } catch (err) {
+      const left = new Set(await this.deleteFrom(nodeId, chunkIds));
+      const gone = chunkIds.filter((chunkId) => !left.has(chunkId));
+      this.metadata.forgetDoomed(gone.map((chunkId) => ({ chunkId, nodeId })));
+      report.deleted += gone.length;
+      if (left.size > 0) {
         failed = true;
-        log.warn('delete of doomed copies failed; will retry', { node: nodeId, chunks: chunkIds.length, error: errorMessage(err) });
+        // Due again once the delay has passed again: out of the way of the next batches, other nodes' among them.
+        this.metadata.postponeDoomed([...left].map((chunkId) => ({ chunkId, nodeId })), Date.now());
       }
     }));
     return batch.length === BATCH && held.length === 0 && !failed;
+  }
+
+  /** Has `nodeId` delete `chunkIds`; resolves with those still there (all of them if the request failed). */
+  private async deleteFrom(nodeId: string, chunkIds: string[]): Promise<string[]> {
+    try {
+      const { failed } = await this.io.delete(nodeId, chunkIds);
+      if (failed.length) log.warn('the node could not delete some doomed copies; will retry', { node: nodeId, chunks: failed.length });
+      return failed;
+    } catch (err) {
+      log.warn('delete of doomed copies failed; will retry', { node: nodeId, chunks: chunkIds.length, error: errorMessage(err) });
+      return chunkIds;
+    }
   }
 }

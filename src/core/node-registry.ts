@@ -21,15 +21,18 @@
  * - The moment a node is counted down, every request still waiting on it fails
  *   (NodeTransport.failPending), so callers move on to another replica without
  *   waiting for their deadline.
+ * - A node of another cluster is refused at registration (cluster-membership.ts) and
+ *   never counted alive: its heartbeats and replies are not taken as signs of life.
  *
  * Registration is recorded in SQLite (nodes table); heartbeats stay in memory.
  */
 import { createLogger } from '../common/log';
+import { ClusterMembership, describeRefusals } from './cluster-membership';
 import { MetadataStore, NodeRow } from './metadata/metadata-store';
 import { NodeTransport } from './node-transport';
 import { failureDomainsOf, pickNodes } from './placement';
 import { roomForCopies } from './cluster-space';
-import type { NodeStatus, VolumeStatus } from './node-status';
+import type { NodeStatus, RefusedNode, VolumeStatus } from './node-status';
 import { bodyOf, ErrorCode, Message, NodeReport } from '../wire/messages';
 
 /** What the registry keeps per node; `alive` and `downSinceMs` are derived when asked. */
@@ -48,6 +51,7 @@ export class NodeRegistry {
   private readonly waiters = new Set<() => void>();
   private readonly startedMs = Date.now();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly membership: ClusterMembership;
 
   constructor(
     private readonly metadata: MetadataStore,
@@ -55,6 +59,7 @@ export class NodeRegistry {
     private readonly controllerId: string,
     private readonly nodeTimeoutMs: number,
   ) {
+    this.membership = new ClusterMembership(metadata.clusterId);
     for (const row of metadata.knownNodes()) {
       this.nodes.set(row.id, { ...row, lastSeenMs: 0, softwareVersion: '', volume: null, reservedBytes: 0, downNoticed: true });
     }
@@ -167,10 +172,15 @@ export class NodeRegistry {
     if (node) node.reservedBytes = Math.max(0, node.reservedBytes - bytes);
   }
 
-  /** Records a fresh report that came with a reply from a node. */
+  /** Nodes whose last registration was refused: they belong to another cluster. */
+  refusedNodes(): RefusedNode[] {
+    return this.membership.refusedNodes();
+  }
+
+  /** Records a fresh report that came with a reply from a node (one refused excepted). */
   noteReport(id: string, report: NodeReport | null | undefined): void {
     const node = this.nodes.get(id);
-    if (!node) return;
+    if (!node || this.membership.isRefused(id)) return;
     node.lastSeenMs = Date.now();
     if (report) Object.assign(node, plainReport(report), { volume: reportedVolume(report) });
     if (node.downNoticed) {
@@ -209,12 +219,21 @@ export class NodeRegistry {
     this.transport.failPending(node.id, `node counted down (${why})`);
   }
 
-  /** Resolves once at least `count` nodes are alive, or rejects after `timeoutMs`. */
+  /**
+   * Resolves once at least `count` nodes are alive; rejects after `timeoutMs`, or as
+   * soon as the nodes refused (another cluster's) leave too few of `count` to come:
+   * `count` is all the nodes expected (`raidfs up`'s), refused ones included.
+   */
   async waitForNodes(count: number, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.aliveIds().length < count) {
+      const alive = this.aliveIds().length;
+      const refused = this.refusedNodes();
+      if (refused.length > 0 && alive + refused.length >= count) {
+        throw new Error(`only ${alive} of ${count} storage nodes registered; refused: ${describeRefusals(refused)}`);
+      }
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`only ${this.aliveIds().length} of ${count} storage nodes registered within ${timeoutMs} ms`);
+      if (left <= 0) throw new Error(`only ${alive} of ${count} storage nodes registered within ${timeoutMs} ms`);
       await new Promise<void>((resolve) => {
         const wake = () => { clearTimeout(timer); this.waiters.delete(wake); resolve(); };
         const timer = setTimeout(wake, Math.min(left, 200));
@@ -230,6 +249,14 @@ export class NodeRegistry {
         this.log.warn('register with mismatched id ignored', { routingId: nodeId, claimed: body.nodeId });
         return;
       }
+      const refusal = this.membership.refusal(
+        { nodeId, address: body.address, clusterId: body.clusterId, chunkCount: Number(body.report?.chunkCount ?? 0) }, this.nodes.has(nodeId));
+      if (refusal !== undefined) {
+        this.noteGone(nodeId, 'refused: it belongs to another cluster');
+        void this.transport.send(nodeId, { error: { code: ErrorCode.WRONG_CLUSTER, reason: refusal } }).catch(() => undefined);
+        this.waiters.forEach((wake) => wake());
+        return;
+      }
       const report = plainReport(body.report);
       const known = this.nodes.get(nodeId);
       this.nodes.set(nodeId, {
@@ -241,7 +268,7 @@ export class NodeRegistry {
       this.acknowledge(nodeId);
       this.waiters.forEach((wake) => wake());
     } else if (message.kind === 'heartbeat') {
-      if (!this.nodes.has(nodeId)) {
+      if (!this.nodes.has(nodeId) || this.membership.isRefused(nodeId)) {
         void this.transport.send(nodeId, { error: { code: ErrorCode.NOT_REGISTERED, reason: 'register first' } }).catch(() => undefined);
         return;
       }
@@ -253,7 +280,7 @@ export class NodeRegistry {
   }
 
   private acknowledge(nodeId: string): void {
-    void this.transport.send(nodeId, { registerAck: { controllerId: this.controllerId } }).catch(() => undefined);
+    void this.transport.send(nodeId, { registerAck: { controllerId: this.controllerId, clusterId: this.membership.clusterId } }).catch(() => undefined);
   }
 }
 

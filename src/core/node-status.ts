@@ -32,3 +32,19 @@ export interface VolumeStatus {
   capacityBytes: number;
   freeBytes: number;
 }
+
+/**
+ * A node whose registration was refused because it belongs to another cluster than
+ * the controller's metadata (see cluster-membership.ts).
+ */
+export interface RefusedNode {
+  id: string;
+  /** Where it runs, as it reported. */
+  address: string;
+  /** The cluster it has recorded ('' if none). */
+  clusterId: string;
+  /** Why it was refused, in one sentence. */
+  reason: string;
+  /** When it last tried to register. */
+  lastRefusedMs: number;
+}

@@ -1,9 +1,11 @@
 /**
  * Scrub: every node that is up reads back each copy it should hold and checks it
- * against its checksum; then its chunk list is compared with the metadata to find
- * orphans. Runs every `intervalMs` and on demand (`raidfs scrub`).
+ * against the checksum stored with it, which must be the one the metadata records
+ * for the part (as on every read); then its chunk list is compared with the metadata
+ * to find orphans. Runs every `intervalMs` and on demand (`raidfs scrub`).
  *
- * - A missing or corrupt copy is rewritten in place from a good copy (the same
+ * - A missing or corrupt copy (one whose file cannot be read included, and one that
+ *   holds another chunk) is rewritten in place from a good copy (the same
  *   rewrite as read repair). If that fails (the node's disk is full, say), the copy is
  *   dropped from the part (doomed) and re-replication puts one elsewhere.
  * - An orphan is a chunk on a node that the metadata does not account for (no
@@ -77,18 +79,27 @@ export class Scrubber {
 
   private async pass(report: ScrubReport): Promise<void> {
     for (const nodeId of this.cluster.registry.aliveIds()) {
-      try {
-        await this.verifyNode(nodeId, report);
-        await this.findOrphans(nodeId, report);
-        report.nodesScrubbed += 1;
-      } catch (err) {
-        noteError(report, `${nodeId}: ${errorMessage(err)}`);
-        log.warn('scrub of a node stopped', { node: nodeId, error: errorMessage(err) });
-      }
+      // Each step on its own: a verify that stops (a node too slow to answer) still
+      // leaves the orphan check its turn.
+      const verified = await this.step(nodeId, 'verify', report, () => this.verifyNode(nodeId, report));
+      const listed = await this.step(nodeId, 'orphan check', report, () => this.findOrphans(nodeId, report));
+      if (verified && listed) report.nodesScrubbed += 1;
     }
     report.finishedMs = Date.now();
     log.info('scrub pass done', { ...report, errors: report.errors.length });
     if (report.dropped) this.onDropped();
+  }
+
+  /** Runs one step of a node's scrub; resolves whether it went to its end (a failure is noted in the report). */
+  private async step(nodeId: string, what: string, report: ScrubReport, run: () => Promise<void>): Promise<boolean> {
+    try {
+      await run();
+      return true;
+    } catch (err) {
+      noteError(report, `${nodeId}: ${what}: ${errorMessage(err)}`);
+      log.warn('scrub step of a node stopped', { node: nodeId, step: what, error: errorMessage(err) });
+      return false;
+    }
   }
 
   private async verifyNode(nodeId: string, report: ScrubReport): Promise<void> {
@@ -105,7 +116,7 @@ export class Scrubber {
       }
       after = batch.at(-1)!.chunkId;
       await this.limiter.take(bytes);
-      const result = await this.cluster.io.verify(nodeId, batch.map((c) => c.chunkId));
+      const result = await this.cluster.io.verify(nodeId, batch);
       report.chunksVerified += batch.length - result.missing.length;
       report.bytesVerified += result.bytesRead;
       report.missing += result.missing.length;

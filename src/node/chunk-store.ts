@@ -8,7 +8,8 @@
  * A chunk file starts with a 48-byte header: a magic that names the checksum's
  * algorithm ("RAIDFSC2": BLAKE3; "RAIDFSC1": SHA-256, chunks stored before BLAKE3),
  * the byte count (uint64 LE) and the 32-byte digest of the bytes, so the node can
- * check its chunks by itself (on every get, and in scrub's verify).
+ * check its chunks by itself (on every get, and in scrub's verify, which reports a
+ * chunk file it cannot read as unreadable and goes on with the others).
  *
  * Hashing is synchronous, as everywhere in raidfs (see wire/checksum.ts).
  *
@@ -70,6 +71,16 @@ export interface StoredChunk {
   data: Buffer;
   checksum: Checksum;
 }
+
+/**
+ * What verify found of one chunk: its bytes match the checksum stored with them
+ * (`size` bytes); no such chunk; its header, length or bytes do not match
+ * ('corrupt'); or its file could not be read ('unreadable', `reason` says why).
+ */
+export type ChunkCheck =
+  | { state: 'ok'; size: number; checksum: Checksum }
+  | { state: 'missing' }
+  | { state: 'corrupt' | 'unreadable'; reason: string };
 
 export class ChunkStore {
   private chunkCount = 0;
@@ -276,34 +287,47 @@ export class ChunkStore {
     return { data, checksum: header.checksum };
   }
 
-  /** Reads a chunk and checks its bytes against its header: 'ok', 'missing' or 'corrupt' (scrub). */
-  async verify(id: string): Promise<{ state: 'ok' | 'missing' | 'corrupt'; bytes: number }> {
+  /**
+   * Reads a chunk and checks its bytes against its header (scrub). Whatever is wrong
+   * with the one chunk is its answer, never an exception, so that one bad file does
+   * not stop the check of the others: 'unreadable' is a file that could not be read
+   * (EIO from a bad sector, or no chunk file under its name: a directory, say).
+   */
+  async verify(id: string): Promise<ChunkCheck> {
+    requireId(id);
     try {
-      const chunk = await this.get(id);
-      return { state: 'ok', bytes: chunk.data.length };
+      const { data, checksum } = await this.get(id);
+      return { state: 'ok', size: data.length, checksum };
     } catch (err) {
-      if (!(err instanceof ChunkStoreError)) throw err;
-      if (err.code === ErrorCode.NOT_FOUND) return { state: 'missing', bytes: 0 };
-      if (err.code === ErrorCode.CHECKSUM_MISMATCH) return { state: 'corrupt', bytes: 0 };
-      throw err;
+      const code = err instanceof ChunkStoreError ? err.code : ErrorCode.IO_ERROR;
+      if (code === ErrorCode.NOT_FOUND) return { state: 'missing' };
+      return { state: code === ErrorCode.CHECKSUM_MISMATCH ? 'corrupt' : 'unreadable', reason: (err as Error).message };
     }
   }
 
-  /** Deletes chunks; ids that are not stored are skipped. Returns how many were deleted. */
-  async delete(ids: string[]): Promise<number> {
+  /**
+   * Deletes chunks; ids that are not stored are skipped. Resolves with how many were
+   * deleted, and those that could not be (an I/O error; not a chunk file), with why:
+   * one such chunk does not keep the others.
+   */
+  async delete(ids: string[]): Promise<{ deleted: number; failed: Array<{ id: string; reason: string }> }> {
     ids.forEach(requireId);
     let deleted = 0;
+    const failed: Array<{ id: string; reason: string }> = [];
     for (const id of ids) {
       const file = this.chunkPath(id);
-      const st = await fs.stat(file).catch(() => undefined);
-      if (!st) continue;
-      await fs.rm(file, { force: true });
-      deleted += 1;
-      this.chunkCount -= 1;
-      this.usedBytes -= st.size;
+      try {
+        const st = await fs.stat(file);
+        await fs.rm(file, { force: true });
+        deleted += 1;
+        this.chunkCount -= 1;
+        this.usedBytes -= st.size;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') failed.push({ id, reason: (err as Error).message });
+      }
     }
     if (deleted > 0) this.statfs = undefined;
-    return deleted;
+    return { deleted, failed };
   }
 
   /** Chunk ids in ascending order after `after` (exclusive), at most `limit`. */

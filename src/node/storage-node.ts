@@ -1,8 +1,10 @@
 /**
  * A storage node process: one data directory, one DEALER socket to the controller.
  *
- * It registers (routing id = node id), heartbeats with its capacity, free space and
- * chunk count, and answers the controller's chunk requests. Requests are served
+ * It registers (routing id = node id, and the cluster it belongs to: cluster-id.ts),
+ * heartbeats with its capacity, free space and chunk count, and answers the
+ * controller's chunk requests. A controller of another cluster refuses it; it keeps
+ * trying, logging that once, as it does when its key is refused. Requests are served
  * concurrently up to a limit; beyond it the node stops reading its socket, so
  * ZeroMQ's queues (not the node's memory) hold the backlog.
  *
@@ -26,12 +28,13 @@ import { Dealer } from 'zeromq';
 import { freeNow } from '../common/free-now';
 import { createLogger, errorMessage } from '../common/log';
 import { ChunkStore, ChunkStoreError, DEFAULT_CONCURRENCY } from './chunk-store';
+import { readClusterId, recordClusterId } from './cluster-id';
 import { DataDirLock } from './data-dir-lock';
 import { resolveNodeId } from './node-identity';
 import { isChunkId } from '../wire/chunk-id';
 import { checksumOnWire } from '../wire/checksum';
 import {
-  bodyOf, decodeMessage, encodeMessage, Envelope, ErrorCode, MAX_CHUNK_BYTES, MAX_ENVELOPE_BYTES, Message, ProtocolError,
+  bodyOf, decodeMessage, encodeMessage, Envelope, ErrorCode, MAX_CHUNK_BYTES, MAX_ENVELOPE_BYTES, Message, ProtocolError, wire,
 } from '../wire/messages';
 import { SendQueue } from '../wire/send-queue';
 import {
@@ -65,6 +68,8 @@ export class StorageNode {
   private heartbeat?: NodeJS.Timeout;
   private lastHeardMs = Date.now();
   private controllerId = '';
+  /** Why the controller refused our last registration ('' unless refused): we belong to another cluster. */
+  private refusal = '';
   /** Requests being served; at most `concurrency`. */
   private readonly serving = new Set<Promise<void>>();
   /** Serve loops waiting for a slot (after a reconnect, the old socket's loop may still wait beside the new one's). */
@@ -73,6 +78,8 @@ export class StorageNode {
 
   private constructor(
     readonly id: string,
+    /** The cluster this node belongs to, recorded in its data directory ('' until it first registers). */
+    private clusterId: string,
     private readonly options: StorageNodeOptions,
     private readonly store: ChunkStore,
     private readonly lock: DataDirLock,
@@ -94,8 +101,8 @@ export class StorageNode {
       const id = await resolveNodeId(options.dataDir, options.id);
       const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
       store = await ChunkStore.open(options.dataDir, options.capacity, concurrency);
-      const node = new StorageNode(id, options, store, lock, concurrency);
-      node.log.info('started', { data: options.dataDir, controller: options.controller, chunks: store.count });
+      const node = new StorageNode(id, await readClusterId(options.dataDir), options, store, lock, concurrency);
+      node.log.info('started', { data: options.dataDir, controller: options.controller, chunks: store.count, cluster: node.clusterId || undefined });
       await node.connect();
       const heartbeatMs = options.heartbeatMs ?? 1_000;
       node.heartbeat = setInterval(() => void node.onHeartbeatTick(heartbeatMs * 5), heartbeatMs);
@@ -143,19 +150,27 @@ export class StorageNode {
     await this.register().catch((err) => this.log.warn('registration not sent; retrying', { error: errorMessage(err) }));
   }
 
+  /**
+   * A heartbeat, or a new connection once the controller has been silent too long. A
+   * node refused as another cluster's sends none: the controller ignores them, and the
+   * silence makes the node connect and register again every few seconds (quietly: the
+   * refusal was logged).
+   */
   private async onHeartbeatTick(silenceLimitMs: number): Promise<void> {
     if (Date.now() - this.lastHeardMs > silenceLimitMs) {
-      this.log.warn('controller silent; reconnecting', { silentMs: Date.now() - this.lastHeardMs });
+      this.log[this.refusal ? 'debug' : 'warn']('controller silent; reconnecting', { silentMs: Date.now() - this.lastHeardMs });
       this.socket.close();
       await this.connect().catch((err) => this.log.warn('reconnect failed', { error: errorMessage(err) }));
       return;
     }
-    await this.sendHeartbeat();
+    if (!this.refusal) await this.sendHeartbeat();
   }
 
   private async register(): Promise<void> {
     this.controllerId = '';
-    await this.send({ register: { nodeId: this.id, report: await this.store.report(), softwareVersion: SOFTWARE_VERSION, address: nodeAddress() } });
+    await this.send({ register: {
+      nodeId: this.id, report: await this.store.report(), softwareVersion: SOFTWARE_VERSION, address: nodeAddress(), clusterId: this.clusterId,
+    } });
   }
 
   private async sendHeartbeat(): Promise<void> {
@@ -218,8 +233,9 @@ export class StorageNode {
         }
         case 'deleteChunks': {
           const req = bodyOf(envelope, 'deleteChunks');
-          const deleted = await this.store.delete(req.chunkIds);
-          await this.reply(requestId, { deleteChunksAck: { deleted, report: await this.store.report() } });
+          const { deleted, failed } = await this.store.delete(req.chunkIds);
+          if (failed.length) this.log.warn('chunk files not deleted', { count: failed.length, first: `${failed[0].id}: ${failed[0].reason}` });
+          await this.reply(requestId, { deleteChunksAck: { deleted, failed: failed.map((f) => f.id), report: await this.store.report() } });
           return;
         }
         case 'listChunks': {
@@ -233,20 +249,15 @@ export class StorageNode {
         case 'verifyChunks': {
           const ids = bodyOf(envelope, 'verifyChunks').chunkIds;
           if (ids.length > VERIFY_LIMIT_MAX) throw new ChunkStoreError(ErrorCode.BAD_REQUEST, `at most ${VERIFY_LIMIT_MAX} chunks per verify`);
-          const result = { missing: [] as string[], corrupt: [] as string[], bytesRead: 0 };
-          for (const id of ids) {
-            const { state, bytes } = await this.store.verify(id);
-            if (state === 'missing') result.missing.push(id);
-            if (state === 'corrupt') result.corrupt.push(id);
-            result.bytesRead += bytes;
-          }
-          await this.reply(requestId, { verifyResult: result });
+          await this.reply(requestId, { verifyResult: await this.verifyChunks(ids) });
           return;
         }
         case 'registerAck': {
-          const controllerId = bodyOf(envelope, 'registerAck').controllerId;
-          if (controllerId !== this.controllerId) this.log.info('registered', { controller: controllerId });
+          const { controllerId, clusterId } = bodyOf(envelope, 'registerAck');
+          if (controllerId !== this.controllerId) this.log.info('registered', { controller: controllerId, cluster: clusterId || undefined });
           this.controllerId = controllerId;
+          this.refusal = '';
+          if (!this.clusterId && clusterId) this.joinCluster(clusterId);
           return;
         }
         case 'error': {
@@ -254,6 +265,10 @@ export class StorageNode {
           if (err.code === ErrorCode.NOT_REGISTERED) {
             this.log.info('controller asks to register again');
             await this.register();
+          } else if (err.code === ErrorCode.WRONG_CLUSTER) {
+            // Logged loudly once; it registers again every few seconds (onHeartbeatTick).
+            if (err.reason !== this.refusal) this.log.error('the controller refused this node: it belongs to another cluster', { reason: err.reason });
+            this.refusal = err.reason;
           } else {
             this.log.warn('controller reported an error', { code: ErrorCode[err.code], reason: err.reason });
           }
@@ -270,6 +285,44 @@ export class StorageNode {
       await this.reply(requestId, { error: { code: failure.code, reason: failure.message } }).catch((sendErr) =>
         this.log.warn('error reply not sent', { error: errorMessage(sendErr) }));
     }
+  }
+
+  /**
+   * Records the cluster of the controller that accepted this node, which had none: a
+   * new node, or one older than cluster ids. If that fails, the next ack tries again.
+   */
+  private joinCluster(clusterId: string): void {
+    try {
+      recordClusterId(this.options.dataDir, clusterId);
+      this.clusterId = clusterId;
+      this.log.info('joined cluster', { cluster: clusterId });
+    } catch (err) {
+      this.log.warn('cluster id not recorded; retrying at the next ack', { cluster: clusterId, error: errorMessage(err) });
+    }
+  }
+
+  /**
+   * Scrub's check of `ids`. A chunk file that cannot be read is reported corrupt, so
+   * the controller rewrites it from its other copy (a new file: a bad sector is left
+   * behind), or, if this disk refuses that too, makes the copy on another node.
+   */
+  private async verifyChunks(ids: string[]): Promise<wire.IVerifyResult> {
+    const result = { missing: [] as string[], corrupt: [] as string[], bytesRead: 0, verified: [] as wire.IVerifiedChunk[] };
+    const unreadable: string[] = [];
+    for (const chunkId of ids) {
+      const check = await this.store.verify(chunkId);
+      if (check.state === 'ok') {
+        result.verified.push({ chunkId, size: check.size, ...check.checksum });
+        result.bytesRead += check.size;
+      } else if (check.state === 'missing') {
+        result.missing.push(chunkId);
+      } else {
+        result.corrupt.push(chunkId);
+        if (check.state === 'unreadable') unreadable.push(check.reason);
+      }
+    }
+    if (unreadable.length) this.log.warn('chunk files unreadable; reported corrupt', { count: unreadable.length, first: unreadable[0] });
+    return result;
   }
 
   private reply(requestId: number, body: Envelope, payload?: Buffer): Promise<void> {

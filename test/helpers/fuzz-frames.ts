@@ -75,16 +75,16 @@ function validMessage(rng: Prng, nodeId: string): Buffer[] {
   const digest = rng.chance(0.5) ? checksumOf(data, algorithm === ChecksumAlgorithm.SHA256 ? algorithm : ChecksumAlgorithm.BLAKE3).digest : rng.bytes(rng.pick([0, 31, 32, 33]));
   const size = rng.chance(0.5) ? data.length : rng.pick(HUGE.filter((n) => n <= 0xffffffff));
   const bodies: Array<() => [Envelope, Buffer?]> = [
-    () => [{ register: { nodeId: rng.chance(0.7) ? nodeId : rng.text(20), report: report(), softwareVersion: rng.text(30) } }],
+    () => [{ register: { nodeId: rng.chance(0.7) ? nodeId : rng.text(20), report: report(), softwareVersion: rng.text(30), clusterId: rng.chance(0.5) ? '' : rng.text(32) } }],
     () => [{ heartbeat: { nodeId: rng.chance(0.7) ? nodeId : rng.text(20), report: report() } }],
-    () => [{ registerAck: { controllerId: rng.text(30) } }],
+    () => [{ registerAck: { controllerId: rng.text(30), clusterId: rng.chance(0.5) ? '' : rng.text(32) } }],
     () => [{ storeChunk: { chunkId: chunkId(), size, digest, algorithm } }, data],
     () => [{ getChunk: { chunkId: chunkId() } }],
     () => [{ deleteChunks: { chunkIds: Array.from({ length: rng.size(1000) }, chunkId) } }],
     () => [{ listChunks: { after: rng.chance(0.5) ? '' : chunkId(), limit: rng.pick(HUGE.filter((n) => n <= 0xffffffff)) } }],
     () => [{ storeChunkAck: { chunkId: chunkId(), report: report() } }],
     () => [{ chunkData: { chunkId: chunkId(), size, digest, algorithm } }, data],
-    () => [{ deleteChunksAck: { deleted: rng.next(), report: report() } }],
+    () => [{ deleteChunksAck: { deleted: rng.next(), report: report(), failed: Array.from({ length: rng.size(10) }, chunkId) } }],
     () => [{ chunkList: { chunkIds: Array.from({ length: rng.size(100) }, chunkId), more: rng.chance(0.5) } }],
     () => [{ error: { code: rng.pick([...Object.values(ErrorCode).filter((v): v is number => typeof v === 'number'), 99, -1]), reason: rng.text(100) } }],
   ];

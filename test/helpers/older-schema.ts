@@ -29,6 +29,8 @@ const UNDO: Readonly<Record<number, string>> = {
   9: 'ALTER TABLE nodes DROP COLUMN draining',
   // 11: further names of files (hard links).
   10: 'DROP INDEX entries_by_link; ALTER TABLE entries DROP COLUMN link_to',
+  // 12: the cluster's id.
+  11: 'DROP TABLE cluster',
 };
 
 /** Takes the metadata file `file` (closed) back to schema `version`. */

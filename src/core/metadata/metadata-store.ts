@@ -77,6 +77,9 @@ export interface PartRecord {
   nodes: string[];
 }
 
+/** What every copy of a part holds: its chunk id, size and checksum. */
+export type ChunkRecord = Pick<PartRecord, 'chunkId' | 'size' | 'checksum'>;
+
 export interface NewEntry {
   kind: EntryKind;
   mode: number;
@@ -149,12 +152,15 @@ export class MetadataStore {
   /** Commits of lazyTransaction since the last commit known to be fsynced. */
   private lazyCommits = 0;
   private readonly entryListeners = new Set<() => void>();
+  /** The cluster's id, made with the database (schema.ts): a node of another cluster is refused. */
+  readonly clusterId: string;
 
   constructor(file: string) {
     this.db = openMetadataFile(file);
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     migrate(this.db);
+    this.clusterId = this.db.prepare('SELECT id FROM cluster').pluck().get() as string;
     const db = this.db;
     this.stmt = {
       // Prepared once: db.pragma() compiles its statement on every call (twice per lazyTransaction).
@@ -217,7 +223,8 @@ export class MetadataStore {
       holderSets: db.prepare(`SELECT holders, parts FROM holder_sets`),
       partsHeldBy: db.prepare(`SELECT ${PART_COLUMNS} FROM parts
                                  WHERE holders = @holders AND chunk_id > @after ORDER BY chunk_id LIMIT @limit`),
-      copiesOnNode: db.prepare(`SELECT r.chunk_id AS chunkId, p.size FROM replicas r JOIN parts p ON p.chunk_id = r.chunk_id
+      copiesOnNode: db.prepare(`SELECT r.chunk_id AS chunkId, p.size, p.digest, p.digest_algorithm AS algorithm
+                                 FROM replicas r JOIN parts p ON p.chunk_id = r.chunk_id
                                  WHERE r.node_id = ? AND r.chunk_id > ? ORDER BY r.chunk_id LIMIT ?`),
       unaccounted: db.prepare(`SELECT j.value FROM json_each(@ids) j
                                  WHERE NOT EXISTS (SELECT 1 FROM replicas WHERE chunk_id = j.value AND node_id = @nodeId)
@@ -559,9 +566,10 @@ export class MetadataStore {
       .map((row) => ({ ...row, nodes: JSON.parse(row.holders) as string[] }));
   }
 
-  /** The copies `nodeId` should hold (chunk id and size), in chunk id order after `after`. */
-  copiesOnNode(nodeId: string, after: string, limit: number): Array<{ chunkId: string; size: number }> {
-    return this.stmt.copiesOnNode.all(nodeId, after, limit) as Array<{ chunkId: string; size: number }>;
+  /** The copies `nodeId` should hold, in chunk id order after `after`. */
+  copiesOnNode(nodeId: string, after: string, limit: number): ChunkRecord[] {
+    return (this.stmt.copiesOnNode.all(nodeId, after, limit) as Array<Omit<ChunkRecord, 'checksum'> & Checksum>)
+      .map(({ digest, algorithm, ...copy }) => ({ ...copy, checksum: { algorithm, digest } }));
   }
 
   /** Of `chunkIds` on `nodeId`, those the metadata does not account for (neither a committed file's replica nor doomed); one query. */

@@ -23,6 +23,8 @@
  *             counts and repair's search read it instead of scanning every part
  *   entry_ids the highest entry id ever used (one row, kept by a trigger), so that
  *             ids are never reused
+ *   cluster   the cluster's id (one row, random, never changed): the nodes this
+ *             controller accepts (see core/cluster-membership.ts)
  */
 import type Database from 'better-sqlite3';
 import { PROCESS_OWNER } from './process-owner';
@@ -192,6 +194,14 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE entries ADD COLUMN link_to INTEGER REFERENCES entries(id);
   CREATE INDEX entries_by_link ON entries(link_to) WHERE link_to IS NOT NULL;
+  `,
+  // 12: the cluster's id, random, made with the database (or when one from before is
+  // opened). Nodes record it when they first register, and a controller refuses a node
+  // of another cluster: with a lost, emptied or mistyped metadata file, scrub would
+  // otherwise take every chunk on the nodes for an orphan and delete it.
+  `
+  CREATE TABLE cluster (id TEXT NOT NULL);
+  INSERT INTO cluster VALUES (lower(hex(randomblob(16))));
   `,
 ];
 
