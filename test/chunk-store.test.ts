@@ -33,6 +33,8 @@ for (const directIo of [true, false]) {
       store = await ChunkStore.open(dir, undefined, 8, directIo);
       return store;
     };
+    /** The file that holds chunk `id` in the store's directory. */
+    const chunkFile = (id: string) => path.join(dir!, 'chunks', id.slice(0, 2), id);
     afterEach(async () => {
       await store?.close();
       if (dir) await fs.rm(dir, { recursive: true, force: true });
@@ -66,7 +68,7 @@ for (const directIo of [true, false]) {
       header.writeBigUInt64LE(BigInt(data.length), 8);
       checksumOf(data, ChecksumAlgorithm.SHA256).digest.copy(header, 16);
       const id = newChunkId();
-      const file = path.join(dir!, 'chunks', id.slice(0, 2), id);
+      const file = chunkFile(id);
       await fs.writeFile(file, Buffer.concat([header, data]));
       const back = await chunks.get(id);
       assert.ok(back.data.equals(data));
@@ -107,7 +109,7 @@ for (const directIo of [true, false]) {
         const id = newChunkId();
         const data = testBytes(size, 'rot');
         await chunks.put(id, data, checksumOf(data));
-        const file = path.join(dir!, 'chunks', id.slice(0, 2), id);
+        const file = chunkFile(id);
         const bytes = await fs.readFile(file);
         bytes[bytes.length - 1] ^= 0x80;
         await fs.writeFile(file, bytes);
@@ -122,9 +124,9 @@ for (const directIo of [true, false]) {
       const [good, rotten, unreadable] = [newChunkId(), newChunkId(), newChunkId()];
       await chunks.put(good, data, checksumOf(data));
       await chunks.put(rotten, data, checksumOf(data));
-      await fs.truncate(path.join(dir!, 'chunks', rotten.slice(0, 2), rotten), 100);
+      await fs.truncate(chunkFile(rotten), 100);
       // A directory where the chunk file belongs: reading it fails (EISDIR), as a bad sector's EIO would.
-      await fs.mkdir(path.join(dir!, 'chunks', unreadable.slice(0, 2), unreadable));
+      await fs.mkdir(chunkFile(unreadable));
       const check = await chunks.verify(unreadable);
       assert.equal(check.state, 'unreadable');
       assert.match(check.state === 'unreadable' ? check.reason : '', /EISDIR/);
@@ -140,7 +142,7 @@ for (const directIo of [true, false]) {
       const [first, stuck, last] = [newChunkId(), newChunkId(), newChunkId()];
       await chunks.put(first, data, checksumOf(data));
       await chunks.put(last, data, checksumOf(data));
-      await fs.mkdir(path.join(dir!, 'chunks', stuck.slice(0, 2), stuck));
+      await fs.mkdir(chunkFile(stuck));
       const { deleted, failed } = await chunks.delete([first, stuck, newChunkId(), last]);
       assert.equal(deleted, 2);
       assert.deepEqual(failed.map((f) => f.id), [stuck]);
