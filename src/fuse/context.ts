@@ -4,7 +4,7 @@
  * metrics, its read and write windows, what it tells the binding about a file just
  * created or a handle just opened, who makes the operation, and `answer`, the one place that turns a
  * handler's result or failure into a FUSE reply. Every operation that goes through
- * it is counted in the metrics, and the bytes read and write reply with are counted
+ * it is counted in the metrics, none is served once the mount went away (ENOTCONN), and the bytes read and write reply with are counted
  * as bytes out and in.
  */
 import { Controller } from '../core/controller';
@@ -29,6 +29,8 @@ export interface FuseContext {
   directIo(fh: number): void;
   /** The process making the operation being answered (currentCaller): ask before any await. */
   caller(): Caller;
+  /** The mount went away (the daemon stops) and its open files are closed: what still comes is answered ENOTCONN. */
+  unmounted: boolean;
 }
 
 /**
@@ -37,6 +39,10 @@ export interface FuseContext {
  */
 export function answer<T>(ctx: FuseContext, op: string, path: string, cb: (err: number, value?: T) => void, work: () => T | Promise<T>): void {
   ctx.metrics.operation(op);
+  if (ctx.unmounted) {
+    cb(ctx.Fuse.ENOTCONN);
+    return;
+  }
   let result: T | Promise<T>;
   try {
     result = work();

@@ -268,11 +268,29 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       } catch (err) {
         log.warn('commit on release failed', { path: file.path, error: errorMessage(err) });
       } finally {
-        file.readWindow?.takeBack();
         await files.remove(fd)?.close();
       }
     }),
   };
+}
+
+/**
+ * Closes the files still open when the mount has gone away (the daemon stops): the
+ * kernel sends no flush or release for them, and their programs got ENOTCONN, so what
+ * they wrote since their last commit is dropped, never committed half written. A file
+ * created through one of them and never committed is removed again, as when its first
+ * commit fails. Changes and commits already under way finish first.
+ */
+export async function closeAbandonedFiles(ctx: FuseContext): Promise<void> {
+  ctx.unmounted = true;
+  const dropped: string[] = [];
+  await Promise.all(ctx.files.removeAll().map(async (copy) => {
+    await copy.idle();
+    if (copy.dirty) dropped.push(copy.path);
+    if (copy.createdHere) removeIfStillEmpty(ctx.controller, copy);
+    await copy.close();
+  }));
+  if (dropped.length > 0) log.warn('files being written when the mount went away were left as last committed', { files: dropped });
 }
 
 /** Undoes a create whose content never got stored: removes the empty file it made. */

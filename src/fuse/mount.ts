@@ -8,7 +8,9 @@
  *
  * Lifecycle: a stale mount left by a crashed daemon ("Transport endpoint is not
  * connected") is lazily unmounted before mounting; unmount() detaches the mount
- * even while programs still use it (fusermount -uz); `unmountedElsewhere` resolves
+ * even while programs still use it (fusermount -uz), and then closes the files they
+ * had open, committing nothing they wrote since their last close or fsync (their
+ * programs see ENOTCONN; a file they were creating is removed); `unmountedElsewhere` resolves
  * when the mount disappears without unmount() (`umount DIR`, as fstab users do), so
  * the daemon can shut down like any FUSE file system does.
  *
@@ -26,7 +28,7 @@ import { attrOps } from './attr-ops';
 import { currentCaller, directIoNext, FuseInstance, loadFuse, MountSettings, newFuse, readdirAttrCache } from './binding';
 import { FuseContext } from './context';
 import { dirOps } from './dir-ops';
-import { fileOps } from './file-ops';
+import { closeAbandonedFiles, fileOps } from './file-ops';
 import { OpenFiles } from './open-files';
 import { IoWindows } from './io-window';
 
@@ -47,7 +49,12 @@ export class RaidfsMount {
   /** Resolves if the mount goes away other than by unmount() (never rejects). */
   readonly unmountedElsewhere: Promise<void>;
 
-  private constructor(readonly mountpoint: string, private readonly fuse: FuseInstance, private readonly stopInvalidating: () => void) {
+  private constructor(
+    readonly mountpoint: string,
+    private readonly fuse: FuseInstance,
+    private readonly ctx: FuseContext,
+    private readonly stopInvalidating: () => void,
+  ) {
     this.unmountedElsewhere = new Promise((resolve) => {
       const watch = setInterval(() => {
         if (this.unmounting) clearInterval(watch);
@@ -80,6 +87,7 @@ export class RaidfsMount {
       created: (fh, stat) => fuse && attrCache.created(fuse, fh, stat),
       directIo: directIoNext,
       caller: currentCaller,
+      unmounted: false,
     };
     const ops: Fuse.Operations = { ...attrOps(ctx), ...dirOps(ctx), ...fileOps(ctx) };
     fuse = newFuse(BaseFuse, mountpoint, ops, { name: 'raidfs', smallWrites: options.smallWrites, cacheSeconds: options.cacheSeconds });
@@ -96,7 +104,7 @@ export class RaidfsMount {
       throw err;
     }
     log.info('mounted', { mountpoint, spool: spoolDir });
-    return new RaidfsMount(mountpoint, fuse, stopInvalidating);
+    return new RaidfsMount(mountpoint, fuse, ctx, stopInvalidating);
   }
 
   async unmount(): Promise<void> {
@@ -107,6 +115,7 @@ export class RaidfsMount {
       resolve();
     }));
     log.info('unmounted', { mountpoint: this.mountpoint });
+    await closeAbandonedFiles(this.ctx);
   }
 }
 

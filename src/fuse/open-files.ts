@@ -97,7 +97,7 @@ export class WorkingCopy {
       const streaming = this.streaming;
       const spool = await Spool.create(spoolDir, controller, this.snapshot, empty || streaming !== undefined);
       try {
-        if (streaming && empty) streaming.cancel();
+        if (streaming && empty) void streaming.cancel();
         else if (streaming) await streaming.divertInto(spool);
       } catch (err) {
         await spool.close();
@@ -145,6 +145,12 @@ export class WorkingCopy {
     return this.committing;
   }
 
+  /** Resolves when no change or commit of this copy is under way (more may start later). */
+  async idle(): Promise<void> {
+    while (this.changes.size > 0) await Promise.all(this.changes);
+    await this.committing;
+  }
+
   /**
    * Runs a change of the content (a write or truncate) between commits: after every
    * commit queued before it, and before any queued after it (which waits for it), so
@@ -190,8 +196,8 @@ export class WorkingCopy {
 
   /** Frees what the copy holds, once its last handle is gone. */
   async close(): Promise<void> {
-    this.streaming?.cancel();
     try {
+      await this.streaming?.cancel();
       await this.spool?.close();
     } finally {
       this.held.release();
@@ -264,8 +270,9 @@ export class OpenFile {
     this.readAhead?.clear();
   }
 
-  /** The handle is gone: the version it read may be deleted. */
+  /** The handle is gone: the binding answers none of its reads, and the version it read may be deleted. */
   closed(): void {
+    this.readWindow?.takeBack();
     this.readAhead?.clear();
     this.own?.release();
   }
@@ -321,6 +328,19 @@ export class OpenFiles {
     if (copy.handles.size > 0) return undefined;
     this.copies.delete(copy.fileId);
     return copy;
+  }
+
+  /**
+   * Forgets every handle (the mount is gone, and no release will come for them);
+   * returns the working copies they wrote, which the caller closes.
+   */
+  removeAll(): WorkingCopy[] {
+    const copies: WorkingCopy[] = [];
+    for (const handle of [...this.files.keys()]) {
+      const copy = this.remove(handle);
+      if (copy) copies.push(copy);
+    }
+    return copies;
   }
 
   /** True if a handle is open on file `fileId`. */

@@ -154,9 +154,9 @@ export class StreamingUpload {
     }
   }
 
-  /** Ends the stream and drops what it stored. */
-  cancel(): void {
-    this.finish().then((draft) => this.controller.dropDraft(draft), () => undefined);
+  /** Ends the stream and drops what it stored; resolves once dropped (never rejects). */
+  cancel(): Promise<void> {
+    return this.finish().then((draft) => this.controller.dropDraft(draft), () => undefined);
   }
 
   private async room(): Promise<void> {

@@ -83,7 +83,7 @@ declare module 'fuse-native' {
     static ENOENT: number; static EIO: number; static EEXIST: number; static ENOTDIR: number; static EISDIR: number;
     static ENOTEMPTY: number; static EINVAL: number; static EFBIG: number; static ENOSPC: number; static ENAMETOOLONG: number; static EILSEQ: number;
     static EPERM: number; static EACCES: number; static EBADF: number; static ENOSYS: number; static EXDEV: number;
-    static EROFS: number; static ETIMEDOUT: number; static EMLINK: number; static EBUSY: number;
+    static EROFS: number; static ETIMEDOUT: number; static EMLINK: number; static EBUSY: number; static ENOTCONN: number;
   }
 
   export = Fuse;
