@@ -1,5 +1,6 @@
 /*
- * raidfs: who made the request JS is answering (the calling process's uid, gid and pid).
+ * raidfs: who made the request JS is answering (the calling process's uid, gid and pid),
+ * and which of the kernel's inodes (libfuse's node id) it is about.
  *
  * fuse-native hands JS an operation's arguments, not its caller, and every file,
  * directory and symlink made through the mount belonged to uid 0, gid 0, whoever made
@@ -16,8 +17,8 @@
  */
 #include <stdint.h>
 
-#define RAIDFS_CALLER_FIELDS 4
-static uint32_t raidfs_current_caller[RAIDFS_CALLER_FIELDS]; /* uid, gid, pid, create's flags; JS thread only */
+#define RAIDFS_CALLER_FIELDS 5
+static uint32_t raidfs_current_caller[RAIDFS_CALLER_FIELDS]; /* uid, gid, pid, create's flags, node id; JS thread only */
 
 static void raidfs_caller_note (fuse_thread_locals_t *l) {
   const struct fuse_context *c = fuse_get_context();
@@ -25,6 +26,8 @@ static void raidfs_caller_note (fuse_thread_locals_t *l) {
   l->raidfs_caller[1] = c->gid;
   l->raidfs_caller[2] = (uint32_t) c->pid;
   l->raidfs_caller[3] = 0;
+  /* The kernel's inode the request is about (lost-name-retry.c notes it); libfuse 2's node ids are 32-bit. */
+  l->raidfs_caller[4] = (uint32_t) raidfs_request_nodeid;
 }
 
 /* create's open flags, which fuse-native does not pass (O_APPEND matters: see src/fuse/file-ops.ts). */
@@ -36,7 +39,7 @@ static void raidfs_caller_enter (const fuse_thread_locals_t *l) {
   for (int i = 0; i < RAIDFS_CALLER_FIELDS; i++) raidfs_current_caller[i] = l->raidfs_caller[i];
 }
 
-/* [uid, gid, pid, flags] of the operation's caller (flags: a create's, else 0; see above). */
+/* [uid, gid, pid, flags, node] of the operation's caller (flags: a create's, else 0; node: the node id the request names). */
 NAPI_METHOD(raidfs_caller) {
   napi_value result;
   NAPI_STATUS_THROWS(napi_create_array_with_length(env, RAIDFS_CALLER_FIELDS, &result));

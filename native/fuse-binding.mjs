@@ -26,9 +26,11 @@
 //    close; direct I/O hands the writer's own pages to the FUSE thread instead. A
 //    write-only handle can neither read nor be mapped, so nothing it could see changes,
 //    and handles that may read keep the page cache (repeated reads stay in memory).
-// 5. Any other handle JS asks it for (raidfs_direct_io_next) bypasses it too: a handle
-//    open only for reading, opened while another program writes the file, reads the
-//    committed version whole, which the kernel would cut at the size being written.
+// 5. JS says, with each open's answer, whether the handle bypasses the page cache too
+//    and whether the kernel keeps the pages it has of the file (src/fuse/page-cache.ts
+//    decides). libfuse's auto_cache, which kept
+//    them while mtime and size looked unchanged, is not used: it let a reader see
+//    another version's pages.
 // 6. readdir in pages: the operation gets the offset to list from (fuse-native passes
 //    none), and the binding passes libfuse the offset JS gives after each name (it
 //    passed 0, "the whole listing", so every listing was whole in JS's memory: a
@@ -51,7 +53,8 @@
 //    another program was replacing by rename failed with ENOENT.
 // 10. Each operation's caller (uid, gid, pid) for JS (native/caller.c): new files,
 //    directories and symlinks belong to who made them, where all belonged to root;
-//    and create's open flags, so that a file created with O_APPEND appends.
+//    and create's open flags, so that a file created with O_APPEND appends; and the
+//    node id the request is about (the kernel's inode: whose page cache an open uses).
 //    (Comes after 4, which starts create's handler with the direct I/O line.)
 // The C files are copied beside fuse-native.c and hooked into its handlers; its
 // binding.gyp gains the vendored BLAKE3 (native/third_party/blake3), with which the
@@ -152,19 +155,16 @@ const patches = [
     ].map((start) => [start, `${start}  if (info != NULL && (info->flags & O_ACCMODE) == O_WRONLY) info->direct_io = 1;\n`]),
   },
   {
-    mark: '/* raidfs: direct I/O for the handles JS asks it for */',
+    mark: '/* raidfs: each open says how its handle uses the page cache */',
     header: '',
-    // JS calls raidfs_direct_io_next(fh) right before it answers an open with fh; the
-    // answer (on the JS thread too, in the same call) sets the flag for that handle only.
+    // open's answer carries a third value from JS (src/fuse/binding.ts, _op_open): 1 for
+    // direct I/O, 2 to keep the pages the kernel has of the file (0: the open empties them).
     fixes: [
+      ['FUSE_METHOD(open, 2, 1, (', 'FUSE_METHOD(open, 2, 2, ('],
       ['  NAPI_ARGV_INT32(fd, 2)\n  if (fd != 0) {\n    l->info->fh = fd;\n  }\n})\n\nFUSE_METHOD(opendir',
-        '  NAPI_ARGV_INT32(fd, 2)\n  if (fd != 0) {\n    l->info->fh = fd;\n' +
-        '    if ((uint32_t) fd == raidfs_direct_io_fh) l->info->direct_io = 1;\n  }\n  raidfs_direct_io_fh = 0;\n})\n\nFUSE_METHOD(opendir'],
-      ['static fuse_thread_locals_t* get_thread_locals();\n',
-        'static fuse_thread_locals_t* get_thread_locals();\n' +
-        'static uint32_t raidfs_direct_io_fh = 0;\n' +
-        'NAPI_METHOD(raidfs_direct_io_next) {\n  NAPI_ARGV(1)\n  NAPI_ARGV_UINT32(fh, 0)\n  raidfs_direct_io_fh = fh;\n  return NULL;\n}\n'],
-      ['  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n', '  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n  NAPI_EXPORT_FUNCTION(raidfs_direct_io_next)\n'],
+        '  NAPI_ARGV_INT32(fd, 2)\n  NAPI_ARGV_UINT32(page_cache, 3)\n  if (fd != 0) {\n    l->info->fh = fd;\n' +
+        '    if (page_cache & 1) l->info->direct_io = 1;\n' +
+        '    l->info->keep_cache = (page_cache >> 1) & 1;\n  }\n})\n\nFUSE_METHOD(opendir'],
     ],
   },
   {
@@ -212,7 +212,7 @@ const patches = [
     header: '',
     fixes: [
       ['  uint64_t attr_generation; /* raidfs: see readdir-attr-cache.c */\n',
-        '  uint64_t attr_generation; /* raidfs: see readdir-attr-cache.c */\n  uint32_t raidfs_caller[4]; /* raidfs: see caller.c */\n'],
+        '  uint64_t attr_generation; /* raidfs: see readdir-attr-cache.c */\n  uint32_t raidfs_caller[5]; /* raidfs: see caller.c */\n'],
       ['FUSE_METHOD(create, 2, 1, (const char *path, mode_t mode, struct fuse_file_info *info), {\n',
         'FUSE_METHOD(create, 2, 1, (const char *path, mode_t mode, struct fuse_file_info *info), {\n  raidfs_caller_note_create(l, info);\n'],
       ['  l->op = op_##name;\\\n', '  l->op = op_##name;\\\n  raidfs_caller_note(l);\\\n'],

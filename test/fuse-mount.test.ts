@@ -575,6 +575,40 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync and delet
     await ok(`cat ${fsys.mnt}/overwritten.bin > done.bin && cmp done.bin new.bin`);
   });
 
+  it('the page cache never hands a reader another version: not an edit in progress, not what an old reader cached, not a same-size, same-mtime replace', async () => {
+    const file = fsys.at('cached.bin');
+    const v1 = testBytes(2 * STRIPE + 300, 'cache-v1');
+    await fs.writeFile(file, v1);
+    const reader = await fs.open(file, 'r');
+    const readAll = async () => {
+      const into = Buffer.alloc(v1.length);
+      const { bytesRead } = await reader.read(into, 0, into.length, 0);
+      return into.subarray(0, bytesRead);
+    };
+    const edit = Buffer.alloc(100_000, 0x58);
+    const v2 = Buffer.from(v1);
+    edit.copy(v2, 1000);
+    try {
+      assert.ok((await readAll()).equals(v1));
+      // An edit in place (O_RDWR: through the page cache), not closed yet.
+      const editor = await fs.open(file, 'r+');
+      await editor.write(edit, 0, edit.length, 1000);
+      assert.ok((await readAll()).equals(v1), 'the reader sees none of the uncommitted edit');
+      await editor.close();
+      assert.ok((await readAll()).equals(v1), 'the reader reads the version it opened, after the commit too');
+      assert.ok((await fs.readFile(file)).equals(v2), 'a program opening the file now reads the edit, not the pages the old reader cached');
+    } finally {
+      await reader.close();
+    }
+    assert.ok((await fs.readFile(file)).equals(v2), 'and so does one opening it after the old reader closed');
+    // The same size and mtime as the cached version: only the version tells them apart.
+    const v3 = testBytes(v2.length, 'cache-v3');
+    const { mtime } = await fs.stat(file);
+    await fs.writeFile(file, v3);
+    await fs.utimes(file, mtime, mtime);
+    assert.ok((await fs.readFile(file)).equals(v3), 'a replace with the same size and mtime is read, not the cached pages');
+  });
+
   it('tail -f follows a file of several stripes that other programs append to', async () => {
     const log = `${fsys.mnt}/follow.log`;
     await ok(`seq 1 200000 > ${log}`); // 1.2 MB: several parts, the last one lent to the binding

@@ -6,9 +6,9 @@
  * 30 MB/s here). newFuse() appends big_writes and max_write = 128 KiB (libfuse 2's
  * largest), atomic_o_trunc (O_TRUNC reaches open, see file-ops.ts), use_ino (st_ino
  * is the file system's own), default_permissions (the kernel checks mode bits) and
- * fsname/subtype; through fuse-native's own options it sets max_read = 128 KiB,
- * auto_cache (the kernel keeps a file's pages while its mtime and size are
- * unchanged) and attribute/entry caching. The benchmark's discard mount is made by
+ * fsname/subtype; through fuse-native's own options it sets max_read = 128 KiB and
+ * attribute/entry caching. Whether an open keeps the kernel's cached pages of a file
+ * is JS's answer (page-cache.ts), not libfuse's auto_cache. The benchmark's discard mount is made by
  * the same function, so the ceiling it measures has exactly these options.
  *
  * raidfs builds fuse-native from its own patched C source (native/fuse-binding.mjs);
@@ -17,7 +17,7 @@
  * readdirAttrCache(), kept for the same time as the kernel's attribute cache), and
  * libfuse's fgetattr right after a create from the attributes JS created it with, and
  * reads and sequential writes answered on the FUSE thread (native/io-window.c,
- * through io-window.ts), and direct I/O for a handle JS asks it for (directIoNext()).
+ * through io-window.ts), and each open's page-cache flags (the third value of its answer).
  *
  * A missing libfuse or /dev/fuse becomes one sentence saying what to install.
  */
@@ -71,8 +71,7 @@ export interface PatchedBinding {
   raidfs_window_filled(thread: Buffer | null, fh: number): number;
   raidfs_window_lend_read(thread: Buffer | null, fh: number, bytes: Buffer, fileOffset: number): boolean;
   raidfs_window_close(thread: Buffer | null, fh: number, reading: boolean, digest: Buffer | undefined): [held: number, answered: number, answeredBytes: number];
-  raidfs_direct_io_next(fh: number): void;
-  raidfs_caller(): [uid: number, gid: number, pid: number, createFlags: number];
+  raidfs_caller(): [uid: number, gid: number, pid: number, createFlags: number, nodeId: number];
 }
 
 let patched: PatchedBinding | undefined;
@@ -85,7 +84,7 @@ export function patchedBinding(): PatchedBinding {
   const native = createRequire(path.join(dir, 'index.js'))('node-gyp-build')(dir) as Partial<PatchedBinding>;
   const wanted: Array<keyof PatchedBinding> = ['raidfs_attr_cache_ttl', 'raidfs_attr_cache_invalidate', 'raidfs_attr_cache_hits', 'raidfs_attr_cache_created',
     'raidfs_window_open', 'raidfs_window_append', 'raidfs_window_filled', 'raidfs_window_lend_read', 'raidfs_window_close',
-    'raidfs_direct_io_next', 'raidfs_caller'];
+    'raidfs_caller'];
   if (wanted.some((name) => typeof native[name] !== 'function')) {
     throw new FuseUnavailableError('the fuse-native binding was not built with raidfs\'s changes: run npm ci (or node native/fuse-binding.mjs)');
   }
@@ -93,12 +92,12 @@ export function patchedBinding(): PatchedBinding {
   return patched;
 }
 
-/**
- * Gives the handle of the open being answered now direct I/O (no page cache); call
- * right before the answer. If another open is answered first, the request is dropped.
- */
-export function directIoNext(fh: number): void {
-  patchedBinding().raidfs_direct_io_next(fh);
+/** How a handle uses the kernel's page cache of its file (page-cache.ts decides). */
+export interface PageCacheUse {
+  /** Reads and writes go around the page cache. */
+  directIo: boolean;
+  /** The pages the kernel has of the file stay; if false, the open empties the cache. */
+  keepCache: boolean;
 }
 
 /** The process whose request the mount is answering: ask synchronously, in the operation's first turn. */
@@ -108,12 +107,14 @@ export interface Caller {
   pid: number;
   /** A create's open flags (fuse-native passes create none); 0 for other operations. */
   createFlags: number;
+  /** The node id (libfuse's, the kernel's inode) the request is about. */
+  nodeId: number;
 }
 
 /** The caller of the operation being answered now (native/caller.c). */
 export function currentCaller(): Caller {
-  const [uid, gid, pid, createFlags] = patchedBinding().raidfs_caller();
-  return { uid, gid, pid, createFlags };
+  const [uid, gid, pid, createFlags, nodeId] = patchedBinding().raidfs_caller();
+  return { uid, gid, pid, createFlags, nodeId };
 }
 
 let attrCache: ReaddirAttrCache | undefined;
@@ -181,7 +182,6 @@ export function newFuse(Fuse: FuseClass, mountpoint: string, ops: FuseType.Opera
   const cache = String(settings.cacheSeconds ?? 1);
   readdirAttrCache().setTtlMs((settings.cacheSeconds ?? 1) * 1000);
   return new (raidfsFuse(Fuse, extra))(mountpoint, ops, {
-    autoCache: true,
     maxRead: MAX_IO_BYTES,
     attrTimeout: cache,
     entryTimeout: cache,
@@ -205,7 +205,8 @@ type Signal = (err: number, ...results: unknown[]) => void;
  * operation with its handle (fuse-native's calls getattr with the path, so a handle
  * whose file another front end removed got ENOENT from a read near its end); and
  * whose utimens passes times as signed milliseconds (before 1970: negative; see
- * native/fuse-binding.mjs), where fuse-native's read them as unsigned.
+ * native/fuse-binding.mjs), where fuse-native's read them as unsigned; and whose
+ * open answers with the handle how it uses the page cache (PageCacheUse).
  */
 function raidfsFuse(Fuse: FuseClass, extraOptions: readonly string[]): FuseClass {
   const base = Fuse.prototype as unknown as { _fuseOptions(): string };
@@ -225,6 +226,10 @@ function raidfsFuse(Fuse: FuseClass, extraOptions: readonly string[]): FuseClass
 
     _op_utimens(signal: Signal, path: string, atimeLow: number, atimeHigh: number, mtimeLow: number, mtimeHigh: number): void {
       this.ops.utimens!(path, signedWords(atimeLow, atimeHigh), signedWords(mtimeLow, mtimeHigh), (err) => signal(err));
+    }
+
+    _op_open(signal: Signal, path: string, flags: number): void {
+      this.ops.open!(path, flags, (err, fd, use) => signal(err, fd ?? 0, use ? (use.directIo ? 1 : 0) | (use.keepCache ? 2 : 0) : 0));
     }
 
     _op_fgetattr(signal: Signal, path: string, fd: number): void {

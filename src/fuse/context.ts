@@ -1,11 +1,12 @@
 /**
  * What every FUSE operation family shares: the controller core, fuse-native's class
  * (for errno constants), the open-file table, the spool directory, the mount's
- * metrics, its read and write windows, what it tells the binding about a file just
- * created or a handle just opened, who makes the operation, and `answer`, the one place that turns a
- * handler's result or failure into a FUSE reply. Every operation that goes through
- * it is counted in the metrics, none is served once the mount went away (ENOTCONN), and the bytes read and write reply with are counted
- * as bytes out and in.
+ * metrics, its read and write windows, its page-cache policy, what it tells the
+ * binding about a file just created or a handle just opened, who makes the operation,
+ * and `answer`, the one place that turns a handler's result or failure into a FUSE
+ * reply. Every operation that goes through it is counted in the metrics, none is
+ * served once the mount went away (ENOTCONN), and the bytes read and write reply with
+ * are counted as bytes out and in.
  */
 import { Controller } from '../core/controller';
 import type { FrontendMetrics } from '../core/metrics';
@@ -13,6 +14,7 @@ import type Fuse from 'fuse-native';
 import type { Caller, FuseClass } from './binding';
 import { errnoOf } from './errno';
 import { OpenFiles } from './open-files';
+import type { PageCache } from './page-cache';
 import type { IoWindows } from './io-window';
 
 export interface FuseContext {
@@ -25,8 +27,8 @@ export interface FuseContext {
   windows: IoWindows;
   /** While answering a create: hands the binding the new file's attributes (readdirAttrCache().created). */
   created(fh: number, stat: Fuse.Stat): void;
-  /** While answering an open: the handle reads around the page cache (directIoNext). */
-  directIo(fh: number): void;
+  /** Which handles use the kernel's page cache, and which opens empty it. */
+  pageCache: PageCache;
   /** The process making the operation being answered (currentCaller): ask before any await. */
   caller(): Caller;
   /** The mount went away (the daemon stops) and its open files are closed: what still comes is answered ENOTCONN. */

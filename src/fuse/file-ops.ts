@@ -7,9 +7,9 @@
  *   come from the version committed when it was opened (a FileSnapshot), with
  *   read-ahead when reading is sequential; once a handle has read that version to its
  *   end, a read past it moves the handle to the newest committed version, so
- *   `tail -f` follows a file. A handle opened only for reading while another handle
- *   writes the file gets direct I/O: the kernel's size for the file is then the size
- *   written so far, which would cut its page-cache reads of the committed version.
+ *   `tail -f` follows a file. Whether a handle goes through the kernel's page cache,
+ *   and whether its open keeps the pages cached, is page-cache.ts's answer, given
+ *   with the open's: no handle is handed pages of a content it should not see.
  * - write lands in the handle's disk spool (never the whole file in memory), or, for a
  *   streamed file, in the upload's stripe buffer; the buffer FUSE lends is fully
  *   consumed before the callback, as fuse-native requires.
@@ -52,12 +52,14 @@ import { Controller, FileSnapshot } from '../core/controller';
 import { RaidfsError } from '../core/errors';
 import { createLogger, errorMessage } from '../common/log';
 import { currentStat } from './attr-ops';
+import type { PageCacheUse } from './binding';
 import { answer, answerBytes, FuseContext } from './context';
 import { OpenFile, WorkingCopy } from './open-files';
 import { StreamingUpload } from './streaming-upload';
 
 const O_ACCMODE = 0o3;
 const O_RDONLY = 0o0;
+const O_WRONLY = 0o1;
 const O_TRUNC = 0o1000;
 const O_APPEND = 0o2000;
 /**
@@ -143,6 +145,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
     const latest = controller.snapshotById(file.fileId);
     if (!latest || latest.entry.version === current.entry.version) return current;
     file.readNewer(latest);
+    ctx.pageCache.moved(file);
     return latest;
   };
 
@@ -167,17 +170,15 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       return fh;
     }),
 
-    open: (path, flags, cb) => answer(ctx, 'open', path, cb, async () => {
+    open: (path, flags, cb) => answer(ctx, 'open', path, (err, opened?: { fh: number; pageCache: PageCacheUse }) => cb(err, opened?.fh, opened?.pageCache), async () => {
+      const { nodeId } = ctx.caller();
       const snapshot = controller.snapshot(path);
       const id = snapshot.entry.id;
       const shared = files.writing(id);
       if ((flags & O_ACCMODE) === O_RDONLY) {
-        const fh = opened(OpenFile.reading(path, id, controller.hold(snapshot)), false);
-        // The kernel keeps one size per file: while another handle writes it, that is
-        // the size written so far, and it would cut this handle's reads of the
-        // committed version there. Direct I/O reads are not cut (nor cached).
-        if (shared) ctx.directIo(fh);
-        return fh;
+        const file = OpenFile.reading(path, id, controller.hold(snapshot));
+        const fh = opened(file, false);
+        return { fh, pageCache: ctx.pageCache.opened(file, nodeId, false) };
       }
       const copy = shared ?? files.startCopy(new WorkingCopy(path, id, controller.hold(snapshot), false));
       if (shared && !shared.hasLocalContent && !shared.dirty) shared.readNewer(snapshot); // nothing written yet: read what is committed now
@@ -185,9 +186,10 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       file.append = (flags & O_APPEND) !== 0;
       const truncating = (flags & O_TRUNC) !== 0;
       const fh = opened(file, truncating && !shared);
+      const pageCache = ctx.pageCache.opened(file, nodeId, (flags & O_ACCMODE) === O_WRONLY);
       // A stream starts empty; without one (another handle writes the file too, or no
       // data memory was free for a stream) the copy itself is truncated.
-      if (!truncating || copy.streamedBy === file) return fh;
+      if (!truncating || copy.streamedBy === file) return { fh, pageCache };
       try {
         await truncateCopy(copy, 0);
       } catch (err) {
@@ -195,7 +197,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
         await files.remove(fh)?.close(); // the copy's pin and spool, if this was its only handle
         throw err;
       }
-      return fh;
+      return { fh, pageCache };
     }),
 
     read: (path, fd, buf, len, pos, cb) => answerBytes(ctx, 'read', path, cb, async () => {

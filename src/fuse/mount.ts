@@ -25,11 +25,12 @@ import type Fuse from 'fuse-native';
 import { createLogger } from '../common/log';
 import { Controller } from '../core/controller';
 import { attrOps } from './attr-ops';
-import { currentCaller, directIoNext, FuseInstance, loadFuse, MountSettings, newFuse, readdirAttrCache } from './binding';
+import { currentCaller, FuseInstance, loadFuse, MountSettings, newFuse, readdirAttrCache } from './binding';
 import { FuseContext } from './context';
 import { dirOps } from './dir-ops';
 import { closeAbandonedFiles, fileOps } from './file-ops';
 import { OpenFiles } from './open-files';
+import { PageCache } from './page-cache';
 import { IoWindows } from './io-window';
 
 export interface MountOptions extends Omit<MountSettings, 'name'> {
@@ -82,10 +83,10 @@ export class RaidfsMount {
     const metrics = controller.metrics.fuse;
     const attrCache = readdirAttrCache();
     let fuse: FuseInstance | undefined; // made from the operations, which ctx serves
+    const files = new OpenFiles();
     const ctx: FuseContext = {
-      controller, Fuse: BaseFuse, files: new OpenFiles(), spoolDir, metrics, windows: new IoWindows(metrics),
+      controller, Fuse: BaseFuse, files, spoolDir, metrics, windows: new IoWindows(metrics), pageCache: new PageCache(files),
       created: (fh, stat) => fuse && attrCache.created(fuse, fh, stat),
-      directIo: directIoNext,
       caller: currentCaller,
       unmounted: false,
     };

@@ -220,6 +220,8 @@ export class OpenFile {
   readFrontier = -1;
   /** A read of this handle was answered up to the end of the version it reads. */
   readTheEnd = false;
+  /** The node (the kernel's inode) whose page cache the handle reads and writes through; undefined if it goes around it (page-cache.ts). */
+  cacheNode?: number;
 
   private constructor(
     private ownPath: string,
@@ -343,10 +345,14 @@ export class OpenFiles {
     return copies;
   }
 
+  /** The handles open on file `fileId`. */
+  *handlesOf(fileId: number): IterableIterator<OpenFile> {
+    for (const file of this.files.values()) if (file.fileId === fileId) yield file;
+  }
+
   /** True if a handle is open on file `fileId`. */
   isOpen(fileId: number): boolean {
-    for (const file of this.files.values()) if (file.fileId === fileId) return true;
-    return false;
+    return !this.handlesOf(fileId).next().done;
   }
 
   /** The working copy with unsaved writes for `fileId`, if any: its size is the one to report. */

@@ -30,7 +30,8 @@ declare module 'fuse-native' {
      * to list from and takes the offset after each name (none: the whole listing).
      */
     readdir?(path: string, offset: number, cb: (err: number, names?: string[], stats?: Stat[], offsets?: number[]) => void): void;
-    open?(path: string, flags: number, cb: CbWith<number>): void;
+    /** raidfs's binding takes a third value: how the handle uses the page cache (src/fuse/binding.ts). */
+    open?(path: string, flags: number, cb: (err: number, fd?: number, pageCache?: { directIo: boolean; keepCache: boolean }) => void): void;
     create?(path: string, mode: number, cb: CbWith<number>): void;
     read?(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (bytesOrErr: number) => void): void;
     write?(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (bytesOrErr: number) => void): void;
