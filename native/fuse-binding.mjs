@@ -56,6 +56,9 @@
 //    and create's open flags, so that a file created with O_APPEND appends; and the
 //    node id the request is about (the kernel's inode: whose page cache an open uses).
 //    (Comes after 4, which starts create's handler with the direct I/O line.)
+// 11. JS can tell the kernel a node's cached attributes are out of date
+//    (native/attr-notify.c, through the mount's channel): the set-ID bits a write
+//    takes off show at once.
 // The C files are copied beside fuse-native.c and hooked into its handlers; its
 // binding.gyp gains the vendored BLAKE3 (native/third_party/blake3), with which the
 // write windows hash.
@@ -77,7 +80,7 @@ const dir = path.dirname(require.resolve('fuse-native/package.json'));
 const source = path.join(dir, 'fuse-native.c');
 const built = path.join(dir, 'build', 'Release', 'fuse.node');
 /** raidfs's own C files, each copied beside fuse-native.c as raidfs-<name> and included there. */
-const C_FILES = ['readdir-attr-cache.c', 'io-window.c', 'utf8-names.c', 'lost-name-retry.c', 'caller.c'];
+const C_FILES = ['readdir-attr-cache.c', 'io-window.c', 'utf8-names.c', 'lost-name-retry.c', 'caller.c', 'attr-notify.c'];
 
 /** Each patch: a marker comment put at the top of the patched file, and text replacements in fuse-native.c. */
 const patches = [
@@ -228,7 +231,8 @@ const patches = [
         '  struct fuse *fuse = fuse_new(raidfs_lost_name_retry_chan(ch), &args, &ops, sizeof(struct fuse_operations), ft);\n'],
       // fuse_unmount destroys the channel, which takes it out of its session first: the
       // removal after it read freed memory.
-      ['  fuse_unmount(ft->mnt, ft->ch);\n  fuse_session_remove_chan(ft->ch);\n', '  fuse_unmount(ft->mnt, ft->ch);\n'],
+      ['  fuse_unmount(ft->mnt, ft->ch);\n  fuse_session_remove_chan(ft->ch);\n', '  raidfs_mount_fd = -1; /* attr-notify.c: the device is closed now */\n  fuse_unmount(ft->mnt, ft->ch);\n'],
+      ['  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n', '  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n  NAPI_EXPORT_FUNCTION(raidfs_forget_attributes)\n'],
     ],
   },
   {

@@ -229,8 +229,12 @@ static struct fuse_chan_ops raidfs_chan_ops = {
   .destroy = NULL,
 };
 
+/* The device of the process's mount (raidfs mounts one per process), for notifications (attr-notify.c). */
+static int raidfs_mount_fd = -1;
+
 /* The channel for fuse_new: the device of `mounted` (from fuse_mount), read and written as above. */
 static struct fuse_chan *raidfs_lost_name_retry_chan (struct fuse_chan *mounted) {
+  raidfs_mount_fd = fuse_chan_fd(mounted);
   struct fuse_chan *ch = fuse_chan_new(&raidfs_chan_ops, fuse_chan_fd(mounted), fuse_chan_bufsize(mounted), NULL);
   return ch == NULL ? mounted : ch;
 }

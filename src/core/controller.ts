@@ -36,7 +36,7 @@ import { DirOptions, FileOwnership, fileNames, FileTree, WriteTarget } from './f
 import { forgetNode, ForgetReport } from './forget-node';
 import { requireStorableSize } from './file-size';
 import { MemoryBudget, Reservation } from './memory-budget';
-import { Entry, KeptPartsGoneError, MetadataStore, PartRecord } from './metadata/metadata-store';
+import { Entry, EntryAttributes, KeptPartsGoneError, MetadataStore, PartRecord } from './metadata/metadata-store';
 import { ControllerMetrics } from './metrics';
 import { NodeRegistry } from './node-registry';
 import type { NodeStatus } from './node-status';
@@ -380,8 +380,12 @@ export class Controller {
     return this.tree.readlink(path);
   }
 
-  setAttributes(path: string, attrs: { mode?: number; uid?: number; gid?: number; modifiedMs?: number; accessedMs?: number }): Entry {
+  setAttributes(path: string, attrs: EntryAttributes): Entry {
     return this.tree.setAttributes(path, attrs);
+  }
+
+  setAttributesOf(id: number, attrs: EntryAttributes): Entry {
+    return this.tree.setAttributesOf(id, attrs);
   }
 
   remove(path: string, options: { recursive?: boolean; precondition?: WriteOptions['precondition'] } = {}): void {

@@ -16,7 +16,7 @@
  * - Errors are RaidfsError with an errno-like code (errors.ts).
  */
 import { RaidfsError } from './errors';
-import { Entry, EntryKind, MetadataStore, ROOT_ID } from './metadata/metadata-store';
+import { Entry, EntryAttributes, EntryKind, MetadataStore, ROOT_ID } from './metadata/metadata-store';
 import { checkName, checkUnicode, childPath, joinPath, splitPath } from './paths';
 
 /** Mode and owner of a new file. */
@@ -167,11 +167,16 @@ export class FileTree {
     return entry.target!;
   }
 
-  setAttributes(path: string, attrs: { mode?: number; uid?: number; gid?: number; modifiedMs?: number; accessedMs?: number }): Entry {
+  setAttributes(path: string, attrs: EntryAttributes): Entry {
+    return this.metadata.transaction(() => this.setAttributesOf(this.stat(path).id, attrs));
+  }
+
+  /** setAttributes() of the entry with id `id`, wherever it is. */
+  setAttributesOf(id: number, attrs: EntryAttributes): Entry {
     return this.metadata.transaction(() => {
-      const entry = this.stat(path);
-      this.metadata.setAttributes(entry.id, attrs);
-      return this.metadata.entry(entry.id)!;
+      this.statById(id);
+      this.metadata.setAttributes(id, attrs);
+      return this.metadata.entry(id)!;
     });
   }
 

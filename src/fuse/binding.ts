@@ -17,7 +17,8 @@
  * readdirAttrCache(), kept for the same time as the kernel's attribute cache), and
  * libfuse's fgetattr right after a create from the attributes JS created it with, and
  * reads and sequential writes answered on the FUSE thread (native/io-window.c,
- * through io-window.ts), and each open's page-cache flags (the third value of its answer).
+ * through io-window.ts), each open's page-cache flags (the third value of its
+ * answer), and telling the kernel a node's attributes changed (forgetKernelAttributes()).
  *
  * A missing libfuse or /dev/fuse becomes one sentence saying what to install.
  */
@@ -72,6 +73,7 @@ export interface PatchedBinding {
   raidfs_window_lend_read(thread: Buffer | null, fh: number, bytes: Buffer, fileOffset: number): boolean;
   raidfs_window_close(thread: Buffer | null, fh: number, reading: boolean, digest: Buffer | undefined): [held: number, answered: number, answeredBytes: number];
   raidfs_caller(): [uid: number, gid: number, pid: number, createFlags: number, nodeId: number];
+  raidfs_forget_attributes(nodeId: number): void;
 }
 
 let patched: PatchedBinding | undefined;
@@ -84,7 +86,7 @@ export function patchedBinding(): PatchedBinding {
   const native = createRequire(path.join(dir, 'index.js'))('node-gyp-build')(dir) as Partial<PatchedBinding>;
   const wanted: Array<keyof PatchedBinding> = ['raidfs_attr_cache_ttl', 'raidfs_attr_cache_invalidate', 'raidfs_attr_cache_hits', 'raidfs_attr_cache_created',
     'raidfs_window_open', 'raidfs_window_append', 'raidfs_window_filled', 'raidfs_window_lend_read', 'raidfs_window_close',
-    'raidfs_caller'];
+    'raidfs_caller', 'raidfs_forget_attributes'];
   if (wanted.some((name) => typeof native[name] !== 'function')) {
     throw new FuseUnavailableError('the fuse-native binding was not built with raidfs\'s changes: run npm ci (or node native/fuse-binding.mjs)');
   }
@@ -115,6 +117,11 @@ export interface Caller {
 export function currentCaller(): Caller {
   const [uid, gid, pid, createFlags, nodeId] = patchedBinding().raidfs_caller();
   return { uid, gid, pid, createFlags, nodeId };
+}
+
+/** Tells the kernel that its cached attributes of node `nodeId` are out of date (native/attr-notify.c). */
+export function forgetKernelAttributes(nodeId: number): void {
+  patchedBinding().raidfs_forget_attributes(nodeId);
 }
 
 let attrCache: ReaddirAttrCache | undefined;

@@ -31,6 +31,8 @@ export interface FuseContext {
   pageCache: PageCache;
   /** The process making the operation being answered (currentCaller): ask before any await. */
   caller(): Caller;
+  /** Tells the kernel its cached attributes of a node (Caller.nodeId) are out of date (forgetKernelAttributes). */
+  attributesChanged(nodeId: number): void;
   /** The mount went away (the daemon stops) and its open files are closed: what still comes is answered ENOTCONN. */
   unmounted: boolean;
 }

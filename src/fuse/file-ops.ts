@@ -49,12 +49,13 @@
  */
 import type Fuse from 'fuse-native';
 import { Controller, FileSnapshot } from '../core/controller';
-import { RaidfsError } from '../core/errors';
+import { coreErrorOf, RaidfsError } from '../core/errors';
 import { createLogger, errorMessage } from '../common/log';
 import { currentStat } from './attr-ops';
-import type { PageCacheUse } from './binding';
+import type { Caller, PageCacheUse } from './binding';
 import { answer, answerBytes, FuseContext } from './context';
 import { OpenFile, WorkingCopy } from './open-files';
+import { setIdBitsDropped } from './set-id-bits';
 import { StreamingUpload } from './streaming-upload';
 
 const O_ACCMODE = 0o3;
@@ -150,6 +151,24 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
   };
 
   /** Truncates a working copy (a stream keeps going if its size does not change). */
+  /**
+   * Takes off the set-ID bits that `caller`, writing or truncating through `file`,
+   * takes off its file (set-id-bits.ts); once per handle, on the mode it opened.
+   */
+  const dropSetIdBits = (file: OpenFile, caller: Caller) => {
+    if (file.setIdBitsChecked) return;
+    file.setIdBitsChecked = true;
+    const { mode, gid } = file.snapshot.entry;
+    const dropped = setIdBitsDropped(mode, gid, caller);
+    if (dropped === 0) return;
+    try {
+      controller.setAttributesOf(file.fileId, { mode: mode & ~dropped });
+      ctx.attributesChanged(caller.nodeId); // a write-only handle's writes do not refresh the mode the kernel has
+    } catch (err) {
+      if (coreErrorOf(err)?.code !== 'ENOENT') throw err; // a file with no name left (deleted over REST) has no bits to keep
+    }
+  };
+
   const truncateCopy = (copy: WorkingCopy, size: number) => copy.change(async () => {
     if (copy.streaming?.accepts(size)) return;
     const spool = await copy.spoolFor(controller, spoolDir, size === 0);
@@ -171,7 +190,8 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
     }),
 
     open: (path, flags, cb) => answer(ctx, 'open', path, (err, opened?: { fh: number; pageCache: PageCacheUse }) => cb(err, opened?.fh, opened?.pageCache), async () => {
-      const { nodeId } = ctx.caller();
+      const caller = ctx.caller();
+      const { nodeId } = caller;
       const snapshot = controller.snapshot(path);
       const id = snapshot.entry.id;
       const shared = files.writing(id);
@@ -187,6 +207,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       const truncating = (flags & O_TRUNC) !== 0;
       const fh = opened(file, truncating && !shared);
       const pageCache = ctx.pageCache.opened(file, nodeId, (flags & O_ACCMODE) === O_WRONLY);
+      if (truncating) dropSetIdBits(file, caller);
       // A stream starts empty; without one (another handle writes the file too, or no
       // data memory was free for a stream) the copy itself is truncated.
       if (!truncating || copy.streamedBy === file) return { fh, pageCache };
@@ -227,6 +248,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
 
     write: (path, fd, buf, len, pos, cb) => answerBytes(ctx, 'write', path, cb, async () => {
       const file = handle(fd);
+      if (!file.setIdBitsChecked) dropSetIdBits(file, ctx.caller());
       const data = buf.subarray(0, len);
       const copy = writable(file);
       return copy.change(async () => {

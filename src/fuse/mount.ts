@@ -25,7 +25,7 @@ import type Fuse from 'fuse-native';
 import { createLogger } from '../common/log';
 import { Controller } from '../core/controller';
 import { attrOps } from './attr-ops';
-import { currentCaller, FuseInstance, loadFuse, MountSettings, newFuse, readdirAttrCache } from './binding';
+import { currentCaller, forgetKernelAttributes, FuseInstance, loadFuse, MountSettings, newFuse, readdirAttrCache } from './binding';
 import { FuseContext } from './context';
 import { dirOps } from './dir-ops';
 import { closeAbandonedFiles, fileOps } from './file-ops';
@@ -88,6 +88,7 @@ export class RaidfsMount {
       controller, Fuse: BaseFuse, files, spoolDir, metrics, windows: new IoWindows(metrics), pageCache: new PageCache(files),
       created: (fh, stat) => fuse && attrCache.created(fuse, fh, stat),
       caller: currentCaller,
+      attributesChanged: forgetKernelAttributes,
       unmounted: false,
     };
     const ops: Fuse.Operations = { ...attrOps(ctx), ...dirOps(ctx), ...fileOps(ctx) };

@@ -220,6 +220,8 @@ export class OpenFile {
   readFrontier = -1;
   /** A read of this handle was answered up to the end of the version it reads. */
   readTheEnd = false;
+  /** Its first write (or O_TRUNC open) took off the set-ID bits it had to (set-id-bits.ts): later ones need not look. */
+  setIdBitsChecked = false;
   /** The node (the kernel's inode) whose page cache the handle reads and writes through; undefined if it goes around it (page-cache.ts). */
   cacheNode?: number;
 

@@ -66,6 +66,16 @@ export interface Entry {
   links: number;
 }
 
+/** The attributes chmod, chown and utimens set; those left out stay as they are. */
+export interface EntryAttributes {
+  /** Permission bits (mode & 0o7777 is kept). */
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  modifiedMs?: number;
+  accessedMs?: number;
+}
+
 export interface PartRecord {
   idx: number;
   offset: number;
@@ -446,7 +456,7 @@ export class MetadataStore {
     return this.child(parentId, name)!;
   }
 
-  setAttributes(id: number, attrs: { mode?: number; uid?: number; gid?: number; modifiedMs?: number; accessedMs?: number }): void {
+  setAttributes(id: number, attrs: EntryAttributes): void {
     this.stmt.setAttrs.run({
       id, now: Date.now(), mode: attrs.mode === undefined ? null : attrs.mode & 0o7777, uid: attrs.uid ?? null,
       gid: attrs.gid ?? null, modifiedMs: attrs.modifiedMs ?? null, accessedMs: attrs.accessedMs ?? null,
