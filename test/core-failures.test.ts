@@ -1,10 +1,11 @@
 /**
  * Real faults against a real cluster: kill -9 of a node, too few live nodes for a
- * write, a chunk file corrupted on disk or swapped for another, a node restarted on
- * its data, a full disk. After each, data is checked byte-exact.
+ * write, a chunk file corrupted on disk, swapped for another or unreadable, a node
+ * restarted on its data, a full disk. After each, data is checked byte-exact.
  */
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { READ_REPAIR_MAX_BYTES } from '../src/core/part-reader';
 import { ErrorCode } from '../src/wire/messages';
@@ -19,6 +20,20 @@ const HEADER_BYTES = 48;
 
 /** Whether the chunk file at `file` holds `expected` (read repair has rewritten it). */
 const holds = async (file: string, expected: Buffer) => (await fs.readFile(file)).subarray(HEADER_BYTES).equals(expected);
+
+/**
+ * Reads part `index` of file `name` until `done` holds, at most 30 times, each read
+ * byte-exact: a read tries the part's copies in random order, so a bad copy is come
+ * across within a few reads.
+ */
+async function readPartUntil(cluster: TestCluster, name: string, index: number, expected: Buffer, done: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 30 && !(await done()); i++) {
+    const snapshot = cluster.controller.snapshot(name);
+    const part = snapshot.parts[index];
+    assert.ok((await cluster.controller.readRange(snapshot, part.offset, part.size)).equals(expected), `read ${i} is byte-exact`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 describe('core under failures', () => {
   let cluster: TestCluster | undefined;
@@ -90,6 +105,46 @@ describe('core under failures', () => {
       assert.ok((await cluster.controller.readFile('/swap')).equals(data), `read ${i} is byte-exact`);
     }
     await waitUntil(() => repaired().catch(() => false), 'the swapped copy is rewritten', 5_000);
+  });
+
+  it('rewrites a copy its node cannot read (an I/O error) from the other copy when a read comes across it', async () => {
+    cluster = await TestCluster.start({ nodes: 3, controller: { stripeSize: STRIPE, cacheBytes: 1 } });
+    const c = cluster;
+    const data = testBytes(3 * STRIPE, 'eio');
+    await c.controller.writeFile('/eio', data);
+    const [part] = c.controller.snapshot('/eio').parts;
+    const sick = part.nodes[0];
+    const file = c.chunkFile(sick, part.chunkId);
+    // A name the node cannot open (a symlink to itself: ELOOP), answered as an I/O
+    // error, as EIO from a bad sector would be; a rewrite can replace it.
+    await fs.rm(file);
+    await fs.symlink(path.basename(file), file);
+    const expected = data.subarray(0, part.size);
+    await readPartUntil(c, '/eio', 0, expected, () => c.holdsCopy(sick, part.chunkId, expected));
+    await waitUntil(() => c.holdsCopy(sick, part.chunkId, expected), 'the unreadable copy is rewritten', 5_000);
+    assert.deepEqual(c.controller.snapshot('/eio').parts[0].nodes, part.nodes, 'rewritten in place: the part keeps its copies');
+  });
+
+  it('has a copy its node can neither read nor rewrite (a directory under its name) made on another node when a read comes across it', async () => {
+    cluster = await TestCluster.start({ nodes: 3, controller: { stripeSize: STRIPE, cacheBytes: 1 } });
+    const c = cluster;
+    const data = testBytes(3 * STRIPE, 'isdir');
+    await c.controller.writeFile('/isdir', data);
+    const [part] = c.controller.snapshot('/isdir').parts;
+    const sick = part.nodes[0];
+    // Reading it fails (EISDIR), and so does renaming a rewritten file over it.
+    await fs.rm(c.chunkFile(sick, part.chunkId));
+    await fs.mkdir(c.chunkFile(sick, part.chunkId));
+    const movedOff = () => !c.controller.snapshot('/isdir').parts[0].nodes.includes(sick);
+    const expected = data.subarray(0, part.size);
+    await readPartUntil(c, '/isdir', 0, expected, movedOff);
+    // Repair waits a minute for a node that is down, scrub a day: only the read can have asked for this.
+    await waitUntil(() => movedOff() && c.controller.status().parts.underReplicated === 0, 'the copy is made on another node', 5_000);
+    const moved = c.controller.snapshot('/isdir').parts[0];
+    assert.equal(moved.nodes.length, 2);
+    const made = moved.nodes.find((id) => !part.nodes.includes(id));
+    assert.ok(made && await c.holdsCopy(made, part.chunkId, expected), `the new copy on ${made} holds the part`);
+    assert.ok((await c.controller.readFile('/isdir')).equals(data));
   });
 
   it('holds at most 16 MiB for read repairs when a node answers every read with a bad copy and acknowledges no rewrite', async (t) => {

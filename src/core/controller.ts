@@ -25,6 +25,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createLogger } from '../common/log';
+import { BadCopies } from './bad-copies';
 import { BorrowedChunk, ChunkCache } from './chunk-cache';
 import { ClusterStatus, clusterStatus } from './cluster-status';
 import { ChunkIO } from './chunk-io';
@@ -205,7 +206,10 @@ export class Controller {
     const uncommitted = new UncommittedChunks();
     this.stripeBuffers = new StripeBuffers(settings.stripeSize, settings.partsInFlight + 2);
     this.writer = new PartWriter(io, registry, settings, (copies) => metadata.doom(copies), uncommitted, this.stripeBuffers);
-    this.reader = new PartReader(io, registry, new ChunkCache(settings.cacheBytes), (chunkId) => metadata.part(chunkId)?.nodes);
+    // Copies no node takes back are made elsewhere by the repairer (built below).
+    const badCopies = new BadCopies(metadata, () => this.repairer.runSoon());
+    this.reader = new PartReader(io, registry, new ChunkCache(settings.cacheBytes), (chunkId) => metadata.part(chunkId)?.nodes,
+      (chunkId, nodeIds, why) => badCopies.drop(chunkId, nodeIds, why));
     this.collector = new DoomedCollector(metadata, registry, io, this.pinned, settings.deleteDelayMs);
     this.collector.start(Math.max(250, Math.min(settings.deleteDelayMs, 5_000)));
     const cluster = { metadata, registry, io, reader: this.reader, uncommitted };
@@ -213,9 +217,7 @@ export class Controller {
       replicas: settings.replicas, graceMs: settings.repairGraceMs, bytesPerSecond: settings.repairBytesPerSecond,
     });
     this.repairer.start();
-    this.scrubber = new Scrubber(cluster,
-      { intervalMs: settings.scrubIntervalMs, bytesPerSecond: settings.scrubBytesPerSecond },
-      () => void this.repairer.runSoon().catch(() => undefined));
+    this.scrubber = new Scrubber(cluster, { intervalMs: settings.scrubIntervalMs, bytesPerSecond: settings.scrubBytesPerSecond }, badCopies);
     this.scrubber.start();
     this.metrics = new ControllerMetrics({
       status: () => this.status(), repair: this.repairer.passes, scrub: this.scrubber.passes, collector: this.collector.passes,

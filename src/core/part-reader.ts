@@ -13,9 +13,13 @@
  * - Concurrent reads of the same part share one fetch.
  * - Fetched bytes belong to the chunk cache: a caller either borrows them (and gives
  *   them back) or keeps them (and the cache never frees them); see chunk-cache.ts.
- * - A copy that its node answered as missing or corrupt is rewritten in the
- *   background from the good bytes (read repair), under the same chunk id; scrub
- *   uses the same rewrite (restoreCopies) for the bad copies it finds.
+ * - A copy that its node answered as missing, corrupt or unreadable (an I/O error
+ *   reading it: a bad sector, something that is no file under its name) is rewritten
+ *   in the background from the good bytes (read repair), under the same chunk id;
+ *   scrub uses the same rewrite (restoreCopies) for the bad copies it finds. A copy
+ *   whose node does not take the rewrite is handed to `dropUnwritable` (bad-copies.ts:
+ *   it is made on another node). A read that failed for any other reason (a
+ *   deadline, a node that went down) says nothing about the copy: nothing is rewritten.
  * - Read repairs hold at most READ_REPAIR_MAX_BYTES of copied bytes at once (or one
  *   part, if larger). A bad copy found beyond that is left for scrub, and counted:
  *   a reader racing through a file whose copies on one node are bad would otherwise
@@ -31,6 +35,9 @@ import { NodeRequestError } from './node-transport';
 import { ErrorCode } from '../wire/messages';
 
 const log = createLogger('read');
+
+/** What a node answers for a copy of its that is bad: missing, corrupt (or holding another chunk), or unreadable. */
+const BAD_COPY_ANSWERS: ReadonlySet<NodeRequestError['code']> = new Set([ErrorCode.NOT_FOUND, ErrorCode.CHECKSUM_MISMATCH, ErrorCode.IO_ERROR]);
 
 /** Bytes read repairs under way may hold; 4 parts of the default stripe size. */
 export const READ_REPAIR_MAX_BYTES = 16 << 20;
@@ -51,6 +58,8 @@ export class PartReader {
     private readonly cache: ChunkCache,
     /** The nodes the metadata records now as holding `chunkId`; undefined once no file refers to it. */
     private readonly holdersNow: (chunkId: string) => readonly string[] | undefined,
+    /** Copies of `chunkId` found bad on `nodeIds` whose rewrite those nodes refused (`why`). */
+    private readonly dropUnwritable: (chunkId: string, nodeIds: readonly string[], why: string) => void,
   ) {}
 
   /** The part's verified bytes, lent until release(), if the cache holds them; never fetches. */
@@ -96,6 +105,8 @@ export class PartReader {
   private async fetchFromReplicas(part: PartRecord, avoid?: ReadonlySet<string>): Promise<Buffer> {
     const holders: string[] = [];
     const failures: NodeRequestError[] = [];
+    /** Nodes that answered that their copy is bad. */
+    const bad: string[] = [];
     // The part's holders first, then any the metadata has recorded since (see the header).
     for (const candidates of [() => part.nodes, () => this.holdersNow(part.chunkId) ?? []]) {
       const untried = candidates().filter((id) => !avoid?.has(id) && !holders.includes(id));
@@ -103,12 +114,12 @@ export class PartReader {
       for (const nodeId of this.replicaOrder(untried)) {
         try {
           const data = await this.io.fetch(nodeId, part.chunkId, part.size, part.checksum);
-          const bad = failures.filter((f) => f.code === ErrorCode.NOT_FOUND || f.code === ErrorCode.CHECKSUM_MISMATCH);
-          if (bad.length) this.repairInBackground(part, data, bad.map((f) => f.nodeId));
+          if (bad.length) this.repairInBackground(part, data, bad);
           return data;
         } catch (err) {
           const failure = err instanceof NodeRequestError ? err : new NodeRequestError(nodeId, ErrorCode.IO_ERROR, errorMessage(err));
           failures.push(failure);
+          if (err instanceof NodeRequestError && BAD_COPY_ANSWERS.has(err.code)) bad.push(nodeId);
           log.warn('replica unreadable, trying the next', { chunk: part.chunkId, node: nodeId, error: failure.message });
         }
       }
@@ -128,7 +139,10 @@ export class PartReader {
     }
     held.heldBytes += part.size;
     // A copy: the chunk cache will own `data`, and may free it before the sends are done.
-    void this.rewriteCopies(part, Buffer.from(data), nodeIds).finally(() => { held.heldBytes -= part.size; });
+    void this.rewriteCopies(part, Buffer.from(data), nodeIds)
+      .then((failed) => { if (failed.length) this.dropUnwritable(part.chunkId, failed, 'read repair could not rewrite it'); })
+      .catch((err) => log.warn('bad copy neither rewritten nor dropped; left for scrub', { chunk: part.chunkId, error: errorMessage(err) }))
+      .finally(() => { held.heldBytes -= part.size; });
   }
 
   /** Holders that are up, in random order to spread load. */

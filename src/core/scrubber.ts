@@ -7,7 +7,8 @@
  * - A missing or corrupt copy (one whose file cannot be read included, and one that
  *   holds another chunk) is rewritten in place from a good copy (the same
  *   rewrite as read repair). If that fails (the node's disk is full, say), the copy is
- *   dropped from the part (doomed) and re-replication puts one elsewhere.
+ *   dropped from the part (doomed) and re-replication puts one elsewhere
+ *   (bad-copies.ts; never the part's last copy).
  * - An orphan is a chunk on a node that the metadata does not account for (no
  *   committed file's replica, not doomed) and that no upload or repair under way is
  *   making (UncommittedChunks): left by a controller crash mid-write, say. Orphans
@@ -18,6 +19,7 @@
  * committed file refers to except to rewrite it with verified bytes.
  */
 import { createLogger, errorMessage } from '../common/log';
+import { BadCopies } from './bad-copies';
 import { ClusterAccess } from './cluster-access';
 import { noteError, PeriodicPass } from './periodic-pass';
 import { RateLimiter } from './rate-limiter';
@@ -58,8 +60,8 @@ export class Scrubber {
   constructor(
     private readonly cluster: ClusterAccess,
     private readonly settings: ScrubSettings,
-    /** Called after a pass that dropped copies, to re-replicate them. */
-    private readonly onDropped: () => void,
+    /** Where copies that cannot be rewritten go (to be made elsewhere). */
+    private readonly badCopies: BadCopies,
   ) {
     this.limiter = new RateLimiter(settings.bytesPerSecond);
     this.passes = new PeriodicPass('scrub', newReport, (report) => this.pass(report));
@@ -87,7 +89,6 @@ export class Scrubber {
     }
     report.finishedMs = Date.now();
     log.info('scrub pass done', { ...report, errors: report.errors.length });
-    if (report.dropped) this.onDropped();
   }
 
   /** Runs one step of a node's scrub; resolves whether it went to its end (a failure is noted in the report). */
@@ -130,18 +131,16 @@ export class Scrubber {
     if (!part?.nodes.includes(nodeId)) return; // deleted or moved meanwhile
     log.warn('bad copy found', { chunk: chunkId, node: nodeId });
     let failed: string[];
+    let why = 'its node would not take the rewrite';
     try {
       failed = await this.cluster.reader.restoreCopies(part, [nodeId]);
     } catch (err) {
       failed = [nodeId];
+      why = `no good copy to rewrite it from: ${errorMessage(err)}`;
       noteError(report, `part ${chunkId}: ${errorMessage(err)}`);
     }
-    if (failed.length === 0) {
-      report.rewritten += 1;
-    } else if (part.nodes.length > 1) {
-      this.cluster.metadata.moveCopies(chunkId, [nodeId], []);
-      report.dropped += 1;
-    }
+    if (failed.length === 0) report.rewritten += 1;
+    else report.dropped += this.badCopies.drop(chunkId, failed, `scrub: ${why}`).length;
   }
 
   private async findOrphans(nodeId: string, report: ScrubReport): Promise<void> {

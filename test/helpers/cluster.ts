@@ -13,6 +13,9 @@ import { Controller, ControllerOptions } from '../../src/core/controller';
 import { LocalNode, LocalNodeSpec } from '../../src/cli/local-nodes';
 import { waitUntil } from './data';
 
+/** A chunk file's header (chunk-store.ts); the chunk's bytes follow it. */
+const CHUNK_HEADER_BYTES = 48;
+
 export interface ClusterOptions {
   nodes?: number;
   controller?: Partial<ControllerOptions>;
@@ -85,6 +88,12 @@ export class TestCluster {
   /** The file that holds `chunkId` on node `nodeId`. */
   chunkFile(nodeId: string, chunkId: string): string {
     return path.join(this.nodeDir(this.indexOf(nodeId)), 'chunks', chunkId.slice(0, 2), chunkId);
+  }
+
+  /** Whether node `nodeId` holds a chunk file for `chunkId` with exactly `bytes` after its header (a copy rewritten, say). */
+  async holdsCopy(nodeId: string, chunkId: string, bytes: Buffer): Promise<boolean> {
+    const file = await fs.readFile(this.chunkFile(nodeId, chunkId)).catch(() => undefined);
+    return file !== undefined && file.subarray(CHUNK_HEADER_BYTES).equals(bytes);
   }
 
   /**
