@@ -115,6 +115,8 @@ describe('core under failures', () => {
     const [part] = c.controller.snapshot('/eio').parts;
     const sick = part.nodes[0];
     const file = c.chunkFile(sick, part.chunkId);
+    const chunkCount = () => c.controller.nodes().find((n) => n.id === sick)?.chunkCount;
+    const countBefore = chunkCount();
     // A name the node cannot open (a symlink to itself: ELOOP), answered as an I/O
     // error, as EIO from a bad sector would be; a rewrite can replace it.
     await fs.rm(file);
@@ -123,6 +125,7 @@ describe('core under failures', () => {
     await readPartUntil(c, '/eio', 0, expected, () => c.holdsCopy(sick, part.chunkId, expected));
     await waitUntil(() => c.holdsCopy(sick, part.chunkId, expected), 'the unreadable copy is rewritten', 5_000);
     assert.deepEqual(c.controller.snapshot('/eio').parts[0].nodes, part.nodes, 'rewritten in place: the part keeps its copies');
+    assert.equal(chunkCount(), countBefore, 'the node counts the rewritten chunk once');
   });
 
   it('has a copy its node can neither read nor rewrite (a directory under its name) made on another node when a read comes across it', async () => {

@@ -500,14 +500,25 @@ const CREATE_DURABLE = CREATE_NEW | fsConstants.O_DSYNC;
 /**
  * Has `writeTmp` write file.tmp durably, renames it to file.final and has
  * `syncShard` fsync the shard directory; resolves whether final is new (false when
- * the chunk was already stored: a rewrite).
+ * something was under its name already, counted as a chunk: a rewrite, also of a
+ * chunk file that could not be read or followed).
  */
 async function placeChunkFile(file: ChunkFile, writeTmp: () => void | Promise<void>, syncShard: () => void | Promise<void>): Promise<boolean> {
-  const isNew = !fsSync.existsSync(file.final);
+  const isNew = !nameTaken(file.final);
   await writeTmp();
   fsSync.renameSync(file.tmp, file.final);
   await syncShard();
   return isNew;
+}
+
+/** Whether anything is under `name`, even what stat cannot follow (a symlink loop) or read: only ENOENT says no. */
+function nameTaken(name: string): boolean {
+  try {
+    fsSync.lstatSync(name);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
 }
 
 /**
