@@ -3,17 +3,23 @@
  * node processes. Reads and writes carry on without waiting out deadlines (a killed
  * node is counted down the moment its connection closes, a hung one once it misses
  * heartbeats), repair restores two copies of every part, and a node that comes back
- * with stale copies gets them deleted (a file deleted meanwhile stays deleted). The figures (time to
- * repair, longest call) are printed as test diagnostics. Nodes driven by hand
+ * with stale copies gets them deleted (a file deleted meanwhile stays deleted); one
+ * that comes back with chunks lost (an empty disk under its identity) is scrubbed as
+ * it registers, one back whole is not. The figures (time to repair, longest call,
+ * time to rewrite lost copies) are printed as test diagnostics. Nodes driven by hand
  * (hand-driven-node.ts) hold their acks on cue, so that a copy is acknowledged by a
  * node forgotten before the part's other new copy is.
  */
 import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, it } from 'node:test';
 import { bodyOf, Message } from '../src/wire/messages';
 import { TestCluster } from './helpers/cluster';
 import { testBytes, waitUntil } from './helpers/data';
 import { HandDrivenNode } from './helpers/hand-driven-node';
+import { PrometheusText } from './helpers/prometheus-text';
 
 const STRIPE = 64 * 1024;
 
@@ -41,6 +47,25 @@ async function readAll(cluster: TestCluster, files: readonly TestFile[]): Promis
 
 function partsOf(cluster: TestCluster, files: readonly TestFile[]) {
   return files.flatMap((f) => cluster.controller.snapshot(f.path).parts);
+}
+
+/** The copies of `files`' parts that node `nodeId` holds, each with the bytes it holds. */
+function copiesOn(cluster: TestCluster, files: readonly TestFile[], nodeId: string): Array<{ chunkId: string; bytes: Buffer }> {
+  return files.flatMap((f) => cluster.controller.snapshot(f.path).parts
+    .filter((p) => p.nodes.includes(nodeId))
+    .map((p) => ({ chunkId: p.chunkId, bytes: f.data.subarray(p.offset, p.offset + p.size) })));
+}
+
+/** Resolves once node `nodeId` holds every one of `copies` again (a node's scrub rewrote them); fails after 15 s. */
+function untilHeldAgain(cluster: TestCluster, nodeId: string, copies: ReadonlyArray<{ chunkId: string; bytes: Buffer }>): Promise<void> {
+  return waitUntil(async () => (await Promise.all(copies.map((copy) => cluster.holdsCopy(nodeId, copy.chunkId, copy.bytes)))).every(Boolean),
+    `${nodeId} holds its ${copies.length} lost copies again`, 15_000);
+}
+
+/** The verify requests (scrub's) the controller has sent to nodes so far. */
+async function verifyRequests(cluster: TestCluster): Promise<number> {
+  const metrics = PrometheusText.parse(await cluster.controller.metrics.scrape());
+  return metrics.samples('raidfs_node_request_duration_seconds_count', { kind: 'verifyChunks' }).reduce((sum, s) => sum + s.value, 0);
 }
 
 describe('node loss, hung nodes and repair', () => {
@@ -246,5 +271,70 @@ describe('node loss, hung nodes and repair', () => {
     assert.equal(c.controller.status().parts.toMoveOffDraining, 0);
     for (const part of partsOf(c, files)) assert.deepEqual([...part.nodes].sort(), [c.nodeId(2), c.nodeId(3)]);
     await readAll(c, files);
+  });
+
+  it('a node back with an empty disk under its own identity is scrubbed as it registers: its copies are rewritten at once, not at the next scrub', async (t) => {
+    // Repair waits a minute for a node that is down, scrub a day: neither brings the copies back in this test's time.
+    cluster = await TestCluster.start({ nodes: 3, controller: { stripeSize: STRIPE, cacheBytes: 1 } });
+    const c = cluster;
+    const files = await writeFiles(c, 8, 'e');
+    const wiped = c.nodeId(0);
+    const lost = copiesOn(c, files, wiped);
+    assert.ok(lost.length > 0, `${wiped} holds copies`);
+    await c.killNode(0);
+    await c.waitUntilDown(0);
+    // A new disk: every chunk is gone; the node's identity and cluster id are kept.
+    await fs.rm(path.join(c.nodeDir(0), 'chunks'), { recursive: true });
+
+    const startedAt = Date.now();
+    c.startNode(0);
+    await c.controller.waitForNodes(3, 10_000);
+    const registeredAt = Date.now();
+    await untilHeldAgain(c, wiped, lost);
+    const restoredAt = Date.now();
+    t.diagnostic(`${lost.length} copies lost on ${wiped}: back ${restoredAt - startedAt} ms after its process started, `
+      + `${restoredAt - registeredAt} ms after it registered (polled every 100 ms)`);
+    assert.equal(c.controller.status().parts.underReplicated, 0);
+    for (const part of partsOf(c, files)) assert.equal(part.nodes.length, 2);
+    await readAll(c, files);
+  });
+
+  it('scrubs a node back with fewer chunks than it should hold even when doomed copies it kept make up the count, and not one back whole', async (t) => {
+    cluster = await TestCluster.start({ nodes: 3, controller: { stripeSize: STRIPE, cacheBytes: 1 } });
+    const c = cluster;
+    const kept = await writeFiles(c, 8, 'kept');
+    const removed = await writeFiles(c, 2, 'removed');
+    const node = c.nodeId(0);
+    const restart = async () => {
+      c.startNode(0);
+      await c.controller.waitForNodes(3, 10_000);
+    };
+
+    // Back with every chunk it had: no scrub of it.
+    await c.killNode(0);
+    await c.waitUntilDown(0);
+    await restart();
+    await sleep(1_000);
+    assert.equal(await verifyRequests(c), 0, 'a node back whole is not scrubbed');
+
+    // Down again, files are removed: their copies on it are doomed, to be deleted once it
+    // is back. It loses as many of its other copies: it holds as many chunks as the
+    // metadata records copies on it.
+    await c.killNode(0);
+    await c.waitUntilDown(0);
+    const doomed = partsOf(c, removed).filter((p) => p.nodes.includes(node)).length;
+    for (const f of removed) c.controller.remove(f.path);
+    assert.ok(doomed > 0, `${node} held copies of the removed files`);
+    const lost = copiesOn(c, kept, node).slice(0, doomed);
+    assert.equal(lost.length, doomed, `${node} holds at least ${doomed} other copies`);
+    for (const copy of lost) await fs.rm(c.chunkFile(node, copy.chunkId));
+
+    const startedAt = Date.now();
+    await restart();
+    await untilHeldAgain(c, node, lost);
+    t.diagnostic(`${lost.length} copies lost on ${node}, hidden in its count by ${doomed} doomed copies: back ${Date.now() - startedAt} ms after its process started`);
+    assert.ok(await verifyRequests(c) > 0);
+    assert.equal(c.controller.status().parts.underReplicated, 0);
+    await readAll(c, kept);
   });
 });

@@ -36,6 +36,7 @@ import { editedContent, editsByPart, FileEdit, plannedParts } from './file-edit'
 import { DirOptions, FileOwnership, fileNames, FileTree, WriteTarget } from './file-tree';
 import { forgetNode, ForgetReport } from './forget-node';
 import { requireStorableSize } from './file-size';
+import { InventoryCheck } from './inventory-check';
 import { MemoryBudget, Reservation } from './memory-budget';
 import { Entry, EntryAttributes, KeptPartsGoneError, MetadataStore, PartRecord } from './metadata/metadata-store';
 import { ControllerMetrics } from './metrics';
@@ -219,6 +220,8 @@ export class Controller {
     this.repairer.start();
     this.scrubber = new Scrubber(cluster, { intervalMs: settings.scrubIntervalMs, bytesPerSecond: settings.scrubBytesPerSecond }, badCopies);
     this.scrubber.start();
+    const inventoryCheck = new InventoryCheck(metadata, this.scrubber);
+    registry.onRegistered = (nodeId, chunkCount) => inventoryCheck.noteRegistered(nodeId, chunkCount);
     this.metrics = new ControllerMetrics({
       status: () => this.status(), repair: this.repairer.passes, scrub: this.scrubber.passes, collector: this.collector.passes,
       unsyncedCommits: () => metadata.unsyncedCommits,

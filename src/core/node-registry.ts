@@ -24,7 +24,9 @@
  * - A node of another cluster is refused at registration (cluster-membership.ts) and
  *   never counted alive: its heartbeats and replies are not taken as signs of life.
  *
- * Registration is recorded in SQLite (nodes table); heartbeats stay in memory.
+ * Registration is recorded in SQLite (nodes table); heartbeats stay in memory. Each
+ * accepted registration is handed to `onRegistered` with the node's chunk count
+ * (the controller checks it against the metadata: inventory-check.ts).
  */
 import { createLogger } from '../common/log';
 import { ClusterMembership, describeRefusals } from './cluster-membership';
@@ -52,6 +54,8 @@ export class NodeRegistry {
   private readonly startedMs = Date.now();
   private readonly sweeper: NodeJS.Timeout;
   private readonly membership: ClusterMembership;
+  /** Called after each accepted registration, with the number of chunks the node reported holding. */
+  onRegistered: (nodeId: string, chunkCount: number) => void = () => undefined;
 
   constructor(
     private readonly metadata: MetadataStore,
@@ -266,6 +270,7 @@ export class NodeRegistry {
       this.metadata.upsertNode(nodeId, body.address, report);
       this.log.info('node registered', { node: nodeId, address: body.address, free: report.freeBytes, chunks: report.chunkCount });
       this.acknowledge(nodeId);
+      this.onRegistered(nodeId, report.chunkCount);
       this.waiters.forEach((wake) => wake());
     } else if (message.kind === 'heartbeat') {
       if (!this.nodes.has(nodeId) || this.membership.isRefused(nodeId)) {

@@ -15,6 +15,10 @@
  *   are doomed, so the collector deletes them after the delete delay, like any
  *   replaced copy.
  *
+ * Besides the passes, one node is scrubbed at once when it registers with fewer
+ * chunks than it should hold (scrubNodeNow, asked by inventory-check.ts); such a scrub
+ * runs beside a pass, paced by the same rate, and one at a time per node.
+ *
  * Invariant: scrub never deletes anything itself, and never touches a copy a
  * committed file refers to except to rewrite it with verified bytes.
  */
@@ -56,6 +60,8 @@ const log = createLogger('scrub');
 export class Scrubber {
   readonly passes: PeriodicPass<ScrubReport>;
   private readonly limiter: RateLimiter;
+  /** The scrubs of single nodes under way (scrubNodeNow), by node. */
+  private readonly nodeScrubs = new Map<string, Promise<ScrubReport>>();
 
   constructor(
     private readonly cluster: ClusterAccess,
@@ -79,16 +85,38 @@ export class Scrubber {
     return this.passes.runNow(undefined);
   }
 
-  private async pass(report: ScrubReport): Promise<void> {
-    for (const nodeId of this.cluster.registry.aliveIds()) {
-      // Each step on its own: a verify that stops (a node too slow to answer) still
-      // leaves the orphan check its turn.
-      const verified = await this.step(nodeId, 'verify', report, () => this.verifyNode(nodeId, report));
-      const listed = await this.step(nodeId, 'orphan check', report, () => this.findOrphans(nodeId, report));
-      if (verified && listed) report.nodesScrubbed += 1;
+  /**
+   * Scrubs node `nodeId` alone, now, beside any pass (see the header); resolves with
+   * its report. Asked again while that node's scrub runs, resolves with that one.
+   */
+  scrubNodeNow(nodeId: string): Promise<ScrubReport> {
+    let scrub = this.nodeScrubs.get(nodeId);
+    if (!scrub) {
+      scrub = (async () => {
+        const report = newReport();
+        await this.scrubNode(nodeId, report);
+        report.finishedMs = Date.now();
+        log.info('scrub of a node done', { node: nodeId, ...report, errors: report.errors.length });
+        return report;
+      })().finally(() => this.nodeScrubs.delete(nodeId));
+      this.nodeScrubs.set(nodeId, scrub);
     }
+    return scrub;
+  }
+
+  private async pass(report: ScrubReport): Promise<void> {
+    for (const nodeId of this.cluster.registry.aliveIds()) await this.scrubNode(nodeId, report);
     report.finishedMs = Date.now();
     log.info('scrub pass done', { ...report, errors: report.errors.length });
+  }
+
+  /** Verifies the copies node `nodeId` should hold, then finds its orphans; counts it scrubbed if both went to their end. */
+  private async scrubNode(nodeId: string, report: ScrubReport): Promise<void> {
+    // Each step on its own: a verify that stops (a node too slow to answer) still
+    // leaves the orphan check its turn.
+    const verified = await this.step(nodeId, 'verify', report, () => this.verifyNode(nodeId, report));
+    const listed = await this.step(nodeId, 'orphan check', report, () => this.findOrphans(nodeId, report));
+    if (verified && listed) report.nodesScrubbed += 1;
   }
 
   /** Runs one step of a node's scrub; resolves whether it went to its end (a failure is noted in the report). */

@@ -241,6 +241,7 @@ export class MetadataStore {
                                    AND NOT EXISTS (SELECT 1 FROM doomed WHERE chunk_id = j.value AND node_id = @nodeId)`).pluck(),
       doomedNodes: db.prepare(`SELECT node_id AS nodeId FROM doomed WHERE chunk_id = ?`),
       deleteReplica: db.prepare(`DELETE FROM replicas WHERE chunk_id = ? AND node_id = ?`),
+      doomedCountOn: db.prepare(`SELECT count(*) FROM doomed WHERE node_id = ?`).pluck(),
       hasCopiesOn: db.prepare(`SELECT EXISTS (SELECT 1 FROM replicas WHERE node_id = @nodeId)
                                  OR EXISTS (SELECT 1 FROM doomed WHERE node_id = @nodeId)`).pluck(),
       forgetDoomedOn: db.prepare(`DELETE FROM doomed WHERE rowid IN (SELECT rowid FROM doomed WHERE node_id = ? LIMIT ?)`),
@@ -509,9 +510,15 @@ export class MetadataStore {
 
   /** How many parts would have fewer than `replicas` copies without their copy on `nodeId` (from holder_sets). */
   partsNeedingCopyOn(nodeId: string, replicas: number): number {
-    return this.holderSets()
-      .filter((set) => set.nodes.includes(nodeId) && set.nodes.length - 1 < replicas)
-      .reduce((total, set) => total + set.parts, 0);
+    return this.partsHeldBy((nodes) => nodes.includes(nodeId) && nodes.length - 1 < replicas);
+  }
+
+  /**
+   * What node `nodeId` should hold: a copy of each part recorded there (from
+   * holder_sets), and each doomed copy it has not deleted yet (one count by index).
+   */
+  chunksExpectedOn(nodeId: string): { copies: number; doomed: number } {
+    return { copies: this.partsHeldBy((nodes) => nodes.includes(nodeId)), doomed: this.stmt.doomedCountOn.get(nodeId) as number };
   }
 
   /** Forgets at most `limit` of the doomed copies on `nodeId`, in one short transaction; returns how many. */
@@ -568,6 +575,11 @@ export class MetadataStore {
       if (copies === 0) counts.unavailable += set.parts;
     }
     return counts;
+  }
+
+  /** How many parts have holders that `match` (from holder_sets). */
+  private partsHeldBy(match: (nodes: readonly string[]) => boolean): number {
+    return this.holderSets().filter((set) => match(set.nodes)).reduce((total, set) => total + set.parts, 0);
   }
 
   /** Each distinct set of holders and how many parts it has (a few rows: one per combination of nodes in use). */
