@@ -15,7 +15,7 @@ const GiB = 2 ** 30;
 function node(id: string, capacityBytes: number, freeBytes: number, volume: Omit<VolumeStatus, 'host'> | null): NodeStatus {
   return {
     id, alive: true, address: 'host', capacityBytes, freeBytes, usedBytes: 0, chunkCount: 0,
-    lastSeenMs: 1, downSinceMs: null, softwareVersion: 'test', draining: false, volume: volume && { ...volume, host: volume.id.split('/')[0] },
+    lastSeenMs: 1, downSinceMs: null, downReason: null, softwareVersion: 'test', draining: false, volume: volume && { ...volume, host: volume.id.split('/')[0] },
   };
 }
 

@@ -165,6 +165,7 @@ describe('the web dashboard in a real browser', { timeout: 60_000 }, () => {
     await page.locator(`#nodes-body tr[data-node="${victim}"][data-state="down"]`).waitFor({ timeout: SHOWN_MS });
     assert.match(await nodeRow.locator('.badge').innerText(), /\bdown\b/);
     assert.doesNotMatch(await nodeRow.locator('.badge').innerText(), /\bup\b/);
+    assert.equal(await nodeRow.locator('.state-reason').innerText(), 'connection lost');
     assert.equal(await page.locator('#nodes-body tr[data-state="up"]').count(), 3);
     assert.match(await page.locator('#summary').innerText(), /3 of 4 nodes up/);
     const copy = page.locator(`#listing-body tr[data-details="/stripes.bin"] tr[data-part="0"] li.replica[data-node="${victim}"]`);

@@ -84,6 +84,19 @@ describe('raidfs status, repair and scrub', () => {
     assert.match(text.stdout, new RegExp(`${onNode3} under-replicated`));
   });
 
+  it('shows a killed node as down at once, why, and when it was really last heard from', async () => {
+    const node3 = (await controller.status()).nodes.find((n) => n.id === 'node3')!;
+    assert.equal(node3.alive, false);
+    // Counted down when its connection closed, within a heartbeat (1 s) of its last one:
+    // its last heartbeat is not made a whole --node-timeout (3 s) older than that.
+    assert.ok(node3.lastSeenMs > 0 && node3.downSinceMs !== null, JSON.stringify(node3));
+    assert.ok(node3.downSinceMs >= node3.lastSeenMs && node3.downSinceMs - node3.lastSeenMs < 3_000, JSON.stringify(node3));
+    assert.equal(node3.downReason, 'connection lost');
+    const text = raidfs('status', '--rest', rest);
+    assert.match(text.stdout, /^node3\s+down \S+ \(connection lost\)\s+\S/m);
+    for (const up of (await controller.status()).nodes.filter((n) => n.alive)) assert.equal(up.downReason, null, up.id);
+  });
+
   it('forget-node refuses a node that parts still need, a node that is up and an unknown one, changing nothing', async () => {
     const needed = raidfs('forget-node', 'node3', '--rest', rest);
     assert.equal(needed.status, 1, needed.stdout);

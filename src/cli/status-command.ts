@@ -1,6 +1,7 @@
 /**
  * `raidfs status`: asks a running controller (GET /status) and prints each node
- * (state, address, chunks, used and free bytes, last heartbeat), each node refused
+ * (state: up, or down for how long and why; address, chunks, used and free bytes,
+ * when it was last heard from), each node refused
  * as another cluster's, the parts missing copies, and repair and scrub progress;
  * `--json` prints the answer as it came.
  */
@@ -52,7 +53,8 @@ function renderStatus(status: ClusterStatus, url: string, now: number): string {
 
 function nodeRow(n: NodeStatus, now: number): string[] {
   const heard = n.lastSeenMs ? `${formatDuration(now - n.lastSeenMs)} ago` : 'not since controller start';
-  const state = (n.alive ? 'up' : `down ${formatDuration(now - (n.downSinceMs ?? now))}`) + (n.draining ? ', draining' : '');
+  const state = (n.alive ? 'up' : `down ${formatDuration(now - (n.downSinceMs ?? now))}`) + (n.downReason ? ` (${n.downReason})` : '')
+    + (n.draining ? ', draining' : '');
   return [n.id, state, n.address || '-', String(n.chunkCount), formatBytes(n.usedBytes), formatBytes(n.freeBytes), heard];
 }
 

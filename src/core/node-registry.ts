@@ -13,9 +13,11 @@
  *   so status shows nodes that have not come back after a controller restart; until
  *   the operator forgets it (forget-node.ts).
  * - A node counts as down from `nodeTimeoutMs` after it last spoke, or at once when
- *   its connection is lost (kill -9 of its process, a stop) or ZeroMQ can no longer
- *   route to it; but never from before this controller started: nodes get a full
- *   grace period to reconnect after a restart.
+ *   its connection is lost (kill -9 of its process, a stop), ZeroMQ can no longer
+ *   route to it or it is refused; but never from before this controller started:
+ *   nodes get a full grace period to reconnect after a restart.
+ * - `lastSeenMs` is only ever when the node last spoke: counting it down at once
+ *   records when and why (`gone`), never an older last-seen time.
  * - A node being drained (`raidfs drain`, recorded in SQLite) is never chosen for a
  *   new copy; it keeps serving reads while repair moves its copies elsewhere.
  * - The moment a node is counted down, every request still waiting on it fails
@@ -28,6 +30,7 @@
  * accepted registration is handed to `onRegistered` with the node's chunk count
  * (the controller checks it against the metadata: inventory-check.ts).
  */
+import { formatDuration } from '../common/format';
 import { createLogger } from '../common/log';
 import { ClusterMembership, describeRefusals } from './cluster-membership';
 import { MetadataStore, NodeRow } from './metadata/metadata-store';
@@ -37,9 +40,11 @@ import { roomForCopies } from './cluster-space';
 import type { NodeStatus, RefusedNode, VolumeStatus } from './node-status';
 import { bodyOf, ErrorCode, Message, NodeReport } from '../wire/messages';
 
-/** What the registry keeps per node; `alive` and `downSinceMs` are derived when asked. */
-interface KnownNode extends Omit<NodeStatus, 'alive' | 'downSinceMs'> {
+/** What the registry keeps per node; `alive`, `downSinceMs` and `downReason` are derived when asked. */
+interface KnownNode extends Omit<NodeStatus, 'alive' | 'downSinceMs' | 'downReason'> {
   reservedBytes: number;
+  /** When and why it was counted down at once (connection lost, unreachable, refused); null since it last spoke. */
+  gone: { sinceMs: number; why: string } | null;
   /** The node's going down was acted on (logged, pending requests failed). */
   downNoticed: boolean;
 }
@@ -65,7 +70,7 @@ export class NodeRegistry {
   ) {
     this.membership = new ClusterMembership(metadata.clusterId);
     for (const row of metadata.knownNodes()) {
-      this.nodes.set(row.id, { ...row, lastSeenMs: 0, softwareVersion: '', volume: null, reservedBytes: 0, downNoticed: true });
+      this.nodes.set(row.id, { ...row, lastSeenMs: 0, softwareVersion: '', volume: null, reservedBytes: 0, gone: null, downNoticed: true });
     }
     transport.onMessage = (nodeId, message) => this.onMessage(nodeId, message);
     transport.onConnectionLost = (nodeId) => this.noteGone(nodeId, 'connection lost');
@@ -79,7 +84,7 @@ export class NodeRegistry {
 
   isAlive(id: string): boolean {
     const node = this.nodes.get(id);
-    return node !== undefined && Date.now() - node.lastSeenMs <= this.nodeTimeoutMs;
+    return node !== undefined && node.gone === null && Date.now() - node.lastSeenMs <= this.nodeTimeoutMs;
   }
 
   /** Whether node `id` is known: registered at some time, and not forgotten since. */
@@ -110,8 +115,8 @@ export class NodeRegistry {
   statuses(): NodeStatus[] {
     return [...this.nodes.values()]
       .map((node) => {
-        const { reservedBytes: _reserved, downNoticed: _noticed, ...status } = node;
-        return { ...status, alive: this.isAlive(node.id), downSinceMs: this.downSinceMs(node) };
+        const { reservedBytes: _reserved, gone: _gone, downNoticed: _noticed, ...status } = node;
+        return { ...status, alive: this.isAlive(node.id), downSinceMs: this.downSinceMs(node), downReason: this.downReason(node) };
       })
       .sort((a, b) => a.id.localeCompare(b.id));
   }
@@ -186,6 +191,7 @@ export class NodeRegistry {
     const node = this.nodes.get(id);
     if (!node || this.membership.isRefused(id)) return;
     node.lastSeenMs = Date.now();
+    node.gone = null;
     if (report) Object.assign(node, plainReport(report), { volume: reportedVolume(report) });
     if (node.downNoticed) {
       node.downNoticed = false;
@@ -195,12 +201,13 @@ export class NodeRegistry {
 
   /**
    * Counts a node as down at once: its connection is gone (`why`: lost, or the ROUTER
-   * cannot route to it). Its next heartbeat or registration makes it alive again.
+   * cannot route to it), or it was refused. Its next heartbeat or registration makes
+   * it alive again.
    */
   noteGone(id: string, why: string): void {
     const node = this.nodes.get(id);
     if (node && this.isAlive(id)) {
-      node.lastSeenMs = Date.now() - this.nodeTimeoutMs - 1;
+      node.gone = { sinceMs: Date.now(), why };
       this.noticeDown(node, why);
     }
   }
@@ -208,7 +215,14 @@ export class NodeRegistry {
   /** When `node` was counted down (null while alive); never before this controller started. */
   private downSinceMs(node: KnownNode): number | null {
     if (this.isAlive(node.id)) return null;
-    return Math.max(this.startedMs, node.lastSeenMs + this.nodeTimeoutMs);
+    return node.gone?.sinceMs ?? Math.max(this.startedMs, node.lastSeenMs + this.nodeTimeoutMs);
+  }
+
+  /** Why `node` is counted down (null while alive). */
+  private downReason(node: KnownNode): string | null {
+    if (this.isAlive(node.id)) return null;
+    if (node.gone) return node.gone.why;
+    return node.lastSeenMs === 0 ? 'not heard from since the controller started' : `silent for over ${formatDuration(this.nodeTimeoutMs)}`;
   }
 
   private noticeDownNodes(): void {
@@ -265,7 +279,7 @@ export class NodeRegistry {
       const known = this.nodes.get(nodeId);
       this.nodes.set(nodeId, {
         id: nodeId, ...report, address: body.address, lastSeenMs: Date.now(), softwareVersion: body.softwareVersion,
-        volume: reportedVolume(body.report), reservedBytes: known?.reservedBytes ?? 0, downNoticed: false, draining: known?.draining ?? false,
+        volume: reportedVolume(body.report), reservedBytes: known?.reservedBytes ?? 0, gone: null, downNoticed: false, draining: known?.draining ?? false,
       });
       this.metadata.upsertNode(nodeId, body.address, report);
       this.log.info('node registered', { node: nodeId, address: body.address, free: report.freeBytes, chunks: report.chunkCount });

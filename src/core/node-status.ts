@@ -12,10 +12,18 @@ export interface NodeStatus {
   freeBytes: number;
   usedBytes: number;
   chunkCount: number;
-  /** When it last spoke (0: never since this controller started, and unknown before). */
+  /**
+   * When it last spoke, also once it is counted down (0: never since this controller
+   * started, and unknown before).
+   */
   lastSeenMs: number;
   /** When it was counted down; null while alive. */
   downSinceMs: number | null;
+  /**
+   * Why it was counted down ("connection lost", "unreachable", "silent for over 5s",
+   * "not heard from since the controller started", a refusal); null while alive.
+   */
+  downReason: string | null;
   softwareVersion: string;
   /** Being drained (`raidfs drain`): gets no new copies, and repair moves its copies to other nodes. */
   draining: boolean;

@@ -5,7 +5,8 @@
  *
  * Invariants:
  * - A node's state is always written out ("up", "down 12s") next to its colour and
- *   icon, and the row carries it as data-state, so nothing depends on seeing colour.
+ *   icon, and the row carries it as data-state, so nothing depends on seeing colour;
+ *   a node that is down says why beside it.
  * - Bars are decoration (aria-hidden); the same numbers are in the text beside them.
  * - A node that goes down or comes back is announced once (announce.ts).
  */
@@ -106,7 +107,8 @@ function nodeRow(node: NodeView, now: number): HTMLTableRowElement {
   const used = node.capacityBytes > 0 ? Math.round(((node.capacityBytes - node.freeBytes) / node.capacityBytes) * 100) : 0;
   return h('tr', { 'data-node': node.id, 'data-state': state },
     h('th', { scope: 'row' }, node.id),
-    h('td', {}, stateBadge(node.alive, `${state}${since}${node.draining ? ', draining' : ''}`)),
+    h('td', {}, stateBadge(node.alive, `${state}${since}${node.draining ? ', draining' : ''}`),
+      node.downReason ? h('span', { class: 'state-reason' }, node.downReason) : null),
     h('td', {}, node.address || '—'),
     h('td', { class: 'num' }, String(node.chunkCount)),
     h('td', { class: 'usage' }, h('div', { class: 'usage-line' },
