@@ -6,11 +6,12 @@
  * of `raidfs up` killed with -9 started again (one stopped on purpose left down); a
  * `raidfs up` killed with -9 taking its nodes with it; a node refused on a data
  * directory in use, and a stale lock taken over; a second controller refused on a
- * metadata file in use.
+ * metadata file in use; a metadata file, data directory or mount point raidfs cannot
+ * use refused with one line naming it and what is wrong.
  */
 import assert from 'node:assert/strict';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -18,7 +19,7 @@ import { CLI_ENTRY } from '../src/cli/local-nodes';
 import { STORAGE_NODE_MALLOC_ENV } from '../src/node/allocator-settings';
 import { testBytes, waitUntil } from './helpers/data';
 import { isMounted, pidAlive, procStat } from './helpers/host';
-import { raidfs } from './helpers/raidfs-cli';
+import { raidfs, raidfsUnprivileged, raidfsWithEnv } from './helpers/raidfs-cli';
 import { ReadyProcess } from './helpers/ready-process';
 
 function childrenOf(pid: number): number[] {
@@ -257,6 +258,39 @@ describe('raidfs command line', () => {
       assert.equal(await again.stop('SIGINT'), 0);
     } finally {
       await runs.cleanUp();
+    }
+  });
+
+  it('a metadata file, data directory or mount point that cannot be used is exit 1 and one line naming it and what is wrong', { timeout: 60_000 }, () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-paths-'));
+    chmodSync(dir, 0o755); // reachable by the unprivileged user below
+    const aFile = path.join(dir, 'a-file');
+    writeFileSync(aFile, 'not a directory');
+    const notDatabase = path.join(dir, 'notes.txt');
+    writeFileSync(notDatabase, 'not a database either, and long enough to be read as one\n'.repeat(20));
+    const readOnly = path.join(dir, 'read-only');
+    mkdirSync(readOnly, { mode: 0o555 });
+    const controller = ['controller', '--listen', 'tcp://127.0.0.1:0', '--no-rest', '--db'];
+    /** The run failed with exit 1 and exactly `line` on stderr: no stack trace, nothing started. */
+    const refused = (run: { status: number | null; stderr: string }, line: string) => {
+      assert.equal(run.status, 1, run.stderr);
+      assert.equal(run.stderr, `raidfs: ${line}\n`);
+    };
+    try {
+      refused(raidfs(...controller, path.join(aFile, 'meta.sqlite')), `the directory of the metadata file ${aFile} is a file, not a directory`);
+      refused(raidfs(...controller, path.join(aFile, 'x', 'meta.sqlite')),
+        `cannot make the directory of the metadata file ${path.join(aFile, 'x')}: ${aFile} is a file, not a directory`);
+      refused(raidfs(...controller, dir), `cannot open the metadata file ${dir}: it is a directory`);
+      refused(raidfs(...controller, notDatabase), `cannot open the metadata file ${notDatabase}: it is not a SQLite database`);
+      refused(raidfsUnprivileged(...controller, path.join(readOnly, 'meta.sqlite')),
+        `cannot open the metadata file ${path.join(readOnly, 'meta.sqlite')}: ${readOnly} is not writable (permission denied)`);
+      refused(raidfs('up', path.join(dir, 'mnt'), '--data', aFile, '--nodes', '1', '--listen', 'tcp://127.0.0.1:0', '--no-rest'),
+        `the data directory ${aFile} is a file, not a directory`);
+      const up = raidfsWithEnv({ RAIDFS_LOG: 'error' }, 'up', aFile, '--data', path.join(dir, 'data'), '--nodes', '1', '--listen', 'tcp://127.0.0.1:0', '--no-rest');
+      refused(up, `the mount point ${aFile} is a file, not a directory`);
+      assert.equal(readFileSync(aFile, 'utf8'), 'not a directory');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

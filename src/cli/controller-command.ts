@@ -4,8 +4,8 @@
  * mount, until SIGINT/SIGTERM or until its mount is unmounted from outside (as
  * `umount` does to a mount made by native/mount.raidfs from /etc/fstab).
  */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { makeDirectory } from '../common/directory-problems';
 import { Controller } from '../core/controller';
 import { mountOptionSpecs, mountOptionsFrom } from './mount-options';
 import { controllerOptionSpecs, controllerOptionsFrom } from './controller-options';
@@ -31,7 +31,7 @@ export async function runController(argv: string[]): Promise<void> {
   const { values } = parseCommand(controllerCommand, argv);
   const dbPath = values.db as string;
   const restOptions = restOptionsFrom(values);
-  mkdirSync(path.dirname(path.resolve(dbPath)), { recursive: true });
+  makeDirectory(path.dirname(path.resolve(dbPath)), 'directory of the metadata file');
   const controller = await Controller.start(controllerOptionsFrom(values, dbPath));
   const mountOptions = typeof values.mount === 'string' ? mountOptionsFrom(values, values.mount, values.spool as string) : undefined;
   const frontEnds = await FrontEnds.start(controller, mountOptions, restOptions).catch(async (err) => {

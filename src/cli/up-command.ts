@@ -8,8 +8,8 @@
  * Its nodes connect over loopback (a wildcard --listen address becomes 127.0.0.1)
  * and get what the controller's security settings need (local-node-security.ts).
  */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { makeDirectory } from '../common/directory-problems';
 import { Controller } from '../core/controller';
 import { controllerOptionSpecs, controllerOptionsFrom } from './controller-options';
 import { mountOptionSpecs, mountOptionsFrom } from './mount-options';
@@ -41,7 +41,7 @@ export async function runUp(argv: string[]): Promise<void> {
   const nodeCount = parseCount(values.nodes as string, '--nodes');
   const restOptions = restOptionsFrom(values);
   const dataDir = path.resolve(values.data as string);
-  mkdirSync(dataDir, { recursive: true });
+  makeDirectory(dataDir, 'data directory');
   const security = secureLocalNodes(controllerOptionsFrom(values, path.join(dataDir, 'meta.sqlite')), dataDir);
   const controller = await Controller.start(security.controller);
   const nodes = Array.from({ length: nodeCount }, (_, i) => new SupervisedNode({

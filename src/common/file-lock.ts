@@ -11,9 +11,16 @@
  * - /proc/locks names the process that holds it, for the refusal's message.
  * A lock file is never deleted: a process opening the path after the delete would lock
  * a new file while the old one is still held.
+ *
+ * Any other failure to open the file is a FileOpenError that names the file and says
+ * what is wrong with it or its directory (directory-problems.ts), never SQLite's bare
+ * "unable to open database file".
  */
-import { readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync, type Stats } from 'node:fs';
+import path from 'node:path';
 import Database from 'better-sqlite3';
+import { directoryProblem } from './directory-problems';
+import { errorMessage } from './log';
 
 export class FileLockedError extends Error {
   /** Who holds the file, for messages: "process N", or "another process" when /proc/locks does not say. */
@@ -26,12 +33,25 @@ export class FileLockedError extends Error {
   }
 }
 
+/** `file` could not be opened, for another reason than a lock held elsewhere. */
+export class FileOpenError extends Error {
+  /**
+   * `why`: what is wrong, in words ("/a/b does not exist", "it is a directory");
+   * `code`: SQLite's or Node's error code, if it had one.
+   */
+  constructor(readonly file: string, readonly why: string, readonly code: string | undefined) {
+    super(`cannot open ${file}: ${why}`);
+    this.name = 'FileOpenError';
+  }
+}
+
 /** Tries after contention with no holder to name (two processes setting up at once). */
 const SETUP_RACE_ATTEMPTS = 50;
 
 /**
  * `file` opened as a SQLite database and locked until the connection closes. Waits up
- * to `waitMs` for a holder that is exiting, then throws FileLockedError.
+ * to `waitMs` for a holder that is exiting, then throws FileLockedError; throws
+ * FileOpenError if the file cannot be opened at all.
  *
  * Two processes opening a new file at the same instant can both be refused by SQLite
  * (each holds a read lock the other's switch to WAL must wait for); then neither holds
@@ -41,7 +61,12 @@ const SETUP_RACE_ATTEMPTS = 50;
 export function openLocked(file: string, waitMs: number): Database.Database {
   const deadline = Date.now() + waitMs;
   for (let attempt = 1; ; attempt++) {
-    const db = new Database(file, { timeout: 0 });
+    let db: Database.Database;
+    try {
+      db = new Database(file, { timeout: 0 });
+    } catch (err) {
+      throw openError(file, err);
+    }
     try {
       db.pragma('locking_mode = EXCLUSIVE');
       db.pragma('journal_mode = WAL');
@@ -49,12 +74,39 @@ export function openLocked(file: string, waitMs: number): Database.Database {
       return db;
     } catch (err) {
       db.close();
-      if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw openError(file, err);
     }
     const holder = lockHolder(file);
     const retry = holder === undefined ? attempt < SETUP_RACE_ATTEMPTS : Date.now() < deadline;
     if (!retry) throw new FileLockedError(file, holder);
     sleep(5 + Math.random() * 20);
+  }
+}
+
+/** `err`, thrown while opening `file`, as a FileOpenError that says what is wrong. */
+function openError(file: string, err: unknown): FileOpenError {
+  const code = (err as { code?: string }).code;
+  return new FileOpenError(file, whyNotOpened(file, code) ?? errorMessage(err), code);
+}
+
+/** What keeps `file` from being opened (SQLite's `code` for it), if it can be told. */
+function whyNotOpened(file: string, code: string | undefined): string | undefined {
+  if (code === 'SQLITE_NOTADB') return 'it is not a SQLite database';
+  let stats: Stats | undefined;
+  try {
+    stats = statSync(file);
+  } catch {
+    // not there, or its directory is at fault: said below
+  }
+  if (stats?.isDirectory()) return 'it is a directory';
+  const found = directoryProblem(path.dirname(file));
+  if (found) return `${found.path} ${found.problem}`;
+  if (!stats) return undefined;
+  try {
+    accessSync(file, constants.R_OK | constants.W_OK);
+    return undefined;
+  } catch (err) {
+    return `it is not writable (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)})`;
   }
 }
 

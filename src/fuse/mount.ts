@@ -22,6 +22,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type Fuse from 'fuse-native';
+import { makeDirectory } from '../common/directory-problems';
 import { createLogger } from '../common/log';
 import { Controller } from '../core/controller';
 import { attrOps } from './attr-ops';
@@ -75,7 +76,7 @@ export class RaidfsMount {
     if (spoolDir === mountpoint || spoolDir.startsWith(`${mountpoint}/`)) throw new Error('the spool directory must not be inside the mount');
     const BaseFuse = loadFuse();
     await recoverStaleMount(mountpoint);
-    mkdirSync(mountpoint, { recursive: true });
+    makeDirectory(mountpoint, 'mount point');
     mkdirSync(spoolDir, { recursive: true });
     // Emptied, not removed: the spool may be a mount point of its own (a tmpfs, say).
     for (const name of readdirSync(spoolDir)) rmSync(path.join(spoolDir, name), { recursive: true, force: true });

@@ -28,7 +28,8 @@
  *   sets that lack copies, by index.
  */
 import Database from 'better-sqlite3';
-import { FileLockedError, openLocked } from '../../common/file-lock';
+import { FileLockedError, FileOpenError, openLocked } from '../../common/file-lock';
+import { errorMessage } from '../../common/log';
 import { RaidfsError } from '../errors';
 import { Checksum } from '../../wire/checksum';
 import { migrate } from './schema';
@@ -144,16 +145,22 @@ export class KeptPartsGoneError extends Error {}
  * Two controllers on one metadata file would each count the other's nodes as down
  * and repair against them, and each keeps in memory the copies it stored but has not
  * committed yet, which its scrub and collector rely on; so a second controller is
- * refused, with one sentence.
+ * refused, with one sentence. Any other failure names the file and says why.
  */
 function openMetadataFile(file: string): Database.Database {
   try {
     return openLocked(file, OPEN_WAIT_MS);
   } catch (err) {
+    if (err instanceof FileOpenError) throw metadataOpenError(file, err.why);
     if (!(err instanceof FileLockedError)) throw err;
     const holder = err.holderPid === undefined ? '' : ` (process ${err.holderPid})`;
     throw new MetadataInUseError(`metadata file ${file} is in use by another raidfs controller${holder}; stop it first`);
   }
+}
+
+/** The metadata file `file` cannot be used, for the reason `why`: the one error that says so. */
+function metadataOpenError(file: string, why: string): Error {
+  return new Error(`cannot open the metadata file ${file}: ${why}`);
 }
 
 export class MetadataStore {
@@ -167,10 +174,15 @@ export class MetadataStore {
 
   constructor(file: string) {
     this.db = openMetadataFile(file);
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('foreign_keys = ON');
-    migrate(this.db);
-    this.clusterId = this.db.prepare('SELECT id FROM cluster').pluck().get() as string;
+    try {
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('foreign_keys = ON');
+      migrate(this.db);
+      this.clusterId = this.db.prepare('SELECT id FROM cluster').pluck().get() as string;
+    } catch (err) {
+      this.db.close();
+      throw metadataOpenError(file, errorMessage(err));
+    }
     const db = this.db;
     this.stmt = {
       // Prepared once: db.pragma() compiles its statement on every call (twice per lazyTransaction).
