@@ -4,8 +4,9 @@
  * metadata file lost, emptied or mistyped) refuses it, so none of its chunks is ever
  * taken for an orphan; nodes from before cluster ids adopt the cluster of metadata
  * that knows them, and are refused by metadata that never did if they hold chunks.
- * End to end: `raidfs status` lists refused nodes, and `raidfs up` on data whose
- * metadata file was deleted stops with the reason instead of starting.
+ * End to end: `raidfs status` lists refused nodes, /metrics counts them
+ * (raidfs_nodes_refused), and `raidfs up` on data whose metadata file was deleted
+ * stops with the reason instead of starting.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, promises as fs, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import type { LocalNode } from '../src/cli/local-nodes';
 import { ControllerProcess } from './helpers/controller-process';
 import { TestCluster } from './helpers/cluster';
 import { testBytes, waitUntil } from './helpers/data';
+import { PrometheusText } from './helpers/prometheus-text';
 import { raidfs, startRaidfs } from './helpers/raidfs-cli';
 
 const STRIPE = 64 * 1024;
@@ -68,6 +70,7 @@ describe('cluster identity', () => {
     const firstRefusal = status.refusedNodes[0].lastRefusedMs;
     await waitUntil(() => c.controller.status().refusedNodes[0].lastRefusedMs > firstRefusal, 'node1 registers again', 15_000);
     assert.equal(c.controller.status().nodesUp, 0, 'a refused node never counts as up');
+    assert.equal(PrometheusText.parse(await c.controller.metrics.scrape()).value('raidfs_nodes_refused'), 3);
     const scrub = await c.controller.scrub();
     assert.deepEqual([scrub.nodesScrubbed, scrub.orphans], [0, 0]);
     await c.controller.collectGarbage();
@@ -77,6 +80,7 @@ describe('cluster identity', () => {
     // Back on the cluster's own metadata, the same nodes register and serve the file.
     await c.restartController({ stripeSize: STRIPE });
     assert.deepEqual(c.controller.status().refusedNodes, []);
+    assert.equal(PrometheusText.parse(await c.controller.metrics.scrape()).value('raidfs_nodes_refused'), 0);
     assert.ok((await c.controller.readFile('/kept')).equals(data));
   });
 
@@ -115,7 +119,7 @@ describe('cluster identity', () => {
     assert.notEqual(theirs, ours);
   });
 
-  it('`raidfs status` lists the nodes it refused, with the reason', async () => {
+  it('`raidfs status` lists the nodes it refused, with the reason, and /metrics counts them', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-cluster-'));
     const controllers: ControllerProcess[] = [];
     let node: LocalNode | undefined;
@@ -135,6 +139,9 @@ describe('cluster identity', () => {
       assert.equal(shown.status, 0, shown.stderr);
       assert.match(shown.stdout, /: 0 nodes up, 0 down;/);
       assert.match(shown.stdout, new RegExp(`^refused \\S+ ago: node node1 belongs to cluster ${ours}, not to this controller's cluster [0-9a-f]{32} \\(\\S`, 'm'));
+      const metrics = await PrometheusText.scrape(second.restUrl);
+      assert.equal(metrics.value('raidfs_nodes_refused'), 1);
+      assert.equal(metrics.value('raidfs_nodes', { state: 'up' }), 0);
     } finally {
       await node?.stop(2_000);
       await Promise.all(controllers.map((c) => c.stop('SIGKILL')));

@@ -8,7 +8,8 @@
  *   zone (a DataTransfer in a drop event) in a subdirectory, are stored byte for byte;
  * - a file's details list its parts and the nodes holding each copy, as the metadata
  *   says; a node holding one of them killed with SIGKILL turns "down" on the page
- *   (text and data-state, never colour alone), in the node table and in the parts;
+ *   (text and data-state, never colour alone), with why, in the node table and in
+ *   the parts; a node of another cluster is listed as refused, with the reason;
  * - the download link saves the exact bytes (read through the copies still up), and
  *   delete (after the confirmation) removes the file from the store;
  * - with a token: /ui redirects to the login page and the API answers 401 without
@@ -19,8 +20,10 @@
  * build fails if the page's idea of the JSON drifts from what the server sends.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { formatBytes } from '../src/common/format';
@@ -99,6 +102,26 @@ describe('the web dashboard in a real browser', { timeout: 60_000 }, () => {
     await row('/docs').waitFor();
     assert.deepEqual(await page.locator('#listing-body tr[data-path]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-path'))),
       listing.entries.map((e) => e.path));
+  });
+
+  it('lists a node of another cluster as refused, with the reason, and counts it', async () => {
+    const index = 4;
+    mkdirSync(cluster.nodeDir(index), { recursive: true });
+    writeFileSync(path.join(cluster.nodeDir(index), 'cluster-id'), `${randomBytes(16).toString('hex')}\n`);
+    cluster.startNode(index);
+    try {
+      const refusedRow = page.locator('#nodes-body tr[data-node="node5"][data-state="refused"]');
+      await refusedRow.waitFor({ timeout: SHOWN_MS });
+      const [refused] = cluster.controller.status().refusedNodes;
+      assert.equal(refused.id, 'node5');
+      assert.match(await refusedRow.locator('.badge').innerText(), /\brefused\b/);
+      assert.equal(await refusedRow.locator('.state-reason').innerText(), refused.reason);
+      assert.match(await refusedRow.innerText(), new RegExp(refused.address.replace(/[()]/g, '\\$&')));
+      assert.match(await page.locator('#stats').innerText(), /4 up · 1 refused/);
+      assert.equal(await page.locator('#nodes-body tr[data-state="up"]').count(), 4, 'the nodes of this cluster are still up');
+    } finally {
+      await cluster.nodes[index].stop(2_000);
+    }
   });
 
   const data = testBytes(2 * STRIPE + STRIPE / 2 + 123, 'dashboard');

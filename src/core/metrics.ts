@@ -27,6 +27,8 @@
  *   raidfs_node_up{node}                    gauge  1 while the node is up, 0 while it is down
  *   raidfs_node_draining{node}              gauge  1 while the node is being drained (`raidfs drain`)
  *   raidfs_nodes{state="up"|"down"}         gauge  nodes in each state
+ *   raidfs_nodes_refused                    gauge  nodes whose last registration was refused: they
+ *       belong to another cluster (cluster-membership.ts) and are never let in
  *   raidfs_node_capacity_bytes{node}        gauge  capacity the node last reported
  *   raidfs_node_free_bytes{node}            gauge  free space the node last reported
  * Parts (the same numbers as GET /status)
@@ -163,6 +165,7 @@ export class ControllerMetrics {
   private readonly nodeUp: Gauge<'node'>;
   private readonly nodeDraining: Gauge<'node'>;
   private readonly nodesByState: Gauge<'state'>;
+  private readonly nodesRefused: Gauge;
   private readonly nodeCapacity: Gauge<'node'>;
   private readonly nodeFree: Gauge<'node'>;
   private readonly partsTotal: Gauge;
@@ -200,6 +203,7 @@ export class ControllerMetrics {
     this.nodeUp = gauge('raidfs_node_up', '1 while the storage node is up, 0 while it is down.', ['node']);
     this.nodeDraining = gauge('raidfs_node_draining', '1 while the storage node is being drained (raidfs drain), else 0.', ['node']);
     this.nodesByState = gauge('raidfs_nodes', 'Storage nodes known, by state.', ['state']);
+    this.nodesRefused = gauge('raidfs_nodes_refused', 'Storage nodes whose last registration was refused: they belong to another cluster.');
     this.nodeCapacity = gauge('raidfs_node_capacity_bytes', 'Capacity the storage node last reported.', ['node']);
     this.nodeFree = gauge('raidfs_node_free_bytes', 'Free space the storage node last reported.', ['node']);
     this.partsTotal = gauge('raidfs_parts_total', 'Parts of committed files.');
@@ -281,6 +285,7 @@ export class ControllerMetrics {
     }
     this.nodesByState.set({ state: 'up' }, status.nodesUp);
     this.nodesByState.set({ state: 'down' }, status.nodesDown);
+    this.nodesRefused.set(status.refusedNodes.length);
     this.partsTotal.set(status.parts.total);
     this.partsUnderReplicated.set(status.parts.underReplicated);
     this.partsUnavailable.set(status.parts.unavailable);

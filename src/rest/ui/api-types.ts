@@ -6,10 +6,13 @@
  * test assigns the server's own values to these types, so the build fails if the
  * two drift apart.
  */
-import type { NodeStatus } from '../../core/node-status.js';
+import type { NodeStatus, RefusedNode } from '../../core/node-status.js';
 
 /** A node: the server's own declaration (dependency-free, so the browser build reads it too). */
 export type NodeView = NodeStatus;
+
+/** A node refused at registration (another cluster's): the server's own declaration too. */
+export type RefusedNodeView = RefusedNode;
 
 interface PassTimes {
   startedMs: number;
@@ -42,6 +45,7 @@ export interface PassView<R> {
 export interface StatusView {
   replicas: number;
   nodes: NodeView[];
+  refusedNodes: RefusedNodeView[];
   nodesUp: number;
   nodesDown: number;
   capacityBytes: number;

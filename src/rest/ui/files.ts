@@ -201,5 +201,5 @@ function partsTable(name: string, parts: readonly PartView[]): HTMLTableElement 
       h('td', {}, `${part.checksum.algorithm} `, short(part.checksum.digest)),
       h('td', {}, h('ul', { class: 'replicas' }, ...part.replicas.map((replica) =>
         h('li', { class: 'replica', 'data-node': replica.node, 'data-state': replica.alive ? 'up' : 'down' },
-          stateBadge(replica.alive, `${replica.node} ${replica.alive ? 'up' : 'down'}`)))))))));
+          stateBadge(replica.alive ? 'up' : 'down', `${replica.node} ${replica.alive ? 'up' : 'down'}`)))))))));
 }

@@ -1,22 +1,29 @@
 /**
  * The cluster-health half of the dashboard, drawn from one GET /status answer: the
- * summary cards (nodes up and down, space, parts, missing copies, repair and scrub)
- * and the table of storage nodes with a usage bar each.
+ * summary cards (nodes up, down and refused, space, parts, missing copies, repair and
+ * scrub) and the table of storage nodes with a usage bar each, then the nodes refused
+ * at registration (another cluster's) with the reason.
  *
  * Invariants:
- * - A node's state is always written out ("up", "down 12s") next to its colour and
- *   icon, and the row carries it as data-state, so nothing depends on seeing colour;
- *   a node that is down says why beside it.
+ * - A node's state is always written out ("up", "down 12s", "refused") next to its
+ *   colour and icon, and the row carries it as data-state, so nothing depends on
+ *   seeing colour; a node that is down or refused says why beside it.
+ * - One row per node: a known node whose last registration was refused is shown as
+ *   refused (it is not let in, whatever it last reported).
  * - Bars are decoration (aria-hidden); the same numbers are in the text beside them.
  * - A node that goes down or comes back is announced once (announce.ts).
  */
 import { formatBytes, formatDuration } from '../../common/format.js';
 import { announce } from './announce.js';
-import type { NodeView, RepairView, ScrubView, StatusView } from './api-types.js';
+import type { NodeView, RefusedNodeView, RepairView, ScrubView, StatusView } from './api-types.js';
 import { byId, h } from './dom.js';
 
 type Level = 'ok' | 'warn' | 'bad' | 'neutral';
 type Content = Node | string;
+/** What a state badge says: a node or copy up or down, or a node refused. */
+export type BadgeState = 'up' | 'down' | 'refused';
+
+const BADGE_ICONS: Readonly<Record<BadgeState, string>> = { up: '●', down: '✕', refused: '⊘' };
 
 export class HealthView {
   /** Each node's state at the last render: alive or not. */
@@ -27,7 +34,9 @@ export class HealthView {
     byId('summary').textContent = `${status.nodesUp} of ${status.nodes.length} nodes up · ${formatBytes(status.usedBytes)} stored · `
       + `${formatBytes(status.freeBytes)} free`;
     byId('stats').replaceChildren(...statCards(status, now));
-    byId('nodes-body').replaceChildren(...status.nodes.map((node) => nodeRow(node, now)));
+    const refused = new Set(status.refusedNodes.map((node) => node.id));
+    byId('nodes-body').replaceChildren(...status.nodes.filter((node) => !refused.has(node.id)).map((node) => nodeRow(node, now)),
+      ...status.refusedNodes.map((node) => refusedRow(node, now)));
   }
 
   private announceChanges(nodes: readonly NodeView[]): void {
@@ -49,8 +58,9 @@ function card(label: string, level: Level, value: Content[], ...details: Content
 function statCards(s: StatusView, now: number): HTMLElement[] {
   const { parts } = s;
   return [
-    card('Nodes', s.nodesDown > 0 || s.nodesUp < s.replicas ? 'bad' : 'ok',
-      [`${s.nodesUp} up`, ...(s.nodesDown > 0 ? [h('span', { class: 'stat-down' }, ` · ${s.nodesDown} down`)] : [])],
+    card('Nodes', s.nodesDown > 0 || s.nodesUp < s.replicas || s.refusedNodes.length > 0 ? 'bad' : 'ok',
+      [`${s.nodesUp} up`, ...(s.nodesDown > 0 ? [h('span', { class: 'stat-down' }, ` · ${s.nodesDown} down`)] : []),
+        ...(s.refusedNodes.length > 0 ? [h('span', { class: 'stat-down' }, ` · ${s.refusedNodes.length} refused`)] : [])],
       `${s.replicas} copies of every part`),
     card('Stored', 'neutral', [formatBytes(s.usedBytes)],
       bar(s.usedBytes, s.capacityBytes - s.freeBytes - s.usedBytes, s.capacityBytes),
@@ -107,8 +117,7 @@ function nodeRow(node: NodeView, now: number): HTMLTableRowElement {
   const used = node.capacityBytes > 0 ? Math.round(((node.capacityBytes - node.freeBytes) / node.capacityBytes) * 100) : 0;
   return h('tr', { 'data-node': node.id, 'data-state': state },
     h('th', { scope: 'row' }, node.id),
-    h('td', {}, stateBadge(node.alive, `${state}${since}${node.draining ? ', draining' : ''}`),
-      node.downReason ? h('span', { class: 'state-reason' }, node.downReason) : null),
+    h('td', {}, stateBadge(state, `${state}${since}${node.draining ? ', draining' : ''}`), stateReason(node.downReason)),
     h('td', {}, node.address || '—'),
     h('td', { class: 'num' }, String(node.chunkCount)),
     h('td', { class: 'usage' }, h('div', { class: 'usage-line' },
@@ -119,8 +128,23 @@ function nodeRow(node: NodeView, now: number): HTMLTableRowElement {
     h('td', {}, node.lastSeenMs ? `${formatDuration(Math.max(0, now - node.lastSeenMs))} ago` : 'not since the controller started'));
 }
 
-/** "● up" / "✕ down": the word says it, colour and icon only repeat it. */
-export function stateBadge(alive: boolean, text: string): HTMLElement {
-  const state = alive ? 'up' : 'down';
-  return h('span', { class: 'badge', 'data-state': state }, h('span', { class: 'badge-icon', 'aria-hidden': 'true' }, alive ? '●' : '✕'), text);
+/** A node refused at registration: what it said of itself, and why it is not let in. */
+function refusedRow(node: RefusedNodeView, now: number): HTMLTableRowElement {
+  return h('tr', { 'data-node': node.id, 'data-state': 'refused' },
+    h('th', { scope: 'row' }, node.id),
+    h('td', {}, stateBadge('refused', 'refused'), stateReason(node.reason)),
+    h('td', {}, node.address || '—'),
+    h('td', { class: 'num' }, '—'),
+    h('td', { class: 'usage' }, '—'),
+    h('td', {}, `last tried ${formatDuration(Math.max(0, now - node.lastRefusedMs))} ago`));
+}
+
+/** Why a node is down or refused, beneath its badge (nothing when it is up). */
+function stateReason(reason: string | null): HTMLElement | null {
+  return reason ? h('span', { class: 'state-reason' }, reason) : null;
+}
+
+/** "● up" / "✕ down" / "⊘ refused": the word says it, colour and icon only repeat it. */
+export function stateBadge(state: BadgeState, text: string): HTMLElement {
+  return h('span', { class: 'badge', 'data-state': state }, h('span', { class: 'badge-icon', 'aria-hidden': 'true' }, BADGE_ICONS[state]), text);
 }
