@@ -2,8 +2,10 @@
  * The web dashboard (/ui) driven in a real headless Chromium (playwright-core with
  * Debian's /usr/bin/chromium; missing Chromium fails the test, it never skips)
  * against a real cluster of 4 storage-node processes and the REST server:
- * - the page and its assets go out with their content types and no-cache; it shows
- *   every node "up" and the root directory as the metadata has it;
+ * - the page and its assets go out with their content types and no-cache, and every
+ *   HTML answer (the page, its file under /ui/assets/, the login page, redirects)
+ *   with the page's Content-Security-Policy; it shows every node "up" and the root
+ *   directory as the metadata has it;
  * - a 3-part file uploaded through the file input, and a file dropped on the drop
  *   zone (a DataTransfer in a drop event) in a subdirectory, are stored byte for byte;
  * - a file's details list its parts and the nodes holding each copy, as the metadata
@@ -75,7 +77,17 @@ describe('the web dashboard in a real browser', { timeout: 60_000 }, () => {
     assert.equal(html.status, 200);
     assert.match(html.headers.get('content-type') ?? '', /^text\/html/);
     assert.equal(html.headers.get('cache-control'), 'no-cache');
-    assert.match(html.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+    const csp = html.headers.get('content-security-policy');
+    assert.match(csp ?? '', /default-src 'self'/);
+    for (const route of ['/ui/assets/rest/ui/index.html', '/ui/assets/rest/ui/login.html']) {
+      const served = await rest(route);
+      assert.equal(served.status, 200, route);
+      assert.match(served.headers.get('content-type') ?? '', /^text\/html/, route);
+      assert.equal(served.headers.get('content-security-policy'), csp, `${route} has the page's policy`);
+    }
+    const moved = await rest('/ui', { redirect: 'manual', headers: { Accept: 'text/html' } });
+    assert.match(moved.headers.get('content-type') ?? '', /^text\/html/);
+    assert.equal(moved.headers.get('content-security-policy'), csp, 'the redirect\'s HTML has the page\'s policy');
     for (const [asset, type] of [['dashboard.js', /javascript/], ['style.css', /^text\/css/]] as const) {
       const res = await rest(`/ui/assets/rest/ui/${asset}`);
       assert.equal(res.status, 200, asset);
@@ -213,9 +225,15 @@ describe('the web dashboard in a real browser', { timeout: 60_000 }, () => {
   });
 
   it('with a token, asks for it on a login page; the login cookie then opens the dashboard', async () => {
-    const plain = await fetch(`${guarded.url}/ui/`, { redirect: 'manual' });
+    const plain = await fetch(`${guarded.url}/ui/`, { redirect: 'manual', headers: { Accept: 'text/html' } });
     assert.equal(plain.status, 303);
     assert.equal(plain.headers.get('location'), '/ui/login');
+    const csp = (await rest('/ui/')).headers.get('content-security-policy');
+    assert.equal(plain.headers.get('content-security-policy'), csp);
+    assert.equal((await fetch(`${guarded.url}/ui/login`)).headers.get('content-security-policy'), csp);
+    const postCss = await fetch(`${guarded.url}/ui/login.css`, { method: 'POST' });
+    assert.equal(postCss.status, 405);
+    assert.equal(postCss.headers.get('allow'), 'GET, HEAD');
     for (const route of ['/status', '/fs/', '/ui/assets/rest/ui/dashboard.js']) {
       const res = await fetch(guarded.url + route);
       assert.equal(res.status, 401, route);

@@ -731,6 +731,26 @@ describe('REST facade', () => {
       assertError(await call('PATCH', '/files/1'), 405);
     });
 
+    it('answers 405 with Allow and a JSON error to every method a path does not take, `/` and the dashboard\'s included', async () => {
+      const cases: Array<[method: string, path: string, allow: string]> = [
+        ['POST', '/', 'GET, HEAD'], ['PUT', '/', 'GET, HEAD'], ['DELETE', '/', 'GET, HEAD'], ['OPTIONS', '/', 'GET, HEAD'],
+        ['PUT', '/files', 'GET, HEAD, POST'], ['PATCH', '/files/1', 'GET, HEAD, DELETE'], ['POST', '/files/1/info', 'GET, HEAD'],
+        ['PATCH', '/fs/x', 'GET, HEAD, PUT, DELETE'], ['POST', '/status', 'GET, HEAD'], ['GET', '/repair', 'POST'], ['GET', '/scrub', 'POST'],
+        ['GET', '/nodes/node1', 'DELETE'], ['GET', '/nodes/node1/drain', 'POST, DELETE'], ['POST', '/metrics', 'GET, HEAD'],
+        ['POST', '/ui/', 'GET, HEAD'], ['POST', '/ui/assets/rest/ui/dashboard.js', 'GET, HEAD'], ['DELETE', '/ui/assets/rest/ui/index.html', 'GET, HEAD'],
+      ];
+      for (const [method, path, allow] of cases) {
+        const reply = await call(method, path);
+        assertError(reply, 405, new RegExp(`^${method} is not supported here; use ${allow}$`));
+        assert.equal(reply.headers.get('allow'), allow, `${method} ${path}`);
+      }
+      // A path no route serves is a 404 whatever the method, and so is an asset that is not there.
+      assertError(await call('POST', '/nope'), 404, /no such route/);
+      assertError(await call('GET', '/ui/assets/rest/ui/missing.js'), 404);
+      assertError(await call('GET', '/ui/assets/rest/ui'), 404);
+      assert.equal((await call('GET', '/')).status, 200);
+    });
+
     it('answers 409 for conflicts with the tree and leaves the tree as it was', async () => {
       await call('PUT', '/fs/conflict/file.txt', { body: 'keep me' });
       assertError(await call('PUT', '/fs/conflict', { body: 'x' }), 409, /is a directory/);

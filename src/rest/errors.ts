@@ -91,9 +91,17 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   res.status(status).json({ error: message });
 };
 
-/** Answers a request whose path exists but whose method does not (405, with Allow). */
+/**
+ * Answers a request whose path exists but whose method does not (405, with Allow).
+ * One whose method is `allowed` goes on: nothing before served it (e.g. a GET of an
+ * asset that is not there), so it ends as a 404.
+ */
 export function methodNotAllowed(allowed: readonly string[]): RequestHandler {
-  return (req) => {
+  return (req, _res, next) => {
+    if (allowed.includes(req.method)) {
+      next();
+      return;
+    }
     throw new HttpError(405, `${req.method} is not supported here; use ${allowed.join(', ')}`, { Allow: allowed.join(', ') });
   };
 }

@@ -11,7 +11,11 @@
  *   anything else runs, except the dashboard's login page (ui-login.ts).
  * - Every answer that is not file bytes or the dashboard's pages and assets is
  *   JSON; every error is {"error": "..."} (errors.ts), those of Node's HTTP parser
- *   (answerClientError) included.
+ *   (answerClientError) included. A path that exists answers a method it does not
+ *   take with 405 and Allow (methodNotAllowed), `/` included; only a path no route
+ *   serves is 404.
+ * - Everything under /ui goes out with the dashboard's headers, its
+ *   Content-Security-Policy included (ui-assets.ts: uiHeaders, mounted first).
  * - No whole-request or whole-response timeout (a multi-GiB transfer may take long),
  *   but a connection idle for `idleTimeoutMs` is closed, so a stalled client never
  *   holds an upload open forever (its upload then fails and commits nothing).
@@ -26,11 +30,12 @@ import type { Controller } from '../core/controller';
 import { MAX_FILE_SIZE } from '../core/file-size';
 import { tokenAuth } from './auth';
 import { clusterRoutes } from './cluster-routes';
-import { answerClientError, errorHandler, notFoundHandler } from './errors';
+import { answerClientError, errorHandler, methodNotAllowed, notFoundHandler } from './errors';
 import { filesRoutes } from './files-routes';
 import { fsRoutes } from './fs-routes';
 import { metricsRoutes } from './metrics-routes';
 import type { TransferLimits } from './transfer-limits';
+import { uiHeaders } from './ui-assets';
 import { uiLoginRoutes } from './ui-login';
 import { uiRoutes } from './ui-routes';
 
@@ -83,10 +88,12 @@ function createRestApp(controller: Controller, options: RestOptions = {}): expre
     res.once('finish', () => log.debug('request', { method: req.method, url: req.originalUrl, status: res.statusCode, ms: Math.round(performance.now() - started) }));
     next();
   });
+  app.use('/ui', uiHeaders);
   app.use('/ui', uiLoginRoutes(options.token));
   if (options.token !== undefined) app.use(tokenAuth(options.token));
   app.use(metricsRoutes(controller));
   app.get('/', (_req, res) => { res.json({ message: 'Hello World!' }); });
+  app.all('/', methodNotAllowed(['GET', 'HEAD']));
   app.use('/files', filesRoutes(controller, limits));
   app.use('/fs', fsRoutes(controller, limits));
   app.use(clusterRoutes(controller));

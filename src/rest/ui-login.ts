@@ -18,7 +18,7 @@ import path from 'node:path';
 import express, { Router } from 'express';
 import { LOGIN_PAGE, TOKEN_COOKIE, TOKEN_COOKIE_OPTIONS, tokenMatcher } from './auth';
 import { methodNotAllowed } from './errors';
-import { ASSET_HEADERS, UI_PAGES_DIR, sendPage } from './ui-assets';
+import { UI_PAGES_DIR, sendPage } from './ui-assets';
 
 /** Where the login page shows why the last attempt failed. */
 const MESSAGE_MARKER = '<!--message-->';
@@ -33,7 +33,8 @@ export function uiLoginRoutes(token: string | undefined): Router {
   const form = express.urlencoded({ extended: false, limit: '16kb' });
 
   router.get('/login', async (_req, res) => { await sendPage(res, 'login.html'); });
-  router.get('/login.css', (_req, res) => { res.sendFile(path.join(UI_PAGES_DIR, 'style.css'), { headers: ASSET_HEADERS, cacheControl: false }); });
+  router.get('/login.css', (_req, res) => { res.sendFile(path.join(UI_PAGES_DIR, 'style.css'), { cacheControl: false }); });
+  router.all('/login.css', methodNotAllowed(['GET', 'HEAD']));
   router.post('/login', form, async (req, res) => {
     const presented: unknown = (req.body as Record<string, unknown> | undefined)?.token;
     if (typeof presented === 'string' && matches(presented)) {
