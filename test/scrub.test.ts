@@ -3,7 +3,7 @@
  * chunk files, and one holding another chunk, are found and rewritten from the good
  * copy; a chunk file that cannot be read does not stop the scrub of its node; a bad
  * copy that cannot be rewritten (its node's disk is full, or its file is no file) is
- * re-replicated elsewhere; chunks no file
+ * re-replicated elsewhere, and one with no good copy to rewrite it from is kept; chunks no file
  * refers to are deleted, and never the parts of an upload still under way, nor the
  * copies a repair is making; one collector pass deletes every copy that is due.
  */
@@ -113,6 +113,25 @@ describe('scrub and orphan collection', () => {
     const again = await c.controller.scrub();
     assert.deepEqual([again.corrupt, again.missing], [0, 0]);
     assert.ok((await c.controller.readFile('/w')).equals(data));
+  });
+
+  it('keeps both copies of a part whose every copy is corrupt, and says so, instead of dropping one', async () => {
+    cluster = await TestCluster.start({ nodes: 3, controller: { stripeSize: STRIPE, cacheBytes: 1 } });
+    const c = cluster;
+    await c.controller.writeFile('/both', testBytes(3 * STRIPE, 'both-bad'));
+    const [part] = c.controller.snapshot('/both').parts;
+    // A different byte flipped in each copy: together they still hold every byte.
+    for (const [i, nodeId] of part.nodes.entries()) {
+      const file = c.chunkFile(nodeId, part.chunkId);
+      const bytes = await fs.readFile(file);
+      bytes[HEADER + 10 + i] ^= 0x40;
+      await fs.writeFile(file, bytes);
+    }
+    const report = await c.controller.scrub();
+    assert.deepEqual([report.corrupt, report.rewritten, report.dropped], [2, 0, 0]);
+    assert.ok(report.errors.some((e) => e.includes(part.chunkId)), `the part is reported: ${report.errors.join('; ')}`);
+    assert.deepEqual(c.controller.snapshot('/both').parts[0].nodes, part.nodes, 'the part keeps both copies');
+    for (const nodeId of part.nodes) assert.ok(existsSync(c.chunkFile(nodeId, part.chunkId)), `the copy on ${nodeId} is still there`);
   });
 
   it('re-replicates a bad copy elsewhere when its node has no room to rewrite it', async () => {

@@ -8,7 +8,8 @@
  *   holds another chunk) is rewritten in place from a good copy (the same
  *   rewrite as read repair). If that fails (the node's disk is full, say), the copy is
  *   dropped from the part (doomed) and re-replication puts one elsewhere
- *   (bad-copies.ts; never the part's last copy).
+ *   (bad-copies.ts; never the part's last copy). With no good copy to rewrite it
+ *   from (every copy bad), nothing is dropped: the error is reported and logged.
  * - An orphan is a chunk on a node that the metadata does not account for (no
  *   committed file's replica, not doomed) and that no upload or repair under way is
  *   making (UncommittedChunks): left by a controller crash mid-write, say. Orphans
@@ -159,16 +160,17 @@ export class Scrubber {
     if (!part?.nodes.includes(nodeId)) return; // deleted or moved meanwhile
     log.warn('bad copy found', { chunk: chunkId, node: nodeId });
     let failed: string[];
-    let why = 'its node would not take the rewrite';
     try {
       failed = await this.cluster.reader.restoreCopies(part, [nodeId]);
     } catch (err) {
-      failed = [nodeId];
-      why = `no good copy to rewrite it from: ${errorMessage(err)}`;
+      // No good copy to rewrite it from (every copy bad, or the others unreachable):
+      // the bad copy is kept, as it is all there is (its bytes may still be mended).
       noteError(report, `part ${chunkId}: ${errorMessage(err)}`);
+      log.error('bad copy kept: no good copy to rewrite it from', { chunk: chunkId, node: nodeId, error: errorMessage(err) });
+      return;
     }
     if (failed.length === 0) report.rewritten += 1;
-    else report.dropped += this.badCopies.drop(chunkId, failed, `scrub: ${why}`).length;
+    else report.dropped += this.badCopies.drop(chunkId, failed, 'scrub: its node would not take the rewrite').length;
   }
 
   private async findOrphans(nodeId: string, report: ScrubReport): Promise<void> {
