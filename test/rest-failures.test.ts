@@ -3,7 +3,8 @@
  * are streaming, too few live nodes to store or read (503), nodes without room
  * (507), and clients that stop reading mid-download while others want the
  * controller's REST memory (downloads and uploads 503 after the wait; the mount's
- * writes unaffected), and a JSON upload larger than that memory, streamed. Every
+ * writes unaffected), a JSON upload larger than that memory, streamed, and a scrub
+ * longer than the idle timeout answered with its report. Every
  * download is checked byte-exact; every failed upload is checked to have left
  * nothing behind.
  *
@@ -39,6 +40,19 @@ describe('REST facade under failures', () => {
     await cluster?.stop();
     rest = undefined;
     cluster = undefined;
+  });
+
+  it('answers a scrub that takes longer than the idle timeout with its report, not a closed connection', async () => {
+    cluster = await TestCluster.start({ nodes: 2, controller: { stripeSize: STRIPE, scrubBytesPerSecond: 256 << 10 } });
+    await cluster.controller.writeFile('/slow', testBytes(4 * STRIPE, 'slow-scrub'));
+    rest = await startRestServer(cluster.controller, { port: 0, idleTimeoutMs: 300 });
+    // 8 copies of 64 KiB at 256 KiB/s: about 2 s, nothing sent meanwhile.
+    const started = Date.now();
+    const res = await fetch(`${rest.url}/scrub`, { method: 'POST' });
+    assert.equal(res.status, 200);
+    const report = await res.json() as { corrupt: number; errors: string[] };
+    assert.ok(Date.now() - started > 1_000, 'the pass outlasted the idle timeout');
+    assert.deepEqual([report.corrupt, report.errors], [0, []]);
   });
 
   it('keeps downloads byte-exact when a node is killed while they stream', async () => {
