@@ -150,7 +150,6 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
     return latest;
   };
 
-  /** Truncates a working copy (a stream keeps going if its size does not change). */
   /**
    * Takes off the set-ID bits that `caller`, writing or truncating through `file`,
    * takes off its file (set-id-bits.ts); once per handle, on the mode it opened.
@@ -169,6 +168,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
     }
   };
 
+  /** Truncates a working copy (a stream keeps going if its size does not change). */
   const truncateCopy = (copy: WorkingCopy, size: number) => copy.change(async () => {
     if (copy.streaming?.accepts(size)) return;
     const spool = await copy.spoolFor(controller, spoolDir, size === 0);
