@@ -35,11 +35,8 @@ export class FileLockedError extends Error {
 
 /** `file` could not be opened, for another reason than a lock held elsewhere. */
 export class FileOpenError extends Error {
-  /**
-   * `why`: what is wrong, in words ("/a/b does not exist", "it is a directory");
-   * `code`: SQLite's or Node's error code, if it had one.
-   */
-  constructor(readonly file: string, readonly why: string, readonly code: string | undefined) {
+  /** `why`: what is wrong, in words ("/a/b does not exist", "it is a directory"). */
+  constructor(readonly file: string, readonly why: string) {
     super(`cannot open ${file}: ${why}`);
     this.name = 'FileOpenError';
   }
@@ -85,8 +82,7 @@ export function openLocked(file: string, waitMs: number): Database.Database {
 
 /** `err`, thrown while opening `file`, as a FileOpenError that says what is wrong. */
 function openError(file: string, err: unknown): FileOpenError {
-  const code = (err as { code?: string }).code;
-  return new FileOpenError(file, whyNotOpened(file, code) ?? errorMessage(err), code);
+  return new FileOpenError(file, whyNotOpened(file, (err as { code?: string }).code) ?? errorMessage(err));
 }
 
 /** What keeps `file` from being opened (SQLite's `code` for it), if it can be told. */
