@@ -35,8 +35,11 @@ export class FileLockedError extends Error {
 
 /** `file` could not be opened, for another reason than a lock held elsewhere. */
 export class FileOpenError extends Error {
-  /** `why`: what is wrong, in words ("/a/b does not exist", "it is a directory"). */
-  constructor(readonly file: string, readonly why: string) {
+  /**
+   * `why`: what is wrong, in words ("/a/b does not exist", "it is a directory");
+   * `code`: SQLite's or Node's error code, if it had one.
+   */
+  constructor(readonly file: string, readonly why: string, readonly code: string | undefined) {
     super(`cannot open ${file}: ${why}`);
     this.name = 'FileOpenError';
   }
@@ -82,7 +85,8 @@ export function openLocked(file: string, waitMs: number): Database.Database {
 
 /** `err`, thrown while opening `file`, as a FileOpenError that says what is wrong. */
 function openError(file: string, err: unknown): FileOpenError {
-  return new FileOpenError(file, whyNotOpened(file, (err as { code?: string }).code) ?? errorMessage(err));
+  const code = (err as { code?: string }).code;
+  return new FileOpenError(file, whyNotOpened(file, code) ?? errorMessage(err), code);
 }
 
 /** What keeps `file` from being opened (SQLite's `code` for it), if it can be told. */
