@@ -37,7 +37,8 @@ export class FileLockedError extends Error {
 export class FileOpenError extends Error {
   /**
    * `why`: what is wrong, in words ("/a/b does not exist", "it is a directory");
-   * `code`: SQLite's or Node's error code, if it had one.
+   * `code`: SQLite's or Node's error code, if it had one (data-dir-lock.ts looks for
+   * SQLITE_NOTADB: a LOCK file of an older raidfs).
    */
   constructor(readonly file: string, readonly why: string, readonly code: string | undefined) {
     super(`cannot open ${file}: ${why}`);

@@ -11,7 +11,7 @@
 import { truncateSync } from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
-import { FileLockedError, openLocked } from '../common/file-lock';
+import { FileLockedError, FileOpenError, openLocked } from '../common/file-lock';
 
 export class DataDirInUseError extends Error {}
 
@@ -43,7 +43,7 @@ function openLockFile(file: string): Database.Database {
   try {
     return openLocked(file, 0);
   } catch (err) {
-    if ((err as { code?: string }).code !== 'SQLITE_NOTADB') throw err;
+    if (!(err instanceof FileOpenError && err.code === 'SQLITE_NOTADB')) throw err;
     truncateSync(file, 0);
     return openLocked(file, 0);
   }
