@@ -624,6 +624,37 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync and delet
     assert.equal(out, '200000\nappended-1\nappended-2\n');
   });
 
+  it('a reader at the end of its version does not read on into a version that replaced it, only into one that grew from it', async () => {
+    const file = fsys.at('replaced.bin');
+    const v1 = testBytes(2 * STRIPE + 1000, 'grow-v1');
+    await fs.writeFile(file, v1);
+    const reader = await fs.open(file, 'r');
+    try {
+      const readOn = async (from: number) => {
+        const pieces: Buffer[] = [];
+        for (let at = from; ;) {
+          const { bytesRead, buffer } = await reader.read(Buffer.alloc(64 * 1024), 0, 64 * 1024, at);
+          if (bytesRead === 0) return Buffer.concat(pieces);
+          pieces.push(buffer.subarray(0, bytesRead));
+          at += bytesRead;
+        }
+      };
+      assert.ok((await readOn(0)).equals(v1));
+      // A replace, longer, with other bytes: reading on would give its tail after v1.
+      const v2 = testBytes(4 * STRIPE, 'grow-v2');
+      await fs.writeFile(file, v2);
+      assert.equal((await readOn(v1.length)).length, 0, 'the reader stays at the end of what it read');
+      assert.ok((await readOn(0)).equals(v1), 'and still reads its own version');
+      assert.ok((await fs.readFile(file)).equals(v2), 'a new open reads the replace');
+      // The same bytes as v1 and more (an append, written whole by another program): read on.
+      const v3 = Buffer.concat([v1, testBytes(STRIPE, 'grow-v3')]);
+      await fs.writeFile(file, v3);
+      assert.ok((await readOn(v1.length)).equals(v3.subarray(v1.length)), 'a version that only grew from the reader\'s is read on');
+    } finally {
+      await reader.close();
+    }
+  });
+
   it('a file deleted over REST while a program writes it stays deleted after its close, and a new file there is kept', async () => {
     await fs.writeFile(fsys.at('deleted.log'), 'before\n');
     const handle = await fs.open(fsys.at('deleted.log'), 'a');

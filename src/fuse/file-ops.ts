@@ -6,8 +6,9 @@
  * - open/create return a handle. Reads of a file not written through this handle
  *   come from the version committed when it was opened (a FileSnapshot), with
  *   read-ahead when reading is sequential; once a handle has read that version to its
- *   end, a read past it moves the handle to the newest committed version, so
- *   `tail -f` follows a file. Whether a handle goes through the kernel's page cache,
+ *   end, a read past it moves the handle to the newest committed version if that one
+ *   only grew from it (core/version-growth.ts), so `tail -f` follows a file, and a
+ *   reader never gets the tail of a version that replaced its own. Whether a handle goes through the kernel's page cache,
  *   and whether its open keeps the pages cached, is page-cache.ts's answer, given
  *   with the open's: no handle is handed pages of a content it should not see.
  * - write lands in the handle's disk spool (never the whole file in memory), or, for a
@@ -50,6 +51,7 @@
 import type Fuse from 'fuse-native';
 import { Controller, FileSnapshot } from '../core/controller';
 import { coreErrorOf, RaidfsError } from '../core/errors';
+import { onlyGrewFrom } from '../core/version-growth';
 import { createLogger, errorMessage } from '../common/log';
 import { currentStat } from './attr-ops';
 import type { Caller, PageCacheUse } from './binding';
@@ -68,6 +70,8 @@ const O_APPEND = 0o2000;
  * under load, so 2 left the reader waiting; 4 gave ~5% more on a 1 GiB cat, 6 no more.
  */
 const READ_AHEAD_STRIPES = 4;
+/** At most this many stripes' bytes are compared to tell whether a newer version only grew (an append rewrites one). */
+const GROWTH_COMPARED_STRIPES = 2;
 const log = createLogger('fuse');
 
 export function fileOps(ctx: FuseContext): Fuse.Operations {
@@ -136,18 +140,30 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
   /**
    * The committed version a read of [pos, end) reads: the handle's, or, if the handle
    * has already read that version to its end and this read goes past it, the newest
-   * (so `tail -f` follows a file that other programs append to; the kernel asks for
-   * whole pages, so the read comes back for the last page). A reader never mixes two
-   * versions before it has read its own to the end.
+   * if it only grew from the handle's (so `tail -f` follows a file that other programs
+   * append to; the kernel asks for whole pages, so the read comes back for the last
+   * page). A newest version that replaced the handle's is not read on (its tail after
+   * the old bytes would be a file that never existed): the handle stays at its end. A
+   * reader never mixes two versions.
    */
-  const versionFor = (file: OpenFile, end: number): FileSnapshot => {
+  const versionFor = async (file: OpenFile, end: number): Promise<FileSnapshot> => {
     const current = file.snapshot;
     if (!file.readTheEnd || end <= current.entry.size) return current;
     const latest = controller.snapshotById(file.fileId);
-    if (!latest || latest.entry.version === current.entry.version) return current;
-    file.readNewer(latest);
-    ctx.pageCache.moved(file);
-    return latest;
+    if (!latest || latest.entry.version === current.entry.version || file.notGrownInto === latest.entry.version) return current;
+    const held = controller.hold(latest); // read while comparing; the handle's own version is held by the handle
+    try {
+      if (!await onlyGrewFrom(controller, current, latest, GROWTH_COMPARED_STRIPES * controller.stripeSize)) {
+        file.notGrownInto = latest.entry.version;
+        return current;
+      }
+      if (file.snapshot !== current) return file.snapshot; // another read of this handle moved it meanwhile
+      file.readNewer(latest);
+      ctx.pageCache.moved(file);
+      return latest;
+    } finally {
+      held.release();
+    }
   };
 
   /**
@@ -226,7 +242,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       if (file.copy?.streaming?.ended) await file.copy.settled(); // a stream being committed: read what it commits
       const local = file.localCopy;
       if (local) return (await local.spoolFor(controller, spoolDir, false)).read(buf, len, pos);
-      const snapshot = versionFor(file, pos + len);
+      const snapshot = await versionFor(file, pos + len);
       // Sequential: near where the last read ended or its lent part ends (the kernel's
       // read-ahead sends a few reads at once, not always in order).
       const sequential = file.readFrontier >= 0 && Math.abs(pos - file.readFrontier) <= controller.stripeSize;

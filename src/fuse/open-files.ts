@@ -7,8 +7,8 @@
  * other's lines, and a handle open for writing reads what another wrote. Handles open
  * only for reading keep close-to-open semantics: each reads the version committed when
  * it was opened (its FileSnapshot), never a file half-written, until it has read to
- * its end; its next read past that end moves it to the newest committed version
- * (`tail -f`).
+ * its end; its next read past that end moves it to the newest committed version if
+ * that one only grew from it (`tail -f`).
  *
  * A working copy reads its snapshot (the version committed when its first handle
  * opened, or its own last commit) until it is written. The snapshot a read-only
@@ -220,6 +220,8 @@ export class OpenFile {
   readFrontier = -1;
   /** A read of this handle was answered up to the end of the version it reads. */
   readTheEnd = false;
+  /** The newest version whose growth from this handle's was checked and found to be a replace (not read on). */
+  notGrownInto?: number;
   /** Its first write (or O_TRUNC open) took off the set-ID bits it had to (set-id-bits.ts): later ones need not look. */
   setIdBitsChecked = false;
   /** The node (the kernel's inode) whose page cache the handle reads and writes through; undefined if it goes around it (page-cache.ts). */
