@@ -655,6 +655,47 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync and delet
     }
   });
 
+  it('a program reads its own uncommitted writes through new handles (any of its threads); other programs read the committed version', async () => {
+    const file = fsys.at('own-writes.bin');
+    const old = testBytes(3 * STRIPE, 'own-old');
+    await fs.writeFile(file, old);
+    // A separate program: edits the file through one descriptor, reads it back through
+    // new ones (its main thread and a worker thread), then waits before closing.
+    const script = `
+      const fs = require('node:fs');
+      const { Worker } = require('node:worker_threads');
+      const file = process.argv[1];
+      const edit = Buffer.alloc(70000, 0x58);
+      const fd = fs.openSync(file, 'r+');
+      fs.writeSync(fd, edit, 0, edit.length, 1000);
+      const readAt = (at) => { const r = fs.openSync(file, 'r'); const b = Buffer.alloc(8); fs.readSync(r, b, 0, 8, at); fs.closeSync(r); return b.toString('latin1'); };
+      const worker = new Worker("const fs = require('node:fs'); const { parentPort, workerData } = require('node:worker_threads'); const r = fs.openSync(workerData, 'r'); const b = Buffer.alloc(8); fs.readSync(r, b, 0, 8, 2000); fs.closeSync(r); parentPort.postMessage(b.toString('latin1'));", { eval: true, workerData: file });
+      worker.once('message', (fromWorker) => {
+        console.log(JSON.stringify({ main: readAt(1000), worker: fromWorker }));
+        process.stdin.once('data', () => { fs.closeSync(fd); process.exit(0); });
+      });`;
+    const child = spawn(process.execPath, ['-e', script, file], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        child.stdout.once('data', (data: Buffer) => resolve(data.toString()));
+        child.once('exit', (code) => reject(new Error(`the writer exited (${code}) before reading`)));
+      });
+      assert.deepEqual(JSON.parse(line), { main: 'XXXXXXXX', worker: 'XXXXXXXX' }, 'the writing program reads what it wrote');
+      assert.ok((await fs.readFile(file)).equals(old), 'another program reads the committed version meanwhile');
+      child.stdin.end('close\n');
+      assert.equal(await new Promise((resolve) => child.once('exit', resolve)), 0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    const expected = Buffer.from(old);
+    expected.fill(0x58, 1000, 71000);
+    assert.ok((await fs.readFile(file)).equals(expected), 'and the edit once it closed');
+    // git's index-pack writes the pack through one descriptor and reads it back through new ones.
+    await ok(`rm -rf repo && git init -q repo && cp -r ${path.resolve(__dirname, '../../src/fuse')} repo/ && git -C repo add . &&
+              git -C repo -c user.name=t -c user.email=t@t commit -qm files && git clone -q --no-local repo ${fsys.mnt}/clone &&
+              git -C ${fsys.mnt}/clone fsck && diff -r repo/fuse ${fsys.mnt}/clone/fuse && rm -rf ${fsys.mnt}/clone`);
+  });
+
   it('a file deleted over REST while a program writes it stays deleted after its close, and a new file there is kept', async () => {
     await fs.writeFile(fsys.at('deleted.log'), 'before\n');
     const handle = await fs.open(fsys.at('deleted.log'), 'a');

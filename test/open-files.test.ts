@@ -15,7 +15,7 @@ describe('open file handles', () => {
   it('stay below 2^31 and, past that, reuse the numbers of released handles only', () => {
     const pins = new PinnedChunks();
     const files = new OpenFiles();
-    const open = () => files.add(OpenFile.reading('/f', 1, pins.hold({ parts: [] } as unknown as FileSnapshot)));
+    const open = () => files.add(OpenFile.reading('/f', 1, 0, pins.hold({ parts: [] } as unknown as FileSnapshot)));
     assert.equal(open(), 1);
     files['nextHandle'] = LARGEST - 1; // as after two billion opens
     const last = [open(), open()];

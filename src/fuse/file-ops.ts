@@ -8,7 +8,9 @@
  *   read-ahead when reading is sequential; once a handle has read that version to its
  *   end, a read past it moves the handle to the newest committed version if that one
  *   only grew from it (core/version-growth.ts), so `tail -f` follows a file, and a
- *   reader never gets the tail of a version that replaced its own. Whether a handle goes through the kernel's page cache,
+ *   reader never gets the tail of a version that replaced its own. A program that
+ *   has the file open for writing reads its own writes through any handle it opens
+ *   for reading (open-files.ts). Whether a handle goes through the kernel's page cache,
  *   and whether its open keeps the pages cached, is page-cache.ts's answer, given
  *   with the open's: no handle is handed pages of a content it should not see.
  * - write lands in the handle's disk spool (never the whole file in memory), or, for a
@@ -57,6 +59,7 @@ import { currentStat } from './attr-ops';
 import type { Caller, PageCacheUse } from './binding';
 import { answer, answerBytes, FuseContext } from './context';
 import { OpenFile, WorkingCopy } from './open-files';
+import { sameProgram } from './caller-process';
 import { setIdBitsDropped } from './set-id-bits';
 import { StreamingUpload } from './streaming-upload';
 
@@ -193,10 +196,10 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
 
   return {
     create: (path, mode, cb) => answer(ctx, 'create', path, cb, async () => {
-      const { uid, gid, createFlags } = ctx.caller();
+      const { uid, gid, pid, createFlags } = ctx.caller();
       const entry = controller.createFile(path, { mode: mode & 0o7777, uid, gid });
       const copy = files.startCopy(new WorkingCopy(path, entry.id, controller.hold({ entry, parts: [] }), true));
-      const file = OpenFile.writing(path, entry.id, copy);
+      const file = OpenFile.writing(path, entry.id, pid, copy);
       // Its writes' offsets are the kernel's idea of the end, which misses what another
       // name's handles wrote (each name is an inode of its own to the kernel).
       file.append = (createFlags & O_APPEND) !== 0;
@@ -207,18 +210,20 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
 
     open: (path, flags, cb) => answer(ctx, 'open', path, (err, opened?: { fh: number; pageCache: PageCacheUse }) => cb(err, opened?.fh, opened?.pageCache), async () => {
       const caller = ctx.caller();
-      const { nodeId } = caller;
+      const { nodeId, pid } = caller;
       const snapshot = controller.snapshot(path);
       const id = snapshot.entry.id;
       const shared = files.writing(id);
       if ((flags & O_ACCMODE) === O_RDONLY) {
-        const file = OpenFile.reading(path, id, controller.hold(snapshot));
+        const file = shared && writtenBy(shared, pid)
+          ? OpenFile.readingOwnWrites(path, id, pid, shared)
+          : OpenFile.reading(path, id, pid, controller.hold(snapshot));
         const fh = opened(file, false);
         return { fh, pageCache: ctx.pageCache.opened(file, nodeId, false) };
       }
       const copy = shared ?? files.startCopy(new WorkingCopy(path, id, controller.hold(snapshot), false));
       if (shared && !shared.hasLocalContent && !shared.dirty) shared.readNewer(snapshot); // nothing written yet: read what is committed now
-      const file = OpenFile.writing(path, id, copy);
+      const file = OpenFile.writing(path, id, pid, copy);
       file.append = (flags & O_APPEND) !== 0;
       const truncating = (flags & O_TRUNC) !== 0;
       const fh = opened(file, truncating && !shared);
@@ -239,7 +244,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
 
     read: (path, fd, buf, len, pos, cb) => answerBytes(ctx, 'read', path, cb, async () => {
       const file = handle(fd);
-      if (file.copy?.streaming?.ended) await file.copy.settled(); // a stream being committed: read what it commits
+      if (file.readCopy?.streaming?.ended) await file.readCopy.settled(); // a stream being committed: read what it commits
       const local = file.localCopy;
       if (local) return (await local.spoolFor(controller, spoolDir, false)).read(buf, len, pos);
       const snapshot = await versionFor(file, pos + len);
@@ -251,7 +256,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       if (sequential) (file.readAhead ??= controller.startReadAhead()).fetch(snapshot.parts, pos + len, READ_AHEAD_STRIPES * controller.stripeSize);
       file.readFrontier = Math.max(file.readFrontier, pos + read);
       if (pos + read >= snapshot.entry.size && file.snapshot === snapshot) file.readTheEnd = true;
-      const unchanged = file.snapshot === snapshot && !file.copy?.dirty && !file.localCopy; // no write came while the parts were fetched
+      const unchanged = file.snapshot === snapshot && !file.readCopy?.dirty && !file.localCopy; // no write came while the parts were fetched
       if (unchanged && file.readWindow) {
         const part = controller.cachedPartAt(snapshot, pos + read) ?? controller.cachedPartAt(snapshot, pos);
         if (part) {
@@ -331,6 +336,11 @@ export async function closeAbandonedFiles(ctx: FuseContext): Promise<void> {
     await copy.close();
   }));
   if (dropped.length > 0) log.warn('files being written when the mount went away were left as last committed', { files: dropped });
+}
+
+/** True if thread `pid` belongs to a program that has `copy`'s file open for writing (its reads are to see its writes). */
+function writtenBy(copy: WorkingCopy, pid: number): boolean {
+  return [...copy.handles].some((writer) => writer.openedBy === pid || sameProgram(writer.openedBy, pid));
 }
 
 /** Undoes a create whose content never got stored: removes the empty file it made. */

@@ -8,7 +8,11 @@
  * only for reading keep close-to-open semantics: each reads the version committed when
  * it was opened (its FileSnapshot), never a file half-written, until it has read to
  * its end; its next read past that end moves it to the newest committed version if
- * that one only grew from it (`tail -f`).
+ * that one only grew from it (`tail -f`). The exception is a program reading what it
+ * is writing itself: a handle it opens only for reading while it has the file open
+ * for writing through another reads that working copy, as on a local disk (`git
+ * index-pack` writes a pack through one descriptor and reads it back through new
+ * ones); such a reader keeps the copy alive, but never commits it.
  *
  * A working copy reads its snapshot (the version committed when its first handle
  * opened, or its own last commit) until it is written. The snapshot a read-only
@@ -59,6 +63,8 @@ export class WorkingCopy {
   private lostBy?: { error: unknown };
   /** The handles open for writing on this file. */
   readonly handles = new Set<OpenFile>();
+  /** The handles open only for reading that read this copy (opened by a program writing it). */
+  readonly readers = new Set<OpenFile>();
   private spooling?: Promise<Spool>;
   private committing: Promise<void> = Promise.resolve();
   /** Changes (writes, truncates) started and not finished, each settled either way. */
@@ -135,9 +141,9 @@ export class WorkingCopy {
     this.held.move(snapshot);
   }
 
-  /** Takes back what every handle of this copy lent the binding to answer reads: the content is about to change. */
+  /** Takes back what every handle reading this copy lent the binding to answer reads: the content is about to change. */
   takeBackReadWindows(): void {
-    for (const file of this.handles) file.readWindow?.takeBack();
+    for (const file of [...this.handles, ...this.readers]) file.readWindow?.takeBack();
   }
 
   /** Resolves when no commit queued so far is uploading this copy. */
@@ -230,25 +236,39 @@ export class OpenFile {
   private constructor(
     private ownPath: string,
     readonly fileId: number,
+    /** The thread that opened it (the kernel's caller id): whose program's later opens for reading share a writer's copy. */
+    readonly openedBy: number,
     /** The version a read-only handle reads, held until the handle is gone (a writable one reads its working copy's). */
     private readonly own?: SnapshotPin,
     /** The working copy of a handle open for writing. */
     readonly copy?: WorkingCopy,
+    /** The working copy a handle open only for reading reads, if its program writes the file too. */
+    private readonly copyRead?: WorkingCopy,
   ) {}
 
   /** A handle open only for reading, of the version `held` holds. */
-  static reading(path: string, fileId: number, held: SnapshotPin): OpenFile {
-    return new OpenFile(path, fileId, held);
+  static reading(path: string, fileId: number, openedBy: number, held: SnapshotPin): OpenFile {
+    return new OpenFile(path, fileId, openedBy, held);
+  }
+
+  /** A handle open only for reading by a program that writes the file through another: it reads that working copy. */
+  static readingOwnWrites(path: string, fileId: number, openedBy: number, copy: WorkingCopy): OpenFile {
+    return new OpenFile(path, fileId, openedBy, undefined, undefined, copy);
   }
 
   /** A handle open for writing, sharing `copy` with the file's other writers. */
-  static writing(path: string, fileId: number, copy: WorkingCopy): OpenFile {
-    return new OpenFile(path, fileId, undefined, copy);
+  static writing(path: string, fileId: number, openedBy: number, copy: WorkingCopy): OpenFile {
+    return new OpenFile(path, fileId, openedBy, undefined, copy);
+  }
+
+  /** The working copy this handle reads: its own if it writes, the one its program writes if it only reads one. */
+  get readCopy(): WorkingCopy | undefined {
+    return this.copy ?? this.copyRead;
   }
 
   /** Where the file is now (the mount's renames are followed). */
   get path(): string {
-    return this.copy?.path ?? this.ownPath;
+    return this.readCopy?.path ?? this.ownPath;
   }
 
   /** Follows a rename (a writable handle's path is its working copy's, which follows it too). */
@@ -258,17 +278,17 @@ export class OpenFile {
 
   /** The committed version this handle reads while its file has no local content. */
   get snapshot(): FileSnapshot {
-    return this.copy?.snapshot ?? this.own!.snapshot;
+    return this.readCopy?.snapshot ?? this.own!.snapshot;
   }
 
   /**
-   * Moves the handle's reads (a writable handle's: its working copy's, which holds no
+   * Moves the handle's reads (if it reads a working copy: the copy's, which holds no
    * local content) to a newer committed version, taking back what was lent of the old.
    */
   readNewer(snapshot: FileSnapshot): void {
     this.readTheEnd = false;
-    if (this.copy) {
-      this.copy.readNewer(snapshot);
+    if (this.readCopy) {
+      this.readCopy.readNewer(snapshot);
     } else {
       this.readWindow?.takeBack();
       this.own!.move(snapshot);
@@ -283,9 +303,10 @@ export class OpenFile {
     this.own?.release();
   }
 
-  /** The working copy, if it holds bytes not committed yet: reads come from there. */
+  /** The working copy it reads, if that holds bytes not committed yet: reads come from there. */
   get localCopy(): WorkingCopy | undefined {
-    return this.copy?.hasLocalContent ? this.copy : undefined;
+    const copy = this.readCopy;
+    return copy?.hasLocalContent ? copy : undefined;
   }
 }
 
@@ -303,7 +324,7 @@ export class OpenFiles {
     return copy;
   }
 
-  /** The working copy of `fileId`, if a handle writes it. */
+  /** The working copy of `fileId`, if a handle writes it (or reads it, for its program wrote it). */
   writing(fileId: number): WorkingCopy | undefined {
     return this.copies.get(fileId);
   }
@@ -315,7 +336,8 @@ export class OpenFiles {
       this.nextHandle = handle >= MAX_HANDLE ? 1 : handle + 1;
     } while (this.files.has(handle));
     this.files.set(handle, file);
-    file.copy?.handles.add(file);
+    if (file.copy) file.copy.handles.add(file);
+    else file.readCopy?.readers.add(file);
     return handle;
   }
 
@@ -323,15 +345,16 @@ export class OpenFiles {
     return this.files.get(handle);
   }
 
-  /** Forgets a handle; returns its working copy if this was the copy's last handle (the caller closes it). */
+  /** Forgets a handle; returns the working copy it read if this was the copy's last handle (the caller closes it). */
   remove(handle: number): WorkingCopy | undefined {
     const file = this.files.get(handle);
     this.files.delete(handle);
     file?.closed();
-    const copy = file?.copy;
+    const copy = file?.readCopy;
     if (!copy) return undefined;
     copy.handles.delete(file);
-    if (copy.handles.size > 0) return undefined;
+    copy.readers.delete(file);
+    if (copy.handles.size + copy.readers.size > 0) return undefined;
     this.copies.delete(copy.fileId);
     return copy;
   }

@@ -15,8 +15,9 @@
  * - the handles of a file that use the page cache all see one content: a handle that
  *   would see another gets direct I/O (one opened only for reading while the file is
  *   being written, whose reads the kernel would also cut at the size being written,
- *   or while cached handles read another version; one opened for writing and reading
- *   while cached handles only read it). Write-only handles always bypass the cache
+ *   or while cached handles read another version; one opened for writing and reading,
+ *   or for reading by the program writing the file (which reads the working copy too),
+ *   while cached handles only read the committed version). Write-only handles always bypass the cache
  *   (native/fuse-binding.mjs) and change nothing here;
  * - an open that uses the cache keeps the pages its node has only if they are known to
  *   be of the version it reads: the version the node's last cached open read, which is
@@ -46,14 +47,14 @@ export class PageCache {
     if (writeOnly) return AROUND_THE_CACHE;
     const others = [...this.files.handlesOf(file.fileId)].filter((other) => other !== file && other.cacheNode !== undefined);
     const version = file.snapshot.entry.version;
-    if (file.copy) {
-      if (others.some((other) => !other.copy)) return AROUND_THE_CACHE;
-      const keepCache = !file.copy.dirty && this.holds(node, file.fileId, version);
+    if (file.readCopy) {
+      if (others.some((other) => !other.readCopy)) return AROUND_THE_CACHE;
+      const keepCache = !file.readCopy.dirty && this.holds(node, file.fileId, version);
       this.known.delete(node); // its writes go to the cache before they are committed
       file.cacheNode = node;
       return { directIo: false, keepCache };
     }
-    if (this.files.writing(file.fileId) || others.some((other) => other.copy || other.snapshot.entry.version !== version)) return AROUND_THE_CACHE;
+    if (this.files.writing(file.fileId) || others.some((other) => other.readCopy || other.snapshot.entry.version !== version)) return AROUND_THE_CACHE;
     const keepCache = this.holds(node, file.fileId, version);
     this.known.delete(node); // noted again as the newest
     if (this.known.size >= MAX_KNOWN) this.known.delete(this.known.keys().next().value!);

@@ -13,8 +13,8 @@
  * Invariant: a program's capabilities and groups are read from /proc only when the
  * file has such a bit, so the writes of other files never pay for it.
  */
-import { readFileSync } from 'node:fs';
 import type { Caller } from './binding';
+import { processStatus } from './caller-process';
 
 const S_ISUID = 0o4000;
 const S_ISGID = 0o2000;
@@ -41,14 +41,4 @@ function inGroup(caller: Caller, gid: number, status: string | undefined): boole
 function hasCapability(status: string, capability: number): boolean {
   const effective = /^CapEff:\s*([0-9a-f]+)$/m.exec(status)?.[1];
   return effective !== undefined && (BigInt(`0x${effective}`) >> BigInt(capability) & 1n) === 1n;
-}
-
-/** /proc/PID/status of the calling program, or undefined if it is gone (or the answer came from no program). */
-function processStatus(pid: number): string | undefined {
-  if (pid <= 0) return undefined;
-  try {
-    return readFileSync(`/proc/${pid}/status`, 'utf8');
-  } catch {
-    return undefined;
-  }
 }
