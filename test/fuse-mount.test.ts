@@ -696,6 +696,38 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync and delet
               git -C ${fsys.mnt}/clone fsck && diff -r repo/fuse ${fsys.mnt}/clone/fuse && rm -rf ${fsys.mnt}/clone`);
   });
 
+  it('a file being written shows its last write as mtime, and keeps that mtime after close', async () => {
+    const file = fsys.at('mtime.log');
+    const script = `
+      const fs = require('node:fs');
+      const fd = fs.openSync(process.argv[1], 'w');
+      fs.writeSync(fd, 'first line\\n');
+      console.log('written');
+      process.stdin.once('data', () => { fs.closeSync(fd); process.exit(0); });`;
+    const before = Date.now();
+    let mtime: number;
+    const child = spawn(process.execPath, ['-e', script, file], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.once('data', () => resolve());
+        child.once('exit', (code) => reject(new Error(`the writer exited (${code}) before writing`)));
+      });
+      const written = Date.now();
+      mtime = (await fs.stat(file)).mtimeMs;
+      assert.ok(mtime >= before - 1 && mtime <= written + 1, `mtime ${mtime} is the write's, between ${before} and ${written}`);
+      await new Promise((resolve) => setTimeout(resolve, 1500)); // past the kernel's attribute cache (1 s)
+      assert.equal((await fs.stat(file)).mtimeMs, mtime, 'nothing was written since: the mtime stays');
+      child.stdin.end('close\n');
+      assert.equal(await new Promise((resolve) => child.once('exit', resolve)), 0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const after = await fs.stat(file);
+    assert.equal(after.size, 11);
+    assert.equal(after.mtimeMs, mtime, 'the commit at close records the last write\'s time, not its own');
+  });
+
   it('a file deleted over REST while a program writes it stays deleted after its close, and a new file there is kept', async () => {
     await fs.writeFile(fsys.at('deleted.log'), 'before\n');
     const handle = await fs.open(fsys.at('deleted.log'), 'a');

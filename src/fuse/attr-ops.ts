@@ -2,11 +2,12 @@
  * FUSE attribute operations: getattr/fgetattr, chmod, chown, utimens, statfs.
  *
  * Kernel contract: getattr answers stat(2) for a path (the kernel caches it for
- * attr_timeout seconds); a file with unsaved writes reports the size written. chmod,
- * chown and utimens change metadata only (uid/gid of -1 and UTIME_OMIT leave a field
- * as it is); statfs reports the cluster's capacity and free space (each file system
- * counted once, see core/cluster-space.ts) divided by the number of copies, since
- * every byte is stored `replicas` times, and the entries in the tree as used inodes.
+ * attr_timeout seconds); a file with unsaved writes reports the size written, and its
+ * last write's time as mtime. chmod, chown and utimens change metadata only (uid/gid
+ * of -1 and UTIME_OMIT leave a field as it is); statfs reports the cluster's capacity
+ * and free space (each file system counted once, see core/cluster-space.ts) divided
+ * by the number of copies, since every byte is stored `replicas` times, and the
+ * entries in the tree as used inodes.
  */
 import type Fuse from 'fuse-native';
 import { clusterSpace } from '../core/cluster-space';
@@ -47,10 +48,10 @@ export function statOf(entry: Entry, sizeOverride?: number, mtimeOverride?: numb
   };
 }
 
-/** What getattr answers for `entry`: a file with unsaved writes shows the size written, modified now. */
+/** What getattr answers for `entry`: a file with unsaved writes shows the size written, modified at its last write. */
 export function currentStat(files: OpenFiles, entry: Entry): Fuse.Stat {
   const dirty = entry.kind === 'file' ? files.dirtyOf(entry.id) : undefined;
-  return dirty ? statOf(entry, dirty.localSize, dirty.explicitMtimeMs ?? Date.now()) : statOf(entry);
+  return dirty ? statOf(entry, dirty.localSize, dirty.modifiedMs) : statOf(entry);
 }
 
 export function attrOps(ctx: FuseContext): Fuse.Operations {
@@ -85,7 +86,7 @@ export function attrOps(ctx: FuseContext): Fuse.Operations {
       const modifiedMs = mtime === OMIT_TIME ? undefined : mtime;
       const entry = controller.setAttributes(path, { accessedMs: atime === OMIT_TIME ? undefined : atime, modifiedMs });
       const writing = files.writing(entry.id);
-      if (modifiedMs !== undefined && writing) writing.explicitMtimeMs = modifiedMs;
+      if (modifiedMs !== undefined && writing) writing.modifiedMs = modifiedMs;
     }),
 
     statfs: (path, cb) => answer(ctx, 'statfs', path, cb, () => {

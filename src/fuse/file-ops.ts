@@ -112,7 +112,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
   };
 
   const commit = (copy: WorkingCopy) => copy.commitIfDirty(async () => {
-    const options = { modifiedMs: copy.explicitMtimeMs, lazy: true };
+    const options = { modifiedMs: copy.modifiedMs, lazy: true };
     // A stream stays the copy's content (for stat; reads wait) until it is committed.
     // One that has ended already is being diverted into the spool (by a read).
     const streaming = copy.streaming?.ended ? undefined : copy.streaming;

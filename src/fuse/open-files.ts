@@ -40,8 +40,9 @@
  * changing nor half a write (a spool's commit stores only the stripes written, so a
  * write it missed would be lost); a commit goes to the file the handles opened (by
  * id), wherever renames moved it, and nowhere if it was removed; `path` follows the
- * mount's renames; `explicitMtimeMs`, set by utimens while dirty (cp -a, rsync -a),
- * is the mtime the commit records; once making a spool failed, every later use of it
+ * mount's renames; `modifiedMs`, the time of the last change or what utimens set
+ * after it (cp -a, rsync -a), is the mtime stat shows while the copy is dirty and the
+ * one its commit records, as a local file's mtime is its last write's, not its close's; once making a spool failed, every later use of it
  * fails; a working copy lives while a handle uses it, and its spool is closed with
  * the last one.
  */
@@ -58,7 +59,8 @@ export class WorkingCopy {
   /** The handle that feeds `streaming` (its write window is that handle's). */
   streamedBy?: OpenFile;
   dirty = false;
-  explicitMtimeMs?: number;
+  /** The copy's mtime: when a change last ran, or what utimens set since (undefined: neither happened). */
+  modifiedMs?: number;
   /** Why the copy is lost (see the header): set once, by lose(). */
   private lostBy?: { error: unknown };
   /** The handles open for writing on this file. */
@@ -161,14 +163,14 @@ export class WorkingCopy {
    * Runs a change of the content (a write or truncate) between commits: after every
    * commit queued before it, and before any queued after it (which waits for it), so
    * a commit never starts while a change is half done. The copy is then dirty, lends
-   * nothing for reading, and is modified now (an mtime from utimens is dropped).
+   * nothing for reading, and is modified now (an mtime from utimens is replaced).
    */
   change<T>(run: () => Promise<T>): Promise<T> {
     const done = this.committing.then(() => {
       this.throwIfLost();
       this.takeBackReadWindows();
       this.dirty = true;
-      this.explicitMtimeMs = undefined;
+      this.modifiedMs = Date.now();
       return run();
     });
     const tracked = done.then(() => undefined, () => undefined);
