@@ -8,7 +8,9 @@
  * moves and deletes; a directory's entries are listed in id order by index, the
  * doomed copies due on the nodes that are up are found by index, entries from
  * before hard links have one name each, a file's further names found by index, and
- * every database has a cluster id of its own, one from before cluster ids too.
+ * every database has a cluster id of its own, one from before cluster ids too; the
+ * files a create made and no content commit filled are found by index, and no file
+ * from before the mark is taken for one.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -225,5 +227,37 @@ describe('metadata schema', () => {
     assert.match(upgraded.clusterId, /^[0-9a-f]{32}$/);
     assert.deepEqual(upgraded.knownNodes().map((n) => n.id), ['n1'], 'it still knows its nodes, which adopt its id');
     upgraded.close();
+  });
+
+  it('knows a file as an uncommitted create from its create to its first content commit only, by index; none from before', () => {
+    const file = path.join(dir, 'creates.sqlite');
+    const store = new MetadataStore(file);
+    const older = store.insertEntry(ROOT_ID, 'older', { kind: 'file', mode: 0o644 }); // empty, content never committed
+    store.close();
+
+    // Back to schema 12, as an older raidfs left it: no create marked.
+    backToSchema(file, 12);
+
+    const reopened = new MetadataStore(file);
+    assert.deepEqual(reopened.uncommittedCreates(), [], 'an empty file from before is not taken for one');
+    const create = (name: string) => reopened.insertEntry(ROOT_ID, name, { kind: 'file', mode: 0o644, uncommittedCreate: true });
+    const never = create('never');
+    const filled = create('filled');
+    assert.deepEqual(reopened.uncommittedCreates(), [never.id, filled.id]);
+    reopened.transaction(() => reopened.replaceContent(filled.id, 0, [], [])); // an empty first commit
+    const further = reopened.transaction(() => reopened.insertLink(ROOT_ID, 'never-link', reopened.entry(never.id)!));
+    reopened.transaction(() => reopened.moveEntry(reopened.entry(never.id)!, ROOT_ID, 'never-moved'));
+    reopened.setAttributes(never.id, { mode: 0o600 });
+    const written = reopened.insertEntry(ROOT_ID, 'written', { kind: 'file', mode: 0o644 }); // a write's new file, content to follow
+    reopened.transaction(() => reopened.replaceContent(written.id, 0, [], []));
+    assert.deepEqual(reopened.uncommittedCreates(), [never.id], 'moved, linked, chmod-ed: still never written');
+    assert.deepEqual([reopened.entry(older.id)?.version, reopened.entry(further.nameId)], [0, undefined]);
+    reopened.close();
+
+    const db = new Database(file, { readonly: true });
+    const plan = db.prepare('EXPLAIN QUERY PLAN SELECT id FROM entries WHERE uncommitted_create = 1 ORDER BY id').all() as Array<{ detail: string }>;
+    db.close();
+    assert.match(plan.map((p) => p.detail).join('; '), /USING (COVERING )?INDEX entries_uncommitted_creates/);
+    assert.doesNotMatch(plan.map((p) => p.detail).join('; '), /TEMP B-TREE/);
   });
 });

@@ -31,6 +31,8 @@ const UNDO: Readonly<Record<number, string>> = {
   10: 'DROP INDEX entries_by_link; ALTER TABLE entries DROP COLUMN link_to',
   // 12: the cluster's id.
   11: 'DROP TABLE cluster',
+  // 13: files a create made and no content commit filled.
+  12: 'DROP INDEX entries_uncommitted_creates; ALTER TABLE entries DROP COLUMN uncommitted_create',
 };
 
 /** Takes the metadata file `file` (closed) back to schema `version`. */

@@ -14,6 +14,10 @@
  *   known node, and forgetNode drops a node's copies with its row.
  * - Entry ids are never reused, not even the newest one's after it is deleted
  *   (schema.ts, entry_ids): an id names one file for good.
+ * - A file is an uncommitted create only from an insert that says so
+ *   (NewEntry.uncommittedCreate) to the first replaceContent of it: a file that ever
+ *   had content committed, however empty, or that a write created with its
+ *   content, never is one.
  * - An entry's own row always holds one of its names; its further names (hard links,
  *   files and symlinks only) are rows that refer to it, and removing its own name
  *   moves one of them into its row. So an entry's id stays while it has a name, and
@@ -100,6 +104,11 @@ export interface NewEntry {
   target?: string | null;
   size?: number;
   modifiedMs?: number;
+  /**
+   * A file made empty for a writer to fill (Controller.createFile): it counts as an
+   * uncommitted create (uncommittedCreates) until content is first committed to it.
+   */
+  uncommittedCreate?: boolean;
 }
 
 export interface DoomedCopy {
@@ -206,13 +215,15 @@ export class MetadataStore {
                                 VALUES ((SELECT last + 1 FROM entry_ids), @parentId, @name, @kind, 0, @linkTo, @now, @now, @now, @now)`),
       touchChanged: db.prepare(`UPDATE entries SET changed_ms = ? WHERE id = ?`),
       insert: db.prepare(`INSERT INTO entries (id, parent_id, name, kind, size, mode, uid, gid, content_type, target,
-                            created_ms, modified_ms, changed_ms, accessed_ms)
+                            created_ms, modified_ms, changed_ms, accessed_ms, uncommitted_create)
                           VALUES ((SELECT last + 1 FROM entry_ids), @parentId, @name, @kind, @size, @mode, @uid, @gid, @contentType, @target,
-                            @now, @modifiedMs, @now, @now)`),
+                            @now, @modifiedMs, @now, @now, @uncommittedCreate)`),
       deleteEntry: db.prepare(`DELETE FROM entries WHERE id = ?`),
       touchDir: db.prepare(`UPDATE entries SET modified_ms = ?, changed_ms = ? WHERE id = ?`),
       setContent: db.prepare(`UPDATE entries SET size = @size, stored_bytes = @stored, version = version + 1, modified_ms = @modifiedMs,
-                                changed_ms = @now, content_type = COALESCE(@contentType, content_type) WHERE id = @id`),
+                                changed_ms = @now, content_type = COALESCE(@contentType, content_type), uncommitted_create = 0 WHERE id = @id`),
+      // By the partial index entries_uncommitted_creates (schema.ts), which holds only these rows.
+      uncommittedCreates: db.prepare(`SELECT id FROM entries WHERE uncommitted_create = 1 ORDER BY id`).pluck(),
       move: db.prepare(`UPDATE entries SET parent_id = ?, name = ?, changed_ms = ? WHERE id = ?`),
       parts: db.prepare(`SELECT ${PART_COLUMNS} FROM parts WHERE file_id = ? ORDER BY idx`),
       insertPart: db.prepare(`INSERT INTO parts (file_id, idx, offset, size, chunk_id, digest, digest_algorithm, holders) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -372,7 +383,7 @@ export class MetadataStore {
     const info = this.stmt.insert.run({
       parentId, name, kind: spec.kind, size: spec.size ?? 0, mode: spec.mode & 0o7777, uid: spec.uid ?? PROCESS_OWNER.uid,
       gid: spec.gid ?? PROCESS_OWNER.gid, contentType: spec.contentType ?? null, target: spec.target ?? null, now,
-      modifiedMs: spec.modifiedMs ?? now,
+      modifiedMs: spec.modifiedMs ?? now, uncommittedCreate: spec.uncommittedCreate ? 1 : 0,
     });
     this.stmt.touchDir.run(now, now, parentId);
     this.entriesChanged();
@@ -380,10 +391,20 @@ export class MetadataStore {
   }
 
   /**
-   * Replaces a file's parts and sets its size. The parts whose chunk ids are in
-   * `kept` stay as they are (an edit that changed only some stripes); every other
-   * old part goes, its copies doomed. Throws KeptPartsGoneError, changing nothing, if
-   * a kept part is no longer one of the file's (another write replaced it meanwhile).
+   * The ids of the files inserted as uncommitted creates (NewEntry.uncommittedCreate)
+   * that no replaceContent has filled since, by index: what a crash of the
+   * controller left of the files the mount was creating.
+   */
+  uncommittedCreates(): number[] {
+    return this.stmt.uncommittedCreates.all() as number[];
+  }
+
+  /**
+   * Replaces a file's parts and sets its size; the file is no uncommitted create
+   * from then on. The parts whose chunk ids are in `kept` stay as they are (an edit
+   * that changed only some stripes); every other old part goes, its copies doomed.
+   * Throws KeptPartsGoneError, changing nothing, if a kept part is no longer one of
+   * the file's (another write replaced it meanwhile).
    * A copy on a node no longer known (forgotten while the draft was stored) is left
    * out; returns how many were, so that the caller has repair make them elsewhere.
    */

@@ -12,7 +12,9 @@
  *             file or symlink with that id, whose row holds everything else;
  *             `stored_bytes` is what a file's parts hold (its size less its holes);
  *             `subdirs` is how many of a directory's entries are directories (kept
- *             by triggers)
+ *             by triggers); `uncommitted_create` is 1 on a file a create made empty
+ *             (the mount's, Controller.createFile) until content is first committed
+ *             to it, and 0 on every other row
  *   parts     a file's parts in order: byte range, chunk id, checksum (`digest`, and
  *             `digest_algorithm` as in proto/raidfs.proto's ChecksumAlgorithm), and
  *             `holders`, the nodes with a copy (derived from replicas by triggers)
@@ -202,6 +204,15 @@ const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE cluster (id TEXT NOT NULL);
   INSERT INTO cluster VALUES (lower(hex(randomblob(16))));
+  `,
+  // 13: files a create made and no content commit has filled yet, marked so that a
+  // controller starting after a crash removes those the crash left (an empty file
+  // stayed at the name a program was writing). The index holds only such rows. Rows
+  // from before are left unmarked: an empty file from before stays, never a finished
+  // one removed.
+  `
+  ALTER TABLE entries ADD COLUMN uncommitted_create INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX entries_uncommitted_creates ON entries(uncommitted_create) WHERE uncommitted_create = 1;
   `,
 ];
 
