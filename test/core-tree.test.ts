@@ -1,6 +1,8 @@
 /**
  * The directory tree of the controller core: mkdir, list, rename, remove, symlinks,
- * hard links, attributes, and the errno of every misuse (which must change nothing).
+ * hard links, attributes, and the errno of every misuse (which must change nothing);
+ * and which files a restart removes as creates no content commit ever filled (what
+ * a crash leaves of the files the mount was creating): those and no other.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -170,5 +172,50 @@ describe('core directory tree', () => {
     c.symlink('/h/sym', 'b');
     c.link('/h/sym', '/h/sym2');
     assert.deepEqual([c.readlink('/h/sym2'), c.stat('/h/sym2').kind, c.stat('/h/sym2').id], ['b', 'symlink', c.stat('/h/sym').id]);
+  });
+
+  it('removes at start the files created and never written, under all their names, and no file that ever had content committed', async () => {
+    let c = cluster.controller;
+    c.mkdir('/u');
+    // Created (the mount's create) and never written: whatever else was done to them.
+    c.createFile('/u/never');
+    const linked = c.createFile('/u/never-linked');
+    c.link('/u/never-linked', '/u/never-link');
+    c.createFile('/u/never-renamed');
+    c.rename('/u/never-renamed', '/u/never-moved');
+    c.setAttributes('/u/never-moved', { mode: 0o600, modifiedMs: Date.UTC(2020, 0, 1) });
+    // Created and then committed, however empty: finished files.
+    const touched = c.createFile('/u/touched', { mode: 0o640 });
+    c.commitDraftTo(touched.id, await c.storeDraft([])); // what the mount's first close (or fsync) of it commits
+    c.createFile('/u/truncated');
+    await c.resize('/u/truncated', 10); // truncate(2) before the first close commits
+    c.createFile('/u/overwritten');
+    await c.writeFile('/u/overwritten', Buffer.from('over REST'));
+    // Never created by createFile: written with their content, empty ones too.
+    await c.writeFile('/u/rest-empty', new Uint8Array(0));
+    const written = testBytes(3000, 'written');
+    await c.writeFile('/u/written', written);
+    c.link('/u/written', '/u/written-link');
+    c.mkdir('/u/dir');
+    c.symlink('/u/sym', 'written');
+    const kept = ['dir', 'overwritten', 'rest-empty', 'sym', 'touched', 'truncated', 'written', 'written-link'];
+    const entriesBefore = c.entryCount();
+
+    await cluster.restartController();
+    c = cluster.controller;
+    assert.deepEqual(names('/u'), kept);
+    assert.equal(c.entryCount(), entriesBefore - 3, 'three files went, with the further name of one');
+    assert.equal(c.lookupById(linked.id), undefined);
+    assert.deepEqual([c.stat('/u/touched').size, c.stat('/u/touched').mode], [0, 0o640]);
+    assert.ok((await c.readFile('/u/truncated')).equals(Buffer.alloc(10)));
+    assert.equal((await c.readFile('/u/overwritten')).toString(), 'over REST');
+    assert.equal(c.stat('/u/rest-empty').size, 0);
+    assert.ok((await c.readFile('/u/written-link')).equals(written));
+    assert.deepEqual([c.stat('/u/written').links, c.stat('/u').subdirs], [2, 1]);
+
+    // Once removed, they stay removed: the next start finds nothing to remove.
+    await cluster.restartController();
+    assert.deepEqual(names('/u'), kept);
+    assert.equal(cluster.controller.entryCount(), entriesBefore - 3);
   });
 });

@@ -19,6 +19,10 @@
  * - Errors are RaidfsError with an errno-like code (errors.ts).
  * - Every commit is fsynced before the call returns, except a `lazy` one (the mount's
  *   close) and createFile's, which delayed-sync.ts fsyncs within syncDelayMs.
+ * - A file createFile made and nothing committed content to by the time the
+ *   controller stopped (killed before the mount's first close of it) is removed when
+ *   it starts again, before anything is served (removeUnfinishedCreates), with one
+ *   warning; a file that ever had content committed, however empty, is never.
  *
  * `metrics` is this controller's Prometheus registry (metrics.ts); the front ends
  * record their traffic through it.
@@ -187,15 +191,14 @@ export class Controller {
   private readonly scrubber: Scrubber;
   private readonly delayedSync: DelayedSync;
   private readonly pinned = new PinnedChunks();
-  private readonly tree: FileTree;
 
   private constructor(
     private readonly metadata: MetadataStore,
+    private readonly tree: FileTree,
     private readonly transport: NodeTransport,
     readonly registry: NodeRegistry,
     settings: Settings,
   ) {
-    this.tree = new FileTree(metadata);
     this.stripeSize = settings.stripeSize;
     this.replicas = settings.replicas;
     this.readAhead = Math.max(1, settings.partsInFlight - 1);
@@ -243,6 +246,13 @@ export class Controller {
       throw new Error(`stripe size must be between 1 byte and ${MAX_CHUNK_BYTES >> 20} MiB`);
     }
     const metadata = new MetadataStore(options.dbPath);
+    const tree = new FileTree(metadata);
+    try {
+      removeUnfinishedCreates(tree);
+    } catch (err) {
+      metadata.close();
+      throw err;
+    }
     let transport: NodeTransport;
     try {
       transport = await NodeTransport.bind({ endpoint: settings.endpoint, curve: options.curve, insecure: settings.insecure });
@@ -252,7 +262,7 @@ export class Controller {
     }
     const controllerId = `controller-${randomBytes(4).toString('hex')}`;
     const registry = new NodeRegistry(metadata, transport, controllerId, settings.nodeTimeoutMs);
-    const controller = new Controller(metadata, transport, registry, settings);
+    const controller = new Controller(metadata, tree, transport, registry, settings);
     log.info('listening for storage nodes', { endpoint: transport.endpoint, db: options.dbPath });
     return controller;
   }
@@ -592,13 +602,16 @@ export class Controller {
    * fill, as open(O_CREAT | O_EXCL) does. The name is committed at once, lazily (see
    * WriteOptions.lazy): like a local file system's create, it becomes durable with
    * the next sync or durable commit (in the same WAL), so a power loss before that
-   * can lose the empty file, never anything committed after it. Fails fast, like
-   * writeFile, when too few nodes are alive to store any content.
+   * can lose the empty file, never anything committed after it. It is an uncommitted
+   * create until content is first committed to it (the writer's close, commitDraftTo,
+   * or any other write): one the controller stopped before that is removed at the
+   * next start. Fails fast, like writeFile, when too few nodes are alive to store any
+   * content.
    */
   createFile(path: string, options: FileOwnership = {}): Entry {
     const names = fileNames(path);
     this.writer.requireEnoughNodes();
-    return this.commit(true, () => this.tree.fileForWrite(names, path, { ...options, exclusive: true }));
+    return this.commit(true, () => this.tree.fileForWrite(names, path, { ...options, exclusive: true, uncommittedCreate: true }));
   }
 
   /** Makes every commit so far durable (fsync(2) on a file in the mount). */
@@ -733,6 +746,22 @@ export class Controller {
     this.delayedSync.noteLazyCommit();
     return result;
   }
+}
+
+/** The most paths the warning of removeUnfinishedCreates names. */
+const LOGGED_PATHS = 20;
+
+/**
+ * Removes the files the mount was creating, left empty by a crash of the controller
+ * before their first close committed them (FileTree.removeUncommittedCreates), and
+ * says so in one warning, naming the first LOGGED_PATHS of them.
+ */
+function removeUnfinishedCreates(tree: FileTree): void {
+  const paths = tree.removeUncommittedCreates();
+  if (paths.length === 0) return;
+  log.warn('removed files created but never written before the controller stopped', {
+    files: paths.length, paths: paths.slice(0, LOGGED_PATHS), notListed: Math.max(0, paths.length - LOGGED_PATHS) || undefined,
+  });
 }
 
 /** `options` without its undefined fields (so they do not override defaults when spread). */

@@ -13,6 +13,9 @@
  * - Every change is one SQLite transaction (or part of the caller's, for the
  *   methods the controller's commits call: fileForWrite): a failed one changes
  *   nothing.
+ * - removeUncommittedCreates removes files only as removeFile does (under every
+ *   name, their copies doomed), and only those MetadataStore counts as uncommitted
+ *   creates.
  * - Errors are RaidfsError with an errno-like code (errors.ts).
  */
 import { RaidfsError } from './errors';
@@ -38,6 +41,12 @@ export interface WriteTarget {
    * write, and nothing changes (conditional requests, rest/preconditions.ts).
    */
   precondition?: (existing: Entry | undefined) => void;
+}
+
+/** What fileForWrite makes when the path holds no file yet: a file with this mode and owner, marked as an uncommitted create if asked. */
+export interface NewFileOptions extends FileOwnership {
+  /** The new file is made for a writer to fill (Controller.createFile): MetadataStore's NewEntry.uncommittedCreate. */
+  uncommittedCreate?: boolean;
 }
 
 export interface DirOptions extends FileOwnership {
@@ -213,6 +222,20 @@ export class FileTree {
   }
 
   /**
+   * Removes, in one transaction, each file that a create made and no content commit
+   * filled (MetadataStore.uncommittedCreates), as removeFile does, under every name
+   * it has: what a crash of the controller left of the files the mount was
+   * creating. Returns their paths (one each, its own row's name), in id order.
+   */
+  removeUncommittedCreates(): string[] {
+    return this.metadata.transaction(() => this.metadata.uncommittedCreates().map((id) => {
+      const path = this.pathOf(id);
+      this.removeFile(id);
+      return path;
+    }));
+  }
+
+  /**
    * Adds `path` as a further name of the file or symlink at `existing`, like link(2):
    * EEXIST if `path` exists, EPERM for a directory.
    */
@@ -270,11 +293,13 @@ export class FileTree {
    * as a target, or a new empty one (mode 0644 unless given), in a parent directory
    * made first with `options.parents`.
    */
-  fileForWrite(names: readonly string[], path: string, options: WriteTarget & FileOwnership): Entry {
+  fileForWrite(names: readonly string[], path: string, options: WriteTarget & NewFileOptions): Entry {
     const parent = this.parentDir(names, path, options.parents ?? false);
     const existing = this.metadata.child(parent.id, names.at(-1)!);
     checkWriteTarget(existing, path, options);
-    return existing ?? this.metadata.insertEntry(parent.id, names.at(-1)!, { kind: 'file', ...ownedIn(parent, 'file', { uid: options.uid, gid: options.gid, mode: options.mode ?? 0o644 }) });
+    return existing ?? this.metadata.insertEntry(parent.id, names.at(-1)!, {
+      kind: 'file', uncommittedCreate: options.uncommittedCreate, ...ownedIn(parent, 'file', { uid: options.uid, gid: options.gid, mode: options.mode ?? 0o644 }),
+    });
   }
 
   private existing(names: readonly string[], path: string): Entry {

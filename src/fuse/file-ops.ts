@@ -31,7 +31,9 @@
  *   (for stat and readdir from any process, and for REST), lazily too
  *   (Controller.createFile): a new file is dirty from the start, so its first flush
  *   commits it, written or not. If that first commit fails the file is removed
- *   again, leaving none.
+ *   again, leaving none; so is one the mount goes away before (closeAbandonedFiles),
+ *   and one the controller is killed before, when it starts again
+ *   (Controller.createFile).
  * - A failed commit leaves the file its last committed content. Writes that are
  *   still in the spool stay dirty (the next flush, fsync or last release tries
  *   again); bytes that are gone make the working copy lost (open-files.ts).
