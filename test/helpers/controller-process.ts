@@ -2,7 +2,8 @@
  * A real `raidfs controller` process for tests that need the controller itself to
  * crash or to run apart from its nodes (kill -9 of the controller, nodes in other
  * network namespaces). Its REST URL and node endpoint come from its ready line;
- * status() asks GET /status; startNodes() starts real local nodes against it.
+ * status() asks GET /status; startNodes() starts real local nodes against it. It logs
+ * at RAIDFS_LOG's level (default warn), or the one start() is given, to its stderr.
  */
 import path from 'node:path';
 import { CLI_ENTRY, LocalNode } from '../../src/cli/local-nodes';
@@ -13,10 +14,10 @@ import { ReadyProcess } from './ready-process';
 export class ControllerProcess {
   private constructor(readonly process: ReadyProcess, readonly restUrl: string, readonly endpoint: string) {}
 
-  /** Starts `raidfs controller ARGS` (add --rest HOST:0 to get a REST URL). */
-  static async start(args: string[]): Promise<ControllerProcess> {
+  /** Starts `raidfs controller ARGS` (add --rest HOST:0 to get a REST URL), logging at level `log` if given. */
+  static async start(args: string[], options: { log?: string } = {}): Promise<ControllerProcess> {
     const proc = await ReadyProcess.start(CLI_ENTRY, ['controller', ...args], /raidfs controller ready/,
-      { env: { ...process.env, RAIDFS_LOG: process.env.RAIDFS_LOG ?? 'warn' } });
+      { env: { ...process.env, RAIDFS_LOG: options.log ?? process.env.RAIDFS_LOG ?? 'warn' } });
     const restUrl = /REST API on (\S+?),/.exec(proc.stdout)?.[1] ?? '';
     const endpoint = /nodes connect to (\S+)/.exec(proc.stdout)?.[1] ?? '';
     return new ControllerProcess(proc, restUrl, endpoint);
