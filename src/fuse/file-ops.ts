@@ -131,7 +131,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       }
       copy.createdHere = false;
     } catch (err) {
-      if (copy.createdHere) removeIfStillEmpty(controller, copy);
+      if (copy.createdHere) removeIfNeverCommitted(controller, copy);
       if (streaming || copy.createdHere) copy.lose(err);
       throw err;
     }
@@ -334,7 +334,7 @@ export async function closeAbandonedFiles(ctx: FuseContext): Promise<void> {
   await Promise.all(ctx.files.removeAll().map(async (copy) => {
     await copy.idle();
     if (copy.dirty) dropped.push(copy.path);
-    if (copy.createdHere) removeIfStillEmpty(ctx.controller, copy);
+    if (copy.createdHere) removeIfNeverCommitted(ctx.controller, copy);
     await copy.close();
   }));
   if (dropped.length > 0) log.warn('files being written when the mount went away were left as last committed', { files: dropped });
@@ -345,11 +345,15 @@ function writtenBy(copy: WorkingCopy, pid: number): boolean {
   return [...copy.handles].some((writer) => writer.openedBy === pid || sameProgram(writer.openedBy, pid));
 }
 
-/** Undoes a create whose content never got stored: removes the empty file it made. */
-function removeIfStillEmpty(controller: Controller, copy: WorkingCopy): void {
+/**
+ * Undoes a create whose content never got stored: removes the empty file it made,
+ * unless content was committed to it meanwhile (version 0: none ever was; an empty
+ * upload over REST is a version too).
+ */
+function removeIfNeverCommitted(controller: Controller, copy: WorkingCopy): void {
   try {
     const entry = controller.stat(copy.path);
-    if (entry.id === copy.fileId && entry.size === 0) controller.remove(copy.path);
+    if (entry.id === copy.fileId && entry.version === 0) controller.remove(copy.path);
   } catch (err) {
     log.warn('could not remove the file of a failed create', { path: copy.path, error: errorMessage(err) });
   }
