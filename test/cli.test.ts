@@ -261,6 +261,33 @@ describe('raidfs command line', () => {
     }
   });
 
+  it('a mount point served by a running raidfs, answering or stopped, is refused, and that raidfs keeps serving it', { timeout: 90_000 }, async () => {
+    const runs = new UpRuns(2);
+    try {
+      const up = await runs.start();
+      writeFileSync(path.join(runs.mnt, 'kept.txt'), 'kept\n');
+      const rival = () => raidfsWithEnv({ RAIDFS_LOG: 'error' }, 'up', runs.mnt, '--data', path.join(runs.dir, 'rival'), '--nodes', '2',
+        '--listen', 'tcp://127.0.0.1:0', '--no-rest');
+      const answering = rival();
+      assert.equal(answering.status, 1, answering.stderr);
+      assert.equal(answering.stderr, `raidfs: the mount point ${runs.mnt} is in use by a running file system; stop it (fusermount -u ${runs.mnt}) or choose another mount point\n`);
+      process.kill(up.pid, 'SIGSTOP');
+      let stopped: ReturnType<typeof rival>;
+      try {
+        stopped = rival();
+      } finally {
+        process.kill(up.pid, 'SIGCONT');
+      }
+      assert.equal(stopped.status, 1, stopped.stderr);
+      assert.match(stopped.stderr, /^raidfs: the mount point .* holds a FUSE mount whose daemon does not answer \(stopped or hung\)/);
+      assert.equal(readFileSync(path.join(runs.mnt, 'kept.txt'), 'utf8'), 'kept\n', 'the first raidfs still serves its mount');
+      assert.ok(pidAlive(up.pid));
+      assert.equal(await up.stop('SIGINT'), 0);
+    } finally {
+      await runs.cleanUp();
+    }
+  });
+
   it('a metadata file, data directory or mount point that cannot be used is exit 1 and one line naming it and what is wrong', { timeout: 60_000 }, () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-paths-'));
     chmodSync(dir, 0o755); // reachable by the unprivileged user below

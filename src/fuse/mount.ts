@@ -7,7 +7,8 @@
  * through the mount, by REST say, tells the binding to stop serving them).
  *
  * Lifecycle: a stale mount left by a crashed daemon ("Transport endpoint is not
- * connected") is lazily unmounted before mounting; unmount() detaches the mount
+ * connected") is lazily unmounted before mounting, while a FUSE mount whose daemon
+ * answers or hangs is refused (never taken from under its programs); unmount() detaches the mount
  * even while programs still use it (fusermount -uz), and then closes the files they
  * had open, committing nothing they wrote since their last close or fsync (their
  * programs see ENOTCONN; a file they were creating is removed); `unmountedElsewhere` resolves
@@ -122,14 +123,53 @@ export class RaidfsMount {
   }
 }
 
-/** Lazily unmounts a FUSE mount left at `mountpoint` (by a crashed raidfs, say). */
+/** How long a FUSE mount found at the mount point has to answer a lookup before it counts as hung. */
+const LIVENESS_TIMEOUT_MS = 3_000;
+
+/**
+ * Lazily unmounts a FUSE mount left at `mountpoint` by a daemon that is gone (a
+ * lookup in it fails with ENOTCONN, "Transport endpoint is not connected"). A mount whose
+ * daemon still answers (another raidfs, sshfs), or does not answer at all (stopped,
+ * hung), is refused instead: taking it away would cut off the programs using it, and
+ * a raidfs serving it would shut down.
+ */
 async function recoverStaleMount(mountpoint: string): Promise<void> {
   if (!fuseMountedAt(mountpoint)) return;
-  log.warn('a FUSE mount is already there (left by a crash?); unmounting it', { mountpoint });
+  const liveness = await probeMount(mountpoint, LIVENESS_TIMEOUT_MS);
+  if (liveness === 'answered') {
+    throw new Error(`the mount point ${mountpoint} is in use by a running file system; stop it (fusermount -u ${mountpoint}) or choose another mount point`);
+  }
+  if (liveness === 'no answer') {
+    throw new Error(`the mount point ${mountpoint} holds a FUSE mount whose daemon does not answer (stopped or hung); stop that process, or unmount it with fusermount -uz ${mountpoint}`);
+  }
+  log.warn('a FUSE mount whose daemon is gone is there (left by a crash?); unmounting it', { mountpoint });
   try {
     await run('fusermount', ['-uz', mountpoint]);
   } catch {
     await run('umount', ['-l', mountpoint]);
+  }
+}
+
+/** Stats the path in argv[1]; exits 3 if no daemon serves its file system (ENOTCONN), 0 on any other answer. */
+const PROBE = "require('node:fs').stat(process.argv[1], (err) => process.exit(err?.code === 'ENOTCONN' ? 3 : 0))";
+
+/**
+ * Asks the daemon of the FUSE mount at `mountpoint` to look up a name (one the kernel
+ * has not cached): 'answered' (with attributes or an error such as ENOENT or EACCES:
+ * a daemon that denies this user runs too), 'gone' (ENOTCONN: no daemon serves it),
+ * or 'no answer' within `timeoutMs`. Asked from a child process, killed if it hangs:
+ * a thread of this process stuck in that lookup could never be joined, and exit()
+ * would hang too.
+ */
+async function probeMount(mountpoint: string, timeoutMs: number): Promise<'answered' | 'gone' | 'no answer'> {
+  try {
+    await run(process.execPath, ['-e', PROBE, path.join(mountpoint, '.raidfs-liveness-probe')], { timeout: timeoutMs, killSignal: 'SIGKILL' });
+    return 'answered';
+  } catch (err) {
+    const { code, killed } = err as { code?: number; killed?: boolean };
+    if (killed) return 'no answer';
+    if (code === 3) return 'gone';
+    throw err;
   }
 }
 
