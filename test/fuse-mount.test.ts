@@ -696,7 +696,7 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync and delet
               git -C ${fsys.mnt}/clone fsck && diff -r repo/fuse ${fsys.mnt}/clone/fuse && rm -rf ${fsys.mnt}/clone`);
   });
 
-  it('a file being written shows its last write as mtime, and keeps that mtime after close', async () => {
+  it('a file being written shows its last write as mtime and ctime, and keeps them after close; tar c right after tar x sees no change', async () => {
     const file = fsys.at('mtime.log');
     const script = `
       const fs = require('node:fs');
@@ -706,6 +706,7 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync and delet
       process.stdin.once('data', () => { fs.closeSync(fd); process.exit(0); });`;
     const before = Date.now();
     let mtime: number;
+    let ctime: number;
     const child = spawn(process.execPath, ['-e', script, file], { stdio: ['pipe', 'pipe', 'inherit'] });
     try {
       await new Promise<void>((resolve, reject) => {
@@ -713,10 +714,12 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync and delet
         child.once('exit', (code) => reject(new Error(`the writer exited (${code}) before writing`)));
       });
       const written = Date.now();
-      mtime = (await fs.stat(file)).mtimeMs;
+      ({ mtimeMs: mtime, ctimeMs: ctime } = await fs.stat(file));
       assert.ok(mtime >= before - 1 && mtime <= written + 1, `mtime ${mtime} is the write's, between ${before} and ${written}`);
+      assert.equal(ctime, mtime);
       await new Promise((resolve) => setTimeout(resolve, 1500)); // past the kernel's attribute cache (1 s)
-      assert.equal((await fs.stat(file)).mtimeMs, mtime, 'nothing was written since: the mtime stays');
+      const again = await fs.stat(file);
+      assert.deepEqual([again.mtimeMs, again.ctimeMs], [mtime, ctime], 'nothing was written since: the times stay');
       child.stdin.end('close\n');
       assert.equal(await new Promise((resolve) => child.once('exit', resolve)), 0);
     } finally {
@@ -726,6 +729,15 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync and delet
     const after = await fs.stat(file);
     assert.equal(after.size, 11);
     assert.equal(after.mtimeMs, mtime, 'the commit at close records the last write\'s time, not its own');
+    assert.equal(after.ctimeMs, ctime, 'and its ctime');
+    // tar x sets times and owner through the open file before closing it: its close must not change the ctime.
+    await ok(`rm -rf tarred && mkdir tarred && head -c 5000 /dev/urandom > tarred/small && head -c 700000 /dev/urandom > tarred/large &&
+              tar -C tarred -cf tarred.tar . && mkdir ${fsys.mnt}/untarred && tar -C ${fsys.mnt}/untarred -xpf tarred.tar`);
+    const ctimes = async () => Promise.all(['small', 'large'].map(async (name) => (await fs.stat(fsys.at(`untarred/${name}`))).ctimeMs));
+    const extracted = await ctimes();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.deepEqual(await ctimes(), extracted, 'the ctimes stay once tar x is done');
+    await ok(`tar -C ${fsys.mnt}/untarred -cf - . > /dev/null && rm -r ${fsys.mnt}/untarred`);
   });
 
   it('a file deleted over REST while a program writes it stays deleted after its close, and a new file there is kept', async () => {

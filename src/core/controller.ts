@@ -135,6 +135,12 @@ export interface WriteOptions extends WriteTarget, FileOwnership {
   contentType?: string | null;
   modifiedMs?: number;
   /**
+   * The status-change time (ctime) the commit records if not now: the mount's last
+   * write, since closing a file changes none of its times on a local disk. The later
+   * of it and the file's ctime is kept (an attribute change after that write set it).
+   */
+  changedMs?: number;
+  /**
    * Commit without waiting for the disk, as close(2) does on a local file system: the
    * commit is visible at once and survives a crash of the controller process; it is
    * fsynced within syncDelayMs, or at once by syncMetadata(). A power loss of the
@@ -502,7 +508,7 @@ export class Controller {
    * instead), the draft is dropped and the answer is undefined: those writes go
    * nowhere, as a local file system's to a file unlinked while open.
    */
-  commitDraftTo(id: number, draft: Draft, options: Pick<WriteOptions, 'modifiedMs' | 'lazy'> = {}): Entry | undefined {
+  commitDraftTo(id: number, draft: Draft, options: Pick<WriteOptions, 'modifiedMs' | 'changedMs' | 'lazy'> = {}): Entry | undefined {
     if (this.metadata.entry(id)?.kind !== 'file') {
       this.dropDraft(draft);
       return undefined;
@@ -519,7 +525,7 @@ export class Controller {
     let leftOut = 0;
     const entry = this.writer.settle(draft, ({ size, parts }) => this.commit(options.lazy === true, () => {
       const id = target();
-      leftOut = this.metadata.replaceContent(id, size, parts, draft.kept, options.contentType, options.modifiedMs);
+      leftOut = this.metadata.replaceContent(id, size, parts, draft.kept, options);
       return this.metadata.entry(id)!;
     }));
     if (leftOut > 0) {
@@ -551,7 +557,7 @@ export class Controller {
    * keeps meanwhile, every stripe is stored anew and that is committed (the last
    * write wins, as for whole files).
    */
-  async writeEdit(id: number, edit: FileEdit, options: Pick<WriteOptions, 'modifiedMs' | 'lazy'> = {}): Promise<FileSnapshot | undefined> {
+  async writeEdit(id: number, edit: FileEdit, options: Pick<WriteOptions, 'modifiedMs' | 'changedMs' | 'lazy'> = {}): Promise<FileSnapshot | undefined> {
     let draft = await this.storeEdit(edit);
     let entry: Entry | undefined;
     try {

@@ -3,7 +3,7 @@
  *
  * Kernel contract: getattr answers stat(2) for a path (the kernel caches it for
  * attr_timeout seconds); a file with unsaved writes reports the size written, and its
- * last write's time as mtime. chmod, chown and utimens change metadata only (uid/gid
+ * last write's time as mtime and ctime (or a later utimens's). chmod, chown and utimens change metadata only (uid/gid
  * of -1 and UTIME_OMIT leave a field as it is); statfs reports the cluster's capacity
  * and free space (each file system counted once, see core/cluster-space.ts) divided
  * by the number of copies, since every byte is stored `replicas` times, and the
@@ -27,9 +27,16 @@ const UNCHANGED_ID = 0xffffffff;
 /** UTIME_OMIT arrives as -2^63 ms (see native/fuse-binding.mjs); times before 1970 as negative ms. */
 const OMIT_TIME = -(2 ** 63);
 
-export function statOf(entry: Entry, sizeOverride?: number, mtimeOverride?: number): Fuse.Stat {
+/** What a file with unsaved writes shows instead of its committed size and times. */
+interface Unsaved {
+  size: number;
+  modifiedMs?: number;
+  changedMs?: number;
+}
+
+export function statOf(entry: Entry, unsaved?: Unsaved): Fuse.Stat {
   const type = entry.kind === 'dir' ? S_IFDIR : entry.kind === 'symlink' ? S_IFLNK : S_IFREG;
-  const size = sizeOverride ?? entry.size;
+  const size = unsaved?.size ?? entry.size;
   return {
     mode: type | entry.mode,
     uid: entry.uid,
@@ -41,17 +48,17 @@ export function statOf(entry: Entry, sizeOverride?: number, mtimeOverride?: numb
     ino: entry.id,
     blksize: BLOCK,
     // A file's holes take no blocks (du); what unsaved writes will take is not known yet.
-    blocks: Math.ceil((entry.kind === 'file' && sizeOverride === undefined ? entry.storedBytes : size) / 512),
+    blocks: Math.ceil((entry.kind === 'file' && unsaved === undefined ? entry.storedBytes : size) / 512),
     atime: entry.accessedMs,
-    mtime: mtimeOverride ?? entry.modifiedMs,
-    ctime: entry.changedMs,
+    mtime: unsaved?.modifiedMs ?? entry.modifiedMs,
+    ctime: Math.max(entry.changedMs, unsaved?.changedMs ?? 0),
   };
 }
 
-/** What getattr answers for `entry`: a file with unsaved writes shows the size written, modified at its last write. */
+/** What getattr answers for `entry`: a file with unsaved writes shows the size written, modified and changed at its last write. */
 export function currentStat(files: OpenFiles, entry: Entry): Fuse.Stat {
   const dirty = entry.kind === 'file' ? files.dirtyOf(entry.id) : undefined;
-  return dirty ? statOf(entry, dirty.localSize, dirty.modifiedMs) : statOf(entry);
+  return dirty ? statOf(entry, { size: dirty.localSize!, modifiedMs: dirty.modifiedMs, changedMs: dirty.changedMs }) : statOf(entry);
 }
 
 export function attrOps(ctx: FuseContext): Fuse.Operations {

@@ -106,7 +106,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
     file.readWindow = ctx.windows.readWindow(fh);
     const copy = file.copy;
     if (streamed && copy) {
-      copy.dirty = true;
+      copy.changedNow(); // created, or cut to empty by O_TRUNC
       copy.streaming = StreamingUpload.start(controller, file.append ? undefined : ctx.windows.writeWindow(fh));
       copy.streamedBy = copy.streaming && file;
     }
@@ -114,7 +114,7 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
   };
 
   const commit = (copy: WorkingCopy) => copy.commitIfDirty(async () => {
-    const options = { modifiedMs: copy.modifiedMs, lazy: true };
+    const options = { modifiedMs: copy.modifiedMs, changedMs: copy.changedMs, lazy: true };
     // A stream stays the copy's content (for stat; reads wait) until it is committed.
     // One that has ended already is being diverted into the spool (by a read).
     const streaming = copy.streaming?.ended ? undefined : copy.streaming;

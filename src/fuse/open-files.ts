@@ -42,7 +42,9 @@
  * id), wherever renames moved it, and nowhere if it was removed; `path` follows the
  * mount's renames; `modifiedMs`, the time of the last change or what utimens set
  * after it (cp -a, rsync -a), is the mtime stat shows while the copy is dirty and the
- * one its commit records, as a local file's mtime is its last write's, not its close's; once making a spool failed, every later use of it
+ * one its commit records, as a local file's mtime is its last write's, not its close's;
+ * likewise `changedMs` for the ctime (a commit never moves it past an attribute change
+ * made after the last write, so `tar` sees no change after `tar x` closed the file); once making a spool failed, every later use of it
  * fails; a working copy lives while a handle uses it, and its spool is closed with
  * the last one.
  */
@@ -59,8 +61,10 @@ export class WorkingCopy {
   /** The handle that feeds `streaming` (its write window is that handle's). */
   streamedBy?: OpenFile;
   dirty = false;
-  /** The copy's mtime: when a change last ran, or what utimens set since (undefined: neither happened). */
+  /** The copy's mtime: when its content last changed, or what utimens set since (undefined: neither happened). */
   modifiedMs?: number;
+  /** When its content last changed (a write, a truncate, an O_TRUNC open or the create): the ctime its commit records. */
+  changedMs?: number;
   /** Why the copy is lost (see the header): set once, by lose(). */
   private lostBy?: { error: unknown };
   /** The handles open for writing on this file. */
@@ -148,6 +152,12 @@ export class WorkingCopy {
     for (const file of [...this.handles, ...this.readers]) file.readWindow?.takeBack();
   }
 
+  /** Its content changed now (and is not committed): dirty, and modified and changed now (an mtime from utimens is replaced). */
+  changedNow(): void {
+    this.dirty = true;
+    this.modifiedMs = this.changedMs = Date.now();
+  }
+
   /** Resolves when no commit queued so far is uploading this copy. */
   settled(): Promise<void> {
     return this.committing;
@@ -169,8 +179,7 @@ export class WorkingCopy {
     const done = this.committing.then(() => {
       this.throwIfLost();
       this.takeBackReadWindows();
-      this.dirty = true;
-      this.modifiedMs = Date.now();
+      this.changedNow();
       return run();
     });
     const tracked = done.then(() => undefined, () => undefined);

@@ -92,6 +92,14 @@ export interface PartRecord {
   nodes: string[];
 }
 
+/** What a new content's commit records besides its parts: each field defaults to leaving the content type, or to now. */
+export interface ContentStamp {
+  contentType?: string | null;
+  modifiedMs?: number;
+  /** The ctime, unless the file's is later already. */
+  changedMs?: number;
+}
+
 /** What every copy of a part holds: its chunk id, size and checksum. */
 export type ChunkRecord = Pick<PartRecord, 'chunkId' | 'size' | 'checksum'>;
 
@@ -221,7 +229,7 @@ export class MetadataStore {
       deleteEntry: db.prepare(`DELETE FROM entries WHERE id = ?`),
       touchDir: db.prepare(`UPDATE entries SET modified_ms = ?, changed_ms = ? WHERE id = ?`),
       setContent: db.prepare(`UPDATE entries SET size = @size, stored_bytes = @stored, version = version + 1, modified_ms = @modifiedMs,
-                                changed_ms = @now, content_type = COALESCE(@contentType, content_type), uncommitted_create = 0 WHERE id = @id`),
+                                changed_ms = MAX(changed_ms, @changedMs), content_type = COALESCE(@contentType, content_type), uncommitted_create = 0 WHERE id = @id`),
       // By the partial index entries_uncommitted_creates (schema.ts), which holds only these rows.
       uncommittedCreates: db.prepare(`SELECT id FROM entries WHERE uncommitted_create = 1 ORDER BY id`).pluck(),
       move: db.prepare(`UPDATE entries SET parent_id = ?, name = ?, changed_ms = ? WHERE id = ?`),
@@ -408,7 +416,7 @@ export class MetadataStore {
    * A copy on a node no longer known (forgotten while the draft was stored) is left
    * out; returns how many were, so that the caller has repair make them elsewhere.
    */
-  replaceContent(fileId: number, size: number, parts: readonly PartRecord[], kept: readonly string[], contentType?: string | null, modifiedMs?: number): number {
+  replaceContent(fileId: number, size: number, parts: readonly PartRecord[], kept: readonly string[], stamp: ContentStamp = {}): number {
     const now = Date.now();
     if (kept.length === 0) {
       this.stmt.doomReplicas.run(now, fileId);
@@ -431,7 +439,9 @@ export class MetadataStore {
       for (const node of nodes) this.stmt.insertReplica.run(part.chunkId, node);
     }
     const stored = parts.reduce((sum, part) => sum + part.size, 0);
-    this.stmt.setContent.run({ id: fileId, size, stored, now, modifiedMs: modifiedMs ?? now, contentType: contentType ?? null });
+    this.stmt.setContent.run({
+      id: fileId, size, stored, now, modifiedMs: stamp.modifiedMs ?? now, changedMs: stamp.changedMs ?? now, contentType: stamp.contentType ?? null,
+    });
     this.entriesChanged();
     return leftOut;
   }
