@@ -740,6 +740,23 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync and delet
     await ok(`tar -C ${fsys.mnt}/untarred -cf - . > /dev/null && rm -r ${fsys.mnt}/untarred`);
   });
 
+  it('a truncate by path commits at once while handles open for writing have nothing uncommitted', async () => {
+    const file = fsys.at('cut.bin');
+    const data = testBytes(100, 'cut');
+    await fs.writeFile(file, data);
+    const writer = await fs.open(file, 'r+');
+    try {
+      await writer.write(Buffer.from('edited'), 0, 6, 0);
+      await writer.sync(); // committed: the handle's copy holds nothing uncommitted
+      await ok(`perl -e 'truncate("${file}", 50) or die "$!"'`); // truncate(2) by path (Node's and coreutils' truncate open the file)
+      const overRest = Buffer.from(await (await fetch(`${fsys.restUrl}/fs/cut.bin`)).arrayBuffer());
+      assert.ok(overRest.equals(Buffer.concat([Buffer.from('edited'), data.subarray(6, 50)])), `REST reads the truncated file at once (${overRest.length} bytes)`);
+    } finally {
+      await writer.close();
+    }
+    assert.equal((await fs.stat(file)).size, 50);
+  });
+
   it('a file deleted over REST while a program writes it stays deleted after its close, and a new file there is kept', async () => {
     await fs.writeFile(fsys.at('deleted.log'), 'before\n');
     const handle = await fs.open(fsys.at('deleted.log'), 'a');

@@ -45,8 +45,9 @@
  *   the stream; anything else moves its bytes to a spool, whose changes close() uploads.
  *   From its third stripe on, such a file's sequential writes are answered by the
  *   binding (io-window.ts) and only the one that fills a stripe comes here.
- * - truncate of a path with no unsaved writes commits at once (Controller.resize):
- *   only the stripe where the file now ends is stored again; growing leaves a hole.
+ * - truncate of a path with no unsaved writes commits at once (Controller.resize, or
+ *   through the working copy of handles whose writes were all committed): only the
+ *   stripe where the file now ends is stored again; growing leaves a hole.
  * - After each read of committed content, the part that holds the next byte (or
  *   this read's) is lent to the binding, which answers the reads inside it itself;
  *   every change through the handle (write, ftruncate) takes it back first, and so
@@ -288,7 +289,15 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
     truncate: (path, size, cb) => answer(ctx, 'truncate', path, cb, async () => {
       const writing = files.writing(controller.stat(path).id);
       await writing?.settled(); // a commit of the file under way lands first: the truncate applies to what it committed
-      if (writing?.hasLocalContent) return truncateCopy(writing, size);
+      if (writing?.hasLocalContent) {
+        // Joins the writes not committed yet, if any: their close commits it. If there are
+        // none (say, their handles were closed and the releases have not come yet), it is
+        // committed now, as a truncate of a file nobody writes is.
+        const uncommitted = writing.dirty;
+        await truncateCopy(writing, size);
+        if (!uncommitted) await commit(writing);
+        return;
+      }
       const resized = await controller.resize(path, size);
       if (writing && !writing.hasLocalContent) writing.readNewer(resized);
     }),
