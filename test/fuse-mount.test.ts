@@ -624,7 +624,7 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync and delet
     assert.equal(out, '200000\nappended-1\nappended-2\n');
   });
 
-  it('a reader at the end of its version does not read on into a version that replaced it, only into one that grew from it', async () => {
+  it('a reader past the end of its version does not read on into a version that replaced it, only into one that grew from it', async () => {
     const file = fsys.at('replaced.bin');
     const v1 = testBytes(2 * STRIPE + 1000, 'grow-v1');
     await fs.writeFile(file, v1);
@@ -652,6 +652,16 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync and delet
       assert.ok((await readOn(v1.length)).equals(v3.subarray(v1.length)), 'a version that only grew from the reader\'s is read on');
     } finally {
       await reader.close();
+    }
+    // A reader that has read nothing yet, and a truncate(2) that grows the file: zeros up to the new size.
+    await fs.writeFile(file, 'short');
+    const early = await fs.open(file, 'r');
+    try {
+      await ok(`perl -e 'truncate("${file}", ${3 * STRIPE}) or die "$!"'`);
+      const { bytesRead, buffer } = await early.read(Buffer.alloc(10, 1), 0, 10, STRIPE + 5);
+      assert.ok(buffer.subarray(0, bytesRead).equals(Buffer.alloc(10)), `zeros inside the new size (${bytesRead} bytes read)`);
+    } finally {
+      await early.close();
     }
   });
 

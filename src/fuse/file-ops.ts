@@ -5,10 +5,11 @@
  * Kernel contract and how raidfs meets it:
  * - open/create return a handle. Reads of a file not written through this handle
  *   come from the version committed when it was opened (a FileSnapshot), with
- *   read-ahead when reading is sequential; once a handle has read that version to its
- *   end, a read past it moves the handle to the newest committed version if that one
- *   only grew from it (core/version-growth.ts), so `tail -f` follows a file, and a
- *   reader never gets the tail of a version that replaced its own. A program that
+ *   read-ahead when reading is sequential; a read past that version's end moves the
+ *   handle to the newest committed version if that one only grew from it
+ *   (core/version-growth.ts), so `tail -f` follows a file and a truncate that grew
+ *   it reads as zeros, and a reader never gets the tail of a version that replaced
+ *   its own. A program that
  *   has the file open for writing reads its own writes through any handle it opens
  *   for reading (open-files.ts). Whether a handle goes through the kernel's page cache,
  *   and whether its open keeps the pages cached, is page-cache.ts's answer, given
@@ -144,17 +145,17 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
   };
 
   /**
-   * The committed version a read of [pos, end) reads: the handle's, or, if the handle
-   * has already read that version to its end and this read goes past it, the newest
-   * if it only grew from the handle's (so `tail -f` follows a file that other programs
-   * append to; the kernel asks for whole pages, so the read comes back for the last
-   * page). A newest version that replaced the handle's is not read on (its tail after
-   * the old bytes would be a file that never existed): the handle stays at its end. A
-   * reader never mixes two versions.
+   * The committed version a read of [pos, end) reads: the handle's, or, if this read
+   * goes past that version's end, the newest if it only grew from the handle's (so
+   * `tail -f` follows a file that other programs append to; the kernel asks for whole
+   * pages, so the read comes back for the last page). Its bytes up to the old end are
+   * the handle's, so moving mixes nothing. A newest version that replaced the
+   * handle's is not read on (its tail after the old bytes would be a file that never
+   * existed): the handle stays at its end.
    */
   const versionFor = async (file: OpenFile, end: number): Promise<FileSnapshot> => {
     const current = file.snapshot;
-    if (!file.readTheEnd || end <= current.entry.size) return current;
+    if (end <= current.entry.size) return current;
     const latest = controller.snapshotById(file.fileId);
     if (!latest || latest.entry.version === current.entry.version || file.notGrownInto === latest.entry.version) return current;
     const held = controller.hold(latest); // read while comparing; the handle's own version is held by the handle
@@ -258,7 +259,6 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
       file.readAhead?.passed(pos);
       if (sequential) (file.readAhead ??= controller.startReadAhead()).fetch(snapshot.parts, pos + len, READ_AHEAD_STRIPES * controller.stripeSize);
       file.readFrontier = Math.max(file.readFrontier, pos + read);
-      if (pos + read >= snapshot.entry.size && file.snapshot === snapshot) file.readTheEnd = true;
       const unchanged = file.snapshot === snapshot && !file.readCopy?.dirty && !file.localCopy; // no write came while the parts were fetched
       if (unchanged && file.readWindow) {
         const part = controller.cachedPartAt(snapshot, pos + read) ?? controller.cachedPartAt(snapshot, pos);

@@ -6,9 +6,8 @@
  * appending to one log (`echo ... >> log` from two shells) both see and keep each
  * other's lines, and a handle open for writing reads what another wrote. Handles open
  * only for reading keep close-to-open semantics: each reads the version committed when
- * it was opened (its FileSnapshot), never a file half-written, until it has read to
- * its end; its next read past that end moves it to the newest committed version if
- * that one only grew from it (`tail -f`). The exception is a program reading what it
+ * it was opened (its FileSnapshot), never a file half-written; a read past its end
+ * moves it to the newest committed version if that one only grew from it (`tail -f`). The exception is a program reading what it
  * is writing itself: a handle it opens only for reading while it has the file open
  * for writing through another reads that working copy, as on a local disk (`git
  * index-pack` writes a pack through one descriptor and reads it back through new
@@ -235,8 +234,6 @@ export class OpenFile {
    * of the part lent to the binding after it (-1 before any read). For read-ahead.
    */
   readFrontier = -1;
-  /** A read of this handle was answered up to the end of the version it reads. */
-  readTheEnd = false;
   /** The newest version whose growth from this handle's was checked and found to be a replace (not read on). */
   notGrownInto?: number;
   /** Its first write (or O_TRUNC open) took off the set-ID bits it had to (set-id-bits.ts): later ones need not look. */
@@ -297,7 +294,6 @@ export class OpenFile {
    * local content) to a newer committed version, taking back what was lent of the old.
    */
   readNewer(snapshot: FileSnapshot): void {
-    this.readTheEnd = false;
     if (this.readCopy) {
       this.readCopy.readNewer(snapshot);
     } else {

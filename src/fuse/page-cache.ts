@@ -4,8 +4,8 @@
  * The kernel keeps one page cache per inode and serves every handle that does not
  * bypass it (direct I/O) from it; under libfuse 2 each name of a file is an inode of
  * its own, known by its node id. raidfs handles see different contents, though: one
- * open only for reading sees the version committed when it opened (until it has read
- * it to the end, open-files.ts), one open for writing sees the working copy. With
+ * open only for reading sees the version committed when it opened (or a newer one
+ * that only grew from it, open-files.ts), one open for writing sees the working copy. With
  * libfuse's auto_cache (pages kept while mtime and size look unchanged), a reader of
  * the old version refilled the cache after a commit, and a `cat` opened just after it
  * read the old content; and a program reading a file saw the bytes another program
