@@ -3,11 +3,11 @@
  *
  * Kernel contract: getattr answers stat(2) for a path (the kernel caches it for
  * attr_timeout seconds); a file with unsaved writes reports the size written, and its
- * last write's time as mtime and ctime (or a later utimens's). chmod, chown and utimens change metadata only (uid/gid
- * of -1 and UTIME_OMIT leave a field as it is); statfs reports the cluster's capacity
- * and free space (each file system counted once, see core/cluster-space.ts) divided
- * by the number of copies, since every byte is stored `replicas` times, and the
- * entries in the tree as used inodes.
+ * last write's time as mtime and ctime (or a later utimens's). chmod, chown and
+ * utimens change metadata only (uid/gid of -1 and UTIME_OMIT leave a field as it
+ * is); statfs reports the cluster's capacity and free space (each file system counted
+ * once, see core/cluster-space.ts) divided by the number of copies, since every byte
+ * is stored `replicas` times, and the entries in the tree as used inodes.
  */
 import type Fuse from 'fuse-native';
 import { clusterSpace } from '../core/cluster-space';

@@ -9,11 +9,11 @@
  *   handle to the newest committed version if that one only grew from it
  *   (core/version-growth.ts), so `tail -f` follows a file and a truncate that grew
  *   it reads as zeros, and a reader never gets the tail of a version that replaced
- *   its own. A program that
- *   has the file open for writing reads its own writes through any handle it opens
- *   for reading (open-files.ts). Whether a handle goes through the kernel's page cache,
- *   and whether its open keeps the pages cached, is page-cache.ts's answer, given
- *   with the open's: no handle is handed pages of a content it should not see.
+ *   its own. A program that has the file open for writing reads its own writes
+ *   through any handle it opens for reading (open-files.ts). Whether a handle goes
+ *   through the kernel's page cache, and whether its open keeps the pages cached, is
+ *   page-cache.ts's answer, given with the open's: no handle is handed pages of a
+ *   content it should not see.
  * - write lands in the handle's disk spool (never the whole file in memory), or, for a
  *   streamed file, in the upload's stripe buffer; the buffer FUSE lends is fully
  *   consumed before the callback, as fuse-native requires.

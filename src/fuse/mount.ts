@@ -8,12 +8,13 @@
  *
  * Lifecycle: a stale mount left by a crashed daemon ("Transport endpoint is not
  * connected") is lazily unmounted before mounting, while a FUSE mount whose daemon
- * answers or hangs is refused (never taken from under its programs); unmount() detaches the mount
- * even while programs still use it (fusermount -uz), and then closes the files they
- * had open, committing nothing they wrote since their last close or fsync (their
- * programs see ENOTCONN; a file they were creating is removed); `unmountedElsewhere` resolves
- * when the mount disappears without unmount() (`umount DIR`, as fstab users do), so
- * the daemon can shut down like any FUSE file system does.
+ * answers or hangs is refused (never taken from under its programs); unmount()
+ * detaches the mount even while programs still use it (fusermount -uz), and then
+ * closes the files they had open, committing nothing they wrote since their last
+ * close or fsync (their programs see ENOTCONN; a file they were creating is
+ * removed); `unmountedElsewhere` resolves when the mount disappears without
+ * unmount() (`umount DIR`, as fstab users do), so the daemon can shut down like any
+ * FUSE file system does.
  *
  * Invariant: this process never makes file-system calls on its own mount point
  * other than mounting and unmounting it (that would deadlock the single JS thread).
@@ -128,10 +129,10 @@ const LIVENESS_TIMEOUT_MS = 3_000;
 
 /**
  * Lazily unmounts a FUSE mount left at `mountpoint` by a daemon that is gone (a
- * lookup in it fails with ENOTCONN, "Transport endpoint is not connected"). A mount whose
- * daemon still answers (another raidfs, sshfs), or does not answer at all (stopped,
- * hung), is refused instead: taking it away would cut off the programs using it, and
- * a raidfs serving it would shut down.
+ * lookup in it fails with ENOTCONN, "Transport endpoint is not connected"). A mount
+ * whose daemon still answers (another raidfs, sshfs), or does not answer at all
+ * (stopped, hung), is refused instead: taking it away would cut off the programs
+ * using it, and a raidfs serving it would shut down.
  */
 async function recoverStaleMount(mountpoint: string): Promise<void> {
   if (!fuseMountedAt(mountpoint)) return;
