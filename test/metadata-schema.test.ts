@@ -10,7 +10,8 @@
  * before hard links have one name each, a file's further names found by index, and
  * every database has a cluster id of its own, one from before cluster ids too; the
  * files a create made and no content commit filled are found by index, and no file
- * from before the mark is taken for one.
+ * from before the mark is taken for one; copies from before faults were recorded
+ * are intact, and the parts with a copy recorded bad are found by index.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -33,7 +34,7 @@ describe('metadata schema', () => {
     const store = new MetadataStore(file);
     const entry = store.insertEntry(ROOT_ID, 'old', { kind: 'file', mode: 0o644 });
     store.transaction(() => store.replaceContent(entry.id, bytes.length, [
-      { idx: 0, offset: 0, size: bytes.length, chunkId: 'c0', checksum: old, nodes: ['n1', 'n2'] },
+      { idx: 0, offset: 0, size: bytes.length, chunkId: 'c0', checksum: old, nodes: ['n1', 'n2'], faults: {} },
     ], []));
     store.close();
 
@@ -44,7 +45,7 @@ describe('metadata schema', () => {
     assert.deepEqual(reopened.parts(entry.id).map((p) => p.checksum), [old]);
     const fresh = reopened.insertEntry(ROOT_ID, 'new', { kind: 'file', mode: 0o644 });
     reopened.transaction(() => reopened.replaceContent(fresh.id, bytes.length, [
-      { idx: 0, offset: 0, size: bytes.length, chunkId: 'c1', checksum: checksumOf(bytes), nodes: ['n1', 'n2'] },
+      { idx: 0, offset: 0, size: bytes.length, chunkId: 'c1', checksum: checksumOf(bytes), nodes: ['n1', 'n2'], faults: {} },
     ], []));
     assert.deepEqual(reopened.parts(fresh.id).map((p) => p.checksum), [checksumOf(bytes)]);
     assert.equal(reopened.part('c0')?.checksum.algorithm, ChecksumAlgorithm.SHA256);
@@ -76,7 +77,7 @@ describe('metadata schema', () => {
   it('counts the bytes each file\'s parts hold, also for files stored before they were counted', () => {
     const file = path.join(dir, 'stored.sqlite');
     const part = (idx: number, size: number) => ({
-      idx, offset: idx * 100, size, chunkId: `s${idx}`, checksum: checksumOf(Buffer.alloc(size, 1)), nodes: ['n1', 'n2'],
+      idx, offset: idx * 100, size, chunkId: `s${idx}`, checksum: checksumOf(Buffer.alloc(size, 1)), nodes: ['n1', 'n2'], faults: {},
     });
     const store = new MetadataStore(file);
     const holey = store.insertEntry(ROOT_ID, 'holey', { kind: 'file', mode: 0o644 });
@@ -259,5 +260,47 @@ describe('metadata schema', () => {
     db.close();
     assert.match(plan.map((p) => p.detail).join('; '), /USING (COVERING )?INDEX entries_uncommitted_creates/);
     assert.doesNotMatch(plan.map((p) => p.detail).join('; '), /TEMP B-TREE/);
+  });
+
+  it('counts copies from before faults were recorded as intact, and finds the parts with a copy recorded bad by index', () => {
+    const file = path.join(dir, 'faults.sqlite');
+    const store = new MetadataStore(file);
+    for (const id of ['n1', 'n2']) store.upsertNode(id, 'test', { capacityBytes: 1, freeBytes: 1, usedBytes: 0, chunkCount: 0 });
+    const entry = store.insertEntry(ROOT_ID, 'older', { kind: 'file', mode: 0o644 });
+    const checksum = checksumOf(Buffer.alloc(10));
+    store.transaction(() => store.replaceContent(entry.id, 20, [0, 1].map((idx) => (
+      { idx, offset: idx * 10, size: 10, chunkId: `f${idx}`, checksum, nodes: ['n1', 'n2'], faults: {} }
+    )), []));
+    store.close();
+
+    // Back to schema 13, as an older raidfs left it: no copy recorded bad.
+    backToSchema(file, 13);
+
+    const reopened = new MetadataStore(file);
+    assert.deepEqual(reopened.copyCounts(['n1', 'n2'], 2), { parts: 2, underReplicated: 0, unavailable: 0, damaged: 0 });
+    assert.deepEqual(reopened.parts(entry.id).map((p) => p.faults), [{}, {}]);
+    reopened.setCopyFault('f0', 'n1', 'corrupt');
+    reopened.setCopyFault('f0', 'n2', 'unreadable');
+    assert.deepEqual(reopened.part('f0')?.faults, { n1: 'corrupt', n2: 'unreadable' });
+    assert.deepEqual(reopened.copyCounts(['n1', 'n2'], 2), { parts: 2, underReplicated: 1, unavailable: 1, damaged: 1 });
+    assert.deepEqual(reopened.damagedFiles(10), [entry.id]);
+    reopened.setCopyFault('f0', 'n2', null);
+    assert.deepEqual(reopened.copyCounts(['n1', 'n2'], 2), { parts: 2, underReplicated: 1, unavailable: 0, damaged: 0 });
+    assert.deepEqual(reopened.copyCounts(['n1'], 2), { parts: 2, underReplicated: 2, unavailable: 1, damaged: 0 });
+    reopened.close();
+
+    // Repair's search and the damaged files read only the parts with a fault (the
+    // partial index), or the parts of one set of holders; none sorts.
+    const db = new Database(file, { readonly: true });
+    const planOf = (sql: string) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ holders: '["n1","n2"]', faults: '{}', after: '', limit: 10 }) as Array<{ detail: string }>)
+      .map((p) => p.detail).join('; ');
+    const withFaults = planOf(`SELECT chunk_id FROM parts WHERE holders = @holders AND faults = @faults AND faults <> '{}' AND chunk_id > @after
+                               ORDER BY chunk_id LIMIT @limit`);
+    const filesWithFaults = planOf(`SELECT DISTINCT file_id FROM parts WHERE holders = @holders AND faults = @faults AND faults <> '{}' LIMIT @limit`);
+    const intact = planOf(`SELECT chunk_id FROM parts WHERE holders = @holders AND faults = '{}' AND chunk_id > @after ORDER BY chunk_id LIMIT @limit`);
+    db.close();
+    for (const plan of [withFaults, filesWithFaults]) assert.match(plan, /USING (COVERING )?INDEX parts_with_faults \(holders=\? AND faults=\?/);
+    assert.match(intact, /USING (COVERING )?INDEX parts_by_holders \(holders=\? AND chunk_id>\?\)/);
+    for (const plan of [withFaults, intact]) assert.doesNotMatch(plan, /TEMP B-TREE/);
   });
 });

@@ -14,7 +14,7 @@ import { ChecksumAlgorithm } from '../src/wire/checksum';
 function partsOf(sizes: number[]): PartRecord[] {
   let offset = 0;
   return sizes.map((size, idx) => {
-    const part = { idx, offset, size, chunkId: `c${idx}`, checksum: { algorithm: ChecksumAlgorithm.BLAKE3, digest: Buffer.alloc(32) }, nodes: ['a', 'b'] };
+    const part = { idx, offset, size, chunkId: `c${idx}`, checksum: { algorithm: ChecksumAlgorithm.BLAKE3, digest: Buffer.alloc(32) }, nodes: ['a', 'b'], faults: {} };
     offset += size;
     return part;
   });

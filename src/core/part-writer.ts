@@ -255,7 +255,7 @@ export class PartWriter {
     }
     // A copy that failed may still sit in a queue towards its node: then the bytes are not reused.
     if (errors.length === 0) this.buffers.give(data);
-    return { idx, offset, size: data.length, chunkId, checksum, nodes: holders };
+    return { idx, offset, size: data.length, chunkId, checksum, nodes: holders, faults: {} };
   }
 
   private placementFailure(stored: number, bytes: number, errors: Error[]): RaidfsError {

@@ -33,6 +33,10 @@ const UNDO: Readonly<Record<number, string>> = {
   11: 'DROP TABLE cluster',
   // 13: files a create made and no content commit filled.
   12: 'DROP INDEX entries_uncommitted_creates; ALTER TABLE entries DROP COLUMN uncommitted_create',
+  // 14: the faults of copies known bad, and the counts of parts by them.
+  13: `DROP TRIGGER replica_fault_changed; DROP TRIGGER faulty_replica_removed; DROP TRIGGER faulty_part_added;
+      DROP TRIGGER faulty_part_removed; DROP TRIGGER part_faults_changed; DROP TABLE fault_sets;
+      DROP INDEX parts_with_faults; ALTER TABLE parts DROP COLUMN faults; ALTER TABLE replicas DROP COLUMN fault`,
 };
 
 /** Takes the metadata file `file` (closed) back to schema `version`. */

@@ -27,9 +27,14 @@
  *   a suffix of commits, each whole. unsyncedCommits counts the lazy commits since.
  * - Calls are synchronous and short (indexed lookups); listings of many entries (a
  *   directory's, every file's) go a page at a time, each from where the last ended.
- *   Nothing scans the parts: counts of copies come from holder_sets, kept by
- *   triggers (schema.ts), and partsWithFewerCopies pages through the parts of the
- *   sets that lack copies, by index.
+ *   Nothing scans the parts: counts of copies come from holder_sets and fault_sets,
+ *   kept by triggers (schema.ts), and partsWithFewerCopies pages through the parts
+ *   of the sets that lack intact copies, by index.
+ * - A copy's fault (CopyFault) is set only by setCopyFault, when a scrub or read
+ *   found it bad, and goes when setCopyFault clears it (rewritten, or found good
+ *   since) or when the copy leaves its part (dropped, moved, the file replaced or
+ *   deleted, its node forgotten). A copy with a fault still counts as a holder (it
+ *   is kept, and may be mended) but never as an intact copy.
  */
 import Database from 'better-sqlite3';
 import { FileLockedError, FileOpenError, openLocked } from '../../common/file-lock';
@@ -81,6 +86,17 @@ export interface EntryAttributes {
   accessedMs?: number;
 }
 
+/**
+ * What a scrub or read last found wrong with a copy that was kept (schema.ts,
+ * replicas.fault): its node has no such chunk ('missing'), its bytes do not match
+ * their checksum or are another chunk's ('corrupt'; scrub's check also reports a file
+ * it cannot read so), or its node could not read its file (an I/O error: 'unreadable').
+ */
+export type CopyFault = 'missing' | 'corrupt' | 'unreadable';
+
+/** The copies of a part known bad, by node (none for nearly every part). */
+export type CopyFaults = Readonly<Partial<Record<string, CopyFault>>>;
+
 export interface PartRecord {
   idx: number;
   offset: number;
@@ -88,8 +104,21 @@ export interface PartRecord {
   chunkId: string;
   /** Of the part's bytes, as its chunk's copies are stored with it. */
   checksum: Checksum;
-  /** Nodes holding a copy. */
+  /** Nodes holding a copy, intact or not. */
   nodes: string[];
+  /** Of `nodes`, those whose copy is known bad, and why (see CopyFault). */
+  faults: CopyFaults;
+}
+
+/** How many parts there are, and how many lack intact copies on the nodes counted (MetadataStore.copyCounts). */
+export interface CopyCounts {
+  parts: number;
+  /** Parts with fewer than `replicas` intact copies on the nodes counted. */
+  underReplicated: number;
+  /** Parts with no intact copy on the nodes counted: every copy there is known bad, or none is there. */
+  unavailable: number;
+  /** Parts with no intact copy anywhere: every copy they have, wherever it is, is known bad (or they have none). */
+  damaged: number;
 }
 
 /** What a new content's commit records besides its parts: each field defaults to leaving the content type, or to now. */
@@ -134,7 +163,7 @@ export interface NodeRow {
 }
 
 /** A part's columns as a RawPart: its holders (schema.ts) are the nodes with a copy. */
-const PART_COLUMNS = `idx, offset, size, chunk_id AS chunkId, digest, digest_algorithm AS algorithm, holders AS nodes`;
+const PART_COLUMNS = `idx, offset, size, chunk_id AS chunkId, digest, digest_algorithm AS algorithm, holders AS nodes, faults`;
 
 /**
  * Entries as reached by a name: the row `n` holding the name (parent, name, nameId)
@@ -262,9 +291,21 @@ export class MetadataStore {
       partExists: db.prepare(`SELECT 1 FROM parts WHERE chunk_id = ?`),
       nodeKnown: db.prepare(`SELECT 1 FROM nodes WHERE id = ?`).pluck(),
       holderSets: db.prepare(`SELECT holders, parts FROM holder_sets`),
-      partsHeldBy: db.prepare(`SELECT ${PART_COLUMNS} FROM parts
-                                 WHERE holders = @holders AND chunk_id > @after ORDER BY chunk_id LIMIT @limit`),
-      copiesOnNode: db.prepare(`SELECT r.chunk_id AS chunkId, p.size, p.digest, p.digest_algorithm AS algorithm
+      faultSets: db.prepare(`SELECT holders, faults, parts FROM fault_sets`),
+      // Parts with these holders and no fault, by parts_by_holders (the few with one are filtered out).
+      partsHeldIntactBy: db.prepare(`SELECT ${PART_COLUMNS} FROM parts
+                                 WHERE holders = @holders AND faults = '{}' AND chunk_id > @after ORDER BY chunk_id LIMIT @limit`),
+      // Parts with these holders and faults, by the partial index parts_with_faults (which holds no other part).
+      partsHeldWithFaults: db.prepare(`SELECT ${PART_COLUMNS} FROM parts
+                                 WHERE holders = @holders AND faults = @faults AND faults <> '{}' AND chunk_id > @after
+                                 ORDER BY chunk_id LIMIT @limit`),
+      // The files of such parts, by the same indexes.
+      filesHeldIntactBy: db.prepare(`SELECT DISTINCT file_id FROM parts WHERE holders = @holders AND faults = '{}' LIMIT @limit`).pluck(),
+      filesHeldWithFaults: db.prepare(`SELECT DISTINCT file_id FROM parts
+                                 WHERE holders = @holders AND faults = @faults AND faults <> '{}' LIMIT @limit`).pluck(),
+      fileOfPart: db.prepare(`SELECT file_id FROM parts WHERE chunk_id = ?`).pluck(),
+      setCopyFault: db.prepare(`UPDATE replicas SET fault = @fault WHERE chunk_id = @chunkId AND node_id = @nodeId AND fault IS NOT @fault`),
+      copiesOnNode: db.prepare(`SELECT r.chunk_id AS chunkId, p.size, p.digest, p.digest_algorithm AS algorithm, r.fault
                                  FROM replicas r JOIN parts p ON p.chunk_id = r.chunk_id
                                  WHERE r.node_id = ? AND r.chunk_id > ? ORDER BY r.chunk_id LIMIT ?`),
       unaccounted: db.prepare(`SELECT j.value FROM json_each(@ids) j
@@ -551,9 +592,13 @@ export class MetadataStore {
     return this.stmt.hasCopiesOn.get({ nodeId }) === 1;
   }
 
-  /** How many parts would have fewer than `replicas` copies without their copy on `nodeId` (from holder_sets). */
+  /**
+   * How many parts would have fewer than `replicas` intact copies without their copy
+   * on `nodeId`, wherever the others are (from holder_sets and fault_sets).
+   */
   partsNeedingCopyOn(nodeId: string, replicas: number): number {
-    return this.partsHeldBy((nodes) => nodes.includes(nodeId) && nodes.length - 1 < replicas);
+    return this.partsHeldBy((set) => set.nodes.includes(nodeId)
+      && intactCopiesOn(set, set.nodes.filter((id) => id !== nodeId)) < replicas);
   }
 
   /**
@@ -561,7 +606,7 @@ export class MetadataStore {
    * holder_sets), and each doomed copy it has not deleted yet (one count by index).
    */
   chunksExpectedOn(nodeId: string): { copies: number; doomed: number } {
-    return { copies: this.partsHeldBy((nodes) => nodes.includes(nodeId)), doomed: this.stmt.doomedCountOn.get(nodeId) as number };
+    return { copies: this.partsHeldBy((set) => set.nodes.includes(nodeId)), doomed: this.stmt.doomedCountOn.get(nodeId) as number };
   }
 
   /** Forgets at most `limit` of the doomed copies on `nodeId`, in one short transaction; returns how many. */
@@ -592,15 +637,17 @@ export class MetadataStore {
   }
 
   /**
-   * Parts with fewer than `replicas` copies on `nodes`, in batches of at most `limit`:
-   * one indexed query per batch, run when the batch is asked for, so a caller that
-   * waits between batches never holds the database for long. Parts that change
-   * holders during the walk may be skipped or seen twice; the next pass finds them.
+   * Parts with fewer than `replicas` intact copies on `nodes`, in batches of at most
+   * `limit`: one indexed query per batch, run when the batch is asked for, so a caller
+   * that waits between batches never holds the database for long. Parts that change
+   * holders or faults during the walk may be skipped or seen twice; the next pass
+   * finds them.
    */
   *partsWithFewerCopies(nodes: readonly string[], replicas: number, limit: number): Generator<PartRecord[]> {
-    for (const { holders } of this.holderSets().filter((set) => copiesOn(set.nodes, nodes) < replicas)) {
+    for (const set of this.copySets().filter((s) => intactCopiesOn(s, nodes) < replicas)) {
+      const query = set.faults === NO_FAULTS ? this.stmt.partsHeldIntactBy : this.stmt.partsHeldWithFaults;
       for (let after = ''; ;) {
-        const batch = (this.stmt.partsHeldBy.all({ holders, after, limit }) as RawPart[]).map(partFromRow);
+        const batch = (query.all({ holders: set.holders, faults: set.faults, after, limit }) as RawPart[]).map(partFromRow);
         if (batch.length) yield batch;
         if (batch.length < limit) break;
         after = batch.at(-1)!.chunkId;
@@ -608,32 +655,78 @@ export class MetadataStore {
     }
   }
 
-  /** How many parts there are, how many have fewer than `replicas` copies on `nodes`, and how many none. */
-  copyCounts(nodes: readonly string[], replicas: number): { parts: number; underReplicated: number; unavailable: number } {
-    const counts = { parts: 0, underReplicated: 0, unavailable: 0 };
-    for (const set of this.holderSets()) {
-      const copies = copiesOn(set.nodes, nodes);
+  /** How many parts there are, and how many lack intact copies on `nodes` (see CopyCounts); from a few rows. */
+  copyCounts(nodes: readonly string[], replicas: number): CopyCounts {
+    const counts = { parts: 0, underReplicated: 0, unavailable: 0, damaged: 0 };
+    for (const set of this.copySets()) {
+      const copies = intactCopiesOn(set, nodes);
       counts.parts += set.parts;
       if (copies < replicas) counts.underReplicated += set.parts;
       if (copies === 0) counts.unavailable += set.parts;
+      if (intactCopiesOn(set, set.nodes) === 0) counts.damaged += set.parts;
     }
     return counts;
   }
 
-  /** How many parts have holders that `match` (from holder_sets). */
-  private partsHeldBy(match: (nodes: readonly string[]) => boolean): number {
-    return this.holderSets().filter((set) => match(set.nodes)).reduce((total, set) => total + set.parts, 0);
+  /**
+   * The ids of up to `limit` files with a damaged part (no intact copy anywhere; see
+   * CopyCounts), by index: only damaged parts are read (by parts_with_faults, and by
+   * parts_by_holders those with no copy at all).
+   */
+  damagedFiles(limit: number): number[] {
+    const files = new Set<number>();
+    for (const set of this.copySets().filter((s) => intactCopiesOn(s, s.nodes) === 0)) {
+      if (files.size >= limit) break;
+      const query = set.faults === NO_FAULTS ? this.stmt.filesHeldIntactBy : this.stmt.filesHeldWithFaults;
+      const ids = query.all({ holders: set.holders, faults: set.faults, limit }) as number[];
+      for (const id of ids) if (files.size < limit) files.add(id);
+    }
+    return [...files];
   }
 
-  /** Each distinct set of holders and how many parts it has (a few rows: one per combination of nodes in use). */
-  private holderSets(): Array<{ holders: string; nodes: string[]; parts: number }> {
-    return (this.stmt.holderSets.all() as Array<{ holders: string; parts: number }>)
-      .map((row) => ({ ...row, nodes: JSON.parse(row.holders) as string[] }));
+  /** The file whose part is stored as `chunkId`, if any still refers to it. */
+  fileOfPart(chunkId: string): number | undefined {
+    return this.stmt.fileOfPart.get(chunkId) as number | undefined;
   }
 
-  /** The copies `nodeId` should hold, in chunk id order after `after`. */
-  copiesOnNode(nodeId: string, after: string, limit: number): ChunkRecord[] {
-    return (this.stmt.copiesOnNode.all(nodeId, after, limit) as Array<Omit<ChunkRecord, 'checksum'> & Checksum>)
+  /**
+   * Records what is wrong with the copy of `chunkId` on `nodeId` (a scrub or read found
+   * it bad), or that nothing is (null: it was rewritten, or found good since). Does
+   * nothing if the part records no such copy (dropped or replaced meanwhile), or it
+   * already has that fault.
+   */
+  setCopyFault(chunkId: string, nodeId: string, fault: CopyFault | null): void {
+    this.stmt.setCopyFault.run({ chunkId, nodeId, fault });
+  }
+
+  /** How many parts have holders and faults that `match` (from holder_sets and fault_sets). */
+  private partsHeldBy(match: (set: CopySet) => boolean): number {
+    return this.copySets().filter(match).reduce((total, set) => total + set.parts, 0);
+  }
+
+  /**
+   * Each distinct pair of holders and faults and how many parts have it (a few rows:
+   * one per combination of nodes in use, and one per combination of bad copies found).
+   * holder_sets counts every part by holders; fault_sets those with faults, which are
+   * taken out of their holders' row here.
+   */
+  private copySets(): CopySet[] {
+    const withFaults = (this.stmt.faultSets.all() as Array<{ holders: string; faults: string; parts: number }>)
+      .map((row) => ({ ...row, nodes: JSON.parse(row.holders) as string[], faultyNodes: Object.keys(JSON.parse(row.faults) as object) }));
+    const faultyParts = new Map<string, number>();
+    for (const set of withFaults) faultyParts.set(set.holders, (faultyParts.get(set.holders) ?? 0) + set.parts);
+    const intact = (this.stmt.holderSets.all() as Array<{ holders: string; parts: number }>)
+      .map((row) => ({
+        holders: row.holders, faults: NO_FAULTS, parts: row.parts - (faultyParts.get(row.holders) ?? 0),
+        nodes: JSON.parse(row.holders) as string[], faultyNodes: [],
+      }))
+      .filter((set) => set.parts > 0);
+    return [...intact, ...withFaults];
+  }
+
+  /** The copies `nodeId` should hold, in chunk id order after `after`, each with its fault if one is known. */
+  copiesOnNode(nodeId: string, after: string, limit: number): Array<ChunkRecord & { fault: CopyFault | null }> {
+    return (this.stmt.copiesOnNode.all(nodeId, after, limit) as Array<Omit<ChunkRecord, 'checksum'> & Checksum & { fault: CopyFault | null }>)
       .map(({ digest, algorithm, ...copy }) => ({ ...copy, checksum: { algorithm, digest } }));
   }
 
@@ -674,10 +767,27 @@ export class MetadataStore {
   }
 }
 
-type RawPart = Omit<PartRecord, 'nodes' | 'checksum'> & Checksum & { nodes: string };
+type RawPart = Omit<PartRecord, 'nodes' | 'checksum' | 'faults'> & Checksum & { nodes: string; faults: string };
 
-function partFromRow({ digest, algorithm, nodes, ...row }: RawPart): PartRecord {
-  return { ...row, checksum: { algorithm, digest }, nodes: JSON.parse(nodes) as string[] };
+function partFromRow({ digest, algorithm, nodes, faults, ...row }: RawPart): PartRecord {
+  return {
+    ...row, checksum: { algorithm, digest }, nodes: JSON.parse(nodes) as string[],
+    faults: faults === NO_FAULTS ? {} : JSON.parse(faults) as CopyFaults,
+  };
+}
+
+/** parts.faults of a part with no copy known bad (schema.ts). */
+const NO_FAULTS = '{}';
+
+/** Parts that have the same holders and the same copies known bad, and how many (MetadataStore.copySets). */
+interface CopySet {
+  /** As parts.holders and parts.faults store them. */
+  holders: string;
+  faults: string;
+  nodes: string[];
+  /** Of `nodes`, those whose copy is known bad. */
+  faultyNodes: string[];
+  parts: number;
 }
 
 /**
@@ -689,7 +799,7 @@ function holdersOf(nodes: readonly string[]): string {
   return JSON.stringify([...nodes].sort());
 }
 
-/** How many of `holders` are in `nodes`. */
-function copiesOn(holders: readonly string[], nodes: readonly string[]): number {
-  return holders.filter((id) => nodes.includes(id)).length;
+/** How many of a set's copies are on `nodes` and not known bad. */
+function intactCopiesOn(set: CopySet, nodes: readonly string[]): number {
+  return set.nodes.filter((id) => nodes.includes(id) && !set.faultyNodes.includes(id)).length;
 }

@@ -17,12 +17,18 @@
  *             to it, and 0 on every other row
  *   parts     a file's parts in order: byte range, chunk id, checksum (`digest`, and
  *             `digest_algorithm` as in proto/raidfs.proto's ChecksumAlgorithm), and
- *             `holders`, the nodes with a copy (derived from replicas by triggers)
- *   replicas  which nodes hold each part's chunk (one row per copy)
+ *             `holders`, the nodes with a copy, and `faults`, the copies known bad
+ *             with what is wrong with each (a JSON object, node id to fault; '{}'
+ *             for nearly every part): both derived from replicas by triggers
+ *   replicas  which nodes hold each part's chunk (one row per copy), and `fault`:
+ *             NULL, or what a scrub or read last found wrong with the copy and no
+ *             rewrite has mended since ('missing', 'corrupt' or 'unreadable')
  *   doomed    chunk copies no committed file refers to any more, to delete from their
  *             nodes once `since_ms` is older than the delete delay
  *   holder_sets  how many parts have each `holders` value, kept by triggers: status
  *             counts and repair's search read it instead of scanning every part
+ *   fault_sets   the same for the parts with a copy known bad: how many have each
+ *             (`holders`, `faults`) pair (each such part is in holder_sets too)
  *   entry_ids the highest entry id ever used (one row, kept by a trigger), so that
  *             ids are never reused
  *   cluster   the cluster's id (one row, random, never changed): the nodes this
@@ -213,6 +219,50 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE entries ADD COLUMN uncommitted_create INTEGER NOT NULL DEFAULT 0;
   CREATE INDEX entries_uncommitted_creates ON entries(uncommitted_create) WHERE uncommitted_create = 1;
+  `,
+  // 14: what scrub and reads learn about a copy that is bad and kept (no good copy to
+  // rewrite it from), so that status counts a part with no intact copy: before, a part
+  // whose copies were all corrupt counted as whole. Each copy's fault, each part's
+  // faults (derived like its holders) and the count of parts per (holders, faults)
+  // pair for the parts that have any: few rows, read with holder_sets. The partial
+  // index finds those parts (repair's search, the damaged files status names)
+  // without reading the others.
+  `
+  ALTER TABLE replicas ADD COLUMN fault TEXT CHECK (fault IN ('missing', 'corrupt', 'unreadable'));
+  ALTER TABLE parts ADD COLUMN faults TEXT NOT NULL DEFAULT '{}';
+  CREATE INDEX parts_with_faults ON parts(holders, faults, chunk_id) WHERE faults <> '{}';
+  CREATE TABLE fault_sets (
+    holders TEXT NOT NULL,
+    faults  TEXT NOT NULL,
+    parts   INTEGER NOT NULL,
+    PRIMARY KEY (holders, faults)
+  ) WITHOUT ROWID;
+
+  CREATE TRIGGER replica_fault_changed AFTER UPDATE OF fault ON replicas BEGIN
+    UPDATE parts SET faults = (SELECT json_group_object(node_id, fault ORDER BY node_id) FROM replicas
+                               WHERE chunk_id = NEW.chunk_id AND fault IS NOT NULL)
+      WHERE chunk_id = NEW.chunk_id;
+  END;
+  CREATE TRIGGER faulty_replica_removed AFTER DELETE ON replicas WHEN OLD.fault IS NOT NULL BEGIN
+    UPDATE parts SET faults = (SELECT json_group_object(node_id, fault ORDER BY node_id) FROM replicas
+                               WHERE chunk_id = OLD.chunk_id AND fault IS NOT NULL)
+      WHERE chunk_id = OLD.chunk_id;
+  END;
+  CREATE TRIGGER faulty_part_added AFTER INSERT ON parts WHEN NEW.faults <> '{}' BEGIN
+    INSERT INTO fault_sets VALUES (NEW.holders, NEW.faults, 1) ON CONFLICT (holders, faults) DO UPDATE SET parts = parts + 1;
+  END;
+  CREATE TRIGGER faulty_part_removed AFTER DELETE ON parts WHEN OLD.faults <> '{}' BEGIN
+    UPDATE fault_sets SET parts = parts - 1 WHERE holders = OLD.holders AND faults = OLD.faults;
+    DELETE FROM fault_sets WHERE holders = OLD.holders AND faults = OLD.faults AND parts = 0;
+  END;
+  CREATE TRIGGER part_faults_changed AFTER UPDATE OF holders, faults ON parts
+    WHEN OLD.faults <> '{}' OR NEW.faults <> '{}'
+  BEGIN
+    UPDATE fault_sets SET parts = parts - 1 WHERE holders = OLD.holders AND faults = OLD.faults;
+    DELETE FROM fault_sets WHERE holders = OLD.holders AND faults = OLD.faults AND parts = 0;
+    INSERT INTO fault_sets SELECT NEW.holders, NEW.faults, 1 WHERE NEW.faults <> '{}'
+      ON CONFLICT (holders, faults) DO UPDATE SET parts = parts + 1;
+  END;
   `,
 ];
 
