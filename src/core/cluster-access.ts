@@ -1,7 +1,8 @@
 /**
  * What the maintenance passes (repair, scrub) work with: the metadata, the node
- * registry, requests to nodes, the verified part reader, and the set of chunks not
- * yet committed. One object, built once by the controller.
+ * registry, requests to nodes, the verified part reader, the set of chunks not
+ * yet committed, and the paths of files (to name them in reports). One object, built
+ * once by the controller.
  */
 import { ChunkIO } from './chunk-io';
 import { MetadataStore } from './metadata/metadata-store';
@@ -15,4 +16,6 @@ export interface ClusterAccess {
   readonly io: ChunkIO;
   readonly reader: PartReader;
   readonly uncommitted: UncommittedChunks;
+  /** The path of the file with id `fileId` (one of its names, if it has several). */
+  pathOfFile(fileId: number): string;
 }

@@ -219,10 +219,11 @@ export class Controller {
     // Copies no node takes back are made elsewhere by the repairer (built below).
     const badCopies = new BadCopies(metadata, () => this.repairer.runSoon());
     this.reader = new PartReader(io, registry, new ChunkCache(settings.cacheBytes), (chunkId) => metadata.part(chunkId)?.nodes,
-      (chunkId, nodeIds, why) => badCopies.drop(chunkId, nodeIds, why));
+      (chunkId, nodeIds, why) => badCopies.drop(chunkId, nodeIds, why),
+      (chunkId, nodeId, fault) => metadata.setCopyFault(chunkId, nodeId, fault));
     this.collector = new DoomedCollector(metadata, registry, io, this.pinned, settings.deleteDelayMs);
     this.collector.start(Math.max(250, Math.min(settings.deleteDelayMs, 5_000)));
-    const cluster = { metadata, registry, io, reader: this.reader, uncommitted };
+    const cluster = { metadata, registry, io, reader: this.reader, uncommitted, pathOfFile: (fileId: number) => tree.pathOf(fileId) };
     this.repairer = new Repairer(cluster, {
       replicas: settings.replicas, graceMs: settings.repairGraceMs, bytesPerSecond: settings.repairBytesPerSecond,
     });

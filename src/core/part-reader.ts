@@ -20,6 +20,13 @@
  *   whose node does not take the rewrite is handed to `dropUnwritable` (bad-copies.ts:
  *   it is made on another node). A read that failed for any other reason (a
  *   deadline, a node that went down) says nothing about the copy: nothing is rewritten.
+ * - What a read learns about a copy is recorded (`recordFault`, the copy's fault in
+ *   the metadata): a copy its node answered as missing, corrupt or unreadable is
+ *   recorded bad as it is found, and good again once rewritten, or once a read of it
+ *   succeeds while the part record read says it is bad (a node's disk was mended).
+ *   So a bad copy left as it is (no good copy to rewrite it from, or left for scrub)
+ *   never counts as intact. When no copy serves, the error says why for each one:
+ *   its node is down, it was not asked (a copy being rewritten), or its node's answer.
  * - Read repairs hold at most READ_REPAIR_MAX_BYTES of copied bytes at once (or one
  *   part, if larger). A bad copy found beyond that is left for scrub, and counted:
  *   a reader racing through a file whose copies on one node are bad would otherwise
@@ -29,15 +36,17 @@ import { createLogger, errorMessage } from '../common/log';
 import { BorrowedChunk, ChunkCache, ChunkEntry } from './chunk-cache';
 import { ChunkIO } from './chunk-io';
 import { RaidfsError } from './errors';
-import { PartRecord } from './metadata/metadata-store';
+import { CopyFault, CopyFaults, PartRecord } from './metadata/metadata-store';
 import { NodeRegistry } from './node-registry';
 import { NodeRequestError } from './node-transport';
 import { ErrorCode } from '../wire/messages';
 
 const log = createLogger('read');
 
-/** What a node answers for a copy of its that is bad: missing, corrupt (or holding another chunk), or unreadable. */
-const BAD_COPY_ANSWERS: ReadonlySet<NodeRequestError['code']> = new Set([ErrorCode.NOT_FOUND, ErrorCode.CHECKSUM_MISMATCH, ErrorCode.IO_ERROR]);
+/** What a node answers for a copy of its that is bad, and the copy's fault: missing, corrupt (or holding another chunk), or unreadable. */
+const BAD_COPY_ANSWERS: ReadonlyMap<NodeRequestError['code'], CopyFault> = new Map([
+  [ErrorCode.NOT_FOUND, 'missing'], [ErrorCode.CHECKSUM_MISMATCH, 'corrupt'], [ErrorCode.IO_ERROR, 'unreadable'],
+]);
 
 /** Bytes read repairs under way may hold; 4 parts of the default stripe size. */
 export const READ_REPAIR_MAX_BYTES = 16 << 20;
@@ -60,6 +69,8 @@ export class PartReader {
     private readonly holdersNow: (chunkId: string) => readonly string[] | undefined,
     /** Copies of `chunkId` found bad on `nodeIds` whose rewrite those nodes refused (`why`). */
     private readonly dropUnwritable: (chunkId: string, nodeIds: readonly string[], why: string) => void,
+    /** Records what was found about the copy of `chunkId` on `nodeId`: its fault, or null (it is good). */
+    private readonly recordFault: (chunkId: string, nodeId: string, fault: CopyFault | null) => void,
   ) {}
 
   /** The part's verified bytes, lent until release(), if the cache holds them; never fetches. */
@@ -94,39 +105,52 @@ export class PartReader {
   }
 
   /**
-   * Rewrites the copies of `part` on `nodeIds` (found missing or corrupt) from a good
-   * copy elsewhere; resolves with the nodes whose rewrite failed.
+   * Rewrites the copies of `part` found bad (`bad`: their nodes, and what is wrong with
+   * each) from a good copy elsewhere; resolves with the nodes whose rewrite failed.
+   * Each stays recorded bad until its rewrite succeeds; throws, rewriting nothing, when
+   * no other copy serves.
    */
-  async restoreCopies(part: PartRecord, nodeIds: readonly string[]): Promise<string[]> {
-    const data = this.cache.get(part.chunkId)?.keep() ?? await this.fetchFromReplicas(part, new Set(nodeIds));
+  async restoreCopies(part: PartRecord, bad: CopyFaults): Promise<string[]> {
+    const nodeIds = Object.keys(bad);
+    for (const nodeId of nodeIds) this.recordFault(part.chunkId, nodeId, bad[nodeId]!);
+    const data = this.cache.get(part.chunkId)?.keep() ?? await this.fetchFromReplicas(part, bad);
     return this.rewriteCopies(part, data, nodeIds);
   }
 
-  private async fetchFromReplicas(part: PartRecord, avoid?: ReadonlySet<string>): Promise<Buffer> {
+  /** Verified bytes of `part` from a copy that serves them, the copies in `avoid` (known bad) not asked. */
+  private async fetchFromReplicas(part: PartRecord, avoid: CopyFaults = {}): Promise<Buffer> {
     const holders: string[] = [];
-    const failures: NodeRequestError[] = [];
+    /** Why each copy tried did not serve, by node. */
+    const failures = new Map<string, NodeRequestError>();
     /** Nodes that answered that their copy is bad. */
     const bad: string[] = [];
     // The part's holders first, then any the metadata has recorded since (see the header).
     for (const candidates of [() => part.nodes, () => this.holdersNow(part.chunkId) ?? []]) {
-      const untried = candidates().filter((id) => !avoid?.has(id) && !holders.includes(id));
+      const untried = candidates().filter((id) => !holders.includes(id));
       holders.push(...untried);
-      for (const nodeId of this.replicaOrder(untried)) {
+      for (const nodeId of this.replicaOrder(untried.filter((id) => avoid[id] === undefined))) {
         try {
           const data = await this.io.fetch(nodeId, part.chunkId, part.size, part.checksum);
+          if (part.faults[nodeId] !== undefined) this.recordFault(part.chunkId, nodeId, null);
           if (bad.length) this.repairInBackground(part, data, bad);
           return data;
         } catch (err) {
           const failure = err instanceof NodeRequestError ? err : new NodeRequestError(nodeId, ErrorCode.IO_ERROR, errorMessage(err));
-          failures.push(failure);
-          if (err instanceof NodeRequestError && BAD_COPY_ANSWERS.has(err.code)) bad.push(nodeId);
+          failures.set(nodeId, failure);
+          const fault = err instanceof NodeRequestError ? BAD_COPY_ANSWERS.get(err.code) : undefined;
+          if (fault) {
+            bad.push(nodeId);
+            this.recordFault(part.chunkId, nodeId, fault);
+          }
           log.warn('replica unreadable, trying the next', { chunk: part.chunkId, node: nodeId, error: failure.message });
         }
       }
     }
-    const why = failures.map((f) => f.message).join('; ')
-      || (holders.length ? `its copies are on nodes that are down (${holders.join(', ')})` : 'it has no other copy');
-    throw new RaidfsError(holders.some((id) => this.registry.isAlive(id)) ? 'EIO' : 'EUNAVAIL', `no readable copy of part ${part.idx}: ${why}`);
+    // Each copy's own reason: its node's answer, a copy known bad (not asked), or a node down.
+    const why = holders.map((id) => failures.get(id)?.message
+      ?? (avoid[id] !== undefined ? `node ${id}: its copy is ${avoid[id]}` : `node ${id}: down`)).join('; ');
+    throw new RaidfsError(holders.some((id) => this.registry.isAlive(id)) ? 'EIO' : 'EUNAVAIL',
+      `no readable copy of part ${part.idx}: ${why || 'it has no other copy'}`);
   }
 
   /** Read repair: rewrites the bad copies on `nodeIds` from `data` unless that would pass READ_REPAIR_MAX_BYTES. */
@@ -155,8 +179,10 @@ export class PartReader {
     const results = await Promise.allSettled(nodeIds.map((nodeId) => this.io.store(nodeId, part.chunkId, data, part.checksum)));
     return nodeIds.filter((nodeId, i) => {
       const result = results[i];
-      if (result.status === 'fulfilled') log.info('repaired copy', { chunk: part.chunkId, node: nodeId });
-      else log.warn('repair failed', { chunk: part.chunkId, node: nodeId, error: errorMessage(result.reason) });
+      if (result.status === 'fulfilled') {
+        this.recordFault(part.chunkId, nodeId, null);
+        log.info('repaired copy', { chunk: part.chunkId, node: nodeId });
+      } else log.warn('repair failed', { chunk: part.chunkId, node: nodeId, error: errorMessage(result.reason) });
       return result.status === 'rejected';
     });
   }

@@ -3,8 +3,13 @@
  * copies on other live nodes, from a copy that reads back verified.
  *
  * A copy stops being usable when its node has been down longer than the grace
- * period (a restart does not cause a storm of copying), or when scrub found it
- * missing or corrupt and could not rewrite it in place (scrubber.ts drops it).
+ * period (a restart does not cause a storm of copying), when scrub found it
+ * missing or corrupt and could not rewrite it in place (scrubber.ts drops it), or
+ * while it is recorded bad (its fault: kept for want of a good copy to rewrite it
+ * from, or left for scrub by a read). A copy recorded bad on a live node is first
+ * rewritten in place from an intact copy (as scrub would); one whose node does not
+ * take the rewrite counts as leaving, like a lost one. A part with no intact copy
+ * that serves (damaged, or its intact copies on nodes that are down) fails.
  * `raidfs repair` runs a pass at once with no grace: every node that is down counts
  * as lost. A node being drained (`raidfs drain`) counts as leaving: its copies do
  * not count, but it serves as the source of the new copies, and each of its copies
@@ -50,6 +55,8 @@ export interface RepairReport {
   underReplicated: number;
   copiesMade: number;
   bytesCopied: number;
+  /** Copies recorded bad rewritten in place from an intact copy. */
+  rewritten: number;
   /** Parts left under-replicated: no readable copy, no node to take one, or a failed store. */
   failed: number;
   /** Why parts failed, a few examples. */
@@ -146,7 +153,11 @@ export class Repairer {
     return report.underReplicated > 0;
   }
 
-  /** Gives `part` new copies for those on `leaving` nodes (lost or being drained), and drops as many of those. */
+  /**
+   * Rewrites `part`'s copies recorded bad in place, then gives it new copies for those
+   * on `leaving` nodes (lost or being drained) and those still bad, and drops as many
+   * of those.
+   */
   private async repairPart(part: PartRecord, leaving: ReadonlySet<string>, report: RepairReport): Promise<void> {
     const fail = (why: string) => {
       report.failed += 1;
@@ -157,7 +168,16 @@ export class Repairer {
     // collector would then delete the copy just recorded.
     this.cluster.uncommitted.add(part.chunkId);
     try {
-      const needed = this.settings.replicas - part.nodes.filter((id) => !leaving.has(id)).length;
+      let stillBad: string[];
+      try {
+        stillBad = await this.rewriteFaulty(part, leaving, report);
+      } catch (err) {
+        return fail(errorMessage(err));
+      }
+      // The copies to replace; bad ones are dropped first (a leaving one still holds good bytes).
+      const replaced = new Set([...stillBad, ...leaving]);
+      const needed = this.settings.replicas - part.nodes.filter((id) => !replaced.has(id)).length;
+      if (needed <= 0) return;
       const exclude = new Set([...part.nodes, ...this.cluster.metadata.doomedNodesOf(part.chunkId)]);
       const targets = this.cluster.registry.choose(needed, part.size, exclude);
       if (targets.length === 0) return fail('no live node without a copy has room for it');
@@ -175,7 +195,7 @@ export class Repairer {
       // and the metadata in one go, and nothing awaits between here and moveCopies.)
       const doomed = new Set(this.cluster.metadata.doomedNodesOf(part.chunkId));
       const stored = targets.filter((nodeId, i) => results[i].status === 'fulfilled' && !doomed.has(nodeId) && this.cluster.registry.isKnown(nodeId));
-      const dropped = part.nodes.filter((id) => leaving.has(id)).slice(0, stored.length);
+      const dropped = [...replaced].filter((id) => part.nodes.includes(id)).slice(0, stored.length);
       if (this.cluster.metadata.moveCopies(part.chunkId, dropped, stored)) {
         report.copiesMade += stored.length;
         report.bytesCopied += stored.length * part.size;
@@ -188,8 +208,27 @@ export class Repairer {
       this.cluster.uncommitted.delete([part.chunkId]);
     }
   }
+
+  /**
+   * Rewrites the copies of `part` recorded bad on live nodes not `leaving` from an
+   * intact copy; resolves with the nodes of those still bad (not rewritten). Throws
+   * when no intact copy serves.
+   */
+  private async rewriteFaulty(part: PartRecord, leaving: ReadonlySet<string>, report: RepairReport): Promise<string[]> {
+    const faulty = Object.entries(part.faults).filter(([id]) => !leaving.has(id) && this.cluster.registry.isAlive(id));
+    if (faulty.length === 0) return Object.keys(part.faults);
+    await this.limiter.take(part.size * faulty.length);
+    const failed = await this.cluster.reader.restoreCopies(part, Object.fromEntries(faulty));
+    report.rewritten += faulty.length - failed.length;
+    report.bytesCopied += (faulty.length - failed.length) * part.size;
+    const rewritten = new Set(faulty.map(([id]) => id).filter((id) => !failed.includes(id)));
+    return Object.keys(part.faults).filter((id) => !rewritten.has(id));
+  }
 }
 
 function newReport(): RepairReport {
-  return { startedMs: Date.now(), finishedMs: null, lostNodes: [], drainingNodes: [], underReplicated: 0, copiesMade: 0, bytesCopied: 0, failed: 0, errors: [] };
+  return {
+    startedMs: Date.now(), finishedMs: null, lostNodes: [], drainingNodes: [], underReplicated: 0, copiesMade: 0, bytesCopied: 0,
+    rewritten: 0, failed: 0, errors: [],
+  };
 }

@@ -9,7 +9,14 @@
  *   rewrite as read repair). If that fails (the node's disk is full, say), the copy is
  *   dropped from the part (doomed) and re-replication puts one elsewhere
  *   (bad-copies.ts; never the part's last copy). With no good copy to rewrite it
- *   from (every copy bad), nothing is dropped: the error is reported and logged.
+ *   from (every copy bad, or the others on nodes that are down), nothing is dropped:
+ *   the error is reported, with the file's path and each copy's reason, and logged.
+ * - Each bad copy found is recorded bad in the metadata (its fault: missing or
+ *   corrupt; the node's check reports a file it cannot read as corrupt, so one a read
+ *   recorded unreadable stays so) until it is
+ *   rewritten, so status counts the part as lacking it (cluster-status.ts); a copy
+ *   recorded bad that checks good again (its node's disk was mended or restored) is
+ *   recorded good.
  * - An orphan is a chunk on a node that the metadata does not account for (no
  *   committed file's replica, not doomed) and that no upload or repair under way is
  *   making (UncommittedChunks): left by a controller crash mid-write, say. Orphans
@@ -26,6 +33,7 @@
 import { createLogger, errorMessage } from '../common/log';
 import { BadCopies } from './bad-copies';
 import { ClusterAccess } from './cluster-access';
+import type { CopyFault } from './metadata/metadata-store';
 import { noteError, PeriodicPass } from './periodic-pass';
 import { RateLimiter } from './rate-limiter';
 
@@ -151,22 +159,33 @@ export class Scrubber {
       report.bytesVerified += result.bytesRead;
       report.missing += result.missing.length;
       report.corrupt += result.corrupt.length;
-      for (const chunkId of [...result.missing, ...result.corrupt]) await this.restore(chunkId, nodeId, report);
+      const bad = new Set([...result.missing, ...result.corrupt]);
+      const recorded = new Map(batch.map((copy) => [copy.chunkId, copy.fault]));
+      for (const copy of batch) {
+        if (copy.fault !== null && !bad.has(copy.chunkId)) this.cluster.metadata.setCopyFault(copy.chunkId, nodeId, null);
+      }
+      for (const chunkId of result.missing) await this.restore(chunkId, nodeId, 'missing', report);
+      // The node's check reports a file it cannot read as corrupt; a read that found it unreadable said more.
+      for (const chunkId of result.corrupt) {
+        await this.restore(chunkId, nodeId, recorded.get(chunkId) === 'unreadable' ? 'unreadable' : 'corrupt', report);
+      }
     }
   }
 
-  private async restore(chunkId: string, nodeId: string, report: ScrubReport): Promise<void> {
+  private async restore(chunkId: string, nodeId: string, fault: CopyFault, report: ScrubReport): Promise<void> {
     const part = this.cluster.metadata.part(chunkId);
     if (!part?.nodes.includes(nodeId)) return; // deleted or moved meanwhile
-    log.warn('bad copy found', { chunk: chunkId, node: nodeId });
+    log.warn('bad copy found', { chunk: chunkId, node: nodeId, fault });
     let failed: string[];
     try {
-      failed = await this.cluster.reader.restoreCopies(part, [nodeId]);
+      failed = await this.cluster.reader.restoreCopies(part, { [nodeId]: fault });
     } catch (err) {
       // No good copy to rewrite it from (every copy bad, or the others unreachable):
       // the bad copy is kept, as it is all there is (its bytes may still be mended).
-      noteError(report, `part ${chunkId}: ${errorMessage(err)}`);
-      log.error('bad copy kept: no good copy to rewrite it from', { chunk: chunkId, node: nodeId, error: errorMessage(err) });
+      const fileId = this.cluster.metadata.fileOfPart(chunkId);
+      const file = fileId === undefined ? 'a file deleted since' : this.cluster.pathOfFile(fileId);
+      noteError(report, `${file}: part ${part.idx} (chunk ${chunkId}): ${errorMessage(err)}`);
+      log.error('bad copy kept: no good copy to rewrite it from', { chunk: chunkId, node: nodeId, file, error: errorMessage(err) });
       return;
     }
     if (failed.length === 0) report.rewritten += 1;
