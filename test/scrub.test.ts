@@ -3,7 +3,10 @@
  * chunk files, and one holding another chunk, are found and rewritten from the good
  * copy; a chunk file that cannot be read does not stop the scrub of its node; a bad
  * copy that cannot be rewritten (its node's disk is full, or its file is no file) is
- * re-replicated elsewhere, and one with no good copy to rewrite it from is kept; chunks no file
+ * re-replicated elsewhere, and one with no good copy to rewrite it from is kept and
+ * recorded bad (missing, corrupt; a read records one it cannot read as unreadable), so
+ * that status counts its part damaged or unavailable, the error saying each copy's
+ * reason, until a copy is rewritten or checks good again; chunks no file
  * refers to are deleted, and never the parts of an upload still under way, nor the
  * copies a repair is making; one collector pass deletes every copy that is due.
  */
@@ -132,6 +135,70 @@ describe('scrub and orphan collection', () => {
     assert.ok(report.errors.some((e) => e.includes(part.chunkId)), `the part is reported: ${report.errors.join('; ')}`);
     assert.deepEqual(c.controller.snapshot('/both').parts[0].nodes, part.nodes, 'the part keeps both copies');
     for (const nodeId of part.nodes) assert.ok(existsSync(c.chunkFile(nodeId, part.chunkId)), `the copy on ${nodeId} is still there`);
+  });
+
+  it('records copies that are bad with no good copy to rewrite them from: missing by scrub, unreadable by a read', async () => {
+    cluster = await TestCluster.start({ nodes: 3, controller: { stripeSize: STRIPE, cacheBytes: 1 } });
+    const c = cluster;
+    await c.controller.writeFile('/gone', testBytes(3 * STRIPE, 'faults'));
+    const [unreadable, missing] = c.controller.snapshot('/gone').parts;
+    for (const nodeId of unreadable.nodes) {
+      // A name its node cannot open (a symlink to itself: ELOOP), answered as an I/O error.
+      const file = c.chunkFile(nodeId, unreadable.chunkId);
+      await fs.rm(file);
+      await fs.symlink(path.basename(file), file);
+    }
+    await assert.rejects(c.controller.readFile('/gone'), { code: 'EIO' });
+    const faultsOf = (idx: number) => c.controller.snapshot('/gone').parts[idx].faults;
+    assert.deepEqual(faultsOf(0), Object.fromEntries(unreadable.nodes.map((id) => [id, 'unreadable'])));
+    assert.deepEqual(c.controller.status().parts.damaged, 1);
+
+    for (const nodeId of missing.nodes) await fs.rm(c.chunkFile(nodeId, missing.chunkId));
+    const report = await c.controller.scrub();
+    assert.deepEqual(faultsOf(1), Object.fromEntries(missing.nodes.map((id) => [id, 'missing'])));
+    // The node's check reports a file it cannot open as corrupt: what the read found more precisely stays.
+    assert.deepEqual(faultsOf(0), Object.fromEntries(unreadable.nodes.map((id) => [id, 'unreadable'])));
+    const { parts, damagedFiles } = c.controller.status();
+    assert.deepEqual([parts.underReplicated, parts.unavailable, parts.damaged], [2, 2, 2]);
+    assert.deepEqual(damagedFiles, [{ id: c.controller.stat('/gone').id, path: '/gone' }]);
+    const reasons = missing.nodes.map((id) => `node ${id}: its copy is missing`);
+    assert.ok(report.errors.some((e) => e.startsWith('/gone: part 1 ') && reasons.some((r) => e.includes(r))), report.errors.join('\n'));
+  });
+
+  it('says each copy\'s own reason when none serves (one corrupt, one on a node that is down), and repair rewrites the bad one once that node is back', async () => {
+    cluster = await TestCluster.start({ nodes: 3, controller: { stripeSize: STRIPE, cacheBytes: 1 } });
+    const c = cluster;
+    const data = testBytes(3 * STRIPE, 'one-down');
+    await c.controller.writeFile('/half', data);
+    const [part] = c.controller.snapshot('/half').parts;
+    const [corrupt, down] = part.nodes;
+    await c.killNode(c.indexOf(down));
+    await c.waitUntilDown(c.indexOf(down));
+    const file = c.chunkFile(corrupt, part.chunkId);
+    const bytes = await fs.readFile(file);
+    bytes[HEADER + 7] ^= 0x10;
+    await fs.writeFile(file, bytes);
+
+    const report = await c.controller.scrub();
+    const error = report.errors.find((e) => e.includes(part.chunkId));
+    assert.ok(error, report.errors.join('\n'));
+    assert.match(error, new RegExp(`^/half: part 0 .*node ${corrupt}: its copy is corrupt; node ${down}: down$`));
+    assert.deepEqual(c.controller.snapshot('/half').parts[0].faults, { [corrupt]: 'corrupt' });
+    // Not damaged: the copy on the node that is down may be intact.
+    const whileDown = c.controller.status().parts;
+    assert.deepEqual([whileDown.unavailable, whileDown.damaged], [1, 0]);
+
+    c.startNode(c.indexOf(down));
+    await c.controller.waitForNodes(3, 10_000);
+    const back = c.controller.status().parts;
+    assert.deepEqual([back.unavailable, back.damaged], [0, 0]);
+    assert.equal(back.underReplicated, 1, 'the part has one intact copy');
+    const repair = await c.controller.repair();
+    assert.deepEqual([repair.underReplicated, repair.rewritten, repair.copiesMade, repair.failed], [1, 1, 0, 0]);
+    assert.ok(await c.holdsCopy(corrupt, part.chunkId, data.subarray(0, part.size)), 'rewritten in place');
+    assert.deepEqual(c.controller.snapshot('/half').parts[0], { ...part, faults: {} });
+    assert.equal(c.controller.status().parts.underReplicated, 0);
+    assert.ok((await c.controller.readFile('/half')).equals(data));
   });
 
   it('re-replicates a bad copy elsewhere when its node has no room to rewrite it', async () => {

@@ -2,10 +2,12 @@
  * The operator's view, end to end: `raidfs status`, `raidfs repair`, `raidfs scrub`
  * and `raidfs forget-node` against a real `raidfs controller` with three real nodes,
  * one of them killed -9; GET /status, POST /repair, POST /scrub and DELETE /nodes/ID
- * over HTTP; exit codes and errors.
+ * over HTTP; exit codes and errors. A part whose both chunk files are corrupted on
+ * disk shows as damaged, with its file named, in `raidfs status` (exit 1), GET
+ * /status, GET /files/ID/info and /metrics, until one copy is put back and a scrub runs.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
+import { promises as fs, mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -168,6 +170,63 @@ describe('raidfs status, repair and scrub', () => {
     const malformed = raidfs('repair', '--rest', 'nonsense');
     assert.equal(malformed.status, 2);
     assert.match(malformed.stderr, /--rest: expected HOST:PORT/);
+  });
+});
+
+describe('raidfs status of a part whose every copy is corrupt', () => {
+  const cluster = operatorCluster('raidfs-damaged-');
+  const HEADER = 48;
+  const data = testBytes(2 << 20, 'damaged');
+  interface CopyInfo { node: string; alive: boolean; fault: string | null }
+  const info = async (id: number) =>
+    (await (await fetch(`${cluster.controller.restUrl}/files/${id}/info`)).json()) as { parts: Array<{ chunk_id: string; replicas: CopyInfo[] }> };
+  const metric = async (name: string) => {
+    const line = (await (await fetch(`${cluster.controller.restUrl}/metrics`)).text()).split('\n').find((l) => l.startsWith(`${name} `));
+    return Number(line?.split(' ')[1]);
+  };
+
+  it('counts it damaged and unavailable, names its file and exits 1; healthy again once a copy is put back and scrubbed', async () => {
+    const { controller, rest } = cluster;
+    const put = await fetch(`${controller.restUrl}/fs/dir/damaged.bin`, { method: 'PUT', body: data });
+    assert.equal(put.status, 201);
+    const id = ((await put.json()) as { id: number }).id;
+    const [part] = (await info(id)).parts;
+    const chunkFile = (node: string) => path.join(cluster.dir, node, 'chunks', part.chunk_id.slice(0, 2), part.chunk_id);
+    const [saved, other] = part.replicas.map((r) => r.node);
+    const good = await fs.readFile(chunkFile(saved));
+    for (const [i, node] of [saved, other].entries()) {
+      const bytes = await fs.readFile(chunkFile(node));
+      bytes[HEADER + 100 + i] ^= 0x01;
+      await fs.writeFile(chunkFile(node), bytes);
+    }
+
+    const scrub = raidfs('scrub', '--rest', rest);
+    assert.equal(scrub.status, 1, scrub.stdout);
+    assert.match(scrub.stdout, new RegExp(`/dir/damaged\\.bin: part 0 \\(chunk ${part.chunk_id}\\): no readable copy of part 0: .*its copy is corrupt`));
+
+    const text = raidfs('status', '--rest', rest);
+    assert.equal(text.status, 1, 'an unreadable part is a status to act on');
+    assert.match(text.stdout, /parts: 8 stored with 2 copies each; 1 under-replicated, 1 unavailable, 1 damaged \(damaged: every copy is corrupt/);
+    assert.match(text.stdout, new RegExp(`^damaged files: /dir/damaged\\.bin \\(id ${id}\\)`, 'm'));
+    const status = await controller.status();
+    assert.deepEqual([status.parts.underReplicated, status.parts.unavailable, status.parts.damaged], [1, 1, 1]);
+    assert.deepEqual(status.damagedFiles, [{ id, path: '/dir/damaged.bin' }]);
+    assert.deepEqual((await info(id)).parts[0].replicas.map((r) => r.fault), ['corrupt', 'corrupt']);
+    assert.deepEqual([await metric('raidfs_parts_damaged'), await metric('raidfs_parts_unavailable')], [1, 1]);
+
+    // The disk mended: one copy put back as it was; scrub finds it good and rewrites the other from it.
+    await fs.writeFile(chunkFile(saved), good);
+    const rescrub = raidfs('scrub', '--rest', rest);
+    assert.equal(rescrub.status, 0, rescrub.stdout);
+    const healthy = raidfs('status', '--rest', rest);
+    assert.equal(healthy.status, 0, healthy.stdout);
+    assert.match(healthy.stdout, /parts: 8 stored with 2 copies each; 0 under-replicated, 0 unavailable, 0 damaged$/m);
+    assert.doesNotMatch(healthy.stdout, /damaged files/);
+    assert.deepEqual((await controller.status()).damagedFiles, []);
+    assert.deepEqual((await info(id)).parts[0].replicas.map((r) => r.fault), [null, null]);
+    assert.deepEqual([await metric('raidfs_parts_damaged'), await metric('raidfs_parts_unavailable')], [0, 0]);
+    const read = await fetch(`${controller.restUrl}/fs/dir/damaged.bin`);
+    assert.deepEqual(Buffer.from(await read.arrayBuffer()), data);
   });
 });
 

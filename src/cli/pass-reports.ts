@@ -20,7 +20,8 @@ export function describeRepair(r: RepairReport): string {
     ...(r.drainingNodes.length ? [`copies moved off ${r.drainingNodes.join(', ')}, being drained`] : []),
   ];
   const lost = leaving.length ? ` (${leaving.join('; ')})` : '';
-  return `${r.underReplicated} parts under-replicated${lost}, ${r.copiesMade} copies made (${formatBytes(r.bytesCopied)}), `
+  const rewritten = r.rewritten ? `, ${r.rewritten} bad copies rewritten in place` : '';
+  return `${r.underReplicated} parts under-replicated${lost}, ${r.copiesMade} copies made${rewritten} (${formatBytes(r.bytesCopied)}), `
     + `${r.failed} failed${took(r)}`;
 }
 

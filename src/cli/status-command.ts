@@ -2,8 +2,12 @@
  * `raidfs status`: asks a running controller (GET /status) and prints each node
  * (state: up, or down for how long and why; address, chunks, used and free bytes,
  * when it was last heard from), each node refused
- * as another cluster's, the parts missing copies, and repair and scrub progress;
- * `--json` prints the answer as it came.
+ * as another cluster's, the parts missing intact copies (under-replicated,
+ * unavailable, damaged) and the first damaged files, and repair and scrub progress;
+ * `--json` prints the answer as it came. Exits 1 when some part is unavailable (no
+ * intact copy on a node that is up: its file cannot be read whole), damaged ones
+ * included, so scripts and monitors notice; 0 otherwise, under-replicated parts
+ * (repair's work) included.
  */
 import { formatBytes, formatDuration } from '../common/format';
 import type { ClusterStatus, NodeStatus } from '../core/controller';
@@ -14,18 +18,19 @@ import { printAnswer, restClientFrom, restClientOptionSpecs } from './rest-clien
 export const statusCommand: CommandSpec = {
   name: 'status',
   usage: 'raidfs status [--rest HOST:PORT] [--json]',
-  summary: 'Show the storage nodes, missing copies and repair progress of a running controller.',
+  summary: 'Show the storage nodes, missing copies, damaged files and repair progress of a running controller (exit 1: some part is unreadable).',
   options: {
     ...restClientOptionSpecs,
     json: { type: 'boolean', help: 'print the status as JSON (as GET /status answers it)' },
   },
 };
 
-export async function runStatus(argv: string[]): Promise<void> {
+export async function runStatus(argv: string[]): Promise<number> {
   const { values } = parseCommand(statusCommand, argv);
   const client = restClientFrom(values);
   const status = await client.request<ClusterStatus>('GET', '/status', 10_000);
   printAnswer(values, status, () => renderStatus(status, client.url, Date.now()));
+  return status.parts.unavailable > 0 ? 1 : 0;
 }
 
 function renderStatus(status: ClusterStatus, url: string, now: number): string {
@@ -40,15 +45,25 @@ function renderStatus(status: ClusterStatus, url: string, now: number): string {
     ]),
     ...(status.refusedNodes ?? []).map((n) => `refused ${formatDuration(now - n.lastRefusedMs)} ago: ${n.reason} (${n.address || 'address unknown'})`),
     '',
-    `parts: ${parts.total} stored with ${status.replicas} copies each; ${parts.underReplicated} under-replicated, ${parts.unavailable} unavailable`
-      + (parts.underReplicated ? ' (copies missing on nodes that are up)' : '')
+    `parts: ${parts.total} stored with ${status.replicas} copies each; ${parts.underReplicated} under-replicated, `
+      + `${parts.unavailable} unavailable, ${parts.damaged} damaged${partsNote(parts)}`
       + (parts.toMoveOffDraining ? `; ${parts.toMoveOffDraining} to move off nodes being drained` : ''),
+    ...(status.damagedFiles.length ? [`damaged files: ${status.damagedFiles.map((f) => `${f.path} (id ${f.id})`).join(', ')} `
+      + '(at most 10 named; GET /files/ID/info shows which copies are bad)'] : []),
     `repair: ${status.repair.current ? `running, ${describeRepair(status.repair.current)}` : 'idle'}`
       + (status.repair.last ? `; last pass ${describeRepair(status.repair.last)}` : ''),
     `scrub: ${status.scrub.current ? `running, ${describeScrub(status.scrub.current)}` : 'idle'}`
       + (status.scrub.last ? `; last pass ${describeScrub(status.scrub.last)}` : '; no pass yet'),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** Says what the worst of the counts means. */
+function partsNote(parts: ClusterStatus['parts']): string {
+  if (parts.damaged) return ' (damaged: every copy is corrupt, missing or unreadable; no node coming back mends them)';
+  if (parts.unavailable) return ' (unavailable: no intact copy on a node that is up)';
+  if (parts.underReplicated) return ' (intact copies missing on nodes that are up)';
+  return '';
 }
 
 function nodeRow(n: NodeStatus, now: number): string[] {

@@ -341,7 +341,7 @@ export class Controller {
 
   /** Nodes, missing copies, repair and scrub progress (`raidfs status`). */
   status(): ClusterStatus {
-    return clusterStatus(this.registry, this.metadata, this.replicas, this.repairer.passes.progress, this.scrubber.passes.progress);
+    return clusterStatus(this.registry, this.metadata, this.tree, this.replicas, this.repairer.passes.progress, this.scrubber.passes.progress);
   }
 
   // ---- tree: the FileTree's calls, documented there (file-tree.ts) ------------

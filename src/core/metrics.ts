@@ -33,8 +33,10 @@
  *   raidfs_node_free_bytes{node}            gauge  free space the node last reported
  * Parts (the same numbers as GET /status)
  *   raidfs_parts_total                      gauge  parts of committed files
- *   raidfs_parts_under_replicated           gauge  parts with fewer than `replicas` copies on nodes that are up
- *   raidfs_parts_unavailable                gauge  parts with no copy on a node that is up
+ *   raidfs_parts_under_replicated           gauge  parts with fewer than `replicas` intact copies on nodes that are up
+ *   raidfs_parts_unavailable                gauge  parts with no intact copy on a node that is up (unreadable; the
+ *       damaged included)
+ *   raidfs_parts_damaged                    gauge  parts with no intact copy anywhere: every copy recorded bad
  *   raidfs_parts_to_move_off_draining       gauge  parts still to copy off nodes being drained
  * Metadata
  *   raidfs_metadata_unsynced_commits        gauge  commits visible but not yet fsynced on the
@@ -171,6 +173,7 @@ export class ControllerMetrics {
   private readonly partsTotal: Gauge;
   private readonly partsUnderReplicated: Gauge;
   private readonly partsUnavailable: Gauge;
+  private readonly partsDamaged: Gauge;
   private readonly partsToMoveOffDraining: Gauge;
   private readonly unsyncedCommits: Gauge;
   private readonly readRepairHeld: Gauge;
@@ -207,8 +210,9 @@ export class ControllerMetrics {
     this.nodeCapacity = gauge('raidfs_node_capacity_bytes', 'Capacity the storage node last reported.', ['node']);
     this.nodeFree = gauge('raidfs_node_free_bytes', 'Free space the storage node last reported.', ['node']);
     this.partsTotal = gauge('raidfs_parts_total', 'Parts of committed files.');
-    this.partsUnderReplicated = gauge('raidfs_parts_under_replicated', 'Parts with fewer copies than replicas on nodes that are up.');
-    this.partsUnavailable = gauge('raidfs_parts_unavailable', 'Parts with no copy on a node that is up (unreadable).');
+    this.partsUnderReplicated = gauge('raidfs_parts_under_replicated', 'Parts with fewer intact copies than replicas on nodes that are up.');
+    this.partsUnavailable = gauge('raidfs_parts_unavailable', 'Parts with no intact copy on a node that is up (unreadable), the damaged included.');
+    this.partsDamaged = gauge('raidfs_parts_damaged', 'Parts with no intact copy anywhere: every copy was found corrupt, missing or unreadable.');
     this.partsToMoveOffDraining = gauge('raidfs_parts_to_move_off_draining', 'Parts that still need a copy made before the nodes being drained can go.');
     this.unsyncedCommits = gauge('raidfs_metadata_unsynced_commits',
       'Metadata commits visible but not yet fsynced on the controller disk (files closed in the mount, within the sync delay).');
@@ -289,6 +293,7 @@ export class ControllerMetrics {
     this.partsTotal.set(status.parts.total);
     this.partsUnderReplicated.set(status.parts.underReplicated);
     this.partsUnavailable.set(status.parts.unavailable);
+    this.partsDamaged.set(status.parts.damaged);
     this.partsToMoveOffDraining.set(status.parts.toMoveOffDraining);
   }
 

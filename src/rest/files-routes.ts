@@ -8,7 +8,7 @@
  *                            contents_b64} (json-upload.ts); both stream
  *                            -> 201 {"id": N, ...}
  *   GET    /files/ID         the bytes, with the stored content type (Range works)
- *   GET    /files/ID/info    metadata, parts, and the nodes holding each copy
+ *   GET    /files/ID/info    metadata, parts, and the nodes holding each copy, with its fault
  *   DELETE /files/ID         removes the file under every name (hard links too); its copies are deleted from the nodes
  *                            (If-Match / If-Unmodified-Since: only that version, else 412)
  *

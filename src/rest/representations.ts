@@ -1,7 +1,7 @@
 /**
  * The JSON shapes of the REST facade, each built in one place: a file (the course
  * API's fields: id, filename, size, content_type, created, ... plus its path), a
- * file's part and replica layout, and a directory listing. Field names are
+ * file's part and replica layout (with each copy's fault), and a directory listing. Field names are
  * snake_case like the course API; times are ISO 8601 strings in UTC.
  */
 import type { Entry, FileSnapshot, NodeStatus } from '../core/controller';
@@ -33,7 +33,11 @@ export function fileJson(entry: Entry, path: string): FileJson {
   };
 }
 
-/** A file with where each part's copies are, and whether those nodes are alive now. */
+/**
+ * A file with where each part's copies are, whether those nodes are alive now, and
+ * each copy's fault: null, or what a scrub or read found wrong with it and no rewrite
+ * mended since ('missing', 'corrupt', 'unreadable'; see CopyFault).
+ */
 export function fileInfoJson(snapshot: FileSnapshot, path: string, nodes: readonly NodeStatus[]) {
   const alive = new Map(nodes.map((n) => [n.id, n.alive]));
   return {
@@ -45,7 +49,7 @@ export function fileInfoJson(snapshot: FileSnapshot, path: string, nodes: readon
       size: part.size,
       chunk_id: part.chunkId,
       checksum: { algorithm: algorithmName(part.checksum.algorithm), digest: part.checksum.digest.toString('hex') },
-      replicas: part.nodes.map((node) => ({ node, alive: alive.get(node) ?? false })),
+      replicas: part.nodes.map((node) => ({ node, alive: alive.get(node) ?? false, fault: part.faults[node] ?? null })),
     })),
   };
 }

@@ -23,6 +23,7 @@ export interface RepairView extends PassTimes {
   lostNodes: string[];
   underReplicated: number;
   copiesMade: number;
+  rewritten: number;
   bytesCopied: number;
   failed: number;
 }
@@ -51,7 +52,8 @@ export interface StatusView {
   capacityBytes: number;
   freeBytes: number;
   usedBytes: number;
-  parts: { total: number; underReplicated: number; unavailable: number };
+  parts: { total: number; underReplicated: number; unavailable: number; damaged: number };
+  damagedFiles: Array<{ id: number; path: string }>;
   repair: PassView<RepairView>;
   scrub: PassView<ScrubView>;
 }

@@ -1,7 +1,7 @@
 /**
  * The cluster-health half of the dashboard, drawn from one GET /status answer: the
- * summary cards (nodes up, down and refused, space, parts, missing copies, repair and
- * scrub) and the table of storage nodes with a usage bar each, then the nodes refused
+ * summary cards (nodes up, down and refused, space, parts, missing copies, damaged
+ * parts and the first files they belong to, repair and scrub) and the table of storage nodes with a usage bar each, then the nodes refused
  * at registration (another cluster's) with the reason.
  *
  * Invariants:
@@ -67,8 +67,11 @@ function statCards(s: StatusView, now: number): HTMLElement[] {
       `${formatBytes(s.freeBytes)} free of ${formatBytes(s.capacityBytes)}`),
     card('Parts', 'neutral', [String(parts.total)], `${s.replicas} copies each`),
     card('Under-replicated', parts.unavailable > 0 ? 'bad' : parts.underReplicated > 0 ? 'warn' : 'ok', [String(parts.underReplicated)],
-      parts.unavailable > 0 ? `${parts.unavailable} unavailable (no copy up)`
-        : parts.underReplicated > 0 ? 'parts missing a copy' : 'every part has all copies'),
+      parts.unavailable > 0 ? `${parts.unavailable} unavailable (no intact copy up)`
+        : parts.underReplicated > 0 ? 'parts missing an intact copy' : 'every part has all copies'),
+    card('Damaged', parts.damaged > 0 ? 'bad' : 'ok', [String(parts.damaged)],
+      parts.damaged > 0 ? 'parts with no intact copy, in:' : 'every part has an intact copy',
+      ...s.damagedFiles.map((file) => file.path)),
     repairCard(s.repair.current, s.repair.last, now),
     scrubCard(s.scrub.current, s.scrub.last, now),
   ];
@@ -80,7 +83,7 @@ function ago(report: { finishedMs: number | null; startedMs: number }, now: numb
 
 function repairCard(current: RepairView | null, last: RepairView | null, now: number): HTMLElement {
   if (current) {
-    const done = current.copiesMade + current.failed;
+    const done = current.copiesMade + current.rewritten + current.failed;
     return card('Repair', 'warn', ['running'],
       h('progress', { max: Math.max(1, current.underReplicated), value: done, 'aria-label': 'Repair progress' }),
       `${current.copiesMade} of ${current.underReplicated} copies made (${formatBytes(current.bytesCopied)})`
