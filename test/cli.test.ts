@@ -80,6 +80,34 @@ describe('raidfs command line', () => {
     }
   });
 
+  it('a ZeroMQ endpoint that is malformed or has a port out of range is exit 2 naming the option and what is wrong, before anything is made', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-endpoints-'));
+    const data = path.join(dir, 'never');
+    try {
+      const cases: Array<{ args: string[]; says: string }> = [
+        { args: ['controller', '--db', path.join(data, 'meta.sqlite'), '--no-rest', '--listen', 'tcp://127.0.0.1:99999'], says: '--listen tcp://127.0.0.1:99999: port 99999 is out of range 0-65535' },
+        { args: ['controller', '--db', path.join(data, 'meta.sqlite'), '--no-rest', '--listen', 'tcp://127.0.0.1:70000'], says: '--listen tcp://127.0.0.1:70000: port 70000 is out of range 0-65535' },
+        { args: ['controller', '--db', path.join(data, 'meta.sqlite'), '--no-rest', '--listen', 'tcp://127.0.0.1:-5'], says: '--listen tcp://127.0.0.1:-5: port -5 is out of range 0-65535' },
+        { args: ['controller', '--db', path.join(data, 'meta.sqlite'), '--no-rest', '--listen', '127.0.0.1:5557'], says: '--listen 127.0.0.1:5557: malformed endpoint: expected tcp://HOST:PORT' },
+        { args: ['up', '--data', data, '--no-rest', '--listen', 'tcp://127.0.0.1:65536'], says: '--listen tcp://127.0.0.1:65536: port 65536 is out of range 0-65535' },
+        { args: ['up', '--data', data, '--no-rest', '--listen', 'tcp://::1:5557'], says: '--listen tcp://::1:5557: malformed endpoint: an IPv6 address goes in brackets' },
+        { args: ['node', '--data', data, '--controller', 'bogus'], says: '--controller bogus: malformed endpoint: expected tcp://HOST:PORT' },
+        { args: ['node', '--data', data, '--controller', 'tcp://127.0.0.1:99999'], says: '--controller tcp://127.0.0.1:99999: port 99999 is out of range 1-65535' },
+        { args: ['node', '--data', data, '--controller', 'tcp://127.0.0.1:0'], says: '--controller tcp://127.0.0.1:0: port 0 is out of range 1-65535' },
+        { args: ['node', '--data', data, '--controller', 'tcp://127.0.0.1:port'], says: '--controller tcp://127.0.0.1:port: malformed endpoint: the port "port" is not a number' },
+      ];
+      for (const { args, says } of cases) {
+        const r = raidfsWithEnv({ RAIDFS_LOG: 'error' }, ...args);
+        assert.equal(r.status, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+        assert.ok(r.stderr.startsWith(`raidfs ${args[0]}: ${says}`), r.stderr);
+        assert.match(r.stderr, /^[^\n]+\nRun `raidfs \w+ --help` for usage\.\n$/);
+        assert.equal(readdirSync(dir).length, 0, 'nothing made');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('`raidfs up` runs 5 processes with mount and REST, and stops them all on Ctrl-C', async () => {
     const runs = new UpRuns(4);
     try {

@@ -31,8 +31,9 @@ export async function runController(argv: string[]): Promise<void> {
   const { values } = parseCommand(controllerCommand, argv);
   const dbPath = values.db as string;
   const restOptions = restOptionsFrom(values);
+  const controllerOptions = controllerOptionsFrom(values, dbPath);
   makeDirectory(path.dirname(path.resolve(dbPath)), 'directory of the metadata file');
-  const controller = await Controller.start(controllerOptionsFrom(values, dbPath));
+  const controller = await Controller.start(controllerOptions);
   const mountOptions = typeof values.mount === 'string' ? mountOptionsFrom(values, values.mount, values.spool as string) : undefined;
   const frontEnds = await FrontEnds.start(controller, mountOptions, restOptions).catch(async (err) => {
     await controller.close();

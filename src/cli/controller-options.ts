@@ -5,7 +5,7 @@
 import { formatBytes, formatDuration } from '../common/format';
 import { ControllerOptions, DEFAULTS } from '../core/controller';
 import { controllerCurveFrom, controllerCurveSpecs } from './curve-options';
-import { OptionSpec, OptionValues, parseCount, parseDuration, parseSize } from './options';
+import { OptionSpec, OptionValues, parseCount, parseDuration, parseEndpointOption, parseSize } from './options';
 
 export const controllerOptionSpecs: Record<string, OptionSpec> = {
   listen: { type: 'string', help: 'ZeroMQ endpoint storage nodes connect to', default: DEFAULTS.endpoint },
@@ -27,7 +27,7 @@ export const controllerOptionSpecs: Record<string, OptionSpec> = {
 export function controllerOptionsFrom(values: OptionValues, dbPath: string): ControllerOptions {
   return {
     dbPath,
-    endpoint: values.listen as string,
+    endpoint: parseEndpointOption(values.listen as string, '--listen', 'listen'),
     stripeSize: parseSize(values['stripe-size'] as string, '--stripe-size'),
     replicas: parseCount(values.replicas as string, '--replicas'),
     requestTimeoutMs: parseDuration(values['request-timeout'] as string, '--request-timeout'),

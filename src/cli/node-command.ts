@@ -3,7 +3,7 @@
  * with --exit-with-stdin, until its standard input closes: how `raidfs up` ties its
  * local nodes to its own life, so they end with it even when it is killed -9).
  */
-import { CommandSpec, parseCommand, parseSize, UsageError } from './options';
+import { CommandSpec, parseCommand, parseEndpointOption, parseSize, UsageError } from './options';
 import { StorageNode } from '../node/storage-node';
 import { nodeCurveFrom, nodeCurveSpecs } from './curve-options';
 import { waitForShutdownSignal } from './signals';
@@ -27,7 +27,7 @@ export async function runNode(argv: string[]): Promise<void> {
   if (typeof values.data !== 'string') throw new UsageError('--data DIR is required');
   const node = await StorageNode.start({
     dataDir: values.data,
-    controller: values.controller as string,
+    controller: parseEndpointOption(values.controller as string, '--controller', 'connect'),
     id: values.id as string | undefined,
     capacity: typeof values.capacity === 'string' ? parseSize(values.capacity, '--capacity') : undefined,
     ...nodeCurveFrom(values),

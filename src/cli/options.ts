@@ -16,6 +16,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { MalformedEndpointError, readEndpoint } from '../wire/transport-security';
 
 export interface OptionSpec {
   type: 'string' | 'boolean';
@@ -154,4 +155,19 @@ export function parseDuration(value: string, what: string, allowZero = false): n
   const ms = Math.round(Number(match[1]) * unit);
   if (!Number.isSafeInteger(ms) || ms < (allowZero ? 0 : 1)) throw new UsageError(`${what}: must be a ${allowZero ? 'non-negative' : 'positive'} duration`);
   return ms;
+}
+
+/**
+ * Checks the ZeroMQ endpoint of option `what` (--listen, --controller) and returns it
+ * as given: a malformed one or a port out of range is a usage error saying which,
+ * e.g. "--listen tcp://127.0.0.1:99999: port 99999 is out of range 0-65535".
+ */
+export function parseEndpointOption(value: string, what: string, side: 'listen' | 'connect'): string {
+  try {
+    readEndpoint(value, side);
+  } catch (err) {
+    if (err instanceof MalformedEndpointError) throw new UsageError(`${what} ${value}: ${err.message}`);
+    throw err;
+  }
+  return value;
 }

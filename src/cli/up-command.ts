@@ -41,8 +41,9 @@ export async function runUp(argv: string[]): Promise<void> {
   const nodeCount = parseCount(values.nodes as string, '--nodes');
   const restOptions = restOptionsFrom(values);
   const dataDir = path.resolve(values.data as string);
+  const controllerOptions = controllerOptionsFrom(values, path.join(dataDir, 'meta.sqlite'));
   makeDirectory(dataDir, 'data directory');
-  const security = secureLocalNodes(controllerOptionsFrom(values, path.join(dataDir, 'meta.sqlite')), dataDir);
+  const security = secureLocalNodes(controllerOptions, dataDir);
   const controller = await Controller.start(security.controller);
   const nodes = Array.from({ length: nodeCount }, (_, i) => new SupervisedNode({
     id: `node${i + 1}`, dataDir: path.join(dataDir, `node${i + 1}`), controller: localEndpoint(controller.endpoint), extraArgs: security.nodeArgs,

@@ -11,6 +11,10 @@
  * allowed on a loopback endpoint (127.x.x.x, ::1, localhost, or a local ipc:// or
  * inproc:// one) unless the user forced it with `insecure`. Anything this module
  * cannot read as a loopback address counts as not loopback.
+ *
+ * readEndpoint is the one reading of an endpoint: the loopback rule uses it, and so
+ * does every command-line option that takes one (cli/options.ts parseEndpointOption),
+ * so a malformed endpoint or a port out of range is refused before libzmq sees it.
  */
 import { isIP } from 'node:net';
 import type { Dealer, Router } from 'zeromq';
@@ -41,16 +45,56 @@ export function isLoopbackHost(host: string): boolean {
   return h === 'localhost' || h === '::1' || (isIP(h) === 4 && h.startsWith('127.'));
 }
 
-/** Whether a ZeroMQ endpoint can only be reached from this machine. */
+/** A ZeroMQ endpoint read apart: tcp://[SOURCE;]HOST:PORT (HOST without IPv6 brackets), ipc://PATH, inproc://NAME. */
+export type Endpoint = { transport: 'tcp'; host: string; port: number | '*' } | { transport: 'ipc' | 'inproc'; name: string };
+
+/** An endpoint raidfs cannot use; the message says what is wrong, without the endpoint. */
+export class MalformedEndpointError extends Error {}
+
+const ENDPOINT_FORM = 'expected tcp://HOST:PORT, e.g. tcp://127.0.0.1:5557 (IPv6: tcp://[::1]:5557), or ipc://PATH';
+
+/**
+ * Reads `endpoint`, or throws MalformedEndpointError saying what is wrong: "port
+ * 99999 is out of range 0-65535", "malformed endpoint: expected tcp://HOST:PORT, ...".
+ * `side` is the end that uses it: one that listens may ask for any free port (0 or *)
+ * on every address (* as HOST); one that connects needs the listener's address and port.
+ * Checked here, not left to libzmq, which takes a port beyond 65535 modulo 65536.
+ */
+export function readEndpoint(endpoint: string, side: 'listen' | 'connect'): Endpoint {
+  const match = /^([a-z]+):\/\/(.+)$/i.exec(endpoint.trim());
+  if (!match) throw new MalformedEndpointError(`malformed endpoint: ${ENDPOINT_FORM}`);
+  const transport = match[1].toLowerCase();
+  if (transport === 'ipc' || transport === 'inproc') return { transport, name: match[2] };
+  if (transport !== 'tcp') throw new MalformedEndpointError(`${transport}:// is not a transport raidfs uses: ${ENDPOINT_FORM}`);
+  const address = match[2].slice(match[2].lastIndexOf(';') + 1); // tcp://SOURCE;HOST:PORT connects from SOURCE
+  const parts = /^(?:\[([^\]]*)\]|([^:[\]\s/]*)):([^:]*)$/.exec(address);
+  if (!parts) {
+    throw new MalformedEndpointError(address.includes(':') && !address.includes('[')
+      ? `malformed endpoint: an IPv6 address goes in brackets, e.g. tcp://[::1]:5557` : `malformed endpoint: ${ENDPOINT_FORM}`);
+  }
+  const host = parts[1] ?? parts[2];
+  if (host === '' || (parts[1] !== undefined && host !== '*' && isIP(host) !== 6)) throw new MalformedEndpointError(`malformed endpoint: no host: ${ENDPOINT_FORM}`);
+  if (side === 'connect' && host === '*') throw new MalformedEndpointError('* (every address) is for listening: give the address of the controller');
+  const portText = parts[3];
+  if (portText === '*' && side === 'listen') return { transport: 'tcp', host, port: '*' };
+  if (!/^-?\d+$/.test(portText)) throw new MalformedEndpointError(`malformed endpoint: the port ${JSON.stringify(portText)} is not a number`);
+  const port = Number(portText);
+  const lowest = side === 'listen' ? 0 : 1;
+  if (port < lowest || port > 65535) {
+    throw new MalformedEndpointError(`port ${portText} is out of range ${lowest}-65535${side === 'connect' && port === 0 ? ' (give the port the controller listens on)' : ''}`);
+  }
+  return { transport: 'tcp', host, port };
+}
+
+/** Whether a ZeroMQ endpoint can only be reached from this machine (a malformed one cannot be). */
 export function isLoopbackEndpoint(endpoint: string): boolean {
-  const match = /^([a-z]+):\/\/(.*)$/i.exec(endpoint.trim());
-  if (!match) return false;
-  const [, transport, rest] = match;
-  if (transport === 'ipc' || transport === 'inproc') return true;
-  if (transport !== 'tcp') return false;
-  const address = rest.slice(rest.lastIndexOf(';') + 1); // tcp://SOURCE;HOST:PORT connects from SOURCE
-  const host = /^\[([^\]]*)\]:[^:]*$/.exec(address)?.[1] ?? /^([^:[\]]*):[^:]*$/.exec(address)?.[1];
-  return host !== undefined && isLoopbackHost(host);
+  let read: Endpoint;
+  try {
+    read = readEndpoint(endpoint, 'listen');
+  } catch {
+    return false;
+  }
+  return read.transport !== 'tcp' || isLoopbackHost(read.host);
 }
 
 /**
