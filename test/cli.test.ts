@@ -339,9 +339,9 @@ describe('raidfs command line', () => {
       refused(raidfs(...controller, notDatabase), `cannot open the metadata file ${notDatabase}: it is not a SQLite database`);
       refused(raidfsUnprivileged(...controller, path.join(readOnly, 'meta.sqlite')),
         `cannot open the metadata file ${path.join(readOnly, 'meta.sqlite')}: ${readOnly} is not writable (permission denied)`);
-      refused(raidfs('up', path.join(dir, 'mnt'), '--data', aFile, '--nodes', '1', '--listen', 'tcp://127.0.0.1:0', '--no-rest'),
+      refused(raidfs('up', path.join(dir, 'mnt'), '--data', aFile, '--nodes', '1', '--replicas', '1', '--listen', 'tcp://127.0.0.1:0', '--no-rest'),
         `the data directory ${aFile} is a file, not a directory`);
-      const up = raidfsWithEnv({ RAIDFS_LOG: 'error' }, 'up', aFile, '--data', path.join(dir, 'data'), '--nodes', '1', '--listen', 'tcp://127.0.0.1:0', '--no-rest');
+      const up = raidfsWithEnv({ RAIDFS_LOG: 'error' }, 'up', aFile, '--data', path.join(dir, 'data'), '--nodes', '1', '--replicas', '1', '--listen', 'tcp://127.0.0.1:0', '--no-rest');
       refused(up, `the mount point ${aFile} is a file, not a directory`);
       assert.equal(readFileSync(aFile, 'utf8'), 'not a directory');
     } finally {

@@ -49,7 +49,7 @@ describe('configuration: flags, environment, config file', () => {
   });
 
   it('a flag beats its RAIDFS_* variable, which beats the config file, which beats the default', async () => {
-    const file = configFile('up.json', { nodes: 1, 'no-mount': true, listen: 'tcp://127.0.0.1:0', rest: '127.0.0.1:0', data: path.join(dir, 'data') });
+    const file = configFile('up.json', { nodes: 1, replicas: 1, 'no-mount': true, listen: 'tcp://127.0.0.1:0', rest: '127.0.0.1:0', data: path.join(dir, 'data') });
     assert.match(await upUntilReady(['--config', file], {}), /, 1 storage nodes /, 'from the file');
     assert.match(await upUntilReady([], { RAIDFS_CONFIG: file, RAIDFS_NODES: '2' }), /, 2 storage nodes /, 'env over the file');
     assert.match(await upUntilReady(['--config', file, '--nodes', '3'], { RAIDFS_NODES: '2' }), /, 3 storage nodes /, 'flag over env');
@@ -67,6 +67,8 @@ describe('configuration: flags, environment, config file', () => {
 
   it('a bad setting from any source is exit 2, one line naming it, and nothing is started or created', () => {
     const data = path.join(dir, 'never');
+    /** Were one of them to start after all: no mount, no REST, no fixed port. */
+    const quiet = ['--no-mount', '--no-rest', '--listen', 'tcp://127.0.0.1:0'];
     const cases: Array<{ args: string[]; env?: Record<string, string>; says: RegExp }> = [
       { args: ['--config', path.join(dir, 'missing.json')], says: /--config .*missing\.json: cannot read it as JSON: ENOENT/ },
       { args: ['--config', configFile('broken.json', '{"nodes": 2,')], says: /--config .*broken\.json: cannot read it as JSON/ },
@@ -76,6 +78,10 @@ describe('configuration: flags, environment, config file', () => {
       { args: ['--config', configFile('obj.json', { rest: { port: 1 } })], says: /rest: expected a string or a number/ },
       { args: [], env: { RAIDFS_NO_REST: 'perhaps' }, says: /RAIDFS_NO_REST: expected true or false, not "perhaps"/ },
       { args: [], env: { RAIDFS_NODES: 'many' }, says: /--nodes: must be a whole number of at least 1, not "many"/ },
+      // Fewer nodes than copies of each part: it would say ready, and every write would fail (503).
+      { args: ['--nodes', '1', ...quiet], says: /--nodes 1 cannot hold 2 copies of each part: give --nodes 2 or more, or --replicas 1$/m },
+      { args: quiet, env: { RAIDFS_NODES: '1' }, says: /--nodes 1 cannot hold 2 copies of each part/ },
+      { args: ['--nodes', '2', '--replicas', '3', ...quiet], says: /--nodes 2 cannot hold 3 copies of each part: give --nodes 3 or more, or --replicas 2$/m },
     ];
     for (const { args, env, says } of cases) {
       const r = raidfsWithEnv(env ?? {}, 'up', '--data', data, ...args);

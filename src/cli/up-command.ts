@@ -7,10 +7,11 @@
  * controller and stops the nodes it started.
  * Its nodes connect over loopback (a wildcard --listen address becomes 127.0.0.1)
  * and get what the controller's security settings need (local-node-security.ts).
+ * Fewer --nodes than --replicas is a usage error: no write could find its copies' nodes.
  */
 import path from 'node:path';
 import { makeDirectory } from '../common/directory-problems';
-import { Controller } from '../core/controller';
+import { Controller, DEFAULTS } from '../core/controller';
 import { controllerOptionSpecs, controllerOptionsFrom } from './controller-options';
 import { mountOptionSpecs, mountOptionsFrom } from './mount-options';
 import { restOptionSpecs, restOptionsFrom } from './rest-options';
@@ -42,6 +43,11 @@ export async function runUp(argv: string[]): Promise<void> {
   const restOptions = restOptionsFrom(values);
   const dataDir = path.resolve(values.data as string);
   const controllerOptions = controllerOptionsFrom(values, path.join(dataDir, 'meta.sqlite'));
+  const replicas = controllerOptions.replicas ?? DEFAULTS.replicas;
+  if (nodeCount < replicas) {
+    // It would say ready, and every write would fail (503) for want of nodes.
+    throw new UsageError(`--nodes ${nodeCount} cannot hold ${replicas} copies of each part: give --nodes ${replicas} or more, or --replicas ${nodeCount}`);
+  }
   makeDirectory(dataDir, 'data directory');
   const security = secureLocalNodes(controllerOptions, dataDir);
   const controller = await Controller.start(security.controller);
