@@ -6,8 +6,10 @@
  * of `raidfs up` killed with -9 started again (one stopped on purpose left down); a
  * `raidfs up` killed with -9 taking its nodes with it; a node refused on a data
  * directory in use, and a stale lock taken over; a second controller refused on a
- * metadata file in use; a metadata file, data directory or mount point raidfs cannot
- * use refused with one line naming it and what is wrong.
+ * metadata file in use; a metadata file, data directory, spool or mount point raidfs
+ * cannot use (a file, a non-empty mount point, a path in /proc where mkdir fails) and
+ * a working directory since removed refused at once with one line naming it and what
+ * is wrong; endpoint options checked before anything starts.
  */
 import assert from 'node:assert/strict';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -316,7 +318,7 @@ describe('raidfs command line', () => {
     }
   });
 
-  it('a metadata file, data directory or mount point that cannot be used is exit 1 and one line naming it and what is wrong', { timeout: 60_000 }, () => {
+  it('a metadata file, data directory, spool or mount point that cannot be used is exit 1 and one line naming it and what is wrong', { timeout: 60_000 }, () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-paths-'));
     chmodSync(dir, 0o755); // reachable by the unprivileged user below
     const aFile = path.join(dir, 'a-file');
@@ -344,6 +346,44 @@ describe('raidfs command line', () => {
       const up = raidfsWithEnv({ RAIDFS_LOG: 'error' }, 'up', aFile, '--data', path.join(dir, 'data'), '--nodes', '1', '--replicas', '1', '--listen', 'tcp://127.0.0.1:0', '--no-rest');
       refused(up, `the mount point ${aFile} is a file, not a directory`);
       assert.equal(readFileSync(aFile, 'utf8'), 'not a directory');
+      refused(raidfsWithEnv({ RAIDFS_LOG: 'error' }, 'node', '--data', aFile, '--controller', 'tcp://127.0.0.1:1'), `the data directory ${aFile} is a file, not a directory`);
+      refused(raidfsWithEnv({ RAIDFS_LOG: 'error' }, ...controller, path.join(dir, 'c', 'meta.sqlite'), '--mount', path.join(dir, 'c', 'mnt'), '--spool', aFile),
+        `the spool directory ${aFile} is a file, not a directory`);
+      // libfuse refuses it ("fuse: mountpoint is not empty", then fuse-native's "fuse failed"): said before anything starts.
+      const full = path.join(dir, 'full');
+      mkdirSync(full);
+      writeFileSync(path.join(full, 'kept.txt'), 'mine');
+      refused(raidfsWithEnv({ RAIDFS_LOG: 'error' }, 'up', full, '--data', path.join(dir, 'data'), '--nodes', '1', '--replicas', '1', '--listen', 'tcp://127.0.0.1:0', '--no-rest'),
+        `the mount point ${full} is not empty (1 entry, e.g. "kept.txt"): mount on an empty directory, or empty this one`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a directory that mkdir cannot make although its parent exists (in /proc), or a working directory since removed, is exit 1 and one line, at once', () => {
+    const started = Date.now();
+    /** Exit 1 and one line matching `line`, within seconds (Node's recursive mkdir spins forever on /proc). */
+    const refused = (run: { status: number | null; stderr: string }, line: RegExp) => {
+      assert.equal(run.status, 1, run.stderr);
+      assert.match(run.stderr, line);
+      assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+    };
+    // Root may write in /proc, where mkdir fails with ENOENT; another user may not.
+    const cannotMake = (what: string, dir: string) => new RegExp(`^raidfs: cannot make the ${what} ${dir}: ${path.dirname(dir)} `
+      + `(does not let a directory be made in it \\(mkdir ${dir}: ENOENT, no such file or directory\\)|is not writable \\(permission denied\\))\n$`);
+    refused(raidfsWithEnv({ RAIDFS_LOG: 'error' }, 'up', '/proc/raidfs-test-mnt', '--data', '/proc/raidfs-test-data', '--nodes', '1', '--replicas', '1', '--listen', 'tcp://127.0.0.1:0', '--no-rest'),
+      cannotMake('data directory', '/proc/raidfs-test-data'));
+    refused(raidfsWithEnv({ RAIDFS_LOG: 'error' }, 'node', '--data', '/proc/1/raidfs-test', '--controller', 'tcp://127.0.0.1:1'), cannotMake('data directory', '/proc/1/raidfs-test'));
+    refused(raidfsWithEnv({ RAIDFS_LOG: 'error' }, 'keygen', '--out', '/proc/raidfs-test-keys'), cannotMake('key directory', '/proc/raidfs-test-keys'));
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-mnt-'));
+    try {
+      refused(raidfsWithEnv({ RAIDFS_LOG: 'error' }, 'up', '/proc/raidfs-test-mnt', '--data', dir, '--nodes', '1', '--replicas', '1', '--listen', 'tcp://127.0.0.1:0', '--no-rest'),
+        cannotMake('mount point', '/proc/raidfs-test-mnt'));
+      // The shell leaves the directory it started in removed, then runs raidfs there.
+      const gone = path.join(dir, 'gone');
+      mkdirSync(gone);
+      const run = spawnSync('sh', ['-c', 'cd "$1" && rmdir "$1" && exec "$2" "$3" up', 'sh', gone, process.execPath, CLI_ENTRY], { encoding: 'utf8', timeout: 20_000 });
+      refused(run, /^raidfs: the current directory no longer exists; cd somewhere else\n$/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

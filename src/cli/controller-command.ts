@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { makeDirectory } from '../common/directory-problems';
 import { Controller } from '../core/controller';
-import { mountOptionSpecs, mountOptionsFrom } from './mount-options';
+import { mountOptionSpecs, mountOptionsFrom, prepareMountDirectories } from './mount-options';
 import { controllerOptionSpecs, controllerOptionsFrom } from './controller-options';
 import { restOptionSpecs, restOptionsFrom } from './rest-options';
 import { FrontEnds } from './front-ends';
@@ -32,9 +32,10 @@ export async function runController(argv: string[]): Promise<void> {
   const dbPath = values.db as string;
   const restOptions = restOptionsFrom(values);
   const controllerOptions = controllerOptionsFrom(values, dbPath);
-  makeDirectory(path.dirname(path.resolve(dbPath)), 'directory of the metadata file');
-  const controller = await Controller.start(controllerOptions);
   const mountOptions = typeof values.mount === 'string' ? mountOptionsFrom(values, values.mount, values.spool as string) : undefined;
+  makeDirectory(path.dirname(path.resolve(dbPath)), 'directory of the metadata file');
+  if (mountOptions) prepareMountDirectories(mountOptions);
+  const controller = await Controller.start(controllerOptions);
   const frontEnds = await FrontEnds.start(controller, mountOptions, restOptions).catch(async (err) => {
     await controller.close();
     throw err;

@@ -10,8 +10,9 @@
  * none of them and fails (exit 1) naming the ones in the way. Secret key files are
  * mode 0600 and DIR, if created here, 0700.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { makeDirectory } from '../common/directory-problems';
 import { newKeyPair, writeAuthorizedKeys, writeKeyPair, writePublicKey } from '../wire/curve-keys';
 import { CommandSpec, parseCommand, parseCount, UsageError } from './options';
 
@@ -37,7 +38,7 @@ export async function runKeygen(argv: string[]): Promise<void> {
   if (existing.length > 0) {
     throw new Error(`${existing.map(at).join(', ')} already exist${existing.length === 1 ? 's' : ''}; not overwriting any key file (remove them or choose another --out)`);
   }
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makeDirectory(dir, 'key directory', 0o700);
 
   const controller = newKeyPair();
   writeKeyPair(at('controller.key'), controller);

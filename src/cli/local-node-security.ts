@@ -11,8 +11,9 @@
  *   plain traffic on that endpoint);
  * - otherwise they need nothing.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
+import { makeDirectory } from '../common/directory-problems';
 import { ControllerOptions } from '../core/controller';
 import { newKeyPair, writeKeyPair, writePublicKey } from '../wire/curve-keys';
 
@@ -20,7 +21,7 @@ export function secureLocalNodes(options: ControllerOptions, dataDir: string): {
   if (!options.curve) return { controller: options, nodeArgs: options.insecure ? ['--insecure'] : [] };
   const dir = path.join(dataDir, 'local-node-keys');
   rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makeDirectory(dir, 'directory of the local nodes\' keys', 0o700);
   const pair = newKeyPair();
   writeKeyPair(path.join(dir, 'node.key'), pair);
   writePublicKey(path.join(dir, 'controller.pub'), options.curve.publicKey);

@@ -1,9 +1,10 @@
 /**
  * The `raidfs` command: dispatches to one subcommand. Usage mistakes print one line
  * and exit 2; failures print one line (no stack trace unless RAIDFS_DEBUG is set) and
- * exit 1.
+ * exit 1, a working directory that no longer exists included (working-directory.ts).
  */
 import '../common/gc-tuning';
+import './working-directory';
 import { controllerCommand, runController } from './controller-command';
 import { drainCommand, runDrain } from './drain-command';
 import { forgetNodeCommand, runForgetNode } from './forget-node-command';

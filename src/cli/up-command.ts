@@ -13,7 +13,7 @@ import path from 'node:path';
 import { makeDirectory } from '../common/directory-problems';
 import { Controller, DEFAULTS } from '../core/controller';
 import { controllerOptionSpecs, controllerOptionsFrom } from './controller-options';
-import { mountOptionSpecs, mountOptionsFrom } from './mount-options';
+import { mountOptionSpecs, mountOptionsFrom, prepareMountDirectories } from './mount-options';
 import { restOptionSpecs, restOptionsFrom } from './rest-options';
 import { FrontEnds } from './front-ends';
 import { SupervisedNode } from './supervised-node';
@@ -48,7 +48,9 @@ export async function runUp(argv: string[]): Promise<void> {
     // It would say ready, and every write would fail (503) for want of nodes.
     throw new UsageError(`--nodes ${nodeCount} cannot hold ${replicas} copies of each part: give --nodes ${replicas} or more, or --replicas ${nodeCount}`);
   }
+  const mountOptions = values['no-mount'] ? undefined : mountOptionsFrom(values, positionals[0] ?? 'mnt', path.join(dataDir, 'spool'));
   makeDirectory(dataDir, 'data directory');
+  if (mountOptions) prepareMountDirectories(mountOptions);
   const security = secureLocalNodes(controllerOptions, dataDir);
   const controller = await Controller.start(security.controller);
   const nodes = Array.from({ length: nodeCount }, (_, i) => new SupervisedNode({
@@ -63,7 +65,6 @@ export async function runUp(argv: string[]): Promise<void> {
   };
   try {
     await controller.waitForNodes(nodeCount, 15_000);
-    const mountOptions = values['no-mount'] ? undefined : mountOptionsFrom(values, positionals[0] ?? 'mnt', path.join(dataDir, 'spool'));
     frontEnds = await FrontEnds.start(controller, mountOptions, restOptions);
   } catch (err) {
     await stop();

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { makeDirectory } from '../common/directory-problems';
 import { writeFileDurably } from '../common/durable-file';
 
 const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -29,7 +30,7 @@ export async function resolveNodeId(dataDir: string, requested?: string): Promis
     return recorded;
   }
   const id = requested ?? `node-${randomBytes(4).toString('hex')}`;
-  await fs.mkdir(dataDir, { recursive: true });
+  makeDirectory(dataDir, 'data directory');
   writeFileDurably(file, `${id}\n`); // before the node stores anything under this id
   return id;
 }

@@ -22,9 +22,9 @@
  * only the controller holding `serverPublicKey`. Without it, start() refuses a
  * non-loopback controller unless `insecure` is set (wire/transport-security.ts).
  */
-import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import { Dealer } from 'zeromq';
+import { makeDirectory } from '../common/directory-problems';
 import { freeNow } from '../common/free-now';
 import { createLogger, errorMessage } from '../common/log';
 import { ChunkStore, ChunkStoreError, DEFAULT_CONCURRENCY } from './chunk-store';
@@ -94,7 +94,7 @@ export class StorageNode {
     } catch (err) {
       throw new InsecureEndpointError(`cannot connect to the controller at ${options.controller}: ${errorMessage(err)}`);
     }
-    await fs.mkdir(options.dataDir, { recursive: true });
+    makeDirectory(options.dataDir, 'data directory');
     const lock = DataDirLock.acquire(options.dataDir);
     let store: ChunkStore | undefined;
     try {
