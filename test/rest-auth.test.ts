@@ -100,7 +100,7 @@ describe('REST on the command line', () => {
       const taken = new URL(holder.restUrl!).host;
       const clash = raidfs(...controllerArgs('c4'), '--rest', taken);
       assert.equal(clash.status, 1, clash.stderr);
-      assert.match(clash.stderr, new RegExp(`cannot serve the REST API on ${taken}: EADDRINUSE`));
+      assert.match(clash.stderr, new RegExp(`^raidfs: the REST address ${taken} is in use by another program: stop it, or give another address \\(port 0 picks a free one\\)$`, 'm'));
     } finally {
       await holder.stop();
     }

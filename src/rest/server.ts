@@ -111,7 +111,7 @@ export async function startRestServer(controller: Controller, options: RestOptio
   server.timeout = options.idleTimeoutMs ?? REST_DEFAULTS.idleTimeoutMs;
   server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`cannot serve the REST API on ${host}:${options.port ?? REST_DEFAULTS.port}: ${err.code ?? err.message}`)));
+    server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(host, options.port ?? REST_DEFAULTS.port, err)));
     server.listen(options.port ?? REST_DEFAULTS.port, host, resolve);
   });
   const { port } = server.address() as AddressInfo;
@@ -130,6 +130,17 @@ export async function startRestServer(controller: Controller, options: RestOptio
 }
 
 /** The base URL of a REST API served on `host`:`port` (an IPv6 host in brackets). */
+/** Why the REST API cannot listen on HOST:PORT, in one line that says what to do. */
+function listenError(host: string, port: number, err: NodeJS.ErrnoException): Error {
+  const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  switch (err.code) {
+    case 'EADDRINUSE': return new Error(`the REST address ${address} is in use by another program: stop it, or give another address (port 0 picks a free one)`);
+    case 'EADDRNOTAVAIL': return new Error(`the REST address ${address} is not an address of this machine: give one of its addresses, or 0.0.0.0 for all`);
+    case 'EACCES': return new Error(`the REST address ${address} needs privileges to listen on (a port below 1024): give a port of 1024 or more`);
+    default: return new Error(`cannot serve the REST API on ${address}: ${err.code ?? err.message}`);
+  }
+}
+
 export function restUrl(host: string, port: number): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
