@@ -13,14 +13,14 @@
  */
 import assert from 'node:assert/strict';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { CLI_ENTRY } from '../src/cli/local-nodes';
 import { STORAGE_NODE_MALLOC_ENV } from '../src/node/allocator-settings';
 import { testBytes, waitUntil } from './helpers/data';
-import { isMounted, pidAlive, procStat } from './helpers/host';
+import { freePort, isMounted, pidAlive, procStat } from './helpers/host';
 import { raidfs, raidfsUnprivileged, raidfsWithEnv } from './helpers/raidfs-cli';
 import { ReadyProcess } from './helpers/ready-process';
 
@@ -232,6 +232,39 @@ describe('raidfs command line', () => {
     } finally {
       for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       rmSync(data, { recursive: true, force: true });
+    }
+  });
+
+  it('`raidfs up` whose own node cannot start exits 1 with the node\'s reason, promptly, and stops what it started', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'raidfs-up-fails-'));
+    const data = path.join(dir, 'data');
+    const port = await freePort();
+    // A node already runs on node1's data directory, as node1, and connects where `up` will
+    // listen: it registered as node1 with up's controller, which took it for its own
+    // node1 (that had exited: "in use by process N") and said ready.
+    const holder = spawn(process.execPath, [CLI_ENTRY, 'node', '--id', 'node1', '--data', path.join(data, 'node1'), '--controller', `tcp://127.0.0.1:${port}`],
+      { stdio: 'ignore', env: { ...process.env, RAIDFS_LOG: 'error' } });
+    const runningOn = (node: string) => readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => {
+      try {
+        return pid !== holder.pid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(path.join(data, node));
+      } catch {
+        return false;
+      }
+    });
+    try {
+      await waitUntil(() => existsSync(path.join(data, 'node1', 'node-id')), 'the first node holds node1\'s data directory', 10_000);
+      const started = Date.now();
+      const up = spawnSync(process.execPath, [CLI_ENTRY, 'up', '--no-mount', '--no-rest', '--data', data, '--nodes', '2', '--listen', `tcp://127.0.0.1:${port}`],
+        { encoding: 'utf8', timeout: 30_000, env: { ...process.env, RAIDFS_LOG: 'error' } });
+      assert.equal(up.status, 1, up.stdout + up.stderr);
+      assert.doesNotMatch(up.stdout, /ready/);
+      assert.ok(up.stderr.endsWith(`raidfs: storage node node1 could not start: data directory ${path.join(data, 'node1')} is in use by process ${holder.pid} (a running raidfs node); stop it first\n`), up.stderr);
+      assert.ok(Date.now() - started < 10_000, `failed after ${Date.now() - started} ms, not at once`);
+      await waitUntil(() => runningOn('node2').length === 0, 'the node up started (node2) stopped with it', 10_000);
+      assert.equal(holder.exitCode, null, 'the node up did not start is left alone');
+    } finally {
+      holder.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

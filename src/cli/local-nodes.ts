@@ -10,6 +10,9 @@
  * A child is configured by its arguments alone: the parent's RAIDFS_* settings
  * (meant for the parent's own options, e.g. RAIDFS_KEY) are not passed on, only the
  * logging ones; glibc's malloc settings for nodes are added (node/allocator-settings.ts).
+ * Each child tells this process over an IPC channel whether it started (it holds its
+ * data directory and connects to the controller) or why not (reportNodeStart), then
+ * closes the channel: `started` resolves, or rejects with the node's own reason.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
@@ -32,9 +35,24 @@ export interface LocalNodeSpec {
   extraArgs?: string[];
 }
 
+/** What `raidfs node` tells the process that started it, once: it runs, or why it could not start. */
+export type NodeStartReport = { started: true } | { startFailed: string };
+
+/** Sends `report` to the process that started this one, if it listens (an IPC channel); resolves once sent. */
+export function reportNodeStart(report: NodeStartReport): Promise<void> {
+  const send = process.send?.bind(process);
+  if (!send) return Promise.resolve();
+  return new Promise((resolve) => send(report, undefined, {}, () => resolve()));
+}
+
+/** A local node that exited before it started: "storage node node1 could not start: REASON". */
+export class NodeStartError extends Error {}
+
 export class LocalNode {
   readonly process: ChildProcess;
   readonly exited: Promise<number | NodeJS.Signals>;
+  /** Resolves once the node runs; rejects with a NodeStartError if it exits first. */
+  readonly started: Promise<void>;
 
   constructor(readonly spec: LocalNodeSpec, stdio: 'inherit' | 'ignore' = 'inherit') {
     const args = [CLI_ENTRY, 'node', '--id', spec.id, '--data', spec.dataDir, '--controller', spec.controller, '--exit-with-stdin'];
@@ -42,8 +60,19 @@ export class LocalNode {
     args.push(...(spec.extraArgs ?? []));
     // A process group of its own: a terminal's Ctrl-C reaches only this process, which
     // stops its nodes in order (the controller first), instead of every node at once.
-    this.process = spawn(process.execPath, args, { stdio: ['pipe', stdio, stdio], env: withStorageNodeMallocSettings(childEnv()), detached: true });
+    this.process = spawn(process.execPath, args, { stdio: ['pipe', stdio, stdio, 'ipc'], env: withStorageNodeMallocSettings(childEnv()), detached: true });
     this.exited = new Promise((resolve) => this.process.once('exit', (code, signal) => resolve(signal ?? code ?? 0)));
+    this.started = new Promise((resolve, reject) => {
+      let reason: string | undefined;
+      this.process.on('message', (report: NodeStartReport) => {
+        if ('started' in report) resolve();
+        else reason = report.startFailed;
+      });
+      // 'close', not 'exit': by then every message the node sent has been read.
+      this.process.once('close', (code, signal) => reject(new NodeStartError(
+        `storage node ${spec.id} could not start: ${reason ?? (signal ? `it was killed by ${signal}` : `it exited with code ${code}`)}`)));
+    });
+    this.started.catch(() => undefined); // a failure is for whoever awaits it, if anyone does
   }
 
   get pid(): number | undefined {

@@ -2,11 +2,15 @@
  * `raidfs node`: runs one storage node on a data directory until SIGINT/SIGTERM (or,
  * with --exit-with-stdin, until its standard input closes: how `raidfs up` ties its
  * local nodes to its own life, so they end with it even when it is killed -9).
+ * Started by another raidfs process (`raidfs up`), it tells that one whether it
+ * started, or why not (local-nodes.ts reportNodeStart).
  */
 import { CommandSpec, parseCommand, parseEndpointOption, parseSize, UsageError } from './options';
 import { StorageNode } from '../node/storage-node';
 import { nodeCurveFrom, nodeCurveSpecs } from './curve-options';
 import { waitForShutdownSignal } from './signals';
+import { reportNodeStart } from './local-nodes';
+import { errorMessage } from '../common/log';
 
 export const nodeCommand: CommandSpec = {
   name: 'node',
@@ -25,13 +29,22 @@ export const nodeCommand: CommandSpec = {
 export async function runNode(argv: string[]): Promise<void> {
   const { values } = parseCommand(nodeCommand, argv);
   if (typeof values.data !== 'string') throw new UsageError('--data DIR is required');
-  const node = await StorageNode.start({
+  const options = {
     dataDir: values.data,
     controller: parseEndpointOption(values.controller as string, '--controller', 'connect'),
     id: values.id as string | undefined,
     capacity: typeof values.capacity === 'string' ? parseSize(values.capacity, '--capacity') : undefined,
     ...nodeCurveFrom(values),
-  });
+  };
+  let node: StorageNode;
+  try {
+    node = await StorageNode.start(options);
+  } catch (err) {
+    await reportNodeStart({ startFailed: errorMessage(err) });
+    throw err;
+  }
+  await reportNodeStart({ started: true });
+  process.disconnect?.(); // the channel was for that one report
   await Promise.race([waitForShutdownSignal(), ...(values['exit-with-stdin'] ? [stdinClosed()] : [])]);
   await node.stop();
 }

@@ -7,6 +7,9 @@
  * spinning. Its copies are still on disk, so the controller counts them again as it
  * registers, and nothing needs repair.
  *
+ * A node whose first process never starts (its data directory is in use, say) is not
+ * started again: `started` rejects with its reason, and `raidfs up` fails with it.
+ *
  * Invariants:
  * - At most one process per node at a time: the next starts only after the last exited.
  * - A clean exit (code 0, or SIGTERM/SIGINT: someone stopped it on purpose) is left
@@ -31,9 +34,15 @@ export class SupervisedNode {
   private restartTimer: NodeJS.Timeout | undefined;
   private delayMs = FIRST_DELAY_MS;
   private stopped = false;
+  /** Whether a process of this node ever started; until one has, none is started again. */
+  private everStarted = false;
+  /** Resolves once the first process runs; rejects with a NodeStartError if it exits first. */
+  readonly started: Promise<void>;
 
   constructor(readonly spec: LocalNodeSpec, private readonly restart: boolean) {
     this.current = this.launch();
+    this.started = this.current.started.then(() => { this.everStarted = true; });
+    this.started.catch(() => undefined); // a failure is for whoever awaits it
   }
 
   /** The PID of the node's process now (a restart changes it). */
@@ -55,7 +64,7 @@ export class SupervisedNode {
   }
 
   private exited(node: LocalNode, how: number | NodeJS.Signals, ranMs: number): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.everStarted) return;
     const fields = { node: this.spec.id, pid: node.pid, how };
     if (!this.restart || CLEAN_EXITS.has(how)) {
       log.warn('storage node exited', fields);

@@ -1,7 +1,8 @@
 /**
  * `raidfs up`: the embedded default. This process is the controller; it starts N
  * local storage nodes as child processes (data under DATA/nodeK, each started again
- * if it dies: supervised-node.ts), waits until they have registered, mounts the store
+ * if it dies: supervised-node.ts), waits until they have started and registered (one
+ * that cannot start fails it, exit 1, with the node's reason), mounts the store
  * at MOUNTPOINT (default ./mnt), serves the REST API (default 127.0.0.1:9000), prints
  * one "ready" line, and on SIGINT/SIGTERM stops serving, unmounts, closes the
  * controller and stops the nodes it started.
@@ -64,7 +65,9 @@ export async function runUp(argv: string[]): Promise<void> {
     await Promise.all(nodes.map((n) => n.stop()));
   };
   try {
-    await controller.waitForNodes(nodeCount, 15_000);
+    // Its own nodes, not nodes of the same ids from elsewhere that connect to the same
+    // endpoint; a node that exits before it started fails it at once, with its reason.
+    await Promise.all([controller.waitForNodes(nodeCount, 15_000), ...nodes.map((n) => n.started)]);
     frontEnds = await FrontEnds.start(controller, mountOptions, restOptions);
   } catch (err) {
     await stop();
