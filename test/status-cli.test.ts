@@ -13,7 +13,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LocalNode } from '../src/cli/local-nodes';
 import { keptFree } from '../src/node/chunk-store';
-import type { ClusterStatus, RepairReport, ScrubReport } from '../src/core/controller';
+import type { ClusterStatus, NodeStatus, RepairReport, ScrubReport } from '../src/core/controller';
+import { renderStatus } from '../src/cli/status-command';
 import { ControllerProcess } from './helpers/controller-process';
 import { testBytes } from './helpers/data';
 import { freePort } from './helpers/host';
@@ -83,7 +84,8 @@ describe('raidfs status, repair and scrub', () => {
     const text = raidfs('status', '--rest', rest);
     assert.match(text.stdout, /2 nodes up, 1 down/);
     assert.match(text.stdout, /^node3\s+down \S+/m);
-    assert.match(text.stdout, new RegExp(`${onNode3} under-replicated`));
+    assert.match(text.stdout, new RegExp(`${onNode3} under-replicated, 0 unavailable `
+      + '\\(node3 is down: its copies count again when it is back, or `raidfs repair` makes them elsewhere\\)$', 'm'));
   });
 
   it('shows a killed node as down at once, why, and when it was really last heard from', async () => {
@@ -308,5 +310,37 @@ describe('raidfs drain and forget-node: retiring a node that is up', () => {
       assert.equal(reply.status, 200, name);
       assert.equal(Buffer.from(await reply.arrayBuffer()).length, 2 << 20, name);
     }
+  });
+});
+
+describe('raidfs status: why parts are under-replicated', () => {
+  const now = 1_800_000_000_000;
+  const node = (id: string, alive: boolean, chunkCount: number, lastSeenMs = now - 1_000): NodeStatus => ({
+    id, alive, address: 'host (192.0.2.1)', capacityBytes: 1 << 30, freeBytes: 1 << 29, usedBytes: chunkCount << 20, chunkCount, lastSeenMs,
+    downSinceMs: alive ? null : now - 500, downReason: alive ? null : 'connection lost', softwareVersion: '0.1.0', draining: false, volume: null,
+  });
+  const idle = { running: false, passes: 0, current: null, last: null };
+  /** The parts line of `raidfs status` for these nodes and this many parts under-replicated. */
+  const partsLine = (nodes: NodeStatus[], underReplicated: number) => {
+    const status: ClusterStatus = {
+      clusterId: 'c', replicas: 2, nodes, refusedNodes: [], nodesUp: nodes.filter((n) => n.alive).length, nodesDown: nodes.filter((n) => !n.alive).length,
+      capacityBytes: 1 << 30, freeBytes: 1 << 29, usedBytes: 0, parts: { total: 40, underReplicated, unavailable: 0, toMoveOffDraining: 0 }, repair: idle, scrub: idle,
+    };
+    return renderStatus(status, 'http://127.0.0.1:9000', now).split('\n').find((line) => line.startsWith('parts: '));
+  };
+  const repairs = 'or `raidfs repair` makes them elsewhere';
+
+  it('names the nodes down that hold copies, and says when copies are missing on nodes that are up', () => {
+    const up = [node('node1', true, 20), node('node2', true, 22)];
+    assert.equal(partsLine(up, 0), 'parts: 40 stored with 2 copies each; 0 under-replicated, 0 unavailable');
+    assert.equal(partsLine(up, 3), 'parts: 40 stored with 2 copies each; 3 under-replicated, 0 unavailable (copies missing on nodes that are up: `raidfs repair` makes them)');
+    assert.equal(partsLine([...up, node('node3', false, 17)], 17), `parts: 40 stored with 2 copies each; 17 under-replicated, 0 unavailable (node3 is down: its copies count again when it is back, ${repairs})`);
+    // More parts short than node3 holds chunks: at least 4 lack copies node3 does not hold.
+    assert.equal(partsLine([...up, node('node3', false, 17)], 21), `parts: 40 stored with 2 copies each; 21 under-replicated, 0 unavailable `
+      + `(node3 is down: its copies count again when it is back, ${repairs}; at least 4 of them lack copies that no node down holds)`);
+    // A node down holding nothing is not why; one not heard from since the controller started might be.
+    assert.equal(partsLine([...up, node('node3', false, 0)], 2), 'parts: 40 stored with 2 copies each; 2 under-replicated, 0 unavailable (copies missing on nodes that are up: `raidfs repair` makes them)');
+    assert.equal(partsLine([...up, node('node3', false, 0, 0), node('node4', false, 5)], 9), `parts: 40 stored with 2 copies each; 9 under-replicated, 0 unavailable `
+      + `(node3, node4 are down: their copies count again when they are back, ${repairs})`);
   });
 });

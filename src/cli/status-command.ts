@@ -3,11 +3,12 @@
  * (state: up, or down for how long and why; address, chunks, used and free bytes,
  * when it was last heard from), each node refused
  * as another cluster's, the parts missing intact copies (under-replicated,
- * unavailable, damaged) and the first damaged files, and repair and scrub progress;
- * `--json` prints the answer as it came. Exits 1 when some part is unavailable (no
- * intact copy on a node that is up: its file cannot be read whole), damaged ones
- * included, so scripts and monitors notice; 0 otherwise, under-replicated parts
- * (repair's work) included.
+ * unavailable, damaged; and why parts are under-replicated: nodes down that hold
+ * copies, or copies missing on nodes that are up) and the first damaged files, and
+ * repair and scrub progress; `--json` prints the answer as it came. Exits 1 when some
+ * part is unavailable (no intact copy on a node that is up: its file cannot be read
+ * whole), damaged ones included, so scripts and monitors notice; 0 otherwise,
+ * under-replicated parts (repair's work) included.
  */
 import { formatBytes, formatDuration } from '../common/format';
 import type { ClusterStatus, NodeStatus } from '../core/controller';
@@ -33,7 +34,8 @@ export async function runStatus(argv: string[]): Promise<number> {
   return status.parts.unavailable > 0 ? 1 : 0;
 }
 
-function renderStatus(status: ClusterStatus, url: string, now: number): string {
+/** The text `raidfs status` prints for a GET /status answer from `url`, at time `now`. */
+export function renderStatus(status: ClusterStatus, url: string, now: number): string {
   const { parts } = status;
   const lines = [
     `controller ${url}: ${status.nodesUp} node${status.nodesUp === 1 ? '' : 's'} up, ${status.nodesDown} down; `
@@ -46,7 +48,7 @@ function renderStatus(status: ClusterStatus, url: string, now: number): string {
     ...(status.refusedNodes ?? []).map((n) => `refused ${formatDuration(now - n.lastRefusedMs)} ago: ${n.reason} (${n.address || 'address unknown'})`),
     '',
     `parts: ${parts.total} stored with ${status.replicas} copies each; ${parts.underReplicated} under-replicated, `
-      + `${parts.unavailable} unavailable, ${parts.damaged} damaged${partsNote(parts)}`
+      + `${parts.unavailable} unavailable, ${parts.damaged} damaged${partsNote(status)}`
       + (parts.toMoveOffDraining ? `; ${parts.toMoveOffDraining} to move off nodes being drained` : ''),
     ...(status.damagedFiles.length ? [`damaged files: ${status.damagedFiles.map((f) => `${f.path} (id ${f.id})`).join(', ')} `
       + '(at most 10 named; GET /files/ID/info shows which copies are bad)'] : []),
@@ -58,12 +60,33 @@ function renderStatus(status: ClusterStatus, url: string, now: number): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Says what the worst of the counts means. */
-function partsNote(parts: ClusterStatus['parts']): string {
+/** Says what the worst of the counts means: damaged, unavailable, or why parts are under-replicated. */
+function partsNote(status: ClusterStatus): string {
+  const { parts } = status;
   if (parts.damaged) return ' (damaged: every copy is corrupt, missing or unreadable; no node coming back mends them)';
   if (parts.unavailable) return ' (unavailable: no intact copy on a node that is up)';
-  if (parts.underReplicated) return ' (intact copies missing on nodes that are up)';
-  return '';
+  return underReplicatedNote(status);
+}
+
+/**
+ * Why parts are under-replicated (fewer copies on nodes that are up than --replicas):
+ * nodes that are down hold copies of them, or copies are missing on nodes that are
+ * up; both, when more parts lack copies than the down nodes hold chunks (each part
+ * short for a node being down has a copy there).
+ */
+function underReplicatedNote(status: ClusterStatus): string {
+  const short = status.parts.underReplicated;
+  if (short === 0) return '';
+  // A node not heard from since the controller started may hold copies: its count is unknown.
+  const holding = status.nodes.filter((n) => !n.alive && (n.chunkCount > 0 || n.lastSeenMs === 0));
+  if (holding.length === 0) return ' (copies missing on nodes that are up: `raidfs repair` makes them)';
+  const ids = holding.map((n) => n.id);
+  const names = ids.length <= 3 ? ids.join(', ') : `${ids.slice(0, 3).join(', ')} and ${ids.length - 3} more`;
+  const one = ids.length === 1;
+  const onDown = holding.every((n) => n.lastSeenMs > 0) ? holding.reduce((total, n) => total + n.chunkCount, 0) : Infinity;
+  return ` (${names} ${one ? 'is' : 'are'} down: ${one ? 'its' : 'their'} copies count again when ${one ? 'it is' : 'they are'} back, `
+    + 'or `raidfs repair` makes them elsewhere'
+    + (short > onDown ? `; at least ${short - onDown} of them lack copies that no node down holds` : '') + ')';
 }
 
 function nodeRow(n: NodeStatus, now: number): string[] {
