@@ -84,7 +84,7 @@ describe('raidfs status, repair and scrub', () => {
     const text = raidfs('status', '--rest', rest);
     assert.match(text.stdout, /2 nodes up, 1 down/);
     assert.match(text.stdout, /^node3\s+down \S+/m);
-    assert.match(text.stdout, new RegExp(`${onNode3} under-replicated, 0 unavailable `
+    assert.match(text.stdout, new RegExp(`${onNode3} under-replicated, 0 unavailable, 0 damaged `
       + '\\(node3 is down: its copies count again when it is back, or `raidfs repair` makes them elsewhere\\)$', 'm'));
   });
 
@@ -324,7 +324,7 @@ describe('raidfs status: why parts are under-replicated', () => {
   const partsLine = (nodes: NodeStatus[], underReplicated: number) => {
     const status: ClusterStatus = {
       clusterId: 'c', replicas: 2, nodes, refusedNodes: [], nodesUp: nodes.filter((n) => n.alive).length, nodesDown: nodes.filter((n) => !n.alive).length,
-      capacityBytes: 1 << 30, freeBytes: 1 << 29, usedBytes: 0, parts: { total: 40, underReplicated, unavailable: 0, toMoveOffDraining: 0 }, repair: idle, scrub: idle,
+      capacityBytes: 1 << 30, freeBytes: 1 << 29, usedBytes: 0, parts: { total: 40, underReplicated, unavailable: 0, damaged: 0, toMoveOffDraining: 0 }, damagedFiles: [], repair: idle, scrub: idle,
     };
     return renderStatus(status, 'http://127.0.0.1:9000', now).split('\n').find((line) => line.startsWith('parts: '));
   };
@@ -332,15 +332,15 @@ describe('raidfs status: why parts are under-replicated', () => {
 
   it('names the nodes down that hold copies, and says when copies are missing on nodes that are up', () => {
     const up = [node('node1', true, 20), node('node2', true, 22)];
-    assert.equal(partsLine(up, 0), 'parts: 40 stored with 2 copies each; 0 under-replicated, 0 unavailable');
-    assert.equal(partsLine(up, 3), 'parts: 40 stored with 2 copies each; 3 under-replicated, 0 unavailable (copies missing on nodes that are up: `raidfs repair` makes them)');
-    assert.equal(partsLine([...up, node('node3', false, 17)], 17), `parts: 40 stored with 2 copies each; 17 under-replicated, 0 unavailable (node3 is down: its copies count again when it is back, ${repairs})`);
+    assert.equal(partsLine(up, 0), 'parts: 40 stored with 2 copies each; 0 under-replicated, 0 unavailable, 0 damaged');
+    assert.equal(partsLine(up, 3), 'parts: 40 stored with 2 copies each; 3 under-replicated, 0 unavailable, 0 damaged (copies missing on nodes that are up: `raidfs repair` makes them)');
+    assert.equal(partsLine([...up, node('node3', false, 17)], 17), `parts: 40 stored with 2 copies each; 17 under-replicated, 0 unavailable, 0 damaged (node3 is down: its copies count again when it is back, ${repairs})`);
     // More parts short than node3 holds chunks: at least 4 lack copies node3 does not hold.
-    assert.equal(partsLine([...up, node('node3', false, 17)], 21), `parts: 40 stored with 2 copies each; 21 under-replicated, 0 unavailable `
+    assert.equal(partsLine([...up, node('node3', false, 17)], 21), `parts: 40 stored with 2 copies each; 21 under-replicated, 0 unavailable, 0 damaged `
       + `(node3 is down: its copies count again when it is back, ${repairs}; at least 4 of them lack copies that no node down holds)`);
     // A node down holding nothing is not why; one not heard from since the controller started might be.
-    assert.equal(partsLine([...up, node('node3', false, 0)], 2), 'parts: 40 stored with 2 copies each; 2 under-replicated, 0 unavailable (copies missing on nodes that are up: `raidfs repair` makes them)');
-    assert.equal(partsLine([...up, node('node3', false, 0, 0), node('node4', false, 5)], 9), `parts: 40 stored with 2 copies each; 9 under-replicated, 0 unavailable `
+    assert.equal(partsLine([...up, node('node3', false, 0)], 2), 'parts: 40 stored with 2 copies each; 2 under-replicated, 0 unavailable, 0 damaged (copies missing on nodes that are up: `raidfs repair` makes them)');
+    assert.equal(partsLine([...up, node('node3', false, 0, 0), node('node4', false, 5)], 9), `parts: 40 stored with 2 copies each; 9 under-replicated, 0 unavailable, 0 damaged `
       + `(node3, node4 are down: their copies count again when they are back, ${repairs})`);
   });
 });
