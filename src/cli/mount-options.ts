@@ -7,9 +7,10 @@
  * is not looked into: that could hang on a dead FUSE daemon, and the mount recovers
  * it (fuse/mount.ts), then makes it if need be.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { makeDirectory } from '../common/directory-problems';
+import { mountTypeAt } from '../common/mount-table';
 import { MountOptions } from '../fuse/mount';
 import { OptionSpec, OptionValues, UsageError } from './options';
 
@@ -28,7 +29,7 @@ export function prepareMountDirectories(options: MountOptions): void {
   const mountpoint = path.resolve(options.mountpoint);
   const spoolDir = path.resolve(options.spoolDir);
   if (spoolDir === mountpoint || spoolDir.startsWith(`${mountpoint}/`)) throw new UsageError(`the spool directory ${spoolDir} must not be inside the mount point ${mountpoint}`);
-  if (!mountedAt(mountpoint)) {
+  if (mountTypeAt(mountpoint) === undefined) {
     makeDirectory(mountpoint, 'mount point');
     let entries: string[];
     try {
@@ -42,11 +43,4 @@ export function prepareMountDirectories(options: MountOptions): void {
     }
   }
   makeDirectory(spoolDir, 'spool directory');
-}
-
-/** Whether the mount table lists a mount at `dir` (read from /proc, never from `dir`). */
-function mountedAt(dir: string): boolean {
-  // Mount points are escaped there: a space is \040, a backslash \134.
-  const unescape = (field: string) => field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
-  return readFileSync('/proc/self/mounts', 'utf8').split('\n').some((line) => unescape(line.split(' ')[1] ?? '') === dir);
 }

@@ -20,11 +20,12 @@
  * other than mounting and unmounting it (that would deadlock the single JS thread).
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type Fuse from 'fuse-native';
 import { makeDirectory } from '../common/directory-problems';
+import { mountTypeAt } from '../common/mount-table';
 import { createLogger } from '../common/log';
 import { Controller } from '../core/controller';
 import { attrOps } from './attr-ops';
@@ -79,7 +80,7 @@ export class RaidfsMount {
     const BaseFuse = loadFuse();
     await recoverStaleMount(mountpoint);
     makeDirectory(mountpoint, 'mount point');
-    mkdirSync(spoolDir, { recursive: true });
+    makeDirectory(spoolDir, 'spool directory');
     // Emptied, not removed: the spool may be a mount point of its own (a tmpfs, say).
     for (const name of readdirSync(spoolDir)) rmSync(path.join(spoolDir, name), { recursive: true, force: true });
 
@@ -174,12 +175,7 @@ async function probeMount(mountpoint: string, timeoutMs: number): Promise<'answe
   }
 }
 
-/** Whether the mount table lists a FUSE mount at `mountpoint` (reads /proc, not the mount). */
+/** Whether the mount table lists a FUSE mount at `mountpoint` (the topmost there). */
 function fuseMountedAt(mountpoint: string): boolean {
-  const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((line) => line.split(' '));
-  return mounts.some(([, target, type]) => unescapeMountPath(target ?? '') === mountpoint && /^fuse/.test(type ?? ''));
-}
-
-function unescapeMountPath(field: string): string {
-  return field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+  return /^fuse/.test(mountTypeAt(mountpoint) ?? '');
 }
