@@ -9,8 +9,7 @@
  * Invariants: directoryProblem only looks (stat, access); makeDirectory only makes
  * the directories `mkdir -p` would, one mkdir(2) each, and is how raidfs makes every
  * directory the user names or that holds its keys (a node's own layout under its data
- * directory excepted: chunk-store.ts; fuse/mount.ts makes the spool again, which the
- * CLI made first: cli/mount-options.ts).
+ * directory excepted: chunk-store.ts).
  */
 import { accessSync, constants, mkdirSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
