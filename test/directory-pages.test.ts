@@ -69,6 +69,10 @@ describe('directory listing pages', () => {
     assert.deepEqual(afterDots.dots, []);
     assert.equal(afterDots.entries[0].name, first.entries[0].name);
     assert.throws(() => listingPage(c, '/missing', 0), { code: 'ENOENT' });
+    // The test before made thousands of directories in one synchronous loop, which kept this
+    // process (the controller) from hearing the nodes for seconds on a busy machine: they may
+    // count as down until their next heartbeats are read.
+    await c.waitForNodes(2, 15_000);
     await c.writeFile('/file', Buffer.from('x'));
     assert.throws(() => listingPage(c, '/file', 0), { code: 'ENOTDIR' });
   });
