@@ -13,10 +13,9 @@
  *   the error is reported, with the file's path and each copy's reason, and logged.
  * - Each bad copy found is recorded bad in the metadata (its fault: missing or
  *   corrupt; the node's check reports a file it cannot read as corrupt, so one a read
- *   recorded unreadable stays so) until it is
- *   rewritten, so status counts the part as lacking it (cluster-status.ts); a copy
- *   recorded bad that checks good again (its node's disk was mended or restored) is
- *   recorded good.
+ *   recorded unreadable stays so) until it is rewritten, so status counts the part as
+ *   lacking it (cluster-status.ts); a copy recorded bad that checks good again (its
+ *   node's disk was mended or restored) is recorded good.
  * - An orphan is a chunk on a node that the metadata does not account for (no
  *   committed file's replica, not doomed) and that no upload or repair under way is
  *   making (UncommittedChunks): left by a controller crash mid-write, say. Orphans

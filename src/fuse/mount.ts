@@ -73,14 +73,18 @@ export class RaidfsMount {
     });
   }
 
+  /**
+   * Mounts the store at `options.mountpoint`, whose directories the CLI has made and
+   * checked first (cli/mount-options.ts prepareMountDirectories: the spool outside the
+   * mount point, an empty mount point); one a stale mount covered is made here, once
+   * that mount is gone.
+   */
   static async mount(controller: Controller, options: MountOptions): Promise<RaidfsMount> {
     const mountpoint = path.resolve(options.mountpoint);
     const spoolDir = path.resolve(options.spoolDir);
-    if (spoolDir === mountpoint || spoolDir.startsWith(`${mountpoint}/`)) throw new Error('the spool directory must not be inside the mount');
     const BaseFuse = loadFuse();
     await recoverStaleMount(mountpoint);
     makeDirectory(mountpoint, 'mount point');
-    makeDirectory(spoolDir, 'spool directory');
     // Emptied, not removed: the spool may be a mount point of its own (a tmpfs, say).
     for (const name of readdirSync(spoolDir)) rmSync(path.join(spoolDir, name), { recursive: true, force: true });
 

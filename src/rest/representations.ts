@@ -1,8 +1,8 @@
 /**
  * The JSON shapes of the REST facade, each built in one place: a file (the course
  * API's fields: id, filename, size, content_type, created, ... plus its path), a
- * file's part and replica layout (with each copy's fault), and a directory listing. Field names are
- * snake_case like the course API; times are ISO 8601 strings in UTC.
+ * file's part and replica layout (with each copy's fault), and a directory listing.
+ * Field names are snake_case like the course API; times are ISO 8601 strings in UTC.
  */
 import type { Entry, FileSnapshot, NodeStatus } from '../core/controller';
 import { childPath } from '../core/paths';

@@ -129,10 +129,9 @@ export async function startRestServer(controller: Controller, options: RestOptio
   };
 }
 
-/** The base URL of a REST API served on `host`:`port` (an IPv6 host in brackets). */
 /** Why the REST API cannot listen on HOST:PORT, in one line that says what to do. */
 function listenError(host: string, port: number, err: NodeJS.ErrnoException): Error {
-  const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const address = hostPort(host, port);
   switch (err.code) {
     case 'EADDRINUSE': return new Error(`the REST address ${address} is in use by another program: stop it, or give another address (port 0 picks a free one)`);
     case 'EADDRNOTAVAIL': return new Error(`the REST address ${address} is not an address of this machine: give one of its addresses, or 0.0.0.0 for all`);
@@ -141,6 +140,12 @@ function listenError(host: string, port: number, err: NodeJS.ErrnoException): Er
   }
 }
 
+/** The base URL of a REST API served on `host`:`port`. */
 export function restUrl(host: string, port: number): string {
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return `http://${hostPort(host, port)}`;
+}
+
+/** HOST:PORT as URLs and messages write it: an IPv6 host in brackets. */
+function hostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }

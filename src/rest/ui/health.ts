@@ -1,8 +1,9 @@
 /**
  * The cluster-health half of the dashboard, drawn from one GET /status answer: the
  * summary cards (nodes up, down and refused, space, parts, missing copies, damaged
- * parts and the first files they belong to, repair and scrub) and the table of storage nodes with a usage bar each, then the nodes refused
- * at registration (another cluster's) with the reason.
+ * parts and the first files they belong to, repair and scrub) and the table of
+ * storage nodes with a usage bar each, then the nodes refused at registration
+ * (another cluster's) with the reason.
  *
  * Invariants:
  * - A node's state is always written out ("up", "down 12s", "refused") next to its
