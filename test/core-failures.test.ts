@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { READ_REPAIR_MAX_BYTES } from '../src/core/part-reader';
-import { ErrorCode } from '../src/wire/messages';
+import { bodyOf, ErrorCode } from '../src/wire/messages';
 import { TestCluster } from './helpers/cluster';
 import { collect, testBytes, waitUntil } from './helpers/data';
 import { HandDrivenNode } from './helpers/hand-driven-node';
@@ -150,7 +150,7 @@ describe('core under failures', () => {
     assert.ok((await c.controller.readFile('/isdir')).equals(data));
   });
 
-  it('holds at most 16 MiB for read repairs when a node answers every read with a bad copy and acknowledges no rewrite', async (t) => {
+  it('holds at most 16 MiB for read repairs when a node answers every read with a bad copy, and has a repair pass rewrite those it left', async (t) => {
     const part = 1 << 20;
     const data = testBytes(96 * part, 'bad-node'); // before the cluster: making it holds the event loop for seconds
     cluster = await TestCluster.start({ nodes: 2, controller: { stripeSize: part, cacheBytes: 1, requestTimeoutMs: 60_000 } });
@@ -158,19 +158,37 @@ describe('core under failures', () => {
     await c.controller.writeFile('/big', data);
     await c.killNode(0);
     await c.waitUntilDown(0);
-    const bad = await HandDrivenNode.start(c.controller.endpoint, c.nodeId(0),
-      (m) => (m.kind === 'getChunk' ? { error: { code: ErrorCode.CHECKSUM_MISMATCH, reason: 'corrupt, says the hand-driven node' } } : undefined));
+    // Every copy it holds reads as corrupt; it acknowledges no rewrite until the gate
+    // opens. It reports as many chunks as it should hold, so no scrub starts.
+    let gate: Array<() => void> | undefined = [];
+    const bad = await HandDrivenNode.start(c.controller.endpoint, c.nodeId(0), (m) => {
+      if (m.kind === 'getChunk') return { error: { code: ErrorCode.CHECKSUM_MISMATCH, reason: 'corrupt, says the hand-driven node' } };
+      if (m.kind !== 'storeChunk') return undefined;
+      const ack = { storeChunkAck: { chunkId: bodyOf(m.envelope, 'storeChunk').chunkId } };
+      return gate ? new Promise((resolve) => gate!.push(() => resolve(ack))) : ack;
+    }, c.controller.snapshot('/big').parts.length);
     try {
       await c.controller.waitForNodes(2, 10_000);
+      // Repair looks for parts once at its first tick after start-up (10 s), then only
+      // when nodes are lost or drained: past that look, only the reads can ask for a pass.
+      await waitUntil(() => c.controller.status().repair.passes > 0, 'the repair check after start-up is done', 20_000);
       assert.ok((await c.controller.readFile('/big')).equals(data), 'read from the good copies');
       const metrics = PrometheusText.parse(await c.controller.metrics.scrape());
       const held = metrics.value('raidfs_read_repair_held_bytes');
-      const left = metrics.value('raidfs_read_repair_left_for_scrub_total');
+      const left = metrics.value('raidfs_read_repair_deferred_total');
       const badReads = bad.received.get('getChunk') ?? 0;
-      t.diagnostic(`${badReads} bad copies read; rewrites hold ${held} bytes; ${left} left for scrub`);
+      t.diagnostic(`${badReads} bad copies read; rewrites hold ${held} bytes; ${left} left to a repair pass`);
       assert.ok(badReads > 2 * READ_REPAIR_MAX_BYTES / part, `reads tried the bad node first ${badReads} times`);
       assert.ok(held <= READ_REPAIR_MAX_BYTES, `read repairs hold ${held} bytes`);
-      assert.equal(held / part + left, badReads, 'each bad copy read is being rewritten or left for scrub');
+      assert.equal(held / part + left, badReads, 'each bad copy read is being rewritten or left to a repair pass');
+      assert.ok(c.controller.status().parts.underReplicated > 0, 'the copies read bad are recorded bad');
+      // The node takes rewrites again; scrub runs once a day.
+      const waiting = gate;
+      gate = undefined;
+      waiting.forEach((ack) => ack());
+      await waitUntil(() => c.controller.status().parts.underReplicated === 0, 'every copy the reads found bad is rewritten', 20_000);
+      assert.ok(c.controller.snapshot('/big').parts.every((p) => Object.keys(p.faults).length === 0 && p.nodes.includes(c.nodeId(0))),
+        'rewritten in place: every part keeps its copy on the node');
     } finally {
       bad.stop();
     }

@@ -17,6 +17,8 @@
  *   since the copy was found bad is left as it is.
  * - A burst of drops (a reader going through a file whose copies on one node all are
  *   bad) asks for one repair pass, and one more after it if drops came while it ran.
+ *   So does a burst of bad copies a read left as they are (leftForRepair): recorded
+ *   bad, they do not count as intact, and the pass rewrites them in place.
  */
 import { createLogger, errorMessage } from '../common/log';
 import { MetadataStore } from './metadata/metadata-store';
@@ -49,6 +51,15 @@ export class BadCopies {
     log.warn('bad copy dropped; repair makes it on another node', { chunk: chunkId, nodes: dropped, why });
     this.askForRepair();
     return dropped;
+  }
+
+  /**
+   * Copies of `chunkId` on `nodeIds` a read found bad (their faults recorded) but did
+   * not rewrite: a repair pass rewrites them, paced, instead of the next scrub.
+   */
+  leftForRepair(chunkId: string, nodeIds: readonly string[]): void {
+    log.warn('bad copy left for a repair pass: read repairs already hold their most', { chunk: chunkId, nodes: nodeIds });
+    this.askForRepair();
   }
 
   private askForRepair(): void {

@@ -219,7 +219,7 @@ export class Controller {
     // Copies no node takes back are made elsewhere by the repairer (built below).
     const badCopies = new BadCopies(metadata, () => this.repairer.runSoon());
     this.reader = new PartReader(io, registry, new ChunkCache(settings.cacheBytes), (chunkId) => metadata.part(chunkId)?.nodes,
-      (chunkId, nodeIds, why) => badCopies.drop(chunkId, nodeIds, why),
+      badCopies,
       (chunkId, nodeId, fault) => metadata.setCopyFault(chunkId, nodeId, fault));
     this.collector = new DoomedCollector(metadata, registry, io, this.pinned, settings.deleteDelayMs);
     this.collector.start(Math.max(250, Math.min(settings.deleteDelayMs, 5_000)));

@@ -52,7 +52,8 @@
  *   raidfs_rest_memory_waiting              gauge  uploads and downloads waiting for room now
  * Read repair (part-reader.ts)
  *   raidfs_read_repair_held_bytes           gauge  bytes the rewrites of bad copies found by reads hold now
- *   raidfs_read_repair_left_for_scrub_total counter  bad copies reads found while read repairs held their most
+ *   raidfs_read_repair_deferred_total       counter  bad copies reads found while read repairs held their most,
+ *                                                    left to a repair pass
  * Maintenance (counters; a pass under way counts as far as it got)
  *   raidfs_repair_passes_total              repair passes finished (background checks included)
  *   raidfs_repair_copies_made_total         new copies made of parts that had too few
@@ -227,8 +228,8 @@ export class ControllerMetrics {
       waiting: gauge('raidfs_rest_memory_waiting', 'REST uploads and downloads waiting for room in the REST memory now.'),
     };
     this.readRepairHeld = gauge('raidfs_read_repair_held_bytes', 'Bytes the rewrites of bad copies that reads found hold now.');
-    this.scrapedCounter('raidfs_read_repair_left_for_scrub_total', 'Bad copies that reads found while read repairs already held their most, left for scrub.',
-      () => sources.readRepairs().leftForScrub);
+    this.scrapedCounter('raidfs_read_repair_deferred_total', 'Bad copies that reads found while read repairs already held their most, left to a repair pass.',
+      () => sources.readRepairs().leftForRepair);
     this.scrapedCounter('raidfs_streams_refused_total', 'Files the mount spooled instead of streaming them to the nodes, for want of room in the data memory.',
       () => sources.dataMemory().streamsRefused);
 

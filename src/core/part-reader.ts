@@ -17,20 +17,21 @@
  *   reading it: a bad sector, something that is no file under its name) is rewritten
  *   in the background from the good bytes (read repair), under the same chunk id;
  *   scrub uses the same rewrite (restoreCopies) for the bad copies it finds. A copy
- *   whose node does not take the rewrite is handed to `dropUnwritable` (bad-copies.ts:
+ *   whose node does not take the rewrite is handed to `badCopies.drop` (bad-copies.ts:
  *   it is made on another node). A read that failed for any other reason (a
  *   deadline, a node that went down) says nothing about the copy: nothing is rewritten.
  * - What a read learns about a copy is recorded (`recordFault`, the copy's fault in
  *   the metadata): a copy its node answered as missing, corrupt or unreadable is
  *   recorded bad as it is found, and good again once rewritten, or once a read of it
  *   succeeds while the part record read says it is bad (a node's disk was mended).
- *   So a bad copy left as it is (no good copy to rewrite it from, or left for scrub)
+ *   So a bad copy left as it is (no good copy to rewrite it from, or left for a repair pass)
  *   never counts as intact. When no copy serves, the error says why for each one:
  *   its node is down, it was not asked (a copy being rewritten), or its node's answer.
  * - Read repairs hold at most READ_REPAIR_MAX_BYTES of copied bytes at once (or one
- *   part, if larger). A bad copy found beyond that is left for scrub, and counted:
- *   a reader racing through a file whose copies on one node are bad would otherwise
- *   pile up rewrites in memory faster than that node takes them.
+ *   part, if larger). A bad copy found beyond that is left, recorded bad, for a
+ *   repair pass (`badCopies.leftForRepair`), which rewrites such copies at its own
+ *   pace, and counted: a reader racing through a file whose copies on one node are
+ *   bad would otherwise pile up rewrites in memory faster than that node takes them.
  */
 import { createLogger, errorMessage } from '../common/log';
 import { BorrowedChunk, ChunkCache, ChunkEntry } from './chunk-cache';
@@ -51,15 +52,23 @@ const BAD_COPY_ANSWERS: ReadonlyMap<NodeRequestError['code'], CopyFault> = new M
 /** Bytes read repairs under way may hold; 4 parts of the default stripe size. */
 export const READ_REPAIR_MAX_BYTES = 16 << 20;
 
-/** Read repairs so far: the bytes those under way hold, and the bad copies left for scrub. */
+/** Read repairs so far: the bytes those under way hold, and the bad copies left to a repair pass. */
 export interface ReadRepairTotals {
   heldBytes: number;
-  leftForScrub: number;
+  leftForRepair: number;
+}
+
+/** What becomes of bad copies a read does not rewrite itself (bad-copies.ts). */
+export interface BadCopyHandler {
+  /** Copies found bad on `nodeIds` whose rewrite those nodes refused (`why`): made elsewhere. */
+  drop(chunkId: string, nodeIds: readonly string[], why: string): unknown;
+  /** Copies found bad on `nodeIds`, recorded so, that read repair left as they are. */
+  leftForRepair(chunkId: string, nodeIds: readonly string[]): void;
 }
 
 export class PartReader {
   private readonly fetching = new Map<string, Promise<ChunkEntry>>();
-  readonly readRepairs: ReadRepairTotals = { heldBytes: 0, leftForScrub: 0 };
+  readonly readRepairs: ReadRepairTotals = { heldBytes: 0, leftForRepair: 0 };
 
   constructor(
     private readonly io: ChunkIO,
@@ -67,8 +76,7 @@ export class PartReader {
     private readonly cache: ChunkCache,
     /** The nodes the metadata records now as holding `chunkId`; undefined once no file refers to it. */
     private readonly holdersNow: (chunkId: string) => readonly string[] | undefined,
-    /** Copies of `chunkId` found bad on `nodeIds` whose rewrite those nodes refused (`why`). */
-    private readonly dropUnwritable: (chunkId: string, nodeIds: readonly string[], why: string) => void,
+    private readonly badCopies: BadCopyHandler,
     /** Records what was found about the copy of `chunkId` on `nodeId`: its fault, or null (it is good). */
     private readonly recordFault: (chunkId: string, nodeId: string, fault: CopyFault | null) => void,
   ) {}
@@ -157,14 +165,14 @@ export class PartReader {
   private repairInBackground(part: PartRecord, data: Buffer, nodeIds: readonly string[]): void {
     const held = this.readRepairs;
     if (held.heldBytes > 0 && held.heldBytes + part.size > READ_REPAIR_MAX_BYTES) {
-      held.leftForScrub += nodeIds.length;
-      log.warn('bad copy left for scrub: read repairs already hold their most', { chunk: part.chunkId, nodes: nodeIds, heldBytes: held.heldBytes });
+      held.leftForRepair += nodeIds.length;
+      this.badCopies.leftForRepair(part.chunkId, nodeIds);
       return;
     }
     held.heldBytes += part.size;
     // A copy: the chunk cache will own `data`, and may free it before the sends are done.
     void this.rewriteCopies(part, Buffer.from(data), nodeIds)
-      .then((failed) => { if (failed.length) this.dropUnwritable(part.chunkId, failed, 'read repair could not rewrite it'); })
+      .then((failed) => { if (failed.length) this.badCopies.drop(part.chunkId, failed, 'read repair could not rewrite it'); })
       .catch((err) => log.warn('bad copy neither rewritten nor dropped; left for scrub', { chunk: part.chunkId, error: errorMessage(err) }))
       .finally(() => { held.heldBytes -= part.size; });
   }

@@ -12,31 +12,35 @@ import { decodeMessage, encodeMessage, Envelope, Message } from '../../src/wire/
 /** What a node that answers `message` says (its request id is added), at once or when it resolves; undefined for silence. */
 export type Answer = (message: Message) => Envelope | undefined | Promise<Envelope | undefined>;
 
-const REPORT = { capacityBytes: 1 << 30, freeBytes: 1 << 30, chunkCount: 0, usedBytes: 0 };
+/** What it reports of its disk; `chunkCount` as given to start() (fewer than the controller expects there makes it scrub the node at once). */
+const report = (chunkCount: number) => ({ capacityBytes: 1 << 30, freeBytes: 1 << 30, chunkCount, usedBytes: 0 });
 
 export class HandDrivenNode {
   /** Requests received so far, by kind. */
   readonly received = new Map<string, number>();
   private readonly heartbeat: NodeJS.Timeout;
 
-  private constructor(private readonly socket: Dealer, readonly nodeId: string, answer: Answer) {
-    this.heartbeat = setInterval(() => void this.send({ heartbeat: { nodeId, report: REPORT } }), 500);
+  private constructor(private readonly socket: Dealer, readonly nodeId: string, answer: Answer, chunkCount: number) {
+    this.heartbeat = setInterval(() => void this.send({ heartbeat: { nodeId, report: report(chunkCount) } }), 500);
     void this.serve(answer);
   }
 
-  /** Connects to the controller at `endpoint` as `nodeId` and registers; resolves once acknowledged. */
-  static async start(endpoint: string, nodeId: string, answer: Answer): Promise<HandDrivenNode> {
+  /**
+   * Connects to the controller at `endpoint` as `nodeId` and registers, saying it holds
+   * `chunkCount` chunks; resolves once acknowledged.
+   */
+  static async start(endpoint: string, nodeId: string, answer: Answer, chunkCount = 0): Promise<HandDrivenNode> {
     const socket = new Dealer({ routingId: nodeId, linger: 0, receiveTimeout: 10_000 });
     try {
       socket.connect(endpoint);
-      await socket.send(encodeMessage({ register: { nodeId, report: REPORT, address: 'hand-driven' } }));
+      await socket.send(encodeMessage({ register: { nodeId, report: report(chunkCount), address: 'hand-driven' } }));
       const ack = decodeMessage(await socket.receive());
       if (ack.kind !== 'registerAck') throw new Error(`expected registerAck, got ${ack.kind}`);
     } catch (err) {
       socket.close();
       throw err;
     }
-    return new HandDrivenNode(socket, nodeId, answer);
+    return new HandDrivenNode(socket, nodeId, answer, chunkCount);
   }
 
   /** The node goes quiet (a hung node, as the controller sees it) but still answers requests. */
