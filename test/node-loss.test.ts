@@ -194,6 +194,9 @@ describe('node loss, hung nodes and repair', () => {
     const { c, data, draft, node: draining } = await storeLateUpload();
     const drain = await c.controller.drainNode(draining);
     assert.equal(drain.underReplicated, 0, JSON.stringify(drain));
+    // The drain's answer counts them as left on the node, not yet committed.
+    const onDraining = draft.parts.filter((p) => p.nodes.includes(draining)).length;
+    assert.deepEqual([drain.partsLeft, drain.uncommittedCopiesLeft], [0, onDraining], JSON.stringify(drain));
     c.controller.commitDraft('/late', draft);
     assert.ok(c.controller.status().parts.toMoveOffDraining > 0);
     // The background pass (every 250 ms with this grace) moves them.

@@ -262,6 +262,7 @@ describe('raidfs drain and forget-node: retiring a node that is up', () => {
     const drain = raidfs('drain', 'node3', '--rest', rest);
     assert.equal(drain.status, 0, drain.stderr + drain.stdout);
     assert.match(drain.stdout, new RegExp(`^drain: node3 gets no new copies; repair: ${onNode3} parts under-replicated \\(copies moved off node3, being drained\\), ${onNode3} copies made`));
+    assert.doesNotMatch(drain.stdout, /still on/, 'nothing is left on node3');
     // Every part has its two copies, none on node3; the copies it had are deleted there.
     const moved = await holders(first);
     assert.ok(moved.every((nodes) => nodes.length === 2 && !nodes.includes('node3')), JSON.stringify(moved));
@@ -300,7 +301,9 @@ describe('raidfs drain and forget-node: retiring a node that is up', () => {
     assert.match(forget.stdout, /node3 forgotten \(0 copies of parts kept elsewhere, 0 doomed copies it never deleted\)/);
 
     // node2 drained too: one node left to take copies, two needed.
-    assert.equal(raidfs('drain', 'node2', '--rest', rest).status, 1, 'its parts have nowhere to go');
+    const stuck = raidfs('drain', 'node2', '--rest', rest);
+    assert.equal(stuck.status, 1, 'its parts have nowhere to go');
+    assert.match(stuck.stdout, /^drain: still on node2: [1-9]\d* parts that need a copy elsewhere first \(failed above, or committed by writes that were under way\)\. Background repair/m);
     const refused = await fetch(`${controller.restUrl}/fs/fourth.bin`, { method: 'PUT', body: testBytes(1000, 'drain-4') });
     assert.equal(refused.status, 503);
     assert.match(((await refused.json()) as { error: string }).error, /1 storage node is alive and not being drained \(1 is\); 2 are needed/);

@@ -2,11 +2,13 @@
  * `raidfs drain NODE`: starts draining a storage node on a running controller (POST
  * /nodes/NODE/drain): it gets no new copies, and a repair pass moves its copies to
  * other nodes, every part keeping its copies all along. Waits for that pass and
- * prints its report; exit 1 if it left parts on the node (the report says why).
- * `--stop` ends the drain (DELETE /nodes/NODE/drain). Retiring a node: drain it,
- * stop it, then `raidfs forget-node NODE`.
+ * prints its report and what is still on the node after it; exit 1 if anything is:
+ * parts the pass could not move (the report says why), or copies of writes under way
+ * when the drain began (committed after the pass looked, or not yet), which
+ * background repair moves while the node drains. `--stop` ends the drain (DELETE
+ * /nodes/NODE/drain). Retiring a node: drain it, stop it, then `raidfs forget-node NODE`.
  */
-import type { RepairReport } from '../core/controller';
+import type { DrainReport } from '../core/controller';
 import { CommandSpec, parseCommand, UsageError } from './options';
 import { describeErrors, describeRepair } from './pass-reports';
 import { passTimeoutFrom, passTimeoutSpec, printAnswer, restClientFrom, restClientOptionSpecs } from './rest-client';
@@ -34,7 +36,18 @@ export async function runDrain(argv: string[]): Promise<number> {
     printAnswer(values, answer, () => `drain: ${node} is no longer drained; it takes new copies again\n`);
     return 0;
   }
-  const report = await client.request<RepairReport>('POST', path, passTimeoutFrom(values));
-  printAnswer(values, report, () => `drain: ${node} gets no new copies; repair: ${describeRepair(report)}${describeErrors(report)}\n`);
-  return report.errors.length ? 1 : 0;
+  const report = await client.request<DrainReport>('POST', path, passTimeoutFrom(values));
+  printAnswer(values, report, () => `drain: ${node} gets no new copies; repair: ${describeRepair(report)}${describeErrors(report)}\n${describeLeft(node, report)}`);
+  return report.errors.length || report.partsLeft || report.uncommittedCopiesLeft ? 1 : 0;
+}
+
+/** What the drain left on `node`, and what becomes of it ('' when nothing). */
+function describeLeft(node: string, report: DrainReport): string {
+  const left = [
+    ...(report.partsLeft ? [`${report.partsLeft} parts that need a copy elsewhere first (failed above, or committed by writes that were under way)`] : []),
+    ...(report.uncommittedCopiesLeft ? [`${report.uncommittedCopiesLeft} copies of writes not committed yet`] : []),
+  ];
+  if (left.length === 0) return '';
+  return `drain: still on ${node}: ${left.join('; ')}. Background repair moves them while ${node} drains; `
+    + `stop ${node} only when \`raidfs status\` shows nothing to move off it\n`;
 }

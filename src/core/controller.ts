@@ -72,6 +72,18 @@ export type { RepairReport } from './repairer';
 export type { ScrubReport } from './scrubber';
 export type { ForgetReport } from './forget-node';
 
+/**
+ * What `raidfs drain` answers: its repair pass's report, and what that pass left on
+ * the node. Writes under way when the drain began may still commit copies there,
+ * after the pass looked; background repair moves those while the node drains.
+ */
+export interface DrainReport extends RepairReport {
+  /** Parts that still need a copy made elsewhere before the node can go (failed in the pass, or committed after it looked). */
+  partsLeft: number;
+  /** Copies on the node of writes not committed yet (a file still open for writing, say). */
+  uncommittedCopiesLeft: number;
+}
+
 export interface ControllerOptions {
   /** SQLite metadata file (created if missing). */
   dbPath: string;
@@ -197,6 +209,7 @@ export class Controller {
   private readonly scrubber: Scrubber;
   private readonly delayedSync: DelayedSync;
   private readonly pinned = new PinnedChunks();
+  private readonly uncommitted = new UncommittedChunks();
 
   private constructor(
     private readonly metadata: MetadataStore,
@@ -213,9 +226,8 @@ export class Controller {
     this.restMemory = new MemoryBudget(Math.max(settings.restMemoryBytes, this.storeBytes));
     this.delayedSync = new DelayedSync(metadata, settings.syncDelayMs);
     const io = new ChunkIO(transport, registry, settings.requestTimeoutMs);
-    const uncommitted = new UncommittedChunks();
     this.stripeBuffers = new StripeBuffers(settings.stripeSize, settings.partsInFlight + 2);
-    this.writer = new PartWriter(io, registry, settings, (copies) => metadata.doom(copies), uncommitted, this.stripeBuffers);
+    this.writer = new PartWriter(io, registry, settings, (copies) => metadata.doom(copies), this.uncommitted, this.stripeBuffers);
     // Copies no node takes back are made elsewhere by the repairer (built below).
     const badCopies = new BadCopies(metadata, () => this.repairer.runSoon());
     this.reader = new PartReader(io, registry, new ChunkCache(settings.cacheBytes), (chunkId) => metadata.part(chunkId)?.nodes,
@@ -223,7 +235,7 @@ export class Controller {
       (chunkId, nodeId, fault) => metadata.setCopyFault(chunkId, nodeId, fault));
     this.collector = new DoomedCollector(metadata, registry, io, this.pinned, settings.deleteDelayMs);
     this.collector.start(Math.max(250, Math.min(settings.deleteDelayMs, 5_000)));
-    const cluster = { metadata, registry, io, reader: this.reader, uncommitted, pathOfFile: (fileId: number) => tree.pathOf(fileId) };
+    const cluster = { metadata, registry, io, reader: this.reader, uncommitted: this.uncommitted, pathOfFile: (fileId: number) => tree.pathOf(fileId) };
     this.repairer = new Repairer(cluster, {
       replicas: settings.replicas, graceMs: settings.repairGraceMs, bytesPerSecond: settings.repairBytesPerSecond,
     });
@@ -316,12 +328,14 @@ export class Controller {
 
   /**
    * Starts draining node `id` (`raidfs drain`): it gets no new copies, and a repair pass
-   * run now moves its copies to other nodes; resolves with that pass's report. A node
-   * being drained stays so (across restarts) until stopDraining or forgetNode.
+   * run now moves its copies to other nodes; resolves with that pass's report and
+   * what is still on the node after it. A node being drained stays so (across
+   * restarts) until stopDraining or forgetNode.
    */
-  async drainNode(id: string): Promise<RepairReport> {
+  async drainNode(id: string): Promise<DrainReport> {
     this.setDraining(id, true);
-    return this.repairer.runSoon();
+    const report = await this.repairer.runSoon();
+    return { ...report, partsLeft: this.metadata.partsNeedingCopyOn(id, this.replicas), uncommittedCopiesLeft: this.uncommitted.copiesOn(id) };
   }
 
   /** Node `id` takes new copies again; the copies already moved stay where they are. */

@@ -171,7 +171,10 @@ export class PartWriter {
         chunkIds.push(chunkId);
         this.uncommitted.add(chunkId);
         const task = this.storePart(data, checksum ?? checksumOf(data), chunkId, planned.idx, planned.offset).then(
-          (record) => { parts.push(record); },
+          (record) => {
+            parts.push(record);
+            this.uncommitted.storedOn(chunkId, record.nodes);
+          },
           (err) => { failure ??= err; },
         );
         const tracked = task.finally(() => {

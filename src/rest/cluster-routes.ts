@@ -11,7 +11,8 @@
  *                  copies (404: no such node; 409: it is up, or parts need it)
  *   POST /nodes/ID/drain    starts draining a node (no new copies; its copies are
  *                  moved elsewhere by a repair pass run now) and answers that
- *                  pass's report when it is done
+ *                  pass's report when it is done, with what is still on the node
+ *                  ("partsLeft", "uncommittedCopiesLeft": see DrainReport)
  *   DELETE /nodes/ID/drain  stops draining it ({"node", "draining": false})
  *
  * Same auth rules as every route; the core does the work (controller.ts). The
