@@ -750,6 +750,34 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync and delet
     await ok(`tar -C ${fsys.mnt}/untarred -cf - . > /dev/null && rm -r ${fsys.mnt}/untarred`);
   });
 
+  it('a read moves the access time as relatime does: after a change, not on a reread; mtime and ctime stay', async () => {
+    const file = fsys.at('atime.txt');
+    const pastCache = () => new Promise((resolve) => setTimeout(resolve, 1500)); // the kernel's attribute cache (1 s)
+    await ok(`printf 'some text' > ${file} && touch -a -d @1000000000 ${file}`);
+    await pastCache();
+    const before = await fs.stat(file);
+    assert.equal(before.atimeMs, 1_000_000_000_000);
+    const readAt = Date.now();
+    assert.equal(await ok(`cat ${file}`), 'some text');
+    await pastCache();
+    const read = await fs.stat(file);
+    assert.ok(read.atimeMs >= readAt - 1 && read.atimeMs <= Date.now(), `atime ${read.atimeMs} is the read's (after ${readAt})`);
+    assert.deepEqual([read.mtimeMs, read.ctimeMs], [before.mtimeMs, before.ctimeMs], 'a read changes neither mtime nor ctime');
+    // A download reaches the controller whatever the kernel caches: nothing changed since the last read.
+    const download = await fetch(`${fsys.restUrl}/fs/atime.txt`);
+    assert.equal(await download.text(), 'some text');
+    await pastCache();
+    assert.equal((await fs.stat(file)).atimeMs, read.atimeMs, 'a reread does not move it');
+    // An append changes the content: the next read moves it again.
+    await ok(`printf ' and more' >> ${file}`);
+    const appended = (await fs.stat(file)).mtimeMs;
+    assert.equal(await ok(`cat ${file}`), 'some text and more');
+    await pastCache();
+    const reread = await fs.stat(file);
+    assert.ok(reread.atimeMs >= appended, `atime ${reread.atimeMs} is after the append (${appended})`);
+    assert.equal(reread.mtimeMs, appended);
+  });
+
   it('a truncate by path commits at once while handles open for writing have nothing uncommitted', async () => {
     const file = fsys.at('cut.bin');
     const data = testBytes(100, 'cut');

@@ -28,7 +28,7 @@
  * record their traffic through it.
  */
 import { randomBytes } from 'node:crypto';
-import { createLogger } from '../common/log';
+import { createLogger, errorMessage } from '../common/log';
 import { BadCopies } from './bad-copies';
 import { BorrowedChunk, ChunkCache } from './chunk-cache';
 import { ClusterStatus, clusterStatus } from './cluster-status';
@@ -661,6 +661,22 @@ export class Controller {
       const entry = this.metadata.entry(id);
       return entry?.kind === 'file' ? { entry, parts: this.metadata.parts(id) } : undefined;
     });
+  }
+
+  /**
+   * Records a read of file `fileId` (its first through a handle of the mount, or a
+   * download) in its access time, as Linux's default `relatime` does: only when that
+   * time is not after the file's last change, or is a day old, so rereading costs
+   * nothing. A lazy commit, like a close. Never throws: a read does not fail for its
+   * access time (a failed update is logged).
+   */
+  noteRead(fileId: number): void {
+    const now = Date.now();
+    try {
+      if (this.metadata.accessDue(fileId, now)) this.commit(true, () => this.metadata.setAccessed(fileId, now));
+    } catch (err) {
+      log.warn('access time not recorded', { file: fileId, error: errorMessage(err) });
+    }
   }
 
   /**

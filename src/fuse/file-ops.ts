@@ -14,6 +14,8 @@
  *   through the kernel's page cache, and whether its open keeps the pages cached, is
  *   page-cache.ts's answer, given with the open's: no handle is handed pages of a
  *   content it should not see.
+ * - a handle's first read records the file's access time (relatime rule,
+ *   Controller.noteRead); reads the kernel answers from its page cache never come here.
  * - write lands in the handle's disk spool (never the whole file in memory), or, for a
  *   streamed file, in the upload's stripe buffer; the buffer FUSE lends is fully
  *   consumed before the callback, as fuse-native requires.
@@ -248,6 +250,10 @@ export function fileOps(ctx: FuseContext): Fuse.Operations {
 
     read: (path, fd, buf, len, pos, cb) => answerBytes(ctx, 'read', path, cb, async () => {
       const file = handle(fd);
+      if (!file.readNoted) {
+        file.readNoted = true;
+        controller.noteRead(file.fileId);
+      }
       if (file.readCopy?.streaming?.ended) await file.readCopy.settled(); // a stream being committed: read what it commits
       const local = file.localCopy;
       if (local) return (await local.spoolFor(controller, spoolDir, false)).read(buf, len, pos);

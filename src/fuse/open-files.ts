@@ -238,6 +238,8 @@ export class OpenFile {
   notGrownInto?: number;
   /** Its first write (or O_TRUNC open) took off the set-ID bits it had to (set-id-bits.ts): later ones need not look. */
   setIdBitsChecked = false;
+  /** Its first read was recorded in the file's access time (Controller.noteRead): later ones need not be. */
+  readNoted = false;
   /** The node (the kernel's inode) whose page cache the handle reads and writes through; undefined if it goes around it (page-cache.ts). */
   cacheNode?: number;
 

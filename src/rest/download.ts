@@ -72,6 +72,7 @@ export async function sendSnapshot(req: Request, res: Response, controller: Cont
     return;
   }
   const pin = controller.hold(snapshot);
+  controller.noteRead(entry.id);
   try {
     await withRoomWait(res, controller, limits.roomWaitMs, async (wait) => {
       const pieces = controller.lendSnapshot(snapshot, range ?? {}, wait.signal);

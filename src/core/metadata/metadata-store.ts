@@ -178,6 +178,9 @@ const NAMED_ENTRIES = `SELECT e.id, n.id AS nameId, n.parent_id AS parentId, n.n
 
 export const ROOT_ID = 1;
 
+/** A read moves an access time at least this old, whatever the other times (Linux's relatime: a day). */
+const RELATIME_MS = 24 * 3600_000;
+
 /** How long opening waits for a controller that is still exiting to let go of the file. */
 const OPEN_WAIT_MS = 2000;
 
@@ -323,6 +326,10 @@ export class MetadataStore {
       setAttrs: db.prepare(`UPDATE entries SET mode = COALESCE(@mode, mode), uid = COALESCE(@uid, uid),
                               gid = COALESCE(@gid, gid), modified_ms = COALESCE(@modifiedMs, modified_ms),
                               accessed_ms = COALESCE(@accessedMs, accessed_ms), changed_ms = @now WHERE id = @id`),
+      // Linux's relatime rule (see accessDue).
+      accessDue: db.prepare(`SELECT EXISTS (SELECT 1 FROM entries WHERE id = @id
+                               AND (accessed_ms <= modified_ms OR accessed_ms <= changed_ms OR accessed_ms <= @now - ${RELATIME_MS}))`).pluck(),
+      setAccessed: db.prepare(`UPDATE entries SET accessed_ms = @now WHERE id = @id`),
     };
   }
 
@@ -546,6 +553,20 @@ export class MetadataStore {
       id, now: Date.now(), mode: attrs.mode === undefined ? null : attrs.mode & 0o7777, uid: attrs.uid ?? null,
       gid: attrs.gid ?? null, modifiedMs: attrs.modifiedMs ?? null, accessedMs: attrs.accessedMs ?? null,
     });
+    this.entriesChanged();
+  }
+
+  /**
+   * Whether a read at `now` moves entry `id`'s access time, by Linux's relatime rule:
+   * it is not after the last change of its content or attributes, or is a day old.
+   */
+  accessDue(id: number, now: number): boolean {
+    return this.stmt.accessDue.get({ id, now }) === 1;
+  }
+
+  /** Sets entry `id`'s access time to `now` (a read: its ctime stays). */
+  setAccessed(id: number, now: number): void {
+    this.stmt.setAccessed.run({ id, now });
     this.entriesChanged();
   }
 
