@@ -24,9 +24,10 @@
  *   the metadata): a copy its node answered as missing, corrupt or unreadable is
  *   recorded bad as it is found, and good again once rewritten, or once a read of it
  *   succeeds while the part record read says it is bad (a node's disk was mended).
- *   So a bad copy left as it is (no good copy to rewrite it from, or left for a repair pass)
- *   never counts as intact. When no copy serves, the error says why for each one:
- *   its node is down, it was not asked (a copy being rewritten), or its node's answer.
+ *   So a bad copy left as it is (no good copy to rewrite it from, or left for a
+ *   repair pass) never counts as intact. When no copy serves, the error says why for
+ *   each one: its node is down, it was not asked (a copy being rewritten), or its
+ *   node's answer.
  * - Read repairs hold at most READ_REPAIR_MAX_BYTES of copied bytes at once (or one
  *   part, if larger). A bad copy found beyond that is left, recorded bad, for a
  *   repair pass (`badCopies.leftForRepair`), which rewrites such copies at its own

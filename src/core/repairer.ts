@@ -6,10 +6,11 @@
  * period (a restart does not cause a storm of copying), when scrub found it
  * missing or corrupt and could not rewrite it in place (scrubber.ts drops it), or
  * while it is recorded bad (its fault: kept for want of a good copy to rewrite it
- * from, or left to a pass by a read, see bad-copies.ts). A copy recorded bad on a live node is first
- * rewritten in place from an intact copy (as scrub would); one whose node does not
- * take the rewrite counts as leaving, like a lost one. A part with no intact copy
- * that serves (damaged, or its intact copies on nodes that are down) fails.
+ * from, or left to a pass by a read, see bad-copies.ts). A copy recorded bad on a
+ * live node is first rewritten in place from an intact copy (as scrub would); one
+ * whose node does not take the rewrite counts as leaving, like a lost one. A part
+ * with no intact copy that serves (damaged, or its intact copies on nodes that are
+ * down) fails.
  * `raidfs repair` runs a pass at once with no grace: every node that is down counts
  * as lost. A node being drained (`raidfs drain`) counts as leaving: its copies do
  * not count, but it serves as the source of the new copies, and each of its copies
