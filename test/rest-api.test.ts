@@ -430,6 +430,7 @@ describe('REST facade', () => {
         [`bytes=${STRIPE - 5}-${3 * STRIPE + 5}`, STRIPE - 5, 3 * STRIPE + 5], // crosses parts
         [`bytes=${4 * STRIPE}-`, 4 * STRIPE, size - 1],
         ['bytes=-100', size - 100, size - 1],
+        [`bytes=-${size + 50}`, 0, size - 1], // a suffix longer than the file is all of it
         [`bytes=${size - 10}-${size + 1000}`, size - 10, size - 1], // clipped to the end
         ['bytes=0-9,5-20', 0, 20], // overlapping ranges are combined
       ];
@@ -447,11 +448,14 @@ describe('REST facade', () => {
       }
       await call('PUT', '/fs/empty.bin', { body: '' });
       assertError(await call('GET', '/fs/empty.bin', { headers: { Range: 'bytes=0-' } }), 416);
+      assertError(await call('GET', '/fs/empty.bin', { headers: { Range: 'bytes=-5' } }), 416);
       const etag = (await call('HEAD', '/fs/ranges.bin')).headers.get('etag')!;
       const ignored: Array<Record<string, string>> = [
         { Range: 'bytes=0-1,100-101' }, // disjoint ranges: the whole file
         { Range: 'lines=1-2' },
         { Range: 'bytes=0-9', 'If-Range': '"stale-etag"' },
+        // Whole seconds: a version written within the second of this one would have the same date.
+        { Range: 'bytes=0-9', 'If-Range': (await call('HEAD', '/fs/ranges.bin')).headers.get('last-modified')! },
       ];
       for (const headers of ignored) {
         const reply = await call('GET', '/fs/ranges.bin', { headers });

@@ -30,9 +30,11 @@
  * Conditional requests (If-None-Match, If-Modified-Since: 304; If-Match: 412) are
  * answered before anything is fetched (preconditions.ts).
  *
- * Ranges: one `bytes=` range (overlapping ones are combined). Unsatisfiable -> 416
- * with `Content-Range: bytes *\/SIZE`. Several disjoint ranges, a malformed header, or
- * an If-Range that no longer matches get the whole file (200), as RFC 9110 allows.
+ * Ranges: one `bytes=` range (overlapping ones are combined; a suffix longer than the
+ * file is all of it). Unsatisfiable -> 416 with `Content-Range: bytes *\/SIZE`.
+ * Several disjoint ranges, a malformed header, or an If-Range that is not the current
+ * ETag (a date included: see requestedRange) get the whole file (200), as RFC 9110
+ * allows.
  */
 import type { Request, Response } from 'express';
 import type { Controller, FileSnapshot } from '../core/controller';
@@ -114,8 +116,14 @@ function written(res: Response, data: Buffer): Promise<void> {
 
 function requestedRange(req: Request, size: number, validators: Validators): ByteRange | undefined {
   if (req.headers.range === undefined) return undefined;
+  // Only the ETag (strong: the file's id and content version) validates a resume. A
+  // date cannot: Last-Modified is whole seconds, and two versions written within one
+  // second share it, so a resume of the first would be handed the second's bytes.
   const ifRange = req.headers['if-range'];
-  if (ifRange !== undefined && ifRange !== validators.ETag && ifRange !== validators['Last-Modified']) return undefined;
+  if (ifRange !== undefined && ifRange !== validators.ETag) return undefined;
+  // A suffix longer than the file selects all of it (RFC 9110 14.1.3); range-parser says 416.
+  const suffix = /^bytes=\s*-(\d+)\s*$/.exec(req.headers.range);
+  if (suffix && Number(suffix[1]) > 0 && size > 0) return { start: Math.max(0, size - Number(suffix[1])), end: size - 1 };
   const ranges = req.range(size, { combine: true });
   if (ranges === -1) throw new HttpError(416, `range not satisfiable: the file has ${size} bytes`, { 'Content-Range': `bytes */${size}` });
   if (ranges === undefined || ranges === -2 || ranges.type !== 'bytes' || ranges.length !== 1) return undefined;
