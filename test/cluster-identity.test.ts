@@ -9,11 +9,11 @@
  * stops with the reason instead of starting.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, promises as fs, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, promises as fs, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import type { LocalNode } from '../src/cli/local-nodes';
+import { LocalNode } from '../src/cli/local-nodes';
 import { ControllerProcess } from './helpers/controller-process';
 import { TestCluster } from './helpers/cluster';
 import { testBytes, waitUntil } from './helpers/data';
@@ -82,6 +82,35 @@ describe('cluster identity', () => {
     assert.deepEqual(c.controller.status().refusedNodes, []);
     assert.equal(PrometheusText.parse(await c.controller.metrics.scrape()).value('raidfs_nodes_refused'), 0);
     assert.ok((await c.controller.readFile('/kept')).equals(data));
+  });
+
+  it('a node of another cluster that connects under the id of a connected node is not let in, and that node stays up', async () => {
+    // Every `raidfs up` names its nodes node1..node4: another cluster's node2 pointed at
+    // this controller by mistake. Before, ZeroMQ handed it node2's routing id, the real
+    // node2 lost its connection and was counted down, and the two took the id from each
+    // other every few seconds.
+    cluster = await TestCluster.start({ nodes: 3, controller: { stripeSize: STRIPE } });
+    const c = cluster;
+    const id = c.nodeId(1);
+    const strayDir = path.join(c.dir, 'stray');
+    mkdirSync(strayDir);
+    writeFileSync(path.join(strayDir, 'cluster-id'), `${'ab'.repeat(16)}\n`);
+    const stray = new LocalNode({ id, dataDir: strayDir, controller: c.controller.endpoint }, 'ignore');
+    try {
+      await stray.started;
+      // Past two of the stray's reconnects (after 5 s without an answer, each).
+      for (let i = 0, until = Date.now() + 12_000; Date.now() < until; i++) {
+        assert.ok(c.controller.registry.isAlive(id), `${id} stays up (${i})`);
+        await c.controller.writeFile(`/during-${i}`, testBytes(2 * STRIPE, `during-${i}`));
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      assert.equal(c.controller.status().nodesUp, 3);
+    } finally {
+      stray.kill('SIGKILL');
+      await stray.exited;
+    }
+    assert.ok(c.controller.registry.isAlive(id), `${id} is still up after the stray left`);
+    assert.ok((await c.controller.readFile('/during-0')).equals(testBytes(2 * STRIPE, 'during-0')));
   });
 
   it('a node with no cluster recorded adopts the metadata\'s if it knows the node or the node holds nothing, and is refused if it holds chunks the metadata never knew', async () => {

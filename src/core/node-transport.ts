@@ -14,6 +14,9 @@
  *   other nodes. ROUTER_MANDATORY makes a send to an unconnected node fail at once
  *   instead of vanishing.
  * - Messages that are not replies (register, heartbeat) go to the `onMessage` callback.
+ * - A node id belongs to its first connection while that one lasts: a second
+ *   connection under it is not heard from (libzmq keeps it aside) until the first
+ *   closes or times out, so a stray node cannot knock a connected one out.
  * - A node whose connection is lost (its process died or closed the socket: the
  *   kernel ended the TCP connection, or ZeroMQ's heartbeat timed out) is reported to
  *   `onConnectionLost` the moment the ROUTER notices, through libzmq's draft option
@@ -113,7 +116,10 @@ export class NodeTransport {
       ...(context ? { context } : {}),
       ...curveServerSocketOptions(options.curve),
       mandatory: true,
-      handover: true,
+      // A second connection under a connected node's id (another cluster's node of that
+      // id, a second process given the same --id) waits unheard until the first closes
+      // (or misses ZeroMQ's heartbeats below), instead of taking the id from it.
+      handover: false,
       linger: 0,
       // Never wait inside zeromq.js: PeerSendQueues waits, per node.
       sendTimeout: 0,
