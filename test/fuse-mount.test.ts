@@ -394,6 +394,10 @@ describe('the mount (raidfs up, 4 nodes, stripe 256 KiB, metadata sync and delet
     // once the mount's attribute time (1 s here) has passed.
     const within = (what: string, check: () => Promise<boolean>) => waitUntil(check, what, 3_000);
     await within('the first name shows two links', async () => await inodeAndLinks('hl/a') === `${ino} 2`);
+    // Over REST, a file reached by its second name is named by it.
+    const byLink = await fetch(`${fsys.restUrl}/fs/hl/b`, { method: 'PUT', body: 'first\n' });
+    const linked = (await byLink.json()) as { id: number; filename: string; path: string };
+    assert.deepEqual([linked.id, linked.filename, linked.path], [Number(ino), 'b', '/hl/b']);
     await ok(`echo second > ${fsys.mnt}/hl/b`);
     await within('the write through one name reads back through the other', async () => await ok(`cat ${fsys.mnt}/hl/a`) === 'second\n');
     await ok(`chmod 600 ${fsys.mnt}/hl/a`);

@@ -21,10 +21,11 @@ interface FileJson {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** A file as reached by `path` (one of its names, if it has hard links: `filename` is that one). */
 export function fileJson(entry: Entry, path: string): FileJson {
   return {
     id: entry.id,
-    filename: entry.name,
+    filename: path.slice(path.lastIndexOf('/') + 1) || entry.name,
     path,
     size: entry.size,
     content_type: entry.contentType ?? DEFAULT_MEDIA_TYPE,
