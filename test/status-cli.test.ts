@@ -303,6 +303,7 @@ describe('raidfs drain and forget-node: retiring a node that is up', () => {
     // node2 drained too: one node left to take copies, two needed.
     const stuck = raidfs('drain', 'node2', '--rest', rest);
     assert.equal(stuck.status, 1, 'its parts have nowhere to go');
+    assert.match(stuck.stdout, /errors: part \w+: every live node that takes new copies \(not being drained\) holds one already/);
     assert.match(stuck.stdout, /^drain: still on node2: [1-9]\d* parts that need a copy elsewhere first \(failed above, or committed by writes that were under way\)\. Background repair/m);
     const refused = await fetch(`${controller.restUrl}/fs/fourth.bin`, { method: 'PUT', body: testBytes(1000, 'drain-4') });
     assert.equal(refused.status, 503);

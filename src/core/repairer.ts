@@ -181,7 +181,7 @@ export class Repairer {
       if (needed <= 0) return;
       const exclude = new Set([...part.nodes, ...this.cluster.metadata.doomedNodesOf(part.chunkId)]);
       const targets = this.cluster.registry.choose(needed, part.size, exclude);
-      if (targets.length === 0) return fail('no live node without a copy has room for it');
+      if (targets.length === 0) return fail(this.whyNoTarget(exclude, part.size));
       await this.limiter.take(part.size * targets.length);
       let data: Buffer;
       try {
@@ -208,6 +208,13 @@ export class Repairer {
     } finally {
       this.cluster.uncommitted.delete([part.chunkId]);
     }
+  }
+
+  /** Why no node was found for a new copy of a part of `bytes`, none of `exclude` eligible. */
+  private whyNoTarget(exclude: ReadonlySet<string>, bytes: number): string {
+    const others = this.cluster.registry.placeableIds().filter((id) => !exclude.has(id));
+    if (others.length === 0) return 'every live node that takes new copies (not being drained) holds one already';
+    return `no live node without a copy has room for it (${others.join(', ')}: not ${bytes} bytes free)`;
   }
 
   /**
