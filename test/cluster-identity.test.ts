@@ -5,8 +5,9 @@
  * taken for an orphan; nodes from before cluster ids adopt the cluster of metadata
  * that knows them, and are refused by metadata that never did if they hold chunks.
  * End to end: `raidfs status` lists refused nodes, /metrics counts them
- * (raidfs_nodes_refused), and `raidfs up` on data whose metadata file was deleted
- * stops with the reason instead of starting.
+ * (raidfs_nodes_refused) until a minute after their last try, and `raidfs up` on
+ * data whose metadata file was deleted stops with the reason instead of starting. A
+ * node of another cluster under a connected node's id is not let in.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, promises as fs, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { LocalNode } from '../src/cli/local-nodes';
+import { ClusterMembership, REFUSAL_LISTED_MS } from '../src/core/cluster-membership';
 import { ControllerProcess } from './helpers/controller-process';
 import { TestCluster } from './helpers/cluster';
 import { testBytes, waitUntil } from './helpers/data';
@@ -176,6 +178,20 @@ describe('cluster identity', () => {
       await Promise.all(controllers.map((c) => c.stop('SIGKILL')));
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('lists a refused node until it has not tried again for a minute (it tries every few seconds while it runs)', () => {
+    let now = 1_800_000_000_000;
+    const membership = new ClusterMembership('a'.repeat(32), () => now);
+    const stray = { nodeId: 'node2', address: 'elsewhere', clusterId: 'b'.repeat(32), chunkCount: 0 };
+    assert.match(membership.refusal(stray, false) ?? '', /^node node2 belongs to cluster b{32}, not to this controller's cluster a{32}/);
+    now += REFUSAL_LISTED_MS - 1;
+    assert.deepEqual([membership.isRefused('node2'), membership.refusedNodes().map((n) => n.id)], [true, ['node2']]);
+    membership.refusal(stray, false); // it tried again
+    now += REFUSAL_LISTED_MS - 1;
+    assert.ok(membership.isRefused('node2'));
+    now += 2;
+    assert.deepEqual([membership.isRefused('node2'), membership.refusedNodes()], [false, []], 'stopped a minute ago: no longer listed');
   });
 
   it('`raidfs up` on data whose metadata file was deleted exits 1 with the reason, and deletes nothing', async () => {

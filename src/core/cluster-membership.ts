@@ -38,10 +38,17 @@ const REMEDY = 'nothing on the node is deleted. Its chunks were stored under oth
 
 const log = createLogger('cluster');
 
+/**
+ * How long a refusal is listed after the node's last try. A refused node tries again
+ * every few seconds; one not heard from for this long has stopped (or was fixed), and
+ * `raidfs status` and raidfs_nodes_refused no longer show it.
+ */
+export const REFUSAL_LISTED_MS = 60_000;
+
 export class ClusterMembership {
   private readonly refused = new Map<string, RefusedNode>();
 
-  constructor(readonly clusterId: string) {}
+  constructor(readonly clusterId: string, private readonly now: () => number = Date.now) {}
 
   /**
    * Checks a registration; `knownHere`: the metadata knows the node. Returns undefined
@@ -56,18 +63,25 @@ export class ClusterMembership {
     // Logged loudly once; the node tries again every few seconds.
     const again = this.refused.get(node.nodeId)?.reason === reason;
     log[again ? 'debug' : 'error']('node of another cluster refused', { node: node.nodeId, address: node.address, reason });
-    this.refused.set(node.nodeId, { id: node.nodeId, address: node.address, clusterId: node.clusterId, reason, lastRefusedMs: Date.now() });
+    this.refused.set(node.nodeId, { id: node.nodeId, address: node.address, clusterId: node.clusterId, reason, lastRefusedMs: this.now() });
     return `${reason}: ${REMEDY}`;
   }
 
-  /** Whether node `id`'s last registration was refused. */
+  /** Whether node `id`'s last registration was refused (within REFUSAL_LISTED_MS). */
   isRefused(id: string): boolean {
-    return this.refused.has(id);
+    return this.listed().has(id);
   }
 
-  /** The nodes whose last registration was refused, in id order. */
+  /** The nodes whose last registration was refused (within REFUSAL_LISTED_MS), in id order. */
   refusedNodes(): RefusedNode[] {
-    return [...this.refused.values()].sort((a, b) => a.id.localeCompare(b.id));
+    return [...this.listed().values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** The refusals, those older than REFUSAL_LISTED_MS forgotten first. */
+  private listed(): Map<string, RefusedNode> {
+    const oldest = this.now() - REFUSAL_LISTED_MS;
+    for (const [id, node] of this.refused) if (node.lastRefusedMs < oldest) this.refused.delete(id);
+    return this.refused;
   }
 
   private reasonToRefuse(node: Registration, knownHere: boolean): string | undefined {
