@@ -27,8 +27,8 @@
  *   raidfs_node_up{node}                    gauge  1 while the node is up, 0 while it is down
  *   raidfs_node_draining{node}              gauge  1 while the node is being drained (`raidfs drain`)
  *   raidfs_nodes{state="up"|"down"}         gauge  nodes in each state
- *   raidfs_nodes_refused                    gauge  nodes whose last registration was refused: they
- *       belong to another cluster (cluster-membership.ts) and are never let in
+ *   raidfs_nodes_refused                    gauge  nodes whose last registration (within a minute) was
+ *       refused: they belong to another cluster (cluster-membership.ts) and are never let in
  *   raidfs_node_capacity_bytes{node}        gauge  capacity the node last reported
  *   raidfs_node_free_bytes{node}            gauge  free space the node last reported
  * Parts (the same numbers as GET /status)
@@ -207,7 +207,7 @@ export class ControllerMetrics {
     this.nodeUp = gauge('raidfs_node_up', '1 while the storage node is up, 0 while it is down.', ['node']);
     this.nodeDraining = gauge('raidfs_node_draining', '1 while the storage node is being drained (raidfs drain), else 0.', ['node']);
     this.nodesByState = gauge('raidfs_nodes', 'Storage nodes known, by state.', ['state']);
-    this.nodesRefused = gauge('raidfs_nodes_refused', 'Storage nodes whose last registration was refused: they belong to another cluster.');
+    this.nodesRefused = gauge('raidfs_nodes_refused', 'Storage nodes whose last registration, within the last minute, was refused: they belong to another cluster.');
     this.nodeCapacity = gauge('raidfs_node_capacity_bytes', 'Capacity the storage node last reported.', ['node']);
     this.nodeFree = gauge('raidfs_node_free_bytes', 'Free space the storage node last reported.', ['node']);
     this.partsTotal = gauge('raidfs_parts_total', 'Parts of committed files.');
